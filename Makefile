@@ -1,0 +1,41 @@
+# Thin front door: the real build is CMake (build/), the real test runner ctest.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all bootstrap build test demo bench fuzz format sanitize clean
+
+all: build
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+build: bootstrap
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash bench/run.sh
+
+# libFuzzer builds need clang; a separate build tree.
+fuzz: bootstrap
+	CXX=clang++-14 cmake -S . -B build-fuzz -DL2A_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzzers
+	bash fuzz/run.sh build-fuzz $(or $(SECONDS_PER_TARGET),60)
+
+# ASan + UBSan build running the whole suite.
+sanitize: bootstrap
+	cmake -S . -B build-asan -DL2A_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-fuzz build-asan

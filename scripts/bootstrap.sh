@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests, the demo and the benchmarks need, from Debian 12
+# packages. Idempotent: does nothing when every package is already there. Run as root.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config clang-14 libclang-rt-14-dev
+  # libraries (see README "Dependencies")
+  libcli11-dev libspdlog-dev libfmt-dev libmnl-dev nlohmann-json3-dev libcurl4-openssl-dev
+  libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # network lab and real clients used by tests and the demo
+  iproute2 iputils-ping arping ndisc6 curl python3 nftables procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [[ $EUID -ne 0 ]]; then
+    echo "bootstrap: missing packages (${missing[*]}); run as root" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Refresh the package lists when they are absent or older than a day.
+  if [[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]]; then
+    apt-get update -qq
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  }
+fi

@@ -1,0 +1,89 @@
+// l2a: the product binary. Parses the command line and hands over to one subcommand.
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/announce_command.h"
+#include "cli/exit_codes.h"
+#include "cli/whohas_command.h"
+#include "common/version.h"
+
+int main(int argc, char** argv) {
+  using namespace l2a::cli;
+  CLI::App app{"l2a — L2 announcements (ARP/NDP) for bare-metal Kubernetes LoadBalancer IPs"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  std::string logLevel = "info";
+  app.add_option("--log-level", logLevel, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  AnnounceOptions announce;
+  auto* announceCmd = app.add_subcommand(
+      "announce", "Answer ARP/NDP for IPs on the matching interfaces until SIGINT/SIGTERM");
+  announceCmd
+      ->add_option("--interface,-i", announce.interfaces,
+                   "Interface regex (searched in the name, as Cilium does; ^eth0$ for exact); "
+                   "repeatable")
+      ->required()
+      ->allow_extra_args(false);  // one regex per --interface; the rest are addresses
+  announceCmd->add_option("addresses", announce.addresses, "IPv4/IPv6 addresses to claim")
+      ->required();
+  int garpCount = announce.announcements.count;
+  int garpIntervalMs = static_cast<int>(announce.announcements.interval.count());
+  int refreshMs = 0;
+  announceCmd->add_option("--announce-count", garpCount,
+                          "Gratuitous ARP / unsolicited NA bursts on claim")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  announceCmd->add_option("--announce-interval-ms", garpIntervalMs, "Time between bursts")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600000));
+  announceCmd->add_option("--refresh-interval-ms", refreshMs,
+                          "Re-announce this often after the bursts (0: never); switches age MACs")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000));
+
+  WhohasOptions whohas;
+  auto* whohasCmd = app.add_subcommand(
+      "whohas", "Ask the LAN who answers for an IP. Exit: 0 one owner, 1 nobody, 2 conflict");
+  whohasCmd->add_option("--interface,-i", whohas.interface,
+                        "Interface to ask on (default: the one of the route to IP)");
+  whohasCmd->add_option("--timeout", whohas.timeoutMs, "Milliseconds to collect answers")
+      ->capture_default_str();
+  whohasCmd->add_option("--output,-o", whohas.output, "text or json")->capture_default_str();
+  whohasCmd->add_option("address", whohas.address, "IPv4 or IPv6 address")->required();
+
+  app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    fmt::print(stderr, "l2a: error: {} (see l2a --help)\n", message);
+    return kExitUsage;
+  }
+
+  auto logger = spdlog::stderr_logger_mt("l2a");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
+  logger->set_level(spdlog::level::from_str(logLevel));
+  spdlog::set_default_logger(logger);
+
+  if (app.got_subcommand("version")) {
+    fmt::print("l2a {}\n", l2a::common::version());
+    return kExitOk;
+  }
+  if (app.got_subcommand(announceCmd)) {
+    announce.announcements.count = garpCount;
+    announce.announcements.interval = std::chrono::milliseconds(garpIntervalMs);
+    announce.announcements.refresh = std::chrono::milliseconds(refreshMs);
+    return runAnnounce(announce);
+  }
+  if (app.got_subcommand(whohasCmd)) return runWhohas(whohas);
+  return kExitUsage;
+}

@@ -1,0 +1,103 @@
+#include "cli/responder_host.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace l2a::cli {
+
+Result<std::unique_ptr<ResponderHost>> ResponderHost::create(net::InterfaceSelector interfaces,
+                                                             responder::AnnouncementConfig config) {
+  auto loop = net::EventLoop::create();
+  if (!loop) return fail(loop.error());
+  auto watcher = net::LinkWatcher::open();
+  if (!watcher) return fail(watcher.error());
+  std::unique_ptr<ResponderHost> host(new ResponderHost(
+      std::move(loop).value(), std::move(watcher).value(), std::move(interfaces), config));
+  host->loop_.add(host->watcher_.fd(), [h = host.get()] {
+    if (h->watcher_.drain()) h->refreshLinks();
+  });
+  host->refreshLinks();
+  return host;
+}
+
+ResponderHost::ResponderHost(net::EventLoop loop, net::LinkWatcher watcher,
+                             net::InterfaceSelector interfaces,
+                             responder::AnnouncementConfig config)
+    : loop_(std::move(loop)),
+      watcher_(std::move(watcher)),
+      interfaces_(std::move(interfaces)),
+      responder_(*this, config, [this] { loop_.wake(); }) {}
+
+void ResponderHost::refreshLinks() {
+  auto links = net::dumpLinks();
+  if (!links) {
+    spdlog::error("event=link_dump_failed error=\"{}\"", links.error().message);
+    return;
+  }
+  std::vector<responder::Port> ports;
+  std::map<int, net::PacketSocket> kept;
+  for (const net::LinkInfo& link : *links) {
+    if (!link.ethernet || !interfaces_.matches(link.name)) continue;
+    if (!link.up || !link.carrier) continue;
+    auto existing = sockets_.find(link.ifindex);
+    if (existing != sockets_.end()) {
+      kept.emplace(link.ifindex, std::move(existing->second));
+      sockets_.erase(existing);
+    } else {
+      auto sock = net::PacketSocket::open(link.ifindex, net::FrameFilter::kRequests);
+      if (!sock) {
+        spdlog::error("event=port_open_failed interface={} error=\"{}\"", link.name,
+                      sock.error().message);
+        continue;
+      }
+      loop_.add(sock->fd(), [this, ifindex = link.ifindex] { receiveFrom(ifindex); });
+      spdlog::info("event=port_up interface={} ifindex={} mac={} kind={}", link.name,
+                   link.ifindex, link.mac.toString(), link.kind.empty() ? "-" : link.kind);
+      kept.emplace(link.ifindex, std::move(sock).value());
+    }
+    ports.push_back({link.ifindex, link.name, link.mac});
+  }
+  for (auto& [ifindex, sock] : sockets_) {  // what is left went away or down
+    loop_.remove(sock.fd());
+    spdlog::info("event=port_down ifindex={}", ifindex);
+  }
+  sockets_ = std::move(kept);
+  responder_.setPorts(ports);
+}
+
+void ResponderHost::receiveFrom(int ifindex) {
+  std::array<std::byte, 2048> buffer;
+  // Bounded batch so one flooded port cannot starve the others or the timers.
+  for (int i = 0; i < 256; ++i) {
+    auto it = sockets_.find(ifindex);
+    if (it == sockets_.end()) return;
+    auto n = it->second.receive(buffer);
+    if (!n) return;
+    responder_.handleFrame(ifindex, std::span<const std::byte>(buffer.data(), *n));
+  }
+}
+
+void ResponderHost::run() {
+  loop_.run([this] { return responder_.tick(responder::Clock::now()); });
+}
+
+bool ResponderHost::send(int ifindex, packet::ByteSpan frame) {
+  auto it = sockets_.find(ifindex);
+  return it != sockets_.end() && it->second.send(frame);
+}
+
+void ResponderHost::joinMulticast(int ifindex, const packet::MacAddress& group) {
+  auto it = sockets_.find(ifindex);
+  if (it == sockets_.end()) return;
+  if (auto status = it->second.joinMulticast(group); !status) {
+    spdlog::warn("event=multicast_join_failed error=\"{}\"", status.error().message);
+  }
+}
+
+void ResponderHost::leaveMulticast(int ifindex, const packet::MacAddress& group) {
+  auto it = sockets_.find(ifindex);
+  if (it != sockets_.end()) (void)it->second.leaveMulticast(group);
+}
+
+}  // namespace l2a::cli

@@ -1,0 +1,46 @@
+// ResponderHost: the real-world wiring of a Responder — an EventLoop, a netlink LinkWatcher and
+// one AF_PACKET socket per selected, up interface. It follows links appearing, disappearing and
+// changing state without restart. run() blocks the calling thread (the loop thread);
+// responder() (claim/release) and stop() are safe from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "common/result.h"
+#include "net/event_loop.h"
+#include "net/interface_selector.h"
+#include "net/netlink.h"
+#include "net/packet_socket.h"
+#include "responder/frame_io.h"
+#include "responder/responder.h"
+
+namespace l2a::cli {
+
+class ResponderHost : public responder::FrameIo {
+ public:
+  static Result<std::unique_ptr<ResponderHost>> create(net::InterfaceSelector interfaces,
+                                                       responder::AnnouncementConfig config);
+  responder::Responder& responder() { return responder_; }
+  net::EventLoop& loop() { return loop_; }
+  void run();
+  void stop() { loop_.stop(); }
+
+  bool send(int ifindex, packet::ByteSpan frame) override;
+  void joinMulticast(int ifindex, const packet::MacAddress& group) override;
+  void leaveMulticast(int ifindex, const packet::MacAddress& group) override;
+
+ private:
+  ResponderHost(net::EventLoop loop, net::LinkWatcher watcher, net::InterfaceSelector interfaces,
+                responder::AnnouncementConfig config);
+  void refreshLinks();
+  void receiveFrom(int ifindex);
+
+  net::EventLoop loop_;
+  net::LinkWatcher watcher_;
+  net::InterfaceSelector interfaces_;
+  responder::Responder responder_;
+  std::map<int, net::PacketSocket> sockets_;
+};
+
+}  // namespace l2a::cli

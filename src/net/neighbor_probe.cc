@@ -1,0 +1,48 @@
+#include "net/neighbor_probe.h"
+
+#include <algorithm>
+
+#include "packet/arp.h"
+#include "packet/ethernet.h"
+#include "packet/ndp.h"
+
+namespace l2a::net {
+
+using packet::Ipv4Address;
+using packet::Ipv6Address;
+
+NeighborProbe::NeighborProbe(const packet::MacAddress& ourMac, const packet::IpAddress& source,
+                             const packet::IpAddress& target)
+    : ourMac_(ourMac), source_(source), target_(target) {}
+
+packet::Bytes NeighborProbe::request() const {
+  if (const auto* v4 = std::get_if<Ipv4Address>(&target_)) {
+    const auto* from = std::get_if<Ipv4Address>(&source_);
+    return packet::buildArpRequest(ourMac_, from ? *from : Ipv4Address{}, *v4);
+  }
+  const auto* from = std::get_if<Ipv6Address>(&source_);
+  return packet::buildNeighborSolicitation(ourMac_, from ? *from : Ipv6Address{},
+                                           std::get<Ipv6Address>(target_));
+}
+
+bool NeighborProbe::observe(packet::ByteSpan frame) {
+  auto eth = packet::parseEthernet(frame);
+  if (!eth || eth->header.vlanTci || eth->header.source == ourMac_) return false;
+  std::optional<packet::MacAddress> owner;
+  if (const auto* v4 = std::get_if<Ipv4Address>(&target_)) {
+    if (eth->header.etherType != packet::kEtherTypeArp) return false;
+    auto arp = packet::parseArp(eth->payload);
+    if (!arp || arp->operation != packet::kArpReply || arp->senderIp != *v4) return false;
+    owner = arp->senderMac;
+  } else {
+    if (eth->header.etherType != packet::kEtherTypeIpv6) return false;
+    auto na = packet::parseNeighborAdvertisement(eth->payload);
+    if (!na || na->target != std::get<Ipv6Address>(target_)) return false;
+    owner = na->targetLinkLayer.value_or(eth->header.source);
+  }
+  if (std::find(owners_.begin(), owners_.end(), *owner) != owners_.end()) return false;
+  owners_.push_back(*owner);
+  return true;
+}
+
+}  // namespace l2a::net

@@ -1,0 +1,43 @@
+// PacketSocket: one AF_PACKET socket bound to one interface, with a classic BPF filter in the
+// kernel so only the frames its kind needs reach user space. Owns its fd (RAII, move-only);
+// used from one thread.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "common/result.h"
+#include "packet/bytes.h"
+#include "packet/mac_address.h"
+
+namespace l2a::net {
+
+enum class FrameFilter {
+  kRequests,  // untagged ARP requests and ICMPv6 Neighbor Solicitations (the responder)
+  kReplies,   // untagged ARP replies and ICMPv6 Neighbor Advertisements (whohas)
+};
+
+class PacketSocket {
+ public:
+  static Result<PacketSocket> open(int ifindex, FrameFilter filter);
+  PacketSocket(PacketSocket&& other) noexcept;
+  PacketSocket& operator=(PacketSocket&& other) noexcept;
+  PacketSocket(const PacketSocket&) = delete;
+  ~PacketSocket();
+
+  int fd() const { return fd_; }
+  int ifindex() const { return ifindex_; }
+  // One frame into `buffer`; error code "again" when nothing is queued (non-blocking).
+  Result<size_t> receive(std::span<std::byte> buffer);
+  bool send(packet::ByteSpan frame);
+  Status<> joinMulticast(const packet::MacAddress& group);
+  Status<> leaveMulticast(const packet::MacAddress& group);
+
+ private:
+  PacketSocket(int fd, int ifindex) : fd_(fd), ifindex_(ifindex) {}
+  Status<> membership(const packet::MacAddress& group, int operation);
+  int fd_ = -1;
+  int ifindex_ = 0;
+};
+
+}  // namespace l2a::net

@@ -1,0 +1,139 @@
+#include "net/packet_socket.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace l2a::net {
+namespace {
+
+constexpr int kReceiveBufferBytes = 4 << 20;
+
+// Classic BPF: untagged frames only (VLAN traffic belongs to the VLAN's own interface), then ARP
+// with the wanted operation, or IPv6 + ICMPv6 (no extension headers) with the wanted type.
+std::array<sock_filter, 13> filterProgram(FrameFilter kind) {
+  uint32_t arpOperation = kind == FrameFilter::kRequests ? 1 : 2;
+  uint32_t icmpType = kind == FrameFilter::kRequests ? 135 : 136;
+  return {{
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                        static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 10),
+      /* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 2),
+      /* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpOperation, 5, 6),
+      /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 5),
+      /* 7 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),
+      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 3),
+      /* 9 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),
+      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpType, 0, 1),
+      /* 11 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
+      /* 12 */ BPF_STMT(BPF_RET | BPF_K, 0),
+  }};
+}
+
+Error socketError(const char* what, int ifindex) {
+  char name[IF_NAMESIZE] = "?";
+  if_indextoname(static_cast<unsigned>(ifindex), name);
+  return Error{"socket", fmt::format("packet socket on {}: {}: {}", name, what, std::strerror(errno))};
+}
+
+}  // namespace
+
+Result<PacketSocket> PacketSocket::open(int ifindex, FrameFilter filter) {
+  // Protocol 0 receives nothing until bind(), so no frame slips in before the filter is set.
+  int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(socketError("socket", ifindex));
+  PacketSocket sock(fd, ifindex);
+
+  auto program = filterProgram(filter);
+  sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0) {
+    return fail(socketError("attach filter", ifindex));
+  }
+  int one = 1;
+  // Our own replies and announcements must not come back to us as requests.
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
+    return fail(socketError("PACKET_IGNORE_OUTGOING", ifindex));
+  }
+  int rcvbuf = kReceiveBufferBytes;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);  // best effort
+
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons(ETH_P_ALL);
+  addr.sll_ifindex = ifindex;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    return fail(socketError("bind", ifindex));
+  }
+  return sock;
+}
+
+PacketSocket::PacketSocket(PacketSocket&& other) noexcept
+    : fd_(other.fd_), ifindex_(other.ifindex_) {
+  other.fd_ = -1;
+}
+
+PacketSocket& PacketSocket::operator=(PacketSocket&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    ifindex_ = other.ifindex_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+PacketSocket::~PacketSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<size_t> PacketSocket::receive(std::span<std::byte> buffer) {
+  for (;;) {
+    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_TRUNC);
+    if (n >= 0) return static_cast<size_t>(n) > buffer.size() ? buffer.size() : static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return fail("again", "no frame queued");
+    return fail(socketError("recv", ifindex_));
+  }
+}
+
+bool PacketSocket::send(packet::ByteSpan frame) {
+  for (;;) {
+    ssize_t n = ::send(fd_, frame.data(), frame.size(), 0);
+    if (n == static_cast<ssize_t>(frame.size())) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+}
+
+Status<> PacketSocket::membership(const packet::MacAddress& group, int operation) {
+  packet_mreq mreq{};
+  mreq.mr_ifindex = ifindex_;
+  mreq.mr_type = PACKET_MR_MULTICAST;
+  mreq.mr_alen = 6;
+  std::memcpy(mreq.mr_address, group.octets.data(), 6);
+  if (setsockopt(fd_, SOL_PACKET, operation, &mreq, sizeof mreq) < 0) {
+    return fail(socketError("multicast membership", ifindex_));
+  }
+  return Ok{};
+}
+
+Status<> PacketSocket::joinMulticast(const packet::MacAddress& group) {
+  return membership(group, PACKET_ADD_MEMBERSHIP);
+}
+
+Status<> PacketSocket::leaveMulticast(const packet::MacAddress& group) {
+  return membership(group, PACKET_DROP_MEMBERSHIP);
+}
+
+}  // namespace l2a::net

@@ -1,0 +1,256 @@
+#include "responder/responder.h"
+
+#include <algorithm>
+
+#include "packet/arp.h"
+#include "packet/ndp.h"
+
+namespace l2a::responder {
+
+using packet::DropReason;
+using packet::IpAddress;
+using packet::Ipv4Address;
+using packet::Ipv6Address;
+
+namespace {
+
+// The solicited-node group MAC an IPv6 claim needs on every port it is active on.
+std::optional<packet::MacAddress> multicastGroupOf(const IpAddress& address) {
+  if (const auto* v6 = std::get_if<Ipv6Address>(&address)) {
+    return v6->solicitedNode().multicastMac();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Responder::Responder(FrameIo& io, AnnouncementConfig config, std::function<void()> wake)
+    : io_(io), config_(config), wake_(std::move(wake)) {}
+
+bool Responder::claim(const IpAddress& address, net::InterfaceSelector scope) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = claims_.find(address);
+    if (it != claims_.end()) {
+      if (it->second.scope.patterns() == scope.patterns()) return false;
+      it->second.scope = std::move(scope);
+    } else {
+      it = claims_.emplace(address, Claim{.scope = std::move(scope)}).first;
+    }
+    activate(it->second);
+    schedule(address, it->second, Clock::time_point::min());
+    membershipStale_ = true;
+  }
+  if (wake_) wake_();
+  return true;
+}
+
+bool Responder::release(const IpAddress& address) {
+  {
+    std::lock_guard lock(mutex_);
+    // Answers stop here; queued announcements are skipped since the claim is gone.
+    if (claims_.erase(address) == 0) return false;
+    membershipStale_ = true;
+  }
+  if (wake_) wake_();
+  return true;
+}
+
+void Responder::activate(Claim& claim) {
+  claim.activeIfindexes.clear();
+  for (const auto& [ifindex, state] : ports_) {
+    if (claim.scope.matches(state.port.name)) claim.activeIfindexes.push_back(ifindex);
+  }
+  std::sort(claim.activeIfindexes.begin(), claim.activeIfindexes.end());
+}
+
+void Responder::syncMemberships() {
+  if (!membershipStale_) return;
+  membershipStale_ = false;
+  std::set<std::pair<int, packet::MacAddress>> wanted;
+  for (const auto& [address, claim] : claims_) {
+    if (auto group = multicastGroupOf(address)) {
+      for (int ifindex : claim.activeIfindexes) wanted.emplace(ifindex, *group);
+    }
+  }
+  for (const auto& entry : joined_) {
+    if (!wanted.count(entry) && ports_.count(entry.first)) io_.leaveMulticast(entry.first, entry.second);
+  }
+  for (const auto& entry : wanted) {
+    if (!joined_.count(entry)) io_.joinMulticast(entry.first, entry.second);
+  }
+  joined_ = std::move(wanted);
+}
+
+void Responder::schedule(const IpAddress& address, Claim& claim, Clock::time_point at) {
+  claim.generation = nextGeneration_++;
+  claim.remainingBursts = std::max(config_.count, 0);
+  if (claim.remainingBursts > 0 || config_.refresh.count() > 0) {
+    schedule_.push({at, address, claim.generation});
+  }
+}
+
+void Responder::setPorts(const std::vector<Port>& ports) {
+  std::lock_guard lock(mutex_);
+  // Take the new set of ports: claims are re-activated against it, and ports that are new or
+  // changed get announcements.
+  std::vector<int> added;
+  for (const Port& port : ports) {
+    auto old = ports_.find(port.ifindex);
+    if (old == ports_.end() || !(old->second.port == port)) added.push_back(port.ifindex);
+  }
+  if (added.empty() && ports.size() == ports_.size()) return;
+
+  ports_.clear();
+  for (const Port& port : ports) {
+    ports_.emplace(port.ifindex, PortState{port, &counters_[port.name]});
+  }
+  for (auto& [address, claim] : claims_) {
+    activate(claim);
+    bool gained = std::any_of(added.begin(), added.end(), [&](int i) {
+      return std::binary_search(claim.activeIfindexes.begin(), claim.activeIfindexes.end(), i);
+    });
+    if (gained) schedule(address, claim, Clock::time_point::min());
+  }
+  // A port that went away took its memberships with its socket; new ports need theirs.
+  std::erase_if(joined_, [this](const auto& entry) { return !ports_.count(entry.first); });
+  membershipStale_ = true;
+  syncMemberships();
+}
+
+const Responder::Claim* Responder::answerable(const IpAddress& address, int ifindex) const {
+  auto it = claims_.find(address);
+  if (it == claims_.end()) return nullptr;
+  const auto& active = it->second.activeIfindexes;
+  return std::binary_search(active.begin(), active.end(), ifindex) ? &it->second : nullptr;
+}
+
+void Responder::drop(PortState& port, DropReason reason) {
+  ++port.counters->drops[static_cast<size_t>(reason)];
+}
+
+void Responder::send(PortState& port, const packet::Bytes& frame,
+                     uint64_t PortCounters::*sent) {
+  if (io_.send(port.port.ifindex, frame)) {
+    ++(port.counters->*sent);
+  } else {
+    ++port.counters->sendErrors;
+  }
+}
+
+void Responder::handleFrame(int ifindex, packet::ByteSpan frame) {
+  std::lock_guard lock(mutex_);
+  auto it = ports_.find(ifindex);
+  if (it == ports_.end()) return;  // a frame still queued on a socket of a removed port
+  PortState& port = it->second;
+  auto eth = packet::parseEthernet(frame);
+  if (!eth) {
+    ++port.counters->arpRequests;  // unknown kind: counted as seen so drops add up
+    return drop(port, eth.error());
+  }
+  if (eth->header.etherType == packet::kEtherTypeArp) {
+    ++port.counters->arpRequests;
+  } else if (eth->header.etherType == packet::kEtherTypeIpv6) {
+    ++port.counters->neighborSolicitations;
+  } else {
+    ++port.counters->arpRequests;
+    return drop(port, DropReason::kUnsupportedEtherType);
+  }
+  // The kernel delivers VLAN traffic to the VLAN's own interface, untagged. A tag here means
+  // a VLAN the operator did not select: never answer it as if it were this port's LAN.
+  if (eth->header.vlanTci) return drop(port, DropReason::kVlanTagged);
+  if (eth->header.source == port.port.mac) return drop(port, DropReason::kOwnFrame);
+  if (eth->header.etherType == packet::kEtherTypeArp) {
+    handleArp(port, eth->header, eth->payload);
+  } else {
+    handleIpv6(port, eth->header, eth->payload);
+  }
+}
+
+void Responder::handleArp(PortState& port, const packet::EthernetHeader& eth,
+                          packet::ByteSpan payload) {
+  auto arp = packet::parseArp(payload);
+  if (!arp) return drop(port, arp.error());
+  if (arp->operation != packet::kArpRequest) return drop(port, DropReason::kArpNotRequest);
+  if (arp->senderMac.isMulticast()) return drop(port, DropReason::kArpBadSender);
+  if (arp->senderIp == arp->targetIp) return drop(port, DropReason::kArpGratuitous);
+  if (!answerable(IpAddress{arp->targetIp}, port.port.ifindex)) {
+    return drop(port, DropReason::kNotClaimed);
+  }
+  send(port, packet::buildArpReply(port.port.mac, eth, *arp), &PortCounters::arpReplies);
+}
+
+void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
+                           packet::ByteSpan payload) {
+  auto ns = packet::parseNeighborSolicitation(payload);
+  if (!ns) return drop(port, ns.error());
+  if (!answerable(IpAddress{ns->target}, port.port.ifindex)) {
+    return drop(port, DropReason::kNotClaimed);
+  }
+  send(port, packet::buildSolicitedAdvertisement(port.port.mac, eth, *ns),
+       &PortCounters::neighborAdvertisements);
+}
+
+void Responder::announce(const IpAddress& address, const Claim& claim) {
+  for (int ifindex : claim.activeIfindexes) {
+    auto it = ports_.find(ifindex);
+    if (it == ports_.end()) continue;
+    PortState& port = it->second;
+    if (const auto* v4 = std::get_if<Ipv4Address>(&address)) {
+      send(port, packet::buildGratuitousArp(port.port.mac, *v4, packet::GratuitousArpForm::kRequest),
+           &PortCounters::gratuitousArps);
+    } else {
+      send(port, packet::buildUnsolicitedAdvertisement(port.port.mac, std::get<Ipv6Address>(address)),
+           &PortCounters::unsolicitedAdvertisements);
+    }
+  }
+}
+
+std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  syncMemberships();
+  while (!schedule_.empty() && schedule_.top().at <= now) {
+    Due due = schedule_.top();
+    schedule_.pop();
+    auto it = claims_.find(due.address);
+    if (it == claims_.end() || it->second.generation != due.generation) continue;
+    Claim& claim = it->second;
+    announce(due.address, claim);
+    if (claim.remainingBursts > 0) --claim.remainingBursts;
+    if (claim.remainingBursts > 0) {
+      schedule_.push({now + config_.interval, due.address, due.generation});
+    } else if (config_.refresh.count() > 0) {
+      schedule_.push({now + config_.refresh, due.address, due.generation});
+    }
+  }
+  if (schedule_.empty()) return std::nullopt;
+  return schedule_.top().at;
+}
+
+std::vector<ClaimInfo> Responder::claims() const {
+  std::lock_guard lock(mutex_);
+  std::vector<ClaimInfo> out;
+  for (const auto& [address, claim] : claims_) {
+    ClaimInfo info{.address = address, .interfacePatterns = claim.scope.patterns()};
+    for (int ifindex : claim.activeIfindexes) {
+      auto it = ports_.find(ifindex);
+      if (it != ports_.end()) info.activePorts.push_back(it->second.port.name);
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::map<std::string, PortCounters> Responder::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+std::vector<Port> Responder::ports() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Port> out;
+  for (const auto& [ifindex, state] : ports_) out.push_back(state.port);
+  return out;
+}
+
+}  // namespace l2a::responder

@@ -1,0 +1,112 @@
+// Responder: the claimed-address table and the ARP/NDP answering logic. It answers requests for
+// claimed addresses on the ports it is given, sends gratuitous ARP / unsolicited NA on claim, and
+// counts everything per port. Pure: frames in through handleFrame(), out through FrameIo, time
+// in through tick(now).
+// Threads: claim(), release() and the snapshot getters are safe from any thread; handleFrame(),
+// tick() and setPorts() are called from the one loop thread that owns the FrameIo.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "net/interface_selector.h"
+#include "packet/bytes.h"
+#include "packet/ethernet.h"
+#include "packet/ip_address.h"
+#include "responder/frame_io.h"
+#include "responder/port.h"
+#include "responder/port_counters.h"
+
+namespace l2a::responder {
+
+using Clock = std::chrono::steady_clock;
+
+struct AnnouncementConfig {
+  int count = 3;                                     // bursts per claim, the first at once
+  std::chrono::milliseconds interval{500};           // between the bursts
+  std::chrono::milliseconds refresh{0};              // then every `refresh`; 0 = never
+};
+
+struct ClaimInfo {
+  packet::IpAddress address;
+  std::vector<std::string> interfacePatterns;  // empty: every port
+  std::vector<std::string> activePorts;        // ports it is answered on now
+};
+
+class Responder {
+ public:
+  // `wake` is called (from any thread) when tick() has work sooner than it last said.
+  Responder(FrameIo& io, AnnouncementConfig config, std::function<void()> wake = {});
+
+  // Starts answering for `address` on the ports `scope` selects, and schedules its
+  // announcements. Claiming again with the same scope changes nothing; with another scope it
+  // moves and re-announces. Returns true when something changed.
+  bool claim(const packet::IpAddress& address, net::InterfaceSelector scope = {});
+  // Stops answering for `address` at once. Returns false when it was not claimed.
+  bool release(const packet::IpAddress& address);
+
+  // Loop thread: the interfaces to answer on (selected, up). New ports get announcements.
+  void setPorts(const std::vector<Port>& ports);
+  // Loop thread: one received frame from port `ifindex`. Answers or counts a drop.
+  void handleFrame(int ifindex, packet::ByteSpan frame);
+  // Loop thread: sends the announcements due by `now`; returns when the next one is due.
+  std::optional<Clock::time_point> tick(Clock::time_point now);
+
+  std::vector<ClaimInfo> claims() const;
+  std::map<std::string, PortCounters> counters() const;  // by port name, kept after removal
+  std::vector<Port> ports() const;
+
+ private:
+  struct Claim {
+    net::InterfaceSelector scope;
+    std::vector<int> activeIfindexes;
+    int remainingBursts = 0;
+    uint64_t generation = 0;
+  };
+  struct Due {
+    Clock::time_point at;
+    packet::IpAddress address;
+    uint64_t generation;
+    bool operator>(const Due& other) const { return at > other.at; }
+  };
+  struct PortState {
+    Port port;
+    PortCounters* counters;
+  };
+
+  void activate(Claim& claim);
+  void syncMemberships();
+  void schedule(const packet::IpAddress& address, Claim& claim, Clock::time_point at);
+  void announce(const packet::IpAddress& address, const Claim& claim);
+  void send(PortState& port, const packet::Bytes& frame, uint64_t PortCounters::*sent);
+  void handleArp(PortState& port, const packet::EthernetHeader& eth, packet::ByteSpan payload);
+  void handleIpv6(PortState& port, const packet::EthernetHeader& eth, packet::ByteSpan payload);
+  const Claim* answerable(const packet::IpAddress& address, int ifindex) const;
+  void drop(PortState& port, packet::DropReason reason);
+
+  FrameIo& io_;
+  const AnnouncementConfig config_;
+  std::function<void()> wake_;
+
+  mutable std::mutex mutex_;
+  std::unordered_map<packet::IpAddress, Claim> claims_;
+  std::unordered_map<int, PortState> ports_;
+  std::map<std::string, PortCounters> counters_;
+  // Solicited-node groups joined per port. Changed only on the loop thread (FrameIo's rule);
+  // claim()/release() on other threads just mark it stale.
+  std::set<std::pair<int, packet::MacAddress>> joined_;
+  bool membershipStale_ = false;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> schedule_;
+  uint64_t nextGeneration_ = 1;
+};
+
+}  // namespace l2a::responder

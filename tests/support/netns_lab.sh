@@ -1,0 +1,138 @@
+# Network-namespace lab for tests, the demo and benchmarks: one bridge namespace as the LAN and
+# one namespace per host, each with eth0 on the bridge. Source it, call lab_init, add hosts.
+# Everything is named after a unique lab id and removed by lab_cleanup (installed as an EXIT
+# trap by lab_init), also when the caller fails or is interrupted.
+# Addresses: only 198.18.0.0/15 and 2001:db8::/32.
+
+LAB_PIDS=()
+
+lab_init() {  # lab_init PREFIX
+  LAB_ID="${1:-l2a}-$$-$RANDOM"
+  LAB_LAN="${LAB_ID}-lan"
+  trap lab_cleanup EXIT
+  trap 'exit 130' INT TERM
+  ip netns add "$LAB_LAN"
+  ip -n "$LAB_LAN" link set lo up
+  ip -n "$LAB_LAN" link add br0 type bridge
+  # No MLD/IGMP snooping: the lab LAN floods multicast like a plain switch.
+  ip -n "$LAB_LAN" link set br0 type bridge mcast_snooping 0 forward_delay 0
+  ip -n "$LAB_LAN" link set br0 up
+}
+
+lab_ns() { echo "${LAB_ID}-$1"; }
+
+lab_host() {  # lab_host NAME [IPV4/LEN] [IPV6/LEN]: a host with eth0 on the LAN
+  local name=$1 ns
+  ns=$(lab_ns "$1")
+  ip netns add "$ns"
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  ip -n "$ns" link set lo up
+  ip link add eth0 netns "$ns" type veth peer name "v-$name" netns "$LAB_LAN"
+  ip -n "$LAB_LAN" link set "v-$name" master br0 up
+  ip -n "$ns" link set eth0 up
+  [[ -n "${2:-}" ]] && ip -n "$ns" addr add "$2" dev eth0
+  [[ -n "${3:-}" ]] && ip -n "$ns" addr add "$3" dev eth0 nodad
+  return 0
+}
+
+lab_mac() {  # lab_mac HOST [IFACE]
+  ip -n "$(lab_ns "$1")" -j link show "${2:-eth0}" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'
+}
+
+lab_exec() {  # lab_exec HOST CMD...
+  local ns
+  ns=$(lab_ns "$1")
+  shift
+  ip netns exec "$ns" "$@"
+}
+
+# A service address the host accepts traffic for without its kernel answering ARP/NDP for it
+# on the LAN: the address sits on lo, and arp_ignore=1 keeps eth0 silent about it (IPv6
+# neighbour discovery only answers for addresses of the receiving interface).
+lab_service_address() {  # lab_service_address HOST ADDR...
+  local host=$1 ns
+  ns=$(lab_ns "$host")
+  shift
+  ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
+    net.ipv4.conf.all.arp_announce=2
+  local a
+  for a in "$@"; do
+    if [[ $a == *:* ]]; then
+      ip -n "$ns" addr add "$a/128" dev lo nodad
+    else
+      ip -n "$ns" addr add "$a/32" dev lo
+    fi
+  done
+}
+
+lab_spawn() {  # lab_spawn HOST LOGFILE CMD...: background process in HOST; sets LAB_LAST_PID
+  local host=$1 log=$2
+  shift 2
+  ip netns exec "$(lab_ns "$host")" "$@" >"$log" 2>&1 &
+  LAB_LAST_PID=$!
+  LAB_PIDS+=("$LAB_LAST_PID")
+}
+
+# Waits until COMMAND succeeds, at most SECONDS (fractional ok). Returns 1 on time-out.
+lab_wait_for() {  # lab_wait_for SECONDS CMD...
+  local deadline=$(($(date +%s%N) + ${1%.*} * 1000000000)) limit=$1
+  shift
+  while true; do
+    "$@" >/dev/null 2>&1 && return 0
+    (($(date +%s%N) >= deadline)) && { echo "timed out after ${limit}s: $*" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+lab_cleanup() {
+  local rc=$?
+  local pid
+  for pid in "${LAB_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${LAB_PIDS[@]}"; do
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  LAB_PIDS=()
+  local ns
+  for ns in $(ip netns list | awk '{print $1}' | grep -F -- "$LAB_ID" || true); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    ip netns delete "$ns" 2>/dev/null
+  done
+  return $rc
+}
+
+# Minimal assertion helpers: print what failed and count it.
+LAB_FAILURES=0
+LAB_CHECKS=0
+check() {  # check DESCRIPTION CMD...: CMD must succeed
+  local what=$1
+  shift
+  LAB_CHECKS=$((LAB_CHECKS + 1))
+  if "$@"; then
+    echo "ok   - $what"
+  else
+    echo "FAIL - $what (command: $*)"
+    LAB_FAILURES=$((LAB_FAILURES + 1))
+  fi
+}
+
+check_status() {  # check_status DESCRIPTION EXPECTED CMD...: CMD must exit EXPECTED
+  local what=$1 expected=$2 rc=0
+  shift 2
+  LAB_CHECKS=$((LAB_CHECKS + 1))
+  "$@" >/tmp/l2a-check-out.$$ 2>&1 || rc=$?
+  if [[ $rc == "$expected" ]]; then
+    echo "ok   - $what"
+  else
+    echo "FAIL - $what: exit $rc, wanted $expected (command: $*)"
+    sed 's/^/       /' /tmp/l2a-check-out.$$
+    LAB_FAILURES=$((LAB_FAILURES + 1))
+  fi
+  rm -f /tmp/l2a-check-out.$$
+}
+
+lab_finish() {
+  echo "# $LAB_CHECKS checks, $LAB_FAILURES failed"
+  [[ $LAB_FAILURES == 0 && $LAB_CHECKS -gt 0 ]]
+}
