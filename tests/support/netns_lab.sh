@@ -109,12 +109,14 @@ check() {  # check DESCRIPTION CMD...: CMD must succeed
   local what=$1
   shift
   LAB_CHECKS=$((LAB_CHECKS + 1))
-  if "$@"; then
+  if "$@" >/tmp/l2a-check-out.$$ 2>&1; then
     echo "ok   - $what"
   else
     echo "FAIL - $what (command: $*)"
+    sed 's/^/       /' /tmp/l2a-check-out.$$
     LAB_FAILURES=$((LAB_FAILURES + 1))
   fi
+  rm -f /tmp/l2a-check-out.$$
 }
 
 check_status() {  # check_status DESCRIPTION EXPECTED CMD...: CMD must exit EXPECTED
@@ -135,4 +137,43 @@ check_status() {  # check_status DESCRIPTION EXPECTED CMD...: CMD must exit EXPE
 lab_finish() {
   echo "# $LAB_CHECKS checks, $LAB_FAILURES failed"
   [[ $LAB_FAILURES == 0 && $LAB_CHECKS -gt 0 ]]
+}
+
+lab_http_server() {  # lab_http_server HOST TEXT: HTTP on port 80 (IPv4 and IPv6) answering TEXT
+  local host=$1 dir
+  dir=$(mktemp -d "/tmp/${LAB_ID}-www-XXXX")
+  echo "$2" >"$dir/index.html"
+  lab_spawn "$host" "$dir.log" python3 -m http.server 80 --bind :: --directory "$dir"
+  lab_wait_for 10 lab_exec "$host" curl -sf -o /dev/null "http://127.0.0.1/"
+}
+
+lab_require_root() {
+  if [[ $EUID -ne 0 ]]; then
+    echo "FAIL - network-namespace tests need root (CI runs them as root)"
+    exit 1
+  fi
+}
+
+# The MAC the kernel of HOST has in its neighbour table for ADDR ("" when none or incomplete).
+lab_neigh_mac() {  # lab_neigh_mac HOST ADDR
+  ip -n "$(lab_ns "$1")" -j neigh show "$2" dev eth0 |
+    python3 -c 'import json,sys; e=json.load(sys.stdin); print(e[0].get("lladdr","") if e else "")'
+}
+
+lab_neigh_is() {  # lab_neigh_is HOST ADDR MAC: HOST's kernel maps ADDR to MAC
+  [[ "$(lab_neigh_mac "$1" "$2")" == "$3" ]]
+}
+
+lab_output_has() {  # lab_output_has PATTERN CMD...: CMD's output matches PATTERN (grep -Ei)
+  local pattern=$1
+  shift
+  "$@" 2>&1 | grep -Eqi -- "$pattern"
+}
+
+lab_add_port() {  # lab_add_port HOST IFACE: one more veth from HOST to the LAN, no address
+  local ns
+  ns=$(lab_ns "$1")
+  ip link add "$2" netns "$ns" type veth peer name "v-$1-$2" netns "$LAB_LAN"
+  ip -n "$LAB_LAN" link set "v-$1-$2" master br0 up
+  ip -n "$ns" link set "$2" up
 }

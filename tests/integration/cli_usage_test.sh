@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The command-line contract: bad arguments give one line on stderr and exit 64, never a crash.
+set -u
+L2A=${L2A:-build/l2a}
+source "$(dirname "$0")/../support/netns_lab.sh"
+
+one_line_error() {  # one_line_error CMD...: exit 64, exactly one stderr line starting "l2a: error:"
+  local err rc=0
+  err=$("$@" 2>&1 >/dev/null) || rc=$?
+  [[ $rc == 64 && $(printf '%s\n' "$err" | wc -l) == 1 && $err == "l2a: error:"* ]] || {
+    echo "exit $rc, stderr: $err"
+    return 1
+  }
+}
+
+check "no subcommand" one_line_error "$L2A"
+check "unknown subcommand" one_line_error "$L2A" frobnicate
+check "announce: invalid IP" one_line_error "$L2A" announce -i eth0 198.18.0.300
+check "announce: IP with a prefix" one_line_error "$L2A" announce -i eth0 198.18.0.1/32
+check "announce: bad regex" one_line_error "$L2A" announce -i 'eth[' 198.18.0.1
+check "announce: no interface" one_line_error "$L2A" announce 198.18.0.1
+check "announce: no address" one_line_error "$L2A" announce -i eth0
+check "announce: bad --announce-count" one_line_error "$L2A" announce -i eth0 --announce-count x 198.18.0.1
+check "whohas: invalid IP" one_line_error "$L2A" whohas not-an-ip
+check "whohas: unknown interface" one_line_error "$L2A" whohas --interface nosuch0 198.18.0.1
+check "whohas: bad --output" one_line_error "$L2A" whohas --output xml 198.18.0.1
+check "whohas: bad --timeout" one_line_error "$L2A" whohas --timeout -5 198.18.0.1
+check "version prints the version" lab_output_has "^l2a [0-9]+\.[0-9]+\.[0-9]+$" "$L2A" version
+check_status "--help exits 0" 0 "$L2A" --help
+check "--help lists the subcommands" lab_output_has "whohas" "$L2A" --help
+lab_finish

@@ -1,0 +1,264 @@
+#include "responder/responder.h"
+
+#include <gtest/gtest.h>
+
+#include "packet/arp.h"
+#include "packet/ndp.h"
+#include "support/fake_frame_io.h"
+#include "support/hex.h"
+#include "support/packet_vectors.h"
+
+namespace l2a::responder {
+namespace {
+
+using namespace std::chrono_literals;
+using packet::DropReason;
+using testing::fromHex;
+using testing::toHex;
+
+const packet::MacAddress kNodeMac = *packet::MacAddress::parse("02:00:00:00:00:11");
+const packet::MacAddress kOtherMac = *packet::MacAddress::parse("02:00:00:00:00:22");
+const packet::IpAddress kV4 = *packet::parseIpAddress("198.18.0.11");
+const packet::IpAddress kV6 = *packet::parseIpAddress("2001:db8::11");
+const packet::IpAddress kV6b = *packet::parseIpAddress("2001:db8::200");
+
+net::InterfaceSelector selector(std::vector<std::string> patterns) {
+  return net::InterfaceSelector::create(patterns).value();
+}
+
+class ResponderTest : public ::testing::Test {
+ protected:
+  ResponderTest() : responder_(io_, AnnouncementConfig{.count = 3, .interval = 500ms}, [this] { ++wakes_; }) {
+    responder_.setPorts({{2, "eth0", kNodeMac}, {3, "eth1", kOtherMac}});
+  }
+  PortCounters counters(const std::string& port) { return responder_.counters()[port]; }
+  void flushAnnouncements() {
+    responder_.tick(t0_);
+    io_.take();
+  }
+
+  testing::FakeFrameIo io_;
+  int wakes_ = 0;
+  Responder responder_;
+  Clock::time_point t0_ = Clock::time_point{} + 1000h;
+};
+
+TEST_F(ResponderTest, AnswersClaimedArpWithTheKernelsReplyBytes) {
+  responder_.claim(kV4);
+  flushAnnouncements();
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest));
+  auto sent = io_.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].ifindex, 2);
+  EXPECT_EQ(toHex(sent[0].frame), toHex(fromHex(testing::kKernelArpReply)));
+  EXPECT_EQ(counters("eth0").arpReplies, 1u);
+  EXPECT_EQ(counters("eth0").arpRequests, 1u);
+}
+
+TEST_F(ResponderTest, ReplyCarriesTheReceivingPortsMac) {
+  responder_.claim(kV4);
+  flushAnnouncements();
+  responder_.handleFrame(3, fromHex(testing::kKernelArpRequest));
+  auto sent = io_.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].ifindex, 3);
+  auto eth = packet::parseEthernet(sent[0].frame);
+  EXPECT_EQ(eth->header.source, kOtherMac);
+}
+
+TEST_F(ResponderTest, AnswersClaimedNeighborSolicitationWithTheKernelsBytes) {
+  responder_.claim(kV6);
+  flushAnnouncements();
+  responder_.handleFrame(2, fromHex(testing::kKernelNeighborSolicitation));
+  auto sent = io_.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(toHex(sent[0].frame), toHex(fromHex(testing::kKernelNeighborAdvertisement)));
+  EXPECT_EQ(counters("eth0").neighborAdvertisements, 1u);
+}
+
+TEST_F(ResponderTest, NeverAnswersUnclaimedAddresses) {
+  responder_.claim(kV6b);
+  flushAnnouncements();
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest));
+  responder_.handleFrame(2, fromHex(testing::kKernelNeighborSolicitation));
+  EXPECT_TRUE(io_.take().empty());
+  EXPECT_EQ(counters("eth0").drop(DropReason::kNotClaimed), 2u);
+}
+
+TEST_F(ResponderTest, ReleaseStopsAnswersAtOnce) {
+  responder_.claim(kV4);
+  flushAnnouncements();
+  EXPECT_TRUE(responder_.release(kV4));
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest));
+  EXPECT_TRUE(io_.take().empty());
+  EXPECT_FALSE(responder_.release(kV4));
+}
+
+TEST_F(ResponderTest, NeverAnswersOnPortsOutsideTheClaimsScope) {
+  responder_.claim(kV4, selector({"^eth1$"}));
+  flushAnnouncements();
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest));
+  EXPECT_TRUE(io_.take().empty());
+  EXPECT_EQ(counters("eth0").drop(DropReason::kNotClaimed), 1u);
+  responder_.handleFrame(3, fromHex(testing::kKernelArpRequest));
+  EXPECT_EQ(io_.take().size(), 1u);
+}
+
+TEST_F(ResponderTest, IgnoresFramesFromUnknownPorts) {
+  responder_.claim(kV4);
+  flushAnnouncements();
+  responder_.handleFrame(9, fromHex(testing::kKernelArpRequest));
+  EXPECT_TRUE(io_.take().empty());
+}
+
+TEST_F(ResponderTest, DropsMalformedAndForeignFramesByReason) {
+  responder_.claim(kV4);
+  responder_.claim(kV6);
+  flushAnnouncements();
+  packet::Bytes badHop = fromHex(testing::kKernelNeighborSolicitation);
+  badHop[21] = std::byte{64};
+  responder_.handleFrame(2, badHop);
+  packet::Bytes badSum = fromHex(testing::kKernelNeighborSolicitation);
+  badSum[57] ^= std::byte{0xff};
+  responder_.handleFrame(2, badSum);
+  responder_.handleFrame(2, packet::buildGratuitousArp(kOtherMac, std::get<packet::Ipv4Address>(kV4),
+                                                       packet::GratuitousArpForm::kReply));
+  responder_.handleFrame(2, packet::buildGratuitousArp(kOtherMac, std::get<packet::Ipv4Address>(kV4),
+                                                       packet::GratuitousArpForm::kRequest));
+  packet::Bytes own = fromHex(testing::kKernelArpRequest);
+  for (size_t i = 0; i < 6; ++i) own[6 + i] = static_cast<std::byte>(kNodeMac.octets[i]);
+  responder_.handleFrame(2, own);
+  packet::Bytes tagged = fromHex("ffffffffffff 020000000100 8100 0064");
+  auto untagged = fromHex(testing::kKernelArpRequest);
+  tagged.insert(tagged.end(), untagged.begin() + 12, untagged.end());
+  responder_.handleFrame(2, tagged);
+  responder_.handleFrame(2, fromHex("ffffffff"));
+
+  EXPECT_TRUE(io_.take().empty());
+  PortCounters c = counters("eth0");
+  EXPECT_EQ(c.drop(DropReason::kBadHopLimit), 1u);
+  EXPECT_EQ(c.drop(DropReason::kBadChecksum), 1u);
+  EXPECT_EQ(c.drop(DropReason::kArpNotRequest), 1u);
+  EXPECT_EQ(c.drop(DropReason::kArpGratuitous), 1u);
+  EXPECT_EQ(c.drop(DropReason::kOwnFrame), 1u);
+  EXPECT_EQ(c.drop(DropReason::kVlanTagged), 1u);
+  EXPECT_EQ(c.drop(DropReason::kTruncated), 1u);
+  uint64_t drops = 0;
+  for (uint64_t d : c.drops) drops += d;
+  EXPECT_EQ(c.requests(), drops + c.replies());  // every frame seen is answered or counted
+}
+
+TEST_F(ResponderTest, SendFailuresAreCounted) {
+  responder_.claim(kV4);
+  flushAnnouncements();
+  io_.failSends = true;
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest));
+  EXPECT_EQ(counters("eth0").sendErrors, 1u);
+  EXPECT_EQ(counters("eth0").arpReplies, 0u);
+}
+
+TEST_F(ResponderTest, ClaimAnnouncesAtOnceThenRepeatsAtTheInterval) {
+  EXPECT_TRUE(responder_.claim(kV4));
+  EXPECT_EQ(wakes_, 1);
+  auto next = responder_.tick(t0_);
+  auto sent = io_.take();
+  ASSERT_EQ(sent.size(), 2u);  // both ports
+  EXPECT_EQ(toHex(sent[0].frame).substr(0, 12), "ffffffffffff");
+  auto eth = packet::parseEthernet(sent[0].frame);
+  auto arp = packet::parseArp(eth->payload);
+  EXPECT_EQ(arp->senderIp, arp->targetIp);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, t0_ + 500ms);
+  EXPECT_TRUE(io_.take().empty());
+  responder_.tick(t0_ + 499ms);
+  EXPECT_TRUE(io_.take().empty());
+  next = responder_.tick(t0_ + 500ms);
+  EXPECT_EQ(io_.take().size(), 2u);
+  next = responder_.tick(*next);
+  EXPECT_EQ(io_.take().size(), 2u);
+  EXPECT_FALSE(next.has_value());  // three bursts, no refresh configured
+  EXPECT_EQ(counters("eth0").gratuitousArps, 3u);
+}
+
+TEST_F(ResponderTest, ClaimingAgainWithTheSameScopeChangesNothing) {
+  responder_.claim(kV4);
+  flushAnnouncements();
+  EXPECT_FALSE(responder_.claim(kV4));
+  EXPECT_EQ(wakes_, 1);
+  // The burst goes on where it was: nothing new is due before t0 + 500ms.
+  responder_.tick(t0_ + 1ms);
+  EXPECT_TRUE(io_.take().empty());
+  EXPECT_EQ(counters("eth0").gratuitousArps, 1u);
+}
+
+TEST_F(ResponderTest, ReleaseCancelsPendingAnnouncements) {
+  responder_.claim(kV6);
+  responder_.tick(t0_);
+  io_.take();
+  responder_.release(kV6);
+  EXPECT_FALSE(responder_.tick(t0_ + 1s).has_value());
+  EXPECT_TRUE(io_.take().empty());
+}
+
+TEST(Responder, RefreshRepeatsForever) {
+  testing::FakeFrameIo io;
+  Responder r(io, AnnouncementConfig{.count = 1, .interval = 100ms, .refresh = 30s});
+  r.setPorts({{2, "eth0", kNodeMac}});
+  r.claim(kV6);
+  auto t = Clock::time_point{} + 1h;
+  auto next = r.tick(t);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, t + 30s);
+  for (int i = 0; i < 5; ++i) next = r.tick(*next);
+  EXPECT_EQ(r.counters()["eth0"].unsolicitedAdvertisements, 6u);
+  EXPECT_EQ(toHex(io.sent[0].frame),
+            toHex(packet::buildUnsolicitedAdvertisement(
+                kNodeMac, std::get<packet::Ipv6Address>(kV6))));
+}
+
+TEST_F(ResponderTest, JoinsSolicitedNodeGroupsOnlyWhileClaimed) {
+  responder_.claim(kV6);
+  responder_.claim(kV4);
+  responder_.tick(t0_);
+  auto group = std::get<packet::Ipv6Address>(kV6).solicitedNode().multicastMac();
+  EXPECT_EQ(io_.groups.size(), 2u);  // one group, two ports; none for IPv4
+  EXPECT_TRUE(io_.groups.count({2, group}));
+  responder_.release(kV6);
+  responder_.tick(t0_);
+  EXPECT_TRUE(io_.groups.empty());
+}
+
+TEST_F(ResponderTest, NewPortGetsAnnouncementsAndMemberships) {
+  responder_.claim(kV6, selector({"^eth"}));
+  flushAnnouncements();
+  responder_.setPorts({{2, "eth0", kNodeMac}, {3, "eth1", kOtherMac}, {4, "eth2", kOtherMac}});
+  responder_.tick(t0_ + 1ms);
+  auto sent = io_.take();
+  ASSERT_FALSE(sent.empty());
+  auto group = std::get<packet::Ipv6Address>(kV6).solicitedNode().multicastMac();
+  EXPECT_TRUE(io_.groups.count({4, group}));
+  responder_.handleFrame(4, fromHex(testing::kKernelNeighborSolicitation));
+  EXPECT_EQ(io_.take().size(), 1u);
+}
+
+TEST_F(ResponderTest, RemovedPortStopsAnswering) {
+  responder_.claim(kV4);
+  flushAnnouncements();
+  responder_.setPorts({{3, "eth1", kOtherMac}});
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest));
+  EXPECT_TRUE(io_.take().empty());
+  ASSERT_EQ(responder_.claims().size(), 1u);
+  EXPECT_EQ(responder_.claims()[0].activePorts, std::vector<std::string>{"eth1"});
+}
+
+TEST_F(ResponderTest, AnswersDadProbeToAllNodes) {
+  responder_.claim(kV6b);
+  flushAnnouncements();
+  responder_.handleFrame(2, fromHex(testing::kDadNeighborSolicitationFor200));
+  auto sent = io_.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(toHex(sent[0].frame), toHex(fromHex(testing::kUnsolicitedAdvertisement)));
+}
+
+}  // namespace
+}  // namespace l2a::responder
