@@ -6,6 +6,12 @@ if(L2A_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+if(L2A_FUZZ)
+  # Coverage instrumentation for every library the fuzzers link.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # l2a_add_module(NAME SOURCES ... DEPS ...) -> target l2a_NAME, include root src/
 function(l2a_add_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})

@@ -19,6 +19,7 @@ std::string_view dropReasonName(DropReason reason) {
       "bad_icmp_length",
       "bad_checksum",
       "multicast_target",
+      "multicast_source",
       "bad_option_length",
       "unspecified_source_bad_destination",
       "unspecified_source_with_link_layer",

@@ -24,6 +24,7 @@ enum class DropReason : size_t {
   kBadIcmpLength,           // RFC 4861: ICMP length below 24
   kBadChecksum,             // ICMPv6 checksum does not verify
   kMulticastTarget,         // RFC 4861: target must not be multicast
+  kMulticastSource,         // RFC 4291 §2.7: a multicast address is never a source
   kBadOptionLength,         // RFC 4861: an option with length 0 or past the end
   kUnspecifiedSourceBadDestination,  // DAD NS not sent to a solicited-node group
   kUnspecifiedSourceWithLinkLayer,   // DAD NS carrying a source link-layer option

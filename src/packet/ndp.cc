@@ -38,6 +38,7 @@ Result<NdpMessage, DropReason> parseNdp(ByteSpan ipv6Packet, uint8_t expectedTyp
   }
   if (code != 0) return fail(DropReason::kBadIcmpCode);
 
+  if (ip->header.source.isMulticast()) return fail(DropReason::kMulticastSource);
   NdpMessage msg;
   msg.ip = ip->header;
   msg.flags = in.u8();

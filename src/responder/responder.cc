@@ -105,12 +105,13 @@ void Responder::setPorts(const std::vector<Port>& ports) {
   for (const Port& port : ports) {
     ports_.emplace(port.ifindex, PortState{port, &counters_[port.name]});
   }
-  for (auto& [address, claim] : claims_) {
+  for (auto& entry : claims_) {
+    Claim& claim = entry.second;
     activate(claim);
-    bool gained = std::any_of(added.begin(), added.end(), [&](int i) {
+    bool gained = std::any_of(added.begin(), added.end(), [&claim](int i) {
       return std::binary_search(claim.activeIfindexes.begin(), claim.activeIfindexes.end(), i);
     });
-    if (gained) schedule(address, claim, Clock::time_point::min());
+    if (gained) schedule(entry.first, claim, Clock::time_point::min());
   }
   // A port that went away took its memberships with its socket; new ports need theirs.
   std::erase_if(joined_, [this](const auto& entry) { return !ports_.count(entry.first); });

@@ -157,6 +157,10 @@ TEST(NeighborSolicitation, RejectsEveryMalformedKindWithItsReason) {
          for (size_t i = 22; i < 38; ++i) f[i] = std::byte{0};
        }),
        DropReason::kUnspecifiedSourceWithLinkLayer},
+      {"multicast source (found by the fuzzer)", mutatedSolicitation([](Bytes& f) {
+         f[22] = std::byte{0xff};
+       }),
+       DropReason::kMulticastSource},
       {"destination of another group", mutatedSolicitation([](Bytes& f) { f[53] ^= std::byte{1}; }),
        DropReason::kWrongDestination},
       {"not icmpv6", mutatedSolicitation([](Bytes& f) { f[20] = std::byte{17}; }),
