@@ -7,6 +7,7 @@
 LAB_PIDS=()
 
 lab_init() {  # lab_init PREFIX
+  lab_remove_stale
   LAB_ID="${1:-l2a}-$$-$RANDOM"
   LAB_LAN="${LAB_ID}-lan"
   trap lab_cleanup EXIT
@@ -17,6 +18,19 @@ lab_init() {  # lab_init PREFIX
   # No MLD/IGMP snooping: the lab LAN floods multicast like a plain switch.
   ip -n "$LAB_LAN" link set br0 type bridge mcast_snooping 0 forward_delay 0
   ip -n "$LAB_LAN" link set br0 up
+}
+
+# Namespaces of labs whose shell died without cleaning up (kill -9, a crash): PREFIX-PID-N-HOST.
+lab_remove_stale() {
+  local ns pid
+  for ns in $(ip netns list | awk '{print $1}'); do
+    [[ $ns =~ ^[a-z0-9]+-([0-9]+)-[0-9]+-[a-z0-9-]+$ ]] || continue
+    pid=${BASH_REMATCH[1]}
+    kill -0 "$pid" 2>/dev/null && continue
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    ip netns delete "$ns" 2>/dev/null
+  done
+  return 0
 }
 
 lab_ns() { echo "${LAB_ID}-$1"; }
@@ -86,6 +100,7 @@ lab_wait_for() {  # lab_wait_for SECONDS CMD...
 
 lab_cleanup() {
   local rc=$?
+  set +e  # the caller may run under errexit; cleaning up must go on past dead processes
   local pid
   for pid in "${LAB_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${LAB_PIDS[@]}"; do
