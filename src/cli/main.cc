@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   using namespace l2a::cli;
   CLI::App app{"l2a — L2 announcements (ARP/NDP) for bare-metal Kubernetes LoadBalancer IPs"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--log-level) may follow the subcommand
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   std::string logLevel = "info";
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error")

@@ -25,21 +25,24 @@ packet::Bytes NeighborProbe::request() const {
                                            std::get<Ipv6Address>(target_));
 }
 
-bool NeighborProbe::observe(packet::ByteSpan frame) {
+std::optional<packet::MacAddress> NeighborProbe::answerFrom(packet::ByteSpan frame) const {
   auto eth = packet::parseEthernet(frame);
-  if (!eth || eth->header.vlanTci || eth->header.source == ourMac_) return false;
-  std::optional<packet::MacAddress> owner;
+  if (!eth || eth->header.vlanTci || eth->header.source == ourMac_) return std::nullopt;
   if (const auto* v4 = std::get_if<Ipv4Address>(&target_)) {
-    if (eth->header.etherType != packet::kEtherTypeArp) return false;
+    if (eth->header.etherType != packet::kEtherTypeArp) return std::nullopt;
     auto arp = packet::parseArp(eth->payload);
-    if (!arp || arp->operation != packet::kArpReply || arp->senderIp != *v4) return false;
-    owner = arp->senderMac;
-  } else {
-    if (eth->header.etherType != packet::kEtherTypeIpv6) return false;
-    auto na = packet::parseNeighborAdvertisement(eth->payload);
-    if (!na || na->target != std::get<Ipv6Address>(target_)) return false;
-    owner = na->targetLinkLayer.value_or(eth->header.source);
+    if (!arp || arp->operation != packet::kArpReply || arp->senderIp != *v4) return std::nullopt;
+    return arp->senderMac;
   }
+  if (eth->header.etherType != packet::kEtherTypeIpv6) return std::nullopt;
+  auto na = packet::parseNeighborAdvertisement(eth->payload);
+  if (!na || na->target != std::get<Ipv6Address>(target_)) return std::nullopt;
+  return na->targetLinkLayer.value_or(eth->header.source);
+}
+
+bool NeighborProbe::observe(packet::ByteSpan frame) {
+  auto owner = answerFrom(frame);
+  if (!owner) return false;
   if (std::find(owners_.begin(), owners_.end(), *owner) != owners_.end()) return false;
   owners_.push_back(*owner);
   return true;

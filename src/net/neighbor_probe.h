@@ -3,6 +3,7 @@
 // The I/O lives with the caller (`l2a whohas`, `l2a explain --probe`). One thread.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "packet/bytes.h"
@@ -19,6 +20,8 @@ class NeighborProbe {
                 const packet::IpAddress& target);
 
   packet::Bytes request() const;
+  // The answering MAC when `frame` is a valid answer for the target (ARP reply / NA).
+  std::optional<packet::MacAddress> answerFrom(packet::ByteSpan frame) const;
   // True when `frame` answers for the target from a MAC not seen before.
   bool observe(packet::ByteSpan frame);
   const std::vector<packet::MacAddress>& owners() const { return owners_; }

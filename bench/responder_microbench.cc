@@ -1,0 +1,52 @@
+// Google Benchmark of the responder's pure receive path (parse, validate, look up, build the
+// answer) with an in-memory FrameIo, beside a frame that is not claimed. No sockets.
+#include <benchmark/benchmark.h>
+
+#include "responder/responder.h"
+#include "support/fake_frame_io.h"
+#include "support/hex.h"
+#include "support/packet_vectors.h"
+
+namespace {
+
+using namespace l2a;
+
+class NullIo : public responder::FrameIo {
+ public:
+  bool send(int, packet::ByteSpan frame) override {
+    benchmark::DoNotOptimize(frame.data());
+    return true;
+  }
+  void joinMulticast(int, const packet::MacAddress&) override {}
+  void leaveMulticast(int, const packet::MacAddress&) override {}
+};
+
+void run(benchmark::State& state, const char* hex, int claims) {
+  NullIo io;
+  responder::Responder r(io, responder::AnnouncementConfig{.count = 0});
+  r.setPorts({{2, "eth0", *packet::MacAddress::parse("02:00:00:00:00:11")}});
+  r.claim(*packet::parseIpAddress("198.18.0.11"));
+  r.claim(*packet::parseIpAddress("2001:db8::11"));
+  for (int i = 0; i < claims; ++i) {  // a big table: lookups stay O(1)
+    r.claim(packet::Ipv4Address{{198, 19, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}});
+  }
+  packet::Bytes frame = testing::fromHex(hex);
+  for (auto _ : state) r.handleFrame(2, frame);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ArpRequestClaimed(benchmark::State& s) { run(s, testing::kKernelArpRequest, s.range(0)); }
+void BM_NeighborSolicitationClaimed(benchmark::State& s) {
+  run(s, testing::kKernelNeighborSolicitation, s.range(0));
+}
+void BM_NeighborSolicitationNotClaimed(benchmark::State& s) {
+  run(s, testing::kNeighborSolicitationFor200, s.range(0));
+}
+
+BENCHMARK(BM_ArpRequestClaimed)->Arg(0)->Arg(10000);
+BENCHMARK(BM_NeighborSolicitationClaimed)->Arg(0)->Arg(10000);
+BENCHMARK(BM_NeighborSolicitationNotClaimed)->Arg(0);
+
+}  // namespace
+
+BENCHMARK_MAIN();
