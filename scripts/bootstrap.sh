@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config clang-14 libclang-rt-14-dev
   # libraries (see README "Dependencies")
   libcli11-dev libspdlog-dev libfmt-dev libmnl-dev nlohmann-json3-dev libcurl4-openssl-dev
-  libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev
   # network lab and real clients used by tests and the demo
   iproute2 iputils-ping arping ndisc6 curl python3 nftables procps
 )
@@ -33,4 +33,11 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   }
+fi
+
+# The real kubectl, for the lab API server's tests and the demo: Debian 12 packages it as
+# kubernetes-client. Only installed when no kubectl is on the PATH.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "bootstrap: installing kubernetes-client (kubectl)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi

@@ -1,0 +1,242 @@
+#include "kube/client.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "kube/watch_decoder.h"
+
+namespace l2a::kube {
+namespace {
+
+std::string escape(const std::string& value) {
+  char* out = curl_easy_escape(nullptr, value.c_str(), static_cast<int>(value.size()));
+  std::string s(out);
+  curl_free(out);
+  return s;
+}
+
+void addQuery(std::string& target, const std::string& key, const std::string& value) {
+  if (value.empty()) return;
+  target += (target.find('?') == std::string::npos ? '?' : '&');
+  target += key + "=" + escape(value);
+}
+
+// A non-2xx answer as an Error: the metav1.Status message when the body has one.
+Error apiError(const HttpRequest& request, const HttpResponse& response) {
+  std::string code;
+  switch (response.status) {
+    case 404: code = ApiErrorCodes::kNotFound; break;
+    case 409: code = ApiErrorCodes::kConflict; break;
+    case 410: code = ApiErrorCodes::kGone; break;
+    case 422: code = "invalid"; break;
+    case 401: code = "unauthorized"; break;
+    case 403: code = "forbidden"; break;
+    case 429: code = "too_many_requests"; break;
+    default: code = response.status >= 500 ? "server" : "http"; break;
+  }
+  std::string message;
+  Json body = Json::parse(response.body, nullptr, false);
+  if (body.is_object() && body.contains("message") && body["message"].is_string()) {
+    message = body["message"].get<std::string>();
+  } else {
+    message = response.body.substr(0, 200);
+  }
+  return Error{code, fmt::format("{} {}: {} {}", request.method, request.target, response.status, message)};
+}
+
+bool retryable(long status) { return status == 429 || status >= 500; }
+
+}  // namespace
+
+std::string nameOf(const Json& object) {
+  auto m = object.find("metadata");
+  if (m == object.end() || !m->is_object()) return "";
+  auto n = m->find("name");
+  return n != m->end() && n->is_string() ? n->get<std::string>() : "";
+}
+
+std::string namespaceOf(const Json& object) {
+  auto m = object.find("metadata");
+  if (m == object.end() || !m->is_object()) return "";
+  auto n = m->find("namespace");
+  return n != m->end() && n->is_string() ? n->get<std::string>() : "";
+}
+
+std::string keyOf(const Json& object) {
+  std::string ns = namespaceOf(object);
+  return ns.empty() ? nameOf(object) : ns + "/" + nameOf(object);
+}
+
+Client::Client(HttpTransport& transport, Options options)
+    : transport_(transport), options_(std::move(options)), bucket_(options_.qps, options_.burst) {
+  if (!options_.sleep) options_.sleep = [](auto d) { std::this_thread::sleep_for(d); };
+  if (!options_.now) options_.now = [] { return std::chrono::steady_clock::now(); };
+}
+
+void Client::count(const std::string& verb, const Resource& r, int code) {
+  std::lock_guard lock(mutex_);
+  ++counts_[{verb, r.displayName(), code}];
+}
+
+std::map<RequestKey, uint64_t> Client::requestCounts() const {
+  std::lock_guard lock(mutex_);
+  return counts_;
+}
+
+uint64_t Client::totalRequests() const {
+  std::lock_guard lock(mutex_);
+  uint64_t total = 0;
+  for (const auto& [key, n] : counts_) total += n;
+  return total;
+}
+
+void Client::throttle() {
+  std::chrono::steady_clock::duration wait;
+  {
+    std::lock_guard lock(mutex_);
+    wait = bucket_.reserve(options_.now());
+  }
+  if (wait > std::chrono::steady_clock::duration::zero()) options_.sleep(wait);
+}
+
+std::chrono::steady_clock::duration Client::backoff(int attempt) {
+  auto base = options_.baseBackoff * (1LL << std::min(attempt, 20));
+  auto capped = std::min<std::chrono::milliseconds>(base, options_.maxBackoff);
+  double jitter;
+  {
+    std::lock_guard lock(mutex_);
+    jitter = std::uniform_real_distribution<double>(0.5, 1.5)(random_);
+  }
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(capped * jitter);
+}
+
+Result<Json> Client::call(const std::string& verb, const Resource& r, HttpRequest request) {
+  for (int attempt = 0;; ++attempt) {
+    throttle();
+    auto response = transport_.send(request);
+    if (!response) {
+      count(verb, r, 0);
+      if (attempt >= options_.maxRetries) return fail(response.error());
+      options_.sleep(backoff(attempt));
+      continue;
+    }
+    count(verb, r, static_cast<int>(response->status));
+    if (response->status >= 200 && response->status < 300) {
+      if (response->body.empty()) return Json::object();
+      Json body = Json::parse(response->body, nullptr, false);
+      if (body.is_discarded()) {
+        return fail("bad_response", fmt::format("{} {}: body is not JSON", request.method, request.target));
+      }
+      return body;
+    }
+    if (!retryable(response->status) || attempt >= options_.maxRetries) {
+      return fail(apiError(request, *response));
+    }
+    auto wait = backoff(attempt);
+    if (response->status == 429) {
+      auto ra = response->headers.find("retry-after");
+      if (ra != response->headers.end()) {
+        long seconds = std::strtol(ra->second.c_str(), nullptr, 10);
+        if (seconds > 0) wait = std::chrono::seconds(std::min(seconds, 60L));
+      }
+    }
+    options_.sleep(wait);
+  }
+}
+
+Result<Json> Client::get(const Resource& r, const std::string& ns, const std::string& name) {
+  return call("get", r, {.method = "GET", .target = r.path(ns, name)});
+}
+
+Result<Json> Client::list(const Resource& r, const std::string& ns, const ListOptions& options) {
+  std::string target = r.path(ns);
+  addQuery(target, "labelSelector", options.labelSelector);
+  addQuery(target, "fieldSelector", options.fieldSelector);
+  if (options.limit > 0) addQuery(target, "limit", std::to_string(options.limit));
+  addQuery(target, "continue", options.continueToken);
+  addQuery(target, "resourceVersion", options.resourceVersion);
+  return call("list", r, {.method = "GET", .target = target});
+}
+
+Result<Json> Client::listAll(const Resource& r, const std::string& ns, ListOptions options) {
+  Json all;
+  for (;;) {
+    auto page = list(r, ns, options);
+    if (!page) return page;
+    if (all.is_null()) {
+      all = *page;
+      if (!all.contains("items") || !all["items"].is_array()) all["items"] = Json::array();
+    } else if (page->contains("items") && (*page)["items"].is_array()) {
+      for (auto& item : (*page)["items"]) all["items"].push_back(std::move(item));
+    }
+    std::string next = page->value("/metadata/continue"_json_pointer, std::string());
+    if (next.empty()) break;
+    options.continueToken = next;
+  }
+  if (all.contains("metadata")) all["metadata"].erase("continue");
+  return all;
+}
+
+Result<Json> Client::create(const Resource& r, const std::string& ns, const Json& object) {
+  return call("create", r, {.method = "POST", .target = r.path(ns), .body = object.dump()});
+}
+
+Result<Json> Client::update(const Resource& r, const std::string& ns, const Json& object) {
+  return call("update", r, {.method = "PUT", .target = r.path(ns, nameOf(object)), .body = object.dump()});
+}
+
+Result<Json> Client::updateStatus(const Resource& r, const std::string& ns, const Json& object) {
+  return call("update", r,
+              {.method = "PUT", .target = r.path(ns, nameOf(object), "status"), .body = object.dump()});
+}
+
+Result<Json> Client::patch(const Resource& r, const std::string& ns, const std::string& name,
+                           const Json& mergePatch, const std::string& subresource) {
+  return call("patch", r,
+              {.method = "PATCH",
+               .target = r.path(ns, name, subresource),
+               .body = mergePatch.dump(),
+               .contentType = "application/merge-patch+json"});
+}
+
+Status<> Client::remove(const Resource& r, const std::string& ns, const std::string& name) {
+  auto result = call("delete", r, {.method = "DELETE", .target = r.path(ns, name)});
+  if (!result) return fail(result.error());
+  return Ok{};
+}
+
+Status<> Client::watch(const Resource& r, const std::string& ns, const WatchOptions& options,
+                       const std::function<bool(const WatchEvent&)>& onEvent,
+                       const std::atomic<bool>& stop) {
+  std::string target = r.path(ns);
+  addQuery(target, "watch", "1");
+  addQuery(target, "allowWatchBookmarks", "true");
+  addQuery(target, "resourceVersion", options.resourceVersion);
+  addQuery(target, "labelSelector", options.labelSelector);
+  addQuery(target, "fieldSelector", options.fieldSelector);
+  addQuery(target, "timeoutSeconds", std::to_string(options.timeoutSeconds));
+  HttpRequest request{.method = "GET", .target = target};
+  throttle();
+  WatchDecoder decoder;
+  bool keepGoing = true;
+  auto response = transport_.stream(
+      request,
+      [&](std::string_view chunk) {
+        decoder.feed(chunk, [&](WatchEvent event) {
+          if (keepGoing && !onEvent(event)) keepGoing = false;
+        });
+        return keepGoing;
+      },
+      stop, options.idleTimeoutSeconds);
+  if (!response) {
+    count("watch", r, 0);
+    return fail(response.error());
+  }
+  count("watch", r, static_cast<int>(response->status));
+  if (response->status != 200) return fail(apiError(request, *response));
+  return Ok{};
+}
+
+}  // namespace l2a::kube

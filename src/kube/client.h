@@ -1,0 +1,122 @@
+// Client: the Kubernetes REST API over an HttpTransport — CRUD, JSON merge patch, status
+// subresource, paged lists, watches — with a client-side rate limit, retries with exponential
+// backoff and jitter (connection errors, 429 honouring Retry-After, 5xx), and request counters
+// by verb, resource and code. Thread-safe: any number of threads may call it at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <tuple>
+
+#include "common/result.h"
+#include "kube/http_transport.h"
+#include "kube/resource.h"
+#include "kube/token_bucket.h"
+
+namespace l2a::kube {
+
+using Json = nlohmann::json;
+
+// Error codes: not_found, conflict (409, also AlreadyExists), gone (410), invalid (422),
+// unauthorized, forbidden, too_many_requests, server (5xx), connection, bad_response, http.
+struct ApiErrorCodes {
+  static constexpr const char* kNotFound = "not_found";
+  static constexpr const char* kConflict = "conflict";
+  static constexpr const char* kGone = "gone";
+};
+
+struct ListOptions {
+  std::string labelSelector;
+  std::string fieldSelector;
+  int limit = 0;
+  std::string continueToken;
+  std::string resourceVersion;
+};
+
+struct WatchOptions {
+  std::string resourceVersion;
+  std::string labelSelector;
+  std::string fieldSelector;
+  int timeoutSeconds = 300;   // the server ends the watch after this; the caller re-watches
+  int idleTimeoutSeconds = 60;  // no byte (not even a bookmark) for this long: a dead link
+};
+
+struct WatchEvent {
+  std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
+  Json object;
+};
+
+struct RequestKey {
+  std::string verb;
+  std::string resource;
+  int code;  // HTTP status; 0 for a connection error
+  auto operator<=>(const RequestKey&) const = default;
+};
+
+class Client {
+ public:
+  struct Options {
+    double qps = 50;
+    int burst = 100;
+    int maxRetries = 5;
+    std::chrono::milliseconds baseBackoff{100};
+    std::chrono::milliseconds maxBackoff{5000};
+    // Injected for tests: how to wait, and the clock the rate limit reads.
+    std::function<void(std::chrono::steady_clock::duration)> sleep;
+    std::function<std::chrono::steady_clock::time_point()> now;
+  };
+
+  Client(HttpTransport& transport, Options options);
+  explicit Client(HttpTransport& transport) : Client(transport, Options{}) {}
+
+  Result<Json> get(const Resource& r, const std::string& ns, const std::string& name);
+  // One page. `items` plus metadata.continue / metadata.resourceVersion as the server sent them.
+  Result<Json> list(const Resource& r, const std::string& ns, const ListOptions& options = {});
+  // Every page, following continue tokens; resourceVersion is the first page's.
+  Result<Json> listAll(const Resource& r, const std::string& ns, ListOptions options = {});
+  Result<Json> create(const Resource& r, const std::string& ns, const Json& object);
+  // PUT with the object's metadata.resourceVersion: a stale one gives "conflict".
+  Result<Json> update(const Resource& r, const std::string& ns, const Json& object);
+  Result<Json> updateStatus(const Resource& r, const std::string& ns, const Json& object);
+  // RFC 7386 JSON merge patch, on the object or a subresource ("status").
+  Result<Json> patch(const Resource& r, const std::string& ns, const std::string& name,
+                     const Json& mergePatch, const std::string& subresource = "");
+  Status<> remove(const Resource& r, const std::string& ns, const std::string& name);
+
+  // Streams events to `onEvent` until the server ends the watch, `onEvent` returns false, `stop`
+  // is set, or the connection goes silent. A 410 answer comes back as error "gone"; an ERROR
+  // event is passed to onEvent like any other.
+  Status<> watch(const Resource& r, const std::string& ns, const WatchOptions& options,
+                 const std::function<bool(const WatchEvent&)>& onEvent,
+                 const std::atomic<bool>& stop);
+
+  std::map<RequestKey, uint64_t> requestCounts() const;
+  uint64_t totalRequests() const;
+
+ private:
+  Result<Json> call(const std::string& verb, const Resource& r, HttpRequest request);
+  void count(const std::string& verb, const Resource& r, int code);
+  void throttle();
+  std::chrono::steady_clock::duration backoff(int attempt);
+
+  HttpTransport& transport_;
+  Options options_;
+  mutable std::mutex mutex_;
+  TokenBucket bucket_;
+  std::mt19937_64 random_{std::random_device{}()};
+  std::map<RequestKey, uint64_t> counts_;
+};
+
+// metadata.name / metadata.namespace of an object ("" when absent).
+std::string nameOf(const Json& object);
+std::string namespaceOf(const Json& object);
+// "ns/name" or "name": the key objects are cached by.
+std::string keyOf(const Json& object);
+
+}  // namespace l2a::kube

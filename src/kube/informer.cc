@@ -1,0 +1,181 @@
+#include "kube/informer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace l2a::kube {
+namespace {
+
+std::string resourceVersionOf(const Json& object) {
+  return object.value("/metadata/resourceVersion"_json_pointer, std::string());
+}
+
+// Sleeps in small steps so a stop request is seen promptly.
+void pause(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
+  auto end = std::chrono::steady_clock::now() + d;
+  while (!stop.load() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+Informer::Informer(Client& client, Resource resource, std::string ns, InformerHandlers handlers,
+                   Options options)
+    : client_(client),
+      resource_(std::move(resource)),
+      namespace_(std::move(ns)),
+      handlers_(std::move(handlers)),
+      options_(std::move(options)) {}
+
+Status<> Informer::relist() {
+  auto list = client_.listAll(resource_, namespace_,
+                              {.labelSelector = options_.labelSelector,
+                               .fieldSelector = options_.fieldSelector,
+                               .limit = options_.pageSize});
+  if (!list) return fail(list.error());
+  std::map<std::string, Json> fresh;
+  for (auto& item : (*list)["items"]) fresh.emplace(keyOf(item), std::move(item));
+
+  std::vector<Json> added, removed;
+  std::vector<std::pair<Json, Json>> changed;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, object] : cache_) {
+      if (!fresh.count(key)) removed.push_back(object);
+    }
+    for (const auto& [key, object] : fresh) {
+      auto old = cache_.find(key);
+      if (old == cache_.end()) {
+        added.push_back(object);
+      } else if (resourceVersionOf(old->second) != resourceVersionOf(object)) {
+        changed.emplace_back(old->second, object);
+      }
+    }
+    cache_ = std::move(fresh);
+    resourceVersion_ = list->value("/metadata/resourceVersion"_json_pointer, std::string());
+    ++stats_.lists;
+  }
+  for (const auto& o : removed) if (handlers_.onDelete) handlers_.onDelete(o);
+  for (const auto& o : added) if (handlers_.onAdd) handlers_.onAdd(o);
+  for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(o, n);
+  synced_ = true;
+  if (handlers_.onSynced) handlers_.onSynced();
+  return Ok{};
+}
+
+void Informer::apply(const WatchEvent& event) {
+  std::string key = keyOf(event.object);
+  std::optional<Json> previous;
+  {
+    std::lock_guard lock(mutex_);
+    std::string rv = resourceVersionOf(event.object);
+    if (!rv.empty()) resourceVersion_ = rv;
+    ++stats_.events;
+    auto it = cache_.find(key);
+    if (it != cache_.end()) previous = it->second;
+    if (event.type == "DELETED") {
+      cache_.erase(key);
+    } else {
+      cache_[key] = event.object;
+    }
+  }
+  if (event.type == "DELETED") {
+    if (handlers_.onDelete) handlers_.onDelete(previous.value_or(event.object));
+  } else if (previous) {
+    if (handlers_.onUpdate) handlers_.onUpdate(*previous, event.object);
+  } else if (handlers_.onAdd) {
+    handlers_.onAdd(event.object);
+  }
+}
+
+void Informer::run(const std::atomic<bool>& stop) {
+  bool needList = true;
+  while (!stop.load()) {
+    if (needList) {
+      if (auto s = relist(); !s) {
+        spdlog::warn("event=list_failed resource={} error=\"{}\"", resource_.displayName(),
+                     s.error().message);
+        pause(options_.retryBackoff, stop);
+        continue;
+      }
+      needList = false;
+    }
+    bool gone = false;
+    WatchOptions watch{.resourceVersion = resourceVersion(),
+                       .labelSelector = options_.labelSelector,
+                       .fieldSelector = options_.fieldSelector,
+                       .timeoutSeconds = options_.watchTimeoutSeconds,
+                       .idleTimeoutSeconds = options_.idleTimeoutSeconds};
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.watches;
+    }
+    auto status = client_.watch(
+        resource_, namespace_, watch,
+        [&](const WatchEvent& event) {
+          if (event.type == "BOOKMARK") {
+            std::lock_guard lock(mutex_);
+            std::string rv = resourceVersionOf(event.object);
+            if (!rv.empty()) resourceVersion_ = rv;
+            ++stats_.bookmarks;
+            return true;
+          }
+          if (event.type == "ERROR") {
+            // metav1.Status; 410 means our resourceVersion is older than the server keeps.
+            gone = event.object.value("code", 0) == 410;
+            if (!gone) needList = true;
+            return false;
+          }
+          apply(event);
+          return true;
+        },
+        stop);
+    if (!status) {
+      gone = gone || status.error().code == ApiErrorCodes::kGone;
+      if (!gone) {
+        spdlog::warn("event=watch_failed resource={} error=\"{}\"", resource_.displayName(),
+                     status.error().message);
+        pause(options_.retryBackoff, stop);
+      }
+    }
+    if (gone) {
+      std::lock_guard lock(mutex_);
+      ++stats_.gone;
+      needList = true;
+    }
+  }
+}
+
+std::vector<Json> Informer::items() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Json> out;
+  out.reserve(cache_.size());
+  for (const auto& [key, object] : cache_) out.push_back(object);
+  return out;
+}
+
+std::optional<Json> Informer::get(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+size_t Informer::size() const {
+  std::lock_guard lock(mutex_);
+  return cache_.size();
+}
+
+std::string Informer::resourceVersion() const {
+  std::lock_guard lock(mutex_);
+  return resourceVersion_;
+}
+
+InformerStats Informer::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace l2a::kube

@@ -1,0 +1,76 @@
+// Informer: a local cache of one resource kept in step with the API server by list-then-watch,
+// with add/update/delete handlers. After every relist (start, 410 Gone, watch errors) the new
+// list is diffed against the cache, so deletes that happened while not watching are delivered
+// too. run() blocks the calling thread until `stop`; the cache getters and synced() are safe
+// from any thread; handlers run on the run() thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kube/client.h"
+
+namespace l2a::kube {
+
+struct InformerHandlers {
+  std::function<void(const Json&)> onAdd;
+  std::function<void(const Json& oldObject, const Json& newObject)> onUpdate;
+  std::function<void(const Json&)> onDelete;
+  std::function<void()> onSynced;  // after each completed (re)list
+};
+
+struct InformerStats {
+  uint64_t lists = 0;
+  uint64_t watches = 0;
+  uint64_t gone = 0;  // 410s: history too old, relisted
+  uint64_t events = 0;
+  uint64_t bookmarks = 0;
+};
+
+class Informer {
+ public:
+  struct Options {
+    std::string labelSelector;
+    std::string fieldSelector;
+    int pageSize = 500;
+    int watchTimeoutSeconds = 300;
+    int idleTimeoutSeconds = 60;
+    std::chrono::milliseconds retryBackoff{500};
+  };
+
+  Informer(Client& client, Resource resource, std::string ns, InformerHandlers handlers,
+           Options options);
+  Informer(Client& client, Resource resource, std::string ns, InformerHandlers handlers)
+      : Informer(client, std::move(resource), std::move(ns), std::move(handlers), Options{}) {}
+
+  void run(const std::atomic<bool>& stop);
+
+  bool synced() const { return synced_.load(); }
+  std::vector<Json> items() const;
+  std::optional<Json> get(const std::string& key) const;
+  size_t size() const;
+  std::string resourceVersion() const;
+  InformerStats stats() const;
+
+ private:
+  Status<> relist();
+  void apply(const WatchEvent& event);
+
+  Client& client_;
+  const Resource resource_;
+  const std::string namespace_;
+  InformerHandlers handlers_;
+  const Options options_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Json> cache_;
+  std::string resourceVersion_;
+  InformerStats stats_;
+  std::atomic<bool> synced_{false};
+};
+
+}  // namespace l2a::kube

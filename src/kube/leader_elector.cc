@@ -1,0 +1,150 @@
+#include "kube/leader_elector.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace l2a::kube {
+
+std::string formatMicroTime(std::chrono::system_clock::time_point t) {
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", utc, micros % 1000000);
+}
+
+LeaderElector::LeaderElector(Client& client, LeaderElectionConfig config,
+                             LeaderCallbacks callbacks,
+                             std::function<std::chrono::system_clock::time_point()> wallNow)
+    : client_(client),
+      config_(std::move(config)),
+      callbacks_(std::move(callbacks)),
+      wallNow_(wallNow ? std::move(wallNow) : [] { return std::chrono::system_clock::now(); }) {}
+
+std::string LeaderElector::leader() const {
+  std::lock_guard lock(mutex_);
+  return leader_;
+}
+
+LeaderElector::SteadyClock::time_point LeaderElector::lastRenew() const {
+  std::lock_guard lock(mutex_);
+  return lastRenew_;
+}
+
+void LeaderElector::setLeading(bool leading) {
+  bool was = leading_.exchange(leading);
+  if (was == leading) return;
+  if (leading && callbacks_.onStartedLeading) callbacks_.onStartedLeading();
+  if (!leading && callbacks_.onStoppedLeading) callbacks_.onStoppedLeading();
+}
+
+void LeaderElector::observe(const Json& spec, SteadyClock::time_point now) {
+  if (spec != observedSpec_) {
+    observedSpec_ = spec;
+    observedTime_ = now;
+  }
+  std::string holder = spec.value("holderIdentity", std::string());
+  bool changed;
+  {
+    std::lock_guard lock(mutex_);
+    changed = holder != leader_;
+    leader_ = holder;
+  }
+  if (changed && !holder.empty() && callbacks_.onNewLeader) callbacks_.onNewLeader(holder);
+}
+
+bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now) {
+  std::string stamp = formatMicroTime(wallNow_());
+  Json spec{{"holderIdentity", config_.identity},
+            {"leaseDurationSeconds",
+             std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(config_.leaseDuration).count())},
+            {"acquireTime", stamp},
+            {"renewTime", stamp},
+            {"leaseTransitions", 0}};
+  auto current = client_.get(resources::kLeases, config_.ns, config_.name);
+  if (!current) {
+    if (current.error().code != ApiErrorCodes::kNotFound) return false;
+    Json lease{{"apiVersion", "coordination.k8s.io/v1"},
+               {"kind", "Lease"},
+               {"metadata", {{"name", config_.name}, {"namespace", config_.ns}}},
+               {"spec", spec}};
+    auto created = client_.create(resources::kLeases, config_.ns, lease);
+    if (!created) return false;
+    observe((*created)["spec"], now);
+    return true;
+  }
+  Json old = current->value("spec", Json::object());
+  observe(old, now);
+  std::string holder = old.value("holderIdentity", std::string());
+  bool held = holder == config_.identity;
+  if (!holder.empty() && !held && now < observedTime_ + config_.leaseDuration) return false;
+  if (held) {
+    spec["acquireTime"] = old.value("acquireTime", stamp);
+    spec["leaseTransitions"] = old.value("leaseTransitions", 0);
+  } else {
+    spec["leaseTransitions"] = old.value("leaseTransitions", 0) + 1;
+  }
+  Json updated = *current;
+  updated["spec"] = spec;
+  auto result = client_.update(resources::kLeases, config_.ns, updated);
+  if (!result) return false;
+  observe((*result)["spec"], now);
+  return true;
+}
+
+LeaderElector::SteadyClock::time_point LeaderElector::tick(SteadyClock::time_point now) {
+  if (now < next_) return next_;
+  bool ok = tryAcquireOrRenew(now);
+  if (ok) {
+    {
+      std::lock_guard lock(mutex_);
+      lastRenew_ = now;
+    }
+    setLeading(true);
+  } else if (leading_.load() && now - lastRenew() >= config_.renewDeadline) {
+    spdlog::warn("event=lease_lost lease={}/{} identity={}", config_.ns, config_.name,
+                 config_.identity);
+    setLeading(false);
+  } else if (leading_.load() && !ok) {
+    // Still inside the renew deadline: keep leading, try again soon.
+  }
+  next_ = now + config_.retryPeriod;
+  return next_;
+}
+
+Status<> LeaderElector::release() {
+  if (!leading_.load()) return Ok{};
+  auto current = client_.get(resources::kLeases, config_.ns, config_.name);
+  if (!current) return fail(current.error());
+  if ((*current)["spec"].value("holderIdentity", std::string()) != config_.identity) {
+    setLeading(false);
+    return Ok{};
+  }
+  std::string stamp = formatMicroTime(wallNow_());
+  Json updated = *current;
+  updated["spec"]["holderIdentity"] = "";
+  updated["spec"]["leaseDurationSeconds"] = 1;
+  updated["spec"]["acquireTime"] = stamp;
+  updated["spec"]["renewTime"] = stamp;
+  auto result = client_.update(resources::kLeases, config_.ns, updated);
+  setLeading(false);
+  if (!result) return fail(result.error());
+  return Ok{};
+}
+
+void LeaseDriver::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto now = std::chrono::steady_clock::now();
+    auto next = now + std::chrono::seconds(1);
+    for (LeaderElector* e : electors_) next = std::min(next, e->tick(now));
+    while (!stop.load() && std::chrono::steady_clock::now() < next) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          next - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
+    }
+  }
+}
+
+}  // namespace l2a::kube

@@ -1,0 +1,85 @@
+// LeaderElector: a coordination.k8s.io/v1 Lease lock with client-go's leaderelection semantics
+// (same record fields and timestamps; take-over only after the observed record has not changed
+// for a full leaseDuration by the local clock; renew deadline; retry period; release clears the
+// holder so another contender takes over at once). The same code keeps a per-node heartbeat
+// Lease. Driven by tick(now) — no thread of its own — so many electors share one thread
+// (LeaseDriver). Not thread-safe except isLeader()/leader()/lastRenew(), which any thread reads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kube/client.h"
+
+namespace l2a::kube {
+
+struct LeaderElectionConfig {
+  std::string ns;
+  std::string name;
+  std::string identity;
+  std::chrono::milliseconds leaseDuration{15000};
+  std::chrono::milliseconds renewDeadline{10000};
+  std::chrono::milliseconds retryPeriod{2000};
+};
+
+struct LeaderCallbacks {
+  std::function<void()> onStartedLeading;
+  std::function<void()> onStoppedLeading;
+  std::function<void(const std::string& identity)> onNewLeader;
+};
+
+// Lease timestamps: RFC 3339 with microseconds, UTC ("2026-11-26T15:40:00.123456Z").
+std::string formatMicroTime(std::chrono::system_clock::time_point t);
+
+class LeaderElector {
+ public:
+  using SteadyClock = std::chrono::steady_clock;
+  LeaderElector(Client& client, LeaderElectionConfig config, LeaderCallbacks callbacks,
+                std::function<std::chrono::system_clock::time_point()> wallNow = {});
+
+  // One acquire-or-renew attempt if due at `now`; returns when the next is due.
+  SteadyClock::time_point tick(SteadyClock::time_point now);
+  // Gives the lease up (holder cleared) when held; stops leading.
+  Status<> release();
+
+  bool isLeader() const { return leading_.load(); }
+  std::string leader() const;
+  // When the lease was last written successfully by us (epoch when never).
+  SteadyClock::time_point lastRenew() const;
+  const LeaderElectionConfig& config() const { return config_; }
+
+ private:
+  bool tryAcquireOrRenew(SteadyClock::time_point now);
+  void observe(const Json& spec, SteadyClock::time_point now);
+  void setLeading(bool leading);
+
+  Client& client_;
+  const LeaderElectionConfig config_;
+  LeaderCallbacks callbacks_;
+  std::function<std::chrono::system_clock::time_point()> wallNow_;
+
+  Json observedSpec_;                       // the last lease spec read or written
+  SteadyClock::time_point observedTime_{};  // when it last changed, by our clock
+  std::string observedResourceVersion_;
+  SteadyClock::time_point next_{};
+  mutable std::mutex mutex_;
+  std::string leader_;
+  SteadyClock::time_point lastRenew_{};
+  std::atomic<bool> leading_{false};
+};
+
+// Runs many electors on the calling thread, each ticked when due, until `stop`.
+class LeaseDriver {
+ public:
+  void add(LeaderElector& elector) { electors_.push_back(&elector); }
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  std::vector<LeaderElector*> electors_;
+};
+
+}  // namespace l2a::kube
