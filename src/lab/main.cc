@@ -1,0 +1,65 @@
+// l2a-lab: the lab binary (never linked into l2a). `l2a-lab apiserver` serves the lab API server.
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <thread>
+
+#include "lab/api_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"l2a-lab — the l2announcer lab: a stand-in Kubernetes API server"};
+  app.require_subcommand(1);
+  auto* apiserver = app.add_subcommand("apiserver", "Serve the Kubernetes REST API (plain HTTP)");
+  std::string listen = "127.0.0.1:0";
+  l2a::lab::ApiServerOptions options;
+  int bookmarkMs = 1000;
+  apiserver->add_option("--listen", listen, "HOST:PORT (port 0: any free port)")->capture_default_str();
+  apiserver->add_option("--data-dir", options.dataDirectory, "Keep every object here across restarts");
+  apiserver->add_option("--history", options.historyLimit, "Watch events kept (older: 410 Gone)")
+      ->capture_default_str();
+  apiserver->add_option("--bookmark-interval-ms", bookmarkMs, "Bookmark period on idle watches")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "l2a-lab: error: {}\n", e.what());
+    return 64;
+  }
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    fmt::print(stderr, "l2a-lab: error: --listen wants HOST:PORT, got '{}'\n", listen);
+    return 64;
+  }
+  options.host = listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[') options.host = options.host.substr(1, options.host.size() - 2);
+  options.port = std::atoi(listen.substr(colon + 1).c_str());
+  options.bookmarkInterval = std::chrono::milliseconds(bookmarkMs);
+
+  // SIGINT/SIGTERM are taken by a waiting thread, never in a handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  l2a::lab::ApiServer server(options);
+  auto url = server.start();
+  if (!url) {
+    fmt::print(stderr, "l2a-lab: error: {}\n", url.error().message);
+    return 1;
+  }
+  std::thread([&server, signals] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    server.shutdown();
+  }).detach();
+  fmt::print("l2a-lab apiserver: serving {}\n", *url);
+  std::fflush(stdout);
+  server.serve();
+  return 0;
+}

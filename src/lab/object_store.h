@@ -1,0 +1,96 @@
+// ObjectStore: the lab API server's objects with Kubernetes semantics — uid, creationTimestamp,
+// one cluster-wide monotonic resourceVersion, generation bumped on spec changes, optimistic
+// concurrency, status kept apart from spec — plus the event history watches read (410 Gone once
+// a requested version is older than the history kept) and an optional journal on disk, written
+// and flushed before a write is acknowledged, replayed on start.
+// Thread-safe: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "lab/selector.h"
+
+namespace l2a::lab {
+
+using Json = nlohmann::json;
+
+// A failed request as the API server reports it (metav1.Status).
+struct ApiFailure {
+  int code;            // HTTP status
+  std::string reason;  // NotFound, AlreadyExists, Conflict, Invalid, BadRequest, Expired...
+  std::string message;
+};
+
+struct StoredEvent {
+  uint64_t resourceVersion;
+  std::string resource;  // group/plural
+  std::string ns;
+  std::string type;  // ADDED, MODIFIED, DELETED
+  Json object;
+};
+
+class ObjectStore {
+ public:
+  ObjectStore(size_t historyLimit, std::string dataDirectory);
+  ~ObjectStore();
+  // Replays the journal (when a data directory was given) and compacts it.
+  Status<> load();
+
+  // `resource` is group/plural; `hasStatus` says whether status is a subresource (then a main
+  // update keeps the stored status, and a status update changes nothing else).
+  Result<Json, ApiFailure> create(const std::string& resource, const std::string& ns, Json object);
+  Result<Json, ApiFailure> get(const std::string& resource, const std::string& ns,
+                               const std::string& name) const;
+  Result<Json, ApiFailure> update(const std::string& resource, const std::string& ns,
+                                  const std::string& name, Json object, bool hasStatus,
+                                  bool statusOnly);
+  Result<Json, ApiFailure> remove(const std::string& resource, const std::string& ns,
+                                  const std::string& name);
+  void removeAll(const std::string& resource);
+
+  struct ListResult {
+    std::vector<Json> items;
+    uint64_t resourceVersion;
+  };
+  ListResult list(const std::string& resource, const std::string& ns, const LabelSelector& labels,
+                  const FieldSelector& fields) const;
+
+  enum class WaitResult { kEvents, kTimeout, kGone, kClosed };
+  // Events of `resource` (in `ns`, or every namespace when empty) newer than `cursor`, waiting
+  // up to `wait` for some. Advances `cursor` past everything examined.
+  WaitResult waitEvents(const std::string& resource, const std::string& ns, uint64_t& cursor,
+                        uint64_t watchEpoch, std::vector<StoredEvent>& out,
+                        std::chrono::milliseconds wait);
+  uint64_t resourceVersion() const;
+  bool tooOld(uint64_t resourceVersion) const;
+  uint64_t watchEpoch() const;
+  void closeWatches();  // every open watch ends (fault injection)
+
+ private:
+  std::string key(const std::string& resource, const std::string& ns, const std::string& name) const;
+  Status<> journal(const Json& line);
+  void record(const std::string& resource, const std::string& ns, const std::string& type,
+              const Json& object);
+
+  const size_t historyLimit_;
+  const std::string dataDirectory_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, Json> objects_;  // resource|ns|name
+  uint64_t resourceVersion_ = 0;
+  uint64_t compactedThrough_ = 0;  // events up to this version are no longer in history_
+  uint64_t watchEpoch_ = 0;
+  std::deque<StoredEvent> history_;
+  std::FILE* journal_ = nullptr;
+};
+
+}  // namespace l2a::lab
