@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 extern char** environ;
@@ -58,12 +59,15 @@ Status<> pemField(const YAML::Node& node, const std::string& field, const std::s
   return Ok{};
 }
 
-YAML::Node findNamed(const YAML::Node& list, const std::string& name, const char* inner) {
-  if (!list || !list.IsSequence()) return {};
+std::optional<YAML::Node> findNamed(const YAML::Node& list, const std::string& name,
+                                    const char* inner) {
+  if (!list || !list.IsSequence()) return std::nullopt;
   for (const auto& entry : list) {
-    if (entry["name"] && entry["name"].as<std::string>() == name) return entry[inner];
+    if (entry["name"] && entry["name"].as<std::string>() == name && entry[inner].IsMap()) {
+      return entry[inner];
+    }
   }
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace
@@ -78,15 +82,17 @@ Result<ClientConfig> parseKubeconfig(const std::string& yaml, const std::string&
       contextName = root["current-context"].as<std::string>();
     }
     if (contextName.empty()) return fail("config", "kubeconfig has no current-context");
-    YAML::Node ctx = findNamed(root["contexts"], contextName, "context");
-    if (!ctx) return fail("config", fmt::format("context '{}' not found in kubeconfig", contextName));
+    auto found = findNamed(root["contexts"], contextName, "context");
+    if (!found) return fail("config", fmt::format("context '{}' not found in kubeconfig", contextName));
+    YAML::Node ctx = *found;
     ClientConfig config;
     if (ctx["namespace"]) config.namespace_ = ctx["namespace"].as<std::string>();
     std::string clusterName = ctx["cluster"] ? ctx["cluster"].as<std::string>() : "";
-    YAML::Node cluster = findNamed(root["clusters"], clusterName, "cluster");
-    if (!cluster || !cluster["server"]) {
+    auto foundCluster = findNamed(root["clusters"], clusterName, "cluster");
+    if (!foundCluster || !(*foundCluster)["server"]) {
       return fail("config", fmt::format("cluster '{}' (with a server) not found", clusterName));
     }
+    YAML::Node cluster = *foundCluster;
     config.server = cluster["server"].as<std::string>();
     while (!config.server.empty() && config.server.back() == '/') config.server.pop_back();
     if (cluster["insecure-skip-tls-verify"]) {
@@ -97,8 +103,9 @@ Result<ClientConfig> parseKubeconfig(const std::string& yaml, const std::string&
       return fail(s.error());
     }
     if (ctx["user"]) {
-      YAML::Node user = findNamed(root["users"], ctx["user"].as<std::string>(), "user");
-      if (user) {
+      auto foundUser = findNamed(root["users"], ctx["user"].as<std::string>(), "user");
+      if (foundUser) {
+        YAML::Node user = *foundUser;
         if (auto s = pemField(user, "client-certificate", baseDirectory, config.clientCertificate); !s) {
           return fail(s.error());
         }

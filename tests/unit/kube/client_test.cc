@@ -1,0 +1,157 @@
+#include "kube/client.h"
+
+#include <gtest/gtest.h>
+
+#include "kube/token_bucket.h"
+#include "kube/watch_decoder.h"
+#include "support/fake_transport.h"
+
+namespace l2a::kube {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Harness {
+  testing::FakeTransport transport;
+  std::vector<std::chrono::steady_clock::duration> sleeps;
+  std::chrono::steady_clock::time_point clock{};
+  Client client{transport, Client::Options{.qps = 0,
+                                           .maxRetries = 3,
+                                           .sleep = [this](auto d) { sleeps.push_back(d); clock += d; },
+                                           .now = [this] { return clock; }}};
+};
+
+TEST(Client, GetBuildsThePathAndParsesTheObject) {
+  Harness h;
+  h.transport.script(200, R"({"metadata":{"name":"httpd","namespace":"default"}})");
+  auto svc = h.client.get(resources::kServices, "default", "httpd");
+  ASSERT_TRUE(svc.ok());
+  EXPECT_EQ(nameOf(*svc), "httpd");
+  EXPECT_EQ(h.transport.requests[0].target, "/api/v1/namespaces/default/services/httpd");
+  EXPECT_EQ(h.client.requestCounts()[(RequestKey{"get", "services", 200})], 1u);
+}
+
+TEST(Client, ConflictSurfacesWithoutRetry) {
+  Harness h;
+  h.transport.script(409, R"({"kind":"Status","message":"the object has been modified","code":409})");
+  auto r = h.client.update(resources::kLeases, "ns", {{"metadata", {{"name", "l"}}}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "conflict");
+  EXPECT_NE(r.error().message.find("has been modified"), std::string::npos);
+  EXPECT_EQ(h.transport.requests.size(), 1u);
+  EXPECT_EQ(h.transport.requests[0].method, "PUT");
+  EXPECT_EQ(h.transport.requests[0].target, "/apis/coordination.k8s.io/v1/namespaces/ns/leases/l");
+}
+
+TEST(Client, RetriesServerErrorsAndConnectionErrorsWithGrowingBackoff) {
+  Harness h;
+  h.transport.script(503, "");
+  h.transport.scriptConnectionError();
+  h.transport.script(500, "");
+  h.transport.script(200, R"({"items":[]})");
+  auto r = h.client.list(resources::kNodes, "");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(h.sleeps.size(), 3u);
+  // 100ms, 200ms, 400ms each with jitter in [0.5, 1.5).
+  EXPECT_GE(h.sleeps[0], 50ms);
+  EXPECT_LT(h.sleeps[0], 150ms);
+  EXPECT_GE(h.sleeps[2], 200ms);
+  EXPECT_LT(h.sleeps[2], 600ms);
+  EXPECT_EQ(h.client.requestCounts()[(RequestKey{"list", "nodes", 0})], 1u);
+  EXPECT_EQ(h.client.requestCounts()[(RequestKey{"list", "nodes", 503})], 1u);
+}
+
+TEST(Client, HonoursRetryAfterOn429) {
+  Harness h;
+  h.transport.script(429, "", {{"retry-after", "3"}});
+  h.transport.script(200, "{}");
+  ASSERT_TRUE(h.client.get(resources::kNodes, "", "n1").ok());
+  ASSERT_EQ(h.sleeps.size(), 1u);
+  EXPECT_EQ(h.sleeps[0], std::chrono::steady_clock::duration(3s));
+}
+
+TEST(Client, GivesUpAfterMaxRetries) {
+  Harness h;
+  for (int i = 0; i < 4; ++i) h.transport.script(500, R"({"message":"boom"})");
+  auto r = h.client.get(resources::kNodes, "", "n1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "server");
+  EXPECT_EQ(h.transport.requests.size(), 4u);
+}
+
+TEST(Client, ListAllFollowsContinueTokens) {
+  Harness h;
+  h.transport.script(200, R"({"metadata":{"resourceVersion":"7","continue":"2"},"items":[{"a":1},{"a":2}]})");
+  h.transport.script(200, R"({"metadata":{"resourceVersion":"7"},"items":[{"a":3}]})");
+  auto all = h.client.listAll(resources::kServices, "", {.labelSelector = "app=x", .limit = 2});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ((*all)["items"].size(), 3u);
+  EXPECT_EQ(h.transport.requests[0].target, "/api/v1/services?labelSelector=app%3Dx&limit=2");
+  EXPECT_EQ(h.transport.requests[1].target, "/api/v1/services?labelSelector=app%3Dx&limit=2&continue=2");
+}
+
+TEST(Client, PatchSendsAMergePatch) {
+  Harness h;
+  h.transport.script(200, "{}");
+  ASSERT_TRUE(h.client.patch(resources::kServices, "d", "s", {{"status", {{"x", 1}}}}, "status").ok());
+  EXPECT_EQ(h.transport.requests[0].method, "PATCH");
+  EXPECT_EQ(h.transport.requests[0].contentType, "application/merge-patch+json");
+  EXPECT_EQ(h.transport.requests[0].target, "/api/v1/namespaces/d/services/s/status");
+}
+
+TEST(Client, WatchDeliversEventsAndGoneIsAnError) {
+  Harness h;
+  h.transport.script(200, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n"
+                          "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}\n");
+  std::vector<std::string> types;
+  std::atomic<bool> stop{false};
+  auto s = h.client.watch(resources::kServices, "", {.resourceVersion = "5"},
+                          [&](const WatchEvent& e) { types.push_back(e.type); return true; }, stop);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "BOOKMARK"}));
+  EXPECT_NE(h.transport.requests[0].target.find("allowWatchBookmarks=true"), std::string::npos);
+  EXPECT_NE(h.transport.requests[0].target.find("resourceVersion=5"), std::string::npos);
+  h.transport.script(410, R"({"kind":"Status","code":410})");
+  auto gone = h.client.watch(resources::kServices, "", {.resourceVersion = "1"},
+                             [](const WatchEvent&) { return true; }, stop);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, "gone");
+}
+
+TEST(WatchDecoder, ReassemblesEventsCutAnywhere) {
+  std::string stream =
+      "{\"type\":\"ADDED\",\"object\":{\"n\":1}}\n{\"type\":\"DELETED\",\"object\":{\"n\":2}}\n";
+  for (size_t cut = 1; cut < stream.size(); ++cut) {
+    WatchDecoder d;
+    std::vector<WatchEvent> events;
+    auto sink = [&](WatchEvent e) { events.push_back(std::move(e)); };
+    d.feed(std::string_view(stream).substr(0, cut), sink);
+    d.feed(std::string_view(stream).substr(cut), sink);
+    ASSERT_EQ(events.size(), 2u) << cut;
+    EXPECT_EQ(events[1].type, "DELETED");
+    EXPECT_EQ(events[1].object["n"], 2);
+  }
+}
+
+TEST(WatchDecoder, CountsMalformedLines) {
+  WatchDecoder d;
+  int n = 0;
+  d.feed("garbage\n{\"no\":\"type\"}\n\n{\"type\":\"ADDED\"}\n", [&](WatchEvent) { ++n; });
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(d.malformed(), 2u);
+}
+
+TEST(TokenBucket, BurstThenSteadyRate) {
+  TokenBucket bucket(10, 3);
+  auto t = std::chrono::steady_clock::time_point{} + 1h;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(bucket.reserve(t), std::chrono::steady_clock::duration::zero());
+  auto wait = bucket.reserve(t);
+  EXPECT_NEAR(std::chrono::duration<double>(wait).count(), 0.1, 1e-6);
+  // After a second the bucket is full again (burst, not more).
+  t += 1s;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(bucket.reserve(t), std::chrono::steady_clock::duration::zero());
+  EXPECT_GT(bucket.reserve(t), std::chrono::steady_clock::duration::zero());
+}
+
+}  // namespace
+}  // namespace l2a::kube

@@ -1,0 +1,150 @@
+#include "kube/leader_elector.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fake_transport.h"
+
+namespace l2a::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+
+// One Lease held in memory behind the fake transport, with resourceVersion checks.
+struct LeaseServer {
+  std::optional<Json> lease;
+  int rv = 0;
+  bool down = false;
+  void attach(testing::FakeTransport& t) {
+    t.handler = [this](const HttpRequest& r) -> Result<HttpResponse> {
+      if (down) return HttpResponse{500, R"({"message":"down"})", {}};
+      if (r.method == "GET") {
+        if (!lease) return HttpResponse{404, R"({"code":404})", {}};
+        return HttpResponse{200, lease->dump(), {}};
+      }
+      Json body = Json::parse(r.body);
+      if (r.method == "POST") {
+        if (lease) return HttpResponse{409, R"({"reason":"AlreadyExists"})", {}};
+      } else if (body["metadata"].value("resourceVersion", "") != (*lease)["metadata"].value("resourceVersion", "")) {
+        return HttpResponse{409, R"({"reason":"Conflict"})", {}};
+      }
+      body["metadata"]["resourceVersion"] = std::to_string(++rv);
+      lease = body;
+      return HttpResponse{200, body.dump(), {}};
+    };
+  }
+};
+
+struct Contender {
+  Contender(LeaseServer& server, std::string id, std::chrono::system_clock::time_point* wall)
+      : client(transport, Client::Options{.qps = 0, .maxRetries = 0, .sleep = [](auto) {}}),
+        elector(client,
+                {.ns = "l2a", .name = "l2a-operator", .identity = std::move(id),
+                 .leaseDuration = 3s, .renewDeadline = 2s, .retryPeriod = 500ms},
+                {.onStartedLeading = [this] { ++started; },
+                 .onStoppedLeading = [this] { ++stopped; },
+                 .onNewLeader = [this](const std::string& who) { leaders.push_back(who); }},
+                [wall] { return *wall; }) {
+    server.attach(transport);
+  }
+  testing::FakeTransport transport;
+  Client client;
+  LeaderElector elector;
+  int started = 0, stopped = 0;
+  std::vector<std::string> leaders;
+};
+
+class LeaderElectorTest : public ::testing::Test {
+ protected:
+  LeaseServer server;
+  std::chrono::system_clock::time_point wall = std::chrono::system_clock::from_time_t(1795000000);
+  Steady::time_point t = Steady::time_point{} + 10h;
+};
+
+TEST_F(LeaderElectorTest, CreatesTheLeaseWithClientGoFields) {
+  Contender a(server, "node-a", &wall);
+  a.elector.tick(t);
+  EXPECT_TRUE(a.elector.isLeader());
+  EXPECT_EQ(a.started, 1);
+  const Json& spec = (*server.lease)["spec"];
+  EXPECT_EQ(spec["holderIdentity"], "node-a");
+  EXPECT_EQ(spec["leaseDurationSeconds"], 3);
+  EXPECT_EQ(spec["leaseTransitions"], 0);
+  EXPECT_EQ(spec["acquireTime"], "2026-11-18T11:06:40.000000Z");
+  EXPECT_EQ(spec["renewTime"], spec["acquireTime"]);
+}
+
+TEST_F(LeaderElectorTest, RenewKeepsAcquireTimeAndMovesRenewTime) {
+  Contender a(server, "node-a", &wall);
+  a.elector.tick(t);
+  wall += 500ms;
+  EXPECT_EQ(a.elector.tick(t + 500ms), t + 1s);
+  const Json& spec = (*server.lease)["spec"];
+  EXPECT_EQ(spec["acquireTime"], "2026-11-18T11:06:40.000000Z");
+  EXPECT_EQ(spec["renewTime"], "2026-11-18T11:06:40.500000Z");
+  EXPECT_EQ(a.started, 1);
+}
+
+TEST_F(LeaderElectorTest, OthersWaitWhileTheHolderRenewsThenTakeOverAfterExpiry) {
+  Contender a(server, "node-a", &wall), b(server, "node-b", &wall);
+  a.elector.tick(t);
+  for (auto now = t; now < t + 10s; now += 500ms, wall += 500ms) {
+    a.elector.tick(now);
+    b.elector.tick(now);
+    ASSERT_TRUE(a.elector.isLeader());
+    ASSERT_FALSE(b.elector.isLeader());
+  }
+  EXPECT_EQ(b.leaders, std::vector<std::string>{"node-a"});
+  // node-a dies (no more renewals). node-b last saw a change at t+9.5s: it must wait a full
+  // lease duration (3 s) by its own clock from then.
+  auto last = t + 9500ms;
+  b.elector.tick(last + 2500ms);
+  EXPECT_FALSE(b.elector.isLeader());
+  b.elector.tick(last + 3000ms);
+  EXPECT_TRUE(b.elector.isLeader());
+  EXPECT_EQ((*server.lease)["spec"]["leaseTransitions"], 1);
+  EXPECT_EQ((*server.lease)["spec"]["holderIdentity"], "node-b");
+}
+
+TEST_F(LeaderElectorTest, ReleaseLetsAnotherTakeOverAtOnce) {
+  Contender a(server, "node-a", &wall), b(server, "node-b", &wall);
+  a.elector.tick(t);
+  b.elector.tick(t);
+  ASSERT_TRUE(a.elector.release().ok());
+  EXPECT_FALSE(a.elector.isLeader());
+  EXPECT_EQ(a.stopped, 1);
+  EXPECT_EQ((*server.lease)["spec"]["holderIdentity"], "");
+  b.elector.tick(t + 500ms);
+  EXPECT_TRUE(b.elector.isLeader());
+}
+
+TEST_F(LeaderElectorTest, StopsLeadingWhenItCannotRenewWithinTheDeadline) {
+  Contender a(server, "node-a", &wall);
+  a.elector.tick(t);
+  server.down = true;
+  a.elector.tick(t + 500ms);
+  a.elector.tick(t + 1500ms);
+  EXPECT_TRUE(a.elector.isLeader());  // within the renew deadline (2 s)
+  a.elector.tick(t + 2000ms);
+  EXPECT_FALSE(a.elector.isLeader());
+  EXPECT_EQ(a.stopped, 1);
+}
+
+TEST_F(LeaderElectorTest, ConflictingWritesLeaveExactlyOneLeader) {
+  Contender a(server, "node-a", &wall), b(server, "node-b", &wall), c(server, "node-c", &wall);
+  for (auto now = t; now < t + 30s; now += 250ms, wall += 250ms) {
+    a.elector.tick(now);
+    b.elector.tick(now);
+    c.elector.tick(now);
+    int leaders = a.elector.isLeader() + b.elector.isLeader() + c.elector.isLeader();
+    ASSERT_EQ(leaders, 1);
+  }
+}
+
+TEST(MicroTime, Rfc3339WithMicroseconds) {
+  auto t = std::chrono::system_clock::from_time_t(0) + 1234567us;
+  EXPECT_EQ(formatMicroTime(t), "1970-01-01T00:00:01.234567Z");
+}
+
+}  // namespace
+}  // namespace l2a::kube

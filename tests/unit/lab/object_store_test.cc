@@ -1,0 +1,125 @@
+#include "lab/object_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace l2a::lab {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+Json svc(const std::string& name, Json labels = Json::object()) {
+  return {{"metadata", {{"name", name}, {"labels", labels}}}, {"spec", {{"type", "LoadBalancer"}}}};
+}
+
+uint64_t rvOf(const Json& o) { return std::stoull(o["metadata"]["resourceVersion"].get<std::string>()); }
+
+TEST(ObjectStore, CreateSetsServerFieldsAndRejectsDuplicates) {
+  ObjectStore store(100, "");
+  auto a = store.create("/services", "default", svc("a"));
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE((*a)["metadata"]["uid"].get<std::string>().empty());
+  EXPECT_FALSE((*a)["metadata"]["creationTimestamp"].get<std::string>().empty());
+  EXPECT_EQ((*a)["metadata"]["generation"], 1);
+  auto again = store.create("/services", "default", svc("a"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, 409);
+  EXPECT_EQ(again.error().reason, "AlreadyExists");
+}
+
+TEST(ObjectStore, VersionsAreClusterWideAndMonotonic) {
+  ObjectStore store(100, "");
+  auto a = store.create("/services", "default", svc("a"));
+  auto n = store.create("/nodes", "", {{"metadata", {{"name", "n1"}}}});
+  auto b = store.create("/services", "other", svc("b"));
+  EXPECT_LT(rvOf(*a), rvOf(*n));
+  EXPECT_LT(rvOf(*n), rvOf(*b));
+  EXPECT_EQ(store.resourceVersion(), rvOf(*b));
+}
+
+TEST(ObjectStore, StaleUpdateConflictsAndGenerationFollowsSpec) {
+  ObjectStore store(100, "");
+  Json a = *store.create("/services", "default", svc("a"));
+  Json changed = a;
+  changed["spec"]["type"] = "ClusterIP";
+  Json updated = *store.update("/services", "default", "a", changed, true, false);
+  EXPECT_EQ(updated["metadata"]["generation"], 2);
+  auto stale = store.update("/services", "default", "a", changed, true, false);  // old version
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, 409);
+  Json labelled = updated;
+  labelled["metadata"]["labels"]["x"] = "y";
+  EXPECT_EQ((*store.update("/services", "default", "a", labelled, true, false))["metadata"]["generation"], 2);
+}
+
+TEST(ObjectStore, StatusIsASeparateSubresource) {
+  ObjectStore store(100, "");
+  Json a = *store.create("/services", "default", svc("a"));
+  Json withStatus = a;
+  withStatus["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "198.18.0.1"}}}}}}};
+  withStatus["spec"]["type"] = "ClusterIP";  // ignored by a status write
+  Json s = *store.update("/services", "default", "a", withStatus, true, true);
+  EXPECT_EQ(s["spec"]["type"], "LoadBalancer");
+  EXPECT_EQ(s["status"]["loadBalancer"]["ingress"][0]["ip"], "198.18.0.1");
+  Json main = s;
+  main.erase("status");  // a main write cannot clear status
+  main["spec"]["type"] = "ClusterIP";
+  Json m = *store.update("/services", "default", "a", main, true, false);
+  EXPECT_EQ(m["spec"]["type"], "ClusterIP");
+  EXPECT_TRUE(m.contains("status"));
+}
+
+TEST(ObjectStore, ListFiltersByNamespaceAndSelectors) {
+  ObjectStore store(100, "");
+  (void)store.create("/services", "a", svc("s1", {{"app", "x"}}));
+  (void)store.create("/services", "a", svc("s2", {{"app", "y"}}));
+  (void)store.create("/services", "b", svc("s3", {{"app", "x"}}));
+  EXPECT_EQ(store.list("/services", "", LabelSelector(), FieldSelector()).items.size(), 3u);
+  EXPECT_EQ(store.list("/services", "a", LabelSelector(), FieldSelector()).items.size(), 2u);
+  EXPECT_EQ(store.list("/services", "", *LabelSelector::parse("app=x"), FieldSelector()).items.size(), 2u);
+  EXPECT_EQ(store.list("/services", "", LabelSelector(), *FieldSelector::parse("metadata.name=s2")).items.size(), 1u);
+}
+
+TEST(ObjectStore, WatchHistoryAndGone) {
+  ObjectStore store(3, "");
+  uint64_t start = store.resourceVersion();
+  for (int i = 0; i < 5; ++i) (void)store.create("/services", "d", svc("s" + std::to_string(i)));
+  uint64_t cursor = start;
+  std::vector<StoredEvent> events;
+  EXPECT_EQ(store.waitEvents("/services", "", cursor, store.watchEpoch(), events, 0ms),
+            ObjectStore::WaitResult::kGone);
+  cursor = store.resourceVersion() - 2;
+  EXPECT_EQ(store.waitEvents("/services", "", cursor, store.watchEpoch(), events, 0ms),
+            ObjectStore::WaitResult::kEvents);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].object["metadata"]["name"], "s4");
+  EXPECT_EQ(cursor, store.resourceVersion());
+}
+
+TEST(ObjectStore, JournalKeepsEverythingAcrossARestart) {
+  auto dir = std::filesystem::temp_directory_path() / ("l2a-store-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  uint64_t last;
+  {
+    ObjectStore store(100, dir.string());
+    ASSERT_TRUE(store.load().ok());
+    (void)store.create("/services", "d", svc("kept"));
+    (void)store.create("/services", "d", svc("gone"));
+    ASSERT_TRUE(store.remove("/services", "d", "gone").ok());
+    last = store.resourceVersion();
+  }
+  ObjectStore store(100, dir.string());
+  ASSERT_TRUE(store.load().ok());
+  EXPECT_TRUE(store.get("/services", "d", "kept").ok());
+  EXPECT_FALSE(store.get("/services", "d", "gone").ok());
+  EXPECT_EQ(store.resourceVersion(), last);
+  auto next = store.create("/services", "d", svc("new"));
+  EXPECT_GT(rvOf(*next), last);
+  EXPECT_TRUE(store.tooOld(last - 1));  // no history survives a restart
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace l2a::lab
