@@ -230,6 +230,7 @@ Status<> Client::watch(const Resource& r, const std::string& ns, const WatchOpti
         return keepGoing;
       },
       stop, options.idleTimeoutSeconds);
+  if (stop.load()) return Ok{};  // the caller ended it
   if (!response) {
     count("watch", r, 0);
     return fail(response.error());

@@ -92,14 +92,28 @@ void Informer::apply(const WatchEvent& event) {
 
 void Informer::run(const std::atomic<bool>& stop) {
   bool needList = true;
+  int failures = 0;  // consecutive: backoff doubles, and only the first is logged
+  auto failed = [&](const char* what, const Error& error) {
+    if (failures == 0) {
+      spdlog::warn("event={} resource={} error=\"{}\"", what, resource_.displayName(), error.message);
+    }
+    auto wait = options_.retryBackoff * (1 << std::min(failures, 6));
+    ++failures;
+    pause(std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(5)), stop);
+  };
+  auto recovered = [&] {
+    if (failures > 0) {
+      spdlog::info("event=watch_recovered resource={} after_failures={}", resource_.displayName(), failures);
+    }
+    failures = 0;
+  };
   while (!stop.load()) {
     if (needList) {
       if (auto s = relist(); !s) {
-        spdlog::warn("event=list_failed resource={} error=\"{}\"", resource_.displayName(),
-                     s.error().message);
-        pause(options_.retryBackoff, stop);
+        failed("list_failed", s.error());
         continue;
       }
+      recovered();
       needList = false;
     }
     bool gone = false;
@@ -134,11 +148,9 @@ void Informer::run(const std::atomic<bool>& stop) {
         stop);
     if (!status) {
       gone = gone || status.error().code == ApiErrorCodes::kGone;
-      if (!gone) {
-        spdlog::warn("event=watch_failed resource={} error=\"{}\"", resource_.displayName(),
-                     status.error().message);
-        pause(options_.retryBackoff, stop);
-      }
+      if (!gone) failed("watch_failed", status.error());
+    } else {
+      recovered();
     }
     if (gone) {
       std::lock_guard lock(mutex_);

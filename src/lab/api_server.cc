@@ -143,11 +143,12 @@ void ApiServer::count(const std::string& verb, const std::string& resource, int 
   ++counts_[{verb, resource, code}];
 }
 
-bool ApiServer::injectFault(httplib::Response& res) {
+bool ApiServer::injectFault(const std::string& verb, httplib::Response& res) {
   Fault fault;
   {
     std::lock_guard lock(mutex_);
     if (fault_.mode.empty() || std::chrono::steady_clock::now() >= fault_.until) return false;
+    if (!fault_.verb.empty() && fault_.verb != verb) return false;
     fault = fault_;
   }
   if (fault.mode == "delay") {
@@ -174,6 +175,7 @@ Result<std::string> ApiServer::start() {
     }
   }
   server_->new_task_queue = [] { return new httplib::ThreadPool(256); };
+  server_->set_tcp_nodelay(true);
   server_->set_keep_alive_max_count(1000);
   server_->set_payload_max_length(64 << 20);
   auto handler = [this](const httplib::Request& req, httplib::Response& res) { route(req, res); };
@@ -210,6 +212,7 @@ void ApiServer::serve() {
     server_ = std::make_unique<httplib::Server>();
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { route(req, res); };
     server_->new_task_queue = [] { return new httplib::ThreadPool(256); };
+    server_->set_tcp_nodelay(true);
     server_->set_keep_alive_max_count(1000);
     server_->set_payload_max_length(64 << 20);
     server_->Get(".*", handler);
@@ -246,6 +249,7 @@ void ApiServer::admin(const httplib::Request& req, httplib::Response& res) {
   if (req.path == "/admin/fault" && req.method == "POST") {
     Fault f;
     f.mode = param(req, "mode");
+    f.verb = param(req, "verb");
     f.status = seconds("status", 500);
     f.retryAfterSeconds = seconds("retryAfter", 0);
     f.delayMs = seconds("delayMs", 0);
@@ -374,9 +378,17 @@ bool ApiServer::discovery(const httplib::Request& req, httplib::Response& res) {
 
 void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
   if (req.path.rfind("/admin/", 0) == 0) return admin(req, res);
-  if (injectFault(res)) {
-    count(req.method, req.path, res.status);
-    return;
+  {
+    // The verb as Kubernetes names it, for verb-scoped faults.
+    bool watch = req.has_param("watch") && req.get_param_value("watch") != "false";
+    std::string verb = req.method == "GET" ? (watch ? "watch" : "get")
+                       : req.method == "POST" ? "create"
+                       : req.method == "PUT" ? "update"
+                       : req.method == "PATCH" ? "patch" : "delete";
+    if (injectFault(verb, res)) {
+      count(verb, req.path, res.status);
+      return;
+    }
   }
   if (req.method == "GET" && discovery(req, res)) return;
 
@@ -458,8 +470,9 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     auto labelSel = std::make_shared<LabelSelector>(*labels);
     auto fieldSel = std::make_shared<FieldSelector>(*fields);
     auto pending = std::make_shared<std::vector<Json>>(std::move(initial));
+    // "stream=watch" also keeps cpp-httplib from gzip-buffering the stream.
     res.set_chunked_content_provider(
-        kJson, [this, id, ns, state, bookmarks, deadline, labelSel, fieldSel, pending](
+        "application/json;stream=watch", [this, id, ns, state, bookmarks, deadline, labelSel, fieldSel, pending](
                    size_t, httplib::DataSink& sink) {
           auto send = [&sink](const Json& event) {
             std::string line = event.dump() + "\n";

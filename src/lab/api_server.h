@@ -60,6 +60,7 @@ class ApiServer {
  private:
   struct Fault {
     std::string mode;  // "", "error", "delay"
+    std::string verb;  // only requests of this verb (get, list, watch, create...); "" = all
     int status = 500;
     int retryAfterSeconds = 0;
     int delayMs = 0;
@@ -75,7 +76,7 @@ class ApiServer {
   const ResourceInfo* findResource(const std::string& group, const std::string& version,
                                    const std::string& plural) const;
   void count(const std::string& verb, const std::string& resource, int code);
-  bool injectFault(httplib::Response& res);
+  bool injectFault(const std::string& verb, httplib::Response& res);
 
   ApiServerOptions options_;
   ObjectStore store_;
