@@ -40,3 +40,6 @@ measure "kernel" 198.18.0.11 198.18.0.100
 measure "l2a (1 core)" 198.18.0.200 198.18.0.100
 measure "kernel" 2001:db8::11 "$CLIENT_LL"
 measure "l2a (1 core)" 2001:db8::200 "$CLIENT_LL"
+
+echo
+bash bench/kube.sh

@@ -10,7 +10,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libmnl-dev nlohmann-json3-dev libcurl4-openssl-dev
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev
   # network lab and real clients used by tests and the demo
-  iproute2 iputils-ping arping ndisc6 curl python3 nftables procps
+  iproute2 iputils-ping arping ndisc6 curl python3 nftables procps openssl
 )
 
 missing=()

@@ -1,0 +1,25 @@
+// kube_get: one GET through the real client stack (kubeconfig → CurlTransport → Client), for
+// tests of TLS and authentication. Prints the body's first line, or "error: ..." and exits 1.
+// Usage: kube_get KUBECONFIG PATH
+#include <cstdio>
+
+#include "kube/client_config.h"
+#include "kube/curl_transport.h"
+
+int main(int argc, char** argv) {
+  using namespace l2a::kube;
+  if (argc != 3) return 64;
+  auto config = loadKubeconfig(argv[1]);
+  if (!config) {
+    std::printf("error: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  CurlTransport transport(*config, 5);
+  auto response = transport.send({.method = "GET", .target = argv[2]});
+  if (!response) {
+    std::printf("error: %s\n", response.error().message.c_str());
+    return 1;
+  }
+  std::printf("status %ld: %s\n", response->status, response->body.substr(0, response->body.find('\n')).c_str());
+  return response->status == 200 ? 0 : 1;
+}
