@@ -54,5 +54,5 @@ termed_at=$(date +%s%N)
 check "after SIGTERM (release) the last one takes over within 1 s" lab_wait_for 1 one_leader
 ms=$((($(date +%s%N) - termed_at) / 1000000))
 echo "# take-over after release: ${ms} ms"
-check "the released leader logged that it stopped" grep -q "stopped $SECOND" "$DIR/$SECOND.log"
+check "the released leader logged that it stopped" lab_wait_for 2 grep -q "stopped $SECOND" "$DIR/$SECOND.log"
 lab_finish
