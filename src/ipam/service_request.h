@@ -1,0 +1,54 @@
+// ServiceRequest: what LB-IPAM needs from a Service object — whether it is ours (type and
+// class), requested addresses, sharing key and cross-namespace list, ports, traffic policy,
+// families, and the addresses its status already holds. Pure parse; a plain value.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ipam/address.h"
+#include "kube/label_selector.h"
+
+namespace l2a::ipam {
+
+inline constexpr const char* kClassOwn = "l2announcer.io/l2";
+inline constexpr const char* kClassCilium = "io.cilium/l2-announcer";
+inline constexpr const char* kAnnotationIps = "l2announcer.io/ips";
+inline constexpr const char* kAnnotationIpsCilium = "lbipam.cilium.io/ips";
+inline constexpr const char* kAnnotationSharingKey = "l2announcer.io/sharing-key";
+inline constexpr const char* kAnnotationSharingKeyCilium = "lbipam.cilium.io/sharing-key";
+inline constexpr const char* kAnnotationSharingCrossNamespace = "l2announcer.io/sharing-cross-namespace";
+inline constexpr const char* kAnnotationSharingCrossNamespaceCilium = "lbipam.cilium.io/sharing-cross-namespace";
+
+struct ServicePort {
+  int port = 0;
+  std::string protocol = "TCP";
+  bool operator==(const ServicePort&) const = default;
+};
+
+struct ServiceRequest {
+  std::string key;  // namespace/name
+  std::string ns;
+  std::string name;
+  kube::Labels labels;  // with io.kubernetes.service.name / .namespace added
+  bool qualifies = false;  // type LoadBalancer with a handled class
+  std::vector<Address> requested;
+  std::string requestError;  // a malformed address annotation / loadBalancerIP
+  bool wantV4 = false;
+  bool wantV6 = false;
+  bool requireDualStack = false;
+  std::string sharingKey;
+  std::vector<std::string> sharingNamespaces;  // "*" for any
+  std::vector<ServicePort> ports;
+  std::string externalTrafficPolicy = "Cluster";
+  nlohmann::json selector;
+  std::vector<Address> ingress;  // status.loadBalancer.ingress[].ip now
+};
+
+ServiceRequest parseService(const nlohmann::json& service);
+
+// Whether `class` (spec.loadBalancerClass, "" when unset) is one this project handles.
+bool handledClass(const std::string& loadBalancerClass);
+
+}  // namespace l2a::ipam

@@ -1,0 +1,46 @@
+#include "kube/label_selector.h"
+
+#include <gtest/gtest.h>
+
+namespace l2a::kube {
+namespace {
+
+using Json = nlohmann::json;
+
+TEST(LabelSelector, NullAndEmptySelectEverything) {
+  EXPECT_TRUE(LabelSelector::fromJson(Json())->matches({}));
+  EXPECT_TRUE(LabelSelector::fromJson(Json::object())->matches({{"a", "b"}}));
+}
+
+TEST(LabelSelector, MatchLabelsAndExpressions) {
+  auto s = LabelSelector::fromJson(Json::parse(R"({"matchLabels":{"announcement":"l2"},
+    "matchExpressions":[{"key":"node-role.kubernetes.io/control-plane","operator":"DoesNotExist"},
+                        {"key":"zone","operator":"In","values":["a","b"]},
+                        {"key":"tier","operator":"NotIn","values":["db"]},
+                        {"key":"team","operator":"Exists"}]})"));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  Labels good{{"announcement", "l2"}, {"zone", "a"}, {"team", "x"}};
+  EXPECT_TRUE(s->matches(good));
+  auto with = [&](const std::string& k, const std::string& v) { Labels l = good; l[k] = v; return l; };
+  EXPECT_FALSE(s->matches(with("announcement", "bgp")));
+  EXPECT_FALSE(s->matches(with("node-role.kubernetes.io/control-plane", "")));
+  EXPECT_FALSE(s->matches(with("zone", "c")));
+  EXPECT_FALSE(s->matches(with("tier", "db")));
+  Labels noTeam = good;
+  noTeam.erase("team");
+  EXPECT_FALSE(s->matches(noTeam));
+}
+
+TEST(LabelSelector, InvalidSelectorsAreErrors) {
+  for (const char* bad : {R"({"matchExpressions":[{"key":"a","operator":"Near"}]})",
+                          R"({"matchExpressions":[{"key":"a","operator":"In"}]})",
+                          R"({"matchExpressions":[{"key":"a","operator":"Exists","values":["x"]}]})",
+                          R"({"matchLabels":{"a":1}})", R"("text")"}) {
+    auto s = LabelSelector::fromJson(Json::parse(bad));
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.error().code, "invalid_selector");
+  }
+}
+
+}  // namespace
+}  // namespace l2a::kube
