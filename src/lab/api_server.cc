@@ -1,6 +1,7 @@
 #include "lab/api_server.h"
 
 #include "lab/strategic_merge_patch.h"
+#include "lab/table.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -447,6 +448,11 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
       Json meta{{"resourceVersion", std::to_string(result.resourceVersion)}};
       if (end < result.items.size()) meta["continue"] = std::to_string(end);
       done(200);
+      if (wantsTable(req.get_header_value("Accept"))) {
+        Json table = toTable(info, items.get<std::vector<Json>>(), meta["resourceVersion"]);
+        if (meta.contains("continue")) table["metadata"]["continue"] = meta["continue"];
+        return reply(res, 200, table);
+      }
       return reply(res, 200, {{"kind", info.kind + "List"}, {"apiVersion", info.apiVersion()},
                               {"metadata", meta}, {"items", items}});
     }
@@ -469,10 +475,14 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
     auto labelSel = std::make_shared<LabelSelector>(*labels);
     auto fieldSel = std::make_shared<FieldSelector>(*fields);
+    bool table = wantsTable(req.get_header_value("Accept"));
+    if (table) {
+      for (Json& e : initial) e["object"] = toTable(info, {e["object"]}, "");
+    }
     auto pending = std::make_shared<std::vector<Json>>(std::move(initial));
     // "stream=watch" also keeps cpp-httplib from gzip-buffering the stream.
     res.set_chunked_content_provider(
-        "application/json;stream=watch", [this, id, ns, state, bookmarks, deadline, labelSel, fieldSel, pending](
+        "application/json;stream=watch", [this, info, table, id, ns, state, bookmarks, deadline, labelSel, fieldSel, pending](
                    size_t, httplib::DataSink& sink) {
           auto send = [&sink](const Json& event) {
             std::string line = event.dump() + "\n";
@@ -502,7 +512,9 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
           for (const StoredEvent& e : events) {
             bool match = labelSel->matches(e.object["metadata"].value("labels", Json())) &&
                          fieldSel->matches(e.object);
-            if (match && !send({{"type", e.type}, {"object", e.object}})) return false;
+            if (!match) continue;
+            Json object = table ? toTable(info, {e.object}, "") : e.object;
+            if (!send({{"type", e.type}, {"object", object}})) return false;
           }
           if (events.empty() && bookmarks) {
             if (!send({{"type", "BOOKMARK"},
@@ -524,6 +536,9 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
       return replyFailure(res, object.error());
     }
     done(200);
+    if (wantsTable(req.get_header_value("Accept"))) {
+      return reply(res, 200, toTable(info, {*object}, (*object)["metadata"].value("resourceVersion", "")));
+    }
     return reply(res, 200, *object);
   }
 
