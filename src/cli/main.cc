@@ -7,6 +7,7 @@
 
 #include "cli/announce_command.h"
 #include "cli/exit_codes.h"
+#include "cli/operator_command.h"
 #include "cli/whohas_command.h"
 #include "common/version.h"
 
@@ -56,6 +57,19 @@ int main(int argc, char** argv) {
   whohasCmd->add_option("--output,-o", whohas.output, "text or json")->capture_default_str();
   whohasCmd->add_option("address", whohas.address, "IPv4 or IPv6 address")->required();
 
+  OperatorOptions op;
+  auto* operatorCmd = app.add_subcommand("operator", "LB-IPAM: allocate LoadBalancer IPs from pools");
+  operatorCmd->add_option("--kubeconfig", op.kubeconfig, "kubeconfig file (default: $KUBECONFIG, then in-cluster)");
+  operatorCmd->add_option("--context", op.context, "kubeconfig context (default: current)");
+  operatorCmd->add_option("--namespace,-n", op.ns, "Namespace of the election Lease")->capture_default_str();
+  operatorCmd->add_option("--identity", op.identity, "Election identity (default: hostname-pid)");
+  operatorCmd->add_option("--lease-duration-ms", op.leaseDurationMs, "Lease duration")->capture_default_str()
+      ->check(CLI::Range(1000, 600000));
+  operatorCmd->add_option("--renew-deadline-ms", op.renewDeadlineMs, "Renew deadline")->capture_default_str()
+      ->check(CLI::Range(500, 600000));
+  operatorCmd->add_option("--retry-period-ms", op.retryPeriodMs, "Retry period")->capture_default_str()
+      ->check(CLI::Range(100, 60000));
+
   app.add_subcommand("version", "Print the version");
 
   try {
@@ -86,5 +100,12 @@ int main(int argc, char** argv) {
     return runAnnounce(announce);
   }
   if (app.got_subcommand(whohasCmd)) return runWhohas(whohas);
+  if (app.got_subcommand(operatorCmd)) {
+    if (op.renewDeadlineMs >= op.leaseDurationMs || op.retryPeriodMs >= op.renewDeadlineMs) {
+      fmt::print(stderr, "l2a: error: need retry period < renew deadline < lease duration\n");
+      return kExitUsage;
+    }
+    return runOperator(op);
+  }
   return kExitUsage;
 }

@@ -1,0 +1,95 @@
+#include "cli/operator_command.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "cli/exit_codes.h"
+#include "ipam/lb_ipam_controller.h"
+#include "kube/client.h"
+#include "kube/client_config.h"
+#include "kube/curl_transport.h"
+#include "kube/leader_elector.h"
+
+namespace l2a::cli {
+
+int runOperator(const OperatorOptions& options) {
+  auto config = kube::resolveClientConfig(options.kubeconfig, options.context, kube::processEnvironment());
+  if (!config) {
+    fmt::print(stderr, "l2a: error: {}\n", config.error().message);
+    return kExitUsage;
+  }
+  std::string identity = options.identity;
+  if (identity.empty()) {
+    char host[256] = "unknown";
+    gethostname(host, sizeof host);
+    identity = fmt::format("{}-{}", host, getpid());
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  kube::CurlTransport transport(*config);
+  kube::Client client(transport, kube::Client::Options{.qps = config->qps, .burst = config->burst});
+  std::atomic<bool> stop{false};
+  std::atomic<bool> lost{false};
+  std::atomic<bool> leading{false};
+  kube::LeaderElector elector(
+      client,
+      {.ns = options.ns, .name = "l2a-operator", .identity = identity,
+       .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
+       .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
+       .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs)},
+      {.onStartedLeading = [&] {
+         spdlog::info("event=leading lease={}/l2a-operator identity={}", options.ns, identity);
+         leading = true;
+       },
+       .onStoppedLeading = [&] {
+         spdlog::error("event=lost_leadership identity={}", identity);
+         lost = true;
+         stop = true;
+       },
+       .onNewLeader = [&](const std::string& who) { spdlog::info("event=leader identity={}", who); }});
+  std::thread signalWaiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    spdlog::info("event=signal signal={}", strsignal(signal));
+    stop = true;
+  });
+  signalWaiter.detach();
+  kube::LeaseDriver driver;
+  driver.add(elector);
+  std::thread electing([&] { driver.run(stop); });
+  spdlog::info("event=waiting_for_lease lease={}/l2a-operator identity={}", options.ns, identity);
+  while (!stop && !leading) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  std::vector<std::thread> threads;
+  std::unique_ptr<ipam::LbIpamController> controller;
+  if (leading && !stop) {
+    auto kinds = ipam::discoverPoolKinds(client);
+    for (const auto& k : kinds) spdlog::info("event=following_pools resource={}", k.resource.apiVersion() + "/" + k.resource.plural);
+    controller = std::make_unique<ipam::LbIpamController>(client, kinds);
+    for (kube::Informer* informer : controller->informers()) {
+      threads.emplace_back([informer, &stop] { informer->run(stop); });
+    }
+    threads.emplace_back([&] { controller->run(stop); });
+  }
+  for (auto& t : threads) t.join();
+  electing.join();
+  if (lost) return kExitFailure;
+  if (auto released = elector.release(); !released) {
+    spdlog::warn("event=release_failed error=\"{}\"", released.error().message);
+  }
+  spdlog::info("event=stopped identity={}", identity);
+  return kExitOk;
+}
+
+}  // namespace l2a::cli

@@ -1,0 +1,22 @@
+// `l2a operator`: LB-IPAM. Several replicas elect one active instance with a Lease; the active
+// one runs the controller until SIGTERM (then releases the Lease) or until it loses the Lease
+// (then exits 1 so its Deployment restarts it as a follower).
+#pragma once
+
+#include <string>
+
+namespace l2a::cli {
+
+struct OperatorOptions {
+  std::string kubeconfig;
+  std::string context;
+  std::string ns = "kube-system";
+  std::string identity;  // default: hostname-pid
+  int leaseDurationMs = 15000;
+  int renewDeadlineMs = 10000;
+  int retryPeriodMs = 2000;
+};
+
+int runOperator(const OperatorOptions& options);
+
+}  // namespace l2a::cli

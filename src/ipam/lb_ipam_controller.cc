@@ -1,0 +1,290 @@
+#include "ipam/lb_ipam_controller.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+namespace l2a::ipam {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string nowRfc3339() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
+}
+
+// Replaces (or removes, when `condition` is null) the condition of `type` in a list, keeping
+// lastTransitionTime when the status did not change.
+Json withCondition(const Json& conditions, const std::string& type, const Json& condition) {
+  Json out = Json::array();
+  std::string previousStatus, previousTime;
+  for (const Json& c : conditions.is_array() ? conditions : Json::array()) {
+    if (c.value("type", "") == type) {
+      previousStatus = c.value("status", "");
+      previousTime = c.value("lastTransitionTime", "");
+      continue;
+    }
+    out.push_back(c);
+  }
+  if (!condition.is_null()) {
+    Json c = condition;
+    c["type"] = type;
+    c["lastTransitionTime"] = previousStatus == c.value("status", "") && !previousTime.empty() ? previousTime : nowRfc3339();
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Conditions compared without their timestamps (a rewrite only for real changes).
+Json withoutTimes(Json conditions) {
+  for (Json& c : conditions) c.erase("lastTransitionTime");
+  return conditions;
+}
+
+}  // namespace
+
+std::vector<PoolKind> discoverPoolKinds(kube::Client& client) {
+  std::vector<PoolKind> kinds{{{"l2announcer.io", "v1alpha1", "loadbalancerippools", false, "LoadBalancerIPPool"},
+                               "l2announcer.io"}};
+  for (const char* version : {"v2", "v2alpha1"}) {
+    kube::Resource cilium{"cilium.io", version, "ciliumloadbalancerippools", false, "CiliumLoadBalancerIPPool"};
+    if (client.list(cilium, "", {.limit = 1})) {
+      kinds.push_back({cilium, "cilium.io"});
+      break;
+    }
+  }
+  return kinds;
+}
+
+LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds)
+    : client_(client), poolKinds_(std::move(poolKinds)) {
+  auto onSynced = [this] {
+    std::lock_guard lock(mutex_);
+    importPending_ = true;
+    poolsDirty_ = true;
+    wake_.notify_one();
+  };
+  auto dirtyService = [this](const Json& o) {
+    std::lock_guard lock(mutex_);
+    dirty_.insert(kube::keyOf(o));
+    wake_.notify_one();
+  };
+  services_ = std::make_unique<kube::Informer>(
+      client_, kube::resources::kServices, "",
+      kube::InformerHandlers{.onAdd = dirtyService,
+                             .onUpdate = [dirtyService](const Json&, const Json& n) { dirtyService(n); },
+                             .onDelete = dirtyService,
+                             .onSynced = onSynced});
+  auto dirtyPools = [this](const Json&) {
+    std::lock_guard lock(mutex_);
+    poolsDirty_ = true;
+    wake_.notify_one();
+  };
+  for (const PoolKind& kind : poolKinds_) {
+    pools_.push_back(std::make_unique<kube::Informer>(
+        client_, kind.resource, "",
+        kube::InformerHandlers{.onAdd = dirtyPools,
+                               .onUpdate = [dirtyPools](const Json&, const Json& n) { dirtyPools(n); },
+                               .onDelete = dirtyPools,
+                               .onSynced = onSynced}));
+  }
+}
+
+std::vector<kube::Informer*> LbIpamController::informers() {
+  std::vector<kube::Informer*> out{services_.get()};
+  for (auto& p : pools_) out.push_back(p.get());
+  return out;
+}
+
+bool LbIpamController::synced() const {
+  if (!services_->synced()) return false;
+  for (const auto& p : pools_) {
+    if (!p->synced()) return false;
+  }
+  return true;
+}
+
+ControllerStats LbIpamController::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void LbIpamController::markAll() {
+  std::lock_guard lock(mutex_);
+  for (const Json& s : services_->items()) dirty_.insert(kube::keyOf(s));
+}
+
+void LbIpamController::importAll() {
+  // Addresses Services already hold come back first, so nothing new can take them.
+  for (const Json& s : services_->items()) allocator_.reconcile(parseService(s), false);
+}
+
+void LbIpamController::run(const std::atomic<bool>& stop) {
+  while (!stop.load() && !synced()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!stop.load()) {
+    bool pools, import;
+    std::set<std::string> dirty;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(500),
+                     [&] { return poolsDirty_ || importPending_ || !dirty_.empty() || stop.load(); });
+      pools = std::exchange(poolsDirty_, false);
+      import = std::exchange(importPending_, false);
+      dirty = std::exchange(dirty_, {});
+    }
+    if (stop.load()) break;
+    if (pools) {
+      std::vector<Pool> parsed;
+      for (size_t i = 0; i < pools_.size(); ++i) {
+        for (const Json& p : pools_[i]->items()) parsed.push_back(parsePool(p, poolKinds_[i].group));
+      }
+      allocator_.setPools(std::move(parsed));
+      // A pool change can change which pool selects any Service: look at all of them.
+      for (const Json& s : services_->items()) dirty.insert(kube::keyOf(s));
+    }
+    if (import) importAll();
+    for (const std::string& key : dirty) reconcileService(key);
+    if (pools || !dirty.empty()) writePoolStatuses();
+  }
+}
+
+void LbIpamController::reconcileService(const std::string& key) {
+  auto object = services_->get(key);
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.reconciles;
+  }
+  if (!object) {
+    allocator_.forget(key);
+    return;
+  }
+  AllocationResult result = allocator_.reconcile(parseService(*object));
+  writeServiceStatus(*object, result);
+}
+
+void LbIpamController::writeServiceStatus(const Json& service, const AllocationResult& result) {
+  Json status = service.value("status", Json::object());
+  Json conditions = status.value("conditions", Json::array());
+  bool ours = std::any_of(conditions.begin(), conditions.end(),
+                          [](const Json& c) { return c.value("type", "") == kConditionType; });
+  if (!result.handled && !ours) return;  // never touch Services of other implementations
+  if (result.handled && result.reason == "pending") return;
+
+  Json ingress = Json::array();
+  for (const Address& a : result.addresses) ingress.push_back({{"ip", a.toString()}});
+  Json condition;
+  if (result.handled) {
+    condition = {{"status", result.satisfied ? "True" : "False"},
+                 {"reason", result.reason},
+                 {"message", result.message},
+                 {"observedGeneration", service["metadata"].value("generation", 1)}};
+  }
+  Json newConditions = withCondition(conditions, kConditionType, condition);
+  Json currentIngress = status.value("loadBalancer", Json::object()).value("ingress", Json::array());
+  if (currentIngress == ingress && withoutTimes(newConditions) == withoutTimes(conditions)) return;
+
+  Json patch{{"status", {{"loadBalancer", {{"ingress", ingress}}}, {"conditions", newConditions}}}};
+  auto written = client_.patch(kube::resources::kServices, kube::namespaceOf(service), kube::nameOf(service),
+                               patch, "status");
+  {
+    std::lock_guard lock(mutex_);
+    ++(written ? stats_.serviceStatusWrites : stats_.writeFailures);
+  }
+  if (!written) {
+    spdlog::warn("event=status_write_failed service={} error=\"{}\"", kube::keyOf(service), written.error().message);
+    return;
+  }
+  std::vector<std::string> texts;
+  for (const Address& a : result.addresses) texts.push_back(a.toString());
+  spdlog::info("event=service_addresses service={} addresses=\"{}\" reason={}", kube::keyOf(service),
+               fmt::join(texts, ","), result.handled ? result.reason : "released");
+  std::string previousReason;
+  for (const Json& c : conditions) {
+    if (c.value("type", "") == kConditionType) previousReason = c.value("reason", "");
+  }
+  if (currentIngress == ingress && previousReason == result.reason) return;
+  if (!result.handled) {
+    event(service, "Normal", "IPReleased", "LoadBalancer addresses released: the Service is no longer handled");
+  } else if (result.satisfied) {
+    event(service, "Normal", "IPAllocated", result.message);
+  } else {
+    event(service, "Warning", "IPAllocationFailed", fmt::format("{}: {}", result.reason, result.message));
+  }
+}
+
+void LbIpamController::writePoolStatuses() {
+  for (size_t i = 0; i < pools_.size(); ++i) {
+    for (const Json& object : pools_[i]->items()) {
+      Pool pool = parsePool(object, poolKinds_[i].group);
+      PoolStatus s = allocator_.poolStatus(pool.key);
+      U128 available = s.total >= s.used ? s.total - s.used : 0;
+      Json current = object.value("status", Json::object());
+      Json conditions = current.value("conditions", Json::array());
+      auto count = [](const std::string& n) { return Json{{"status", "Unknown"}, {"reason", "noreason"}, {"message", n}}; };
+      conditions = withCondition(conditions, "IPsTotal", count(u128ToString(s.total)));
+      conditions = withCondition(conditions, "IPsAvailable", count(u128ToString(available)));
+      conditions = withCondition(conditions, "IPsUsed", count(u128ToString(s.used)));
+      conditions = withCondition(conditions, "PoolConflict",
+                                 {{"status", s.conflicting ? "True" : "False"},
+                                  {"reason", s.conflicting ? "Overlap" : "NoConflict"},
+                                  {"message", s.conflicting ? s.conflictReason : "no overlap with other pools"}});
+      conditions = withCondition(conditions, "BlocksValid",
+                                 {{"status", pool.errors.empty() ? "True" : "False"},
+                                  {"reason", pool.errors.empty() ? "Valid" : "InvalidBlocks"},
+                                  {"message", pool.errors.empty() ? "every block is valid"
+                                                                  : fmt::format("{}", fmt::join(pool.errors, "; "))}});
+      Json status{{"conditions", conditions},
+                  {"conflicting", s.conflicting ? "True" : "False"},
+                  {"ipsTotal", u128ToString(s.total)},
+                  {"ipsAvailable", u128ToString(available)},
+                  {"ipsUsed", u128ToString(s.used)}};
+      Json comparable = status;
+      comparable["conditions"] = withoutTimes(conditions);
+      Json before = current;
+      if (before.contains("conditions")) before["conditions"] = withoutTimes(before["conditions"]);
+      if (comparable == before) continue;
+      bool newlyInvalid = !pool.errors.empty() &&
+                          current.value("conditions", Json::array()).dump().find("InvalidBlocks") == std::string::npos;
+      auto written = client_.patch(poolKinds_[i].resource, "", pool.name, {{"status", status}}, "status");
+      {
+        std::lock_guard lock(mutex_);
+        if (written) ++stats_.poolStatusWrites; else ++stats_.writeFailures;
+      }
+      if (newlyInvalid) event(object, "Warning", "InvalidBlocks", fmt::format("{}", fmt::join(pool.errors, "; ")));
+    }
+  }
+}
+
+void LbIpamController::event(const Json& object, const std::string& type, const std::string& reason,
+                             const std::string& message) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::string ns = kube::namespaceOf(object).empty() ? "default" : kube::namespaceOf(object);
+  std::string now = nowRfc3339();
+  Json e{{"apiVersion", "v1"},
+         {"kind", "Event"},
+         {"metadata", {{"name", fmt::format("{}.{:x}", kube::nameOf(object), rng())}, {"namespace", ns}}},
+         {"involvedObject", {{"apiVersion", object.value("apiVersion", "v1")},
+                             {"kind", object.value("kind", "")},
+                             {"name", kube::nameOf(object)},
+                             {"namespace", kube::namespaceOf(object)},
+                             {"uid", object["metadata"].value("uid", "")}}},
+         {"reason", reason},
+         {"message", message},
+         {"type", type},
+         {"source", {{"component", "l2a-operator"}}},
+         {"reportingComponent", "l2a-operator"},
+         {"firstTimestamp", now},
+         {"lastTimestamp", now},
+         {"count", 1}};
+  auto created = client_.create(kube::resources::kEvents, ns, e);
+  std::lock_guard lock(mutex_);
+  if (created) ++stats_.events; else ++stats_.writeFailures;
+}
+
+}  // namespace l2a::ipam

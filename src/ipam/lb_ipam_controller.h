@@ -1,0 +1,75 @@
+// LbIpamController: the LB-IPAM operator's control loop. Informers on Services and pools (own
+// kind, and Cilium's when its CRD is served) feed one reconcile thread that owns the Allocator:
+// after every (re)list it first imports the addresses Services already show, then allocates,
+// writes Service status (ingress + condition l2announcer.io/IPAMRequestSatisfied), pool status
+// and Events — only when something changed.
+// Threads: the caller runs each informer (informers()) and run() on threads of its own;
+// stats() is safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ipam/allocator.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+
+namespace l2a::ipam {
+
+inline constexpr const char* kConditionType = "l2announcer.io/IPAMRequestSatisfied";
+
+struct PoolKind {
+  kube::Resource resource;
+  std::string group;  // as pool keys name it
+};
+
+struct ControllerStats {
+  uint64_t reconciles = 0;
+  uint64_t serviceStatusWrites = 0;
+  uint64_t poolStatusWrites = 0;
+  uint64_t events = 0;
+  uint64_t writeFailures = 0;
+};
+
+class LbIpamController {
+ public:
+  // `poolKinds`: which pool resources to follow (see discoverPoolKinds).
+  LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds);
+  std::vector<kube::Informer*> informers();
+  void run(const std::atomic<bool>& stop);
+  ControllerStats stats() const;
+  bool synced() const;
+
+ private:
+  void markAll();
+  void importAll();
+  void reconcileService(const std::string& key);
+  void writeServiceStatus(const nlohmann::json& service, const AllocationResult& result);
+  void writePoolStatuses();
+  void event(const nlohmann::json& object, const std::string& type, const std::string& reason,
+             const std::string& message);
+
+  kube::Client& client_;
+  std::vector<PoolKind> poolKinds_;
+  std::unique_ptr<kube::Informer> services_;
+  std::vector<std::unique_ptr<kube::Informer>> pools_;
+  Allocator allocator_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::set<std::string> dirty_;
+  bool poolsDirty_ = true;
+  bool importPending_ = true;
+  ControllerStats stats_;
+};
+
+// Pool kinds the server serves: l2announcer.io/v1alpha1 always; cilium.io (v2, else v2alpha1)
+// when that CRD is installed.
+std::vector<PoolKind> discoverPoolKinds(kube::Client& client);
+
+}  // namespace l2a::ipam
