@@ -43,3 +43,5 @@ measure "l2a (1 core)" 2001:db8::200 "$CLIENT_LL"
 
 echo
 bash bench/kube.sh
+echo
+bash bench/ipam.sh

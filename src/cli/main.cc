@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(500, 600000));
   operatorCmd->add_option("--retry-period-ms", op.retryPeriodMs, "Retry period")->capture_default_str()
       ->check(CLI::Range(100, 60000));
+  operatorCmd->add_option("--kube-api-qps", op.apiQps, "Client-side rate limit (requests/s, 0: none)")
+      ->capture_default_str()->check(CLI::Range(0.0, 100000.0));
+  operatorCmd->add_option("--kube-api-burst", op.apiBurst, "Burst above the rate limit")->capture_default_str()
+      ->check(CLI::Range(1, 100000));
 
   app.add_subcommand("version", "Print the version");
 

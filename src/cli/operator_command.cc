@@ -38,7 +38,7 @@ int runOperator(const OperatorOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   kube::CurlTransport transport(*config);
-  kube::Client client(transport, kube::Client::Options{.qps = config->qps, .burst = config->burst});
+  kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
   std::atomic<bool> stop{false};
   std::atomic<bool> lost{false};
   std::atomic<bool> leading{false};

@@ -15,6 +15,8 @@ struct OperatorOptions {
   int leaseDurationMs = 15000;
   int renewDeadlineMs = 10000;
   int retryPeriodMs = 2000;
+  double apiQps = 50;  // client-side rate limit towards the API server
+  int apiBurst = 100;
 };
 
 int runOperator(const OperatorOptions& options);

@@ -90,7 +90,13 @@ LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> p
     pools_.push_back(std::make_unique<kube::Informer>(
         client_, kind.resource, "",
         kube::InformerHandlers{.onAdd = dirtyPools,
-                               .onUpdate = [dirtyPools](const Json&, const Json& n) { dirtyPools(n); },
+                               // Our own status writes do not change a pool's generation.
+                               .onUpdate = [dirtyPools](const Json& o, const Json& n) {
+                                 if (o["metadata"].value("generation", 0) != n["metadata"].value("generation", 0) ||
+                                     o.value("spec", Json()) != n.value("spec", Json())) {
+                                   dirtyPools(n);
+                                 }
+                               },
                                .onDelete = dirtyPools,
                                .onSynced = onSynced}));
   }
