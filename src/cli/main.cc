@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/agent_command.h"
 #include "cli/announce_command.h"
 #include "cli/exit_codes.h"
 #include "cli/operator_command.h"
@@ -74,6 +75,23 @@ int main(int argc, char** argv) {
   operatorCmd->add_option("--kube-api-burst", op.apiBurst, "Burst above the rate limit")->capture_default_str()
       ->check(CLI::Range(1, 100000));
 
+  AgentCommandOptions ag;
+  auto* agentCmd = app.add_subcommand("agent", "The node agent: announce the service IPs this node owns");
+  agentCmd->add_option("--node-name", ag.nodeName, "This node's name (default: $NODE_NAME)");
+  agentCmd->add_option("--kubeconfig", ag.kubeconfig, "kubeconfig file (default: $KUBECONFIG, then in-cluster)");
+  agentCmd->add_option("--context", ag.context, "kubeconfig context (default: current)");
+  agentCmd->add_option("--namespace,-n", ag.ns, "Namespace of the node Leases")->capture_default_str();
+  agentCmd->add_option("--interface,-i", ag.interfaces, "Interfaces the agent may use (regex, repeatable; default: all)")
+      ->allow_extra_args(false);
+  agentCmd->add_option("--lease-duration-ms", ag.leaseDurationMs, "Node lease duration: the kill -9 fail-over bound")
+      ->capture_default_str()->check(CLI::Range(1000, 600000));
+  agentCmd->add_option("--renew-deadline-ms", ag.renewDeadlineMs, "Renew deadline (then the agent freezes)")
+      ->capture_default_str()->check(CLI::Range(500, 600000));
+  agentCmd->add_option("--retry-period-ms", ag.retryPeriodMs, "Lease renew period")->capture_default_str()
+      ->check(CLI::Range(100, 60000));
+  agentCmd->add_option("--kube-api-qps", ag.apiQps, "Client-side rate limit (requests/s)")->capture_default_str();
+  agentCmd->add_option("--kube-api-burst", ag.apiBurst, "Burst above the rate limit")->capture_default_str();
+
   app.add_subcommand("version", "Print the version");
 
   try {
@@ -104,6 +122,13 @@ int main(int argc, char** argv) {
     return runAnnounce(announce);
   }
   if (app.got_subcommand(whohasCmd)) return runWhohas(whohas);
+  if (app.got_subcommand(agentCmd)) {
+    if (ag.renewDeadlineMs >= ag.leaseDurationMs || ag.retryPeriodMs >= ag.renewDeadlineMs) {
+      fmt::print(stderr, "l2a: error: need retry period < renew deadline < lease duration\n");
+      return kExitUsage;
+    }
+    return runAgent(ag);
+  }
   if (app.got_subcommand(operatorCmd)) {
     if (op.renewDeadlineMs >= op.leaseDurationMs || op.retryPeriodMs >= op.renewDeadlineMs) {
       fmt::print(stderr, "l2a: error: need retry period < renew deadline < lease duration\n");

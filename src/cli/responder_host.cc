@@ -64,6 +64,7 @@ void ResponderHost::refreshLinks() {
   }
   sockets_ = std::move(kept);
   responder_.setPorts(ports);
+  if (linksChanged_) linksChanged_();
 }
 
 void ResponderHost::receiveFrom(int ifindex) {

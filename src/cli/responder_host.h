@@ -4,6 +4,7 @@
 // responder() (claim/release) and stop() are safe from any thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -25,6 +26,8 @@ class ResponderHost : public responder::FrameIo {
   net::EventLoop& loop() { return loop_; }
   void run();
   void stop() { loop_.stop(); }
+  // Called on the loop thread after every change of links (set before run()).
+  void onLinksChanged(std::function<void()> observer) { linksChanged_ = std::move(observer); }
 
   bool send(int ifindex, packet::ByteSpan frame) override;
   void joinMulticast(int ifindex, const packet::MacAddress& group) override;
@@ -41,6 +44,7 @@ class ResponderHost : public responder::FrameIo {
   net::InterfaceSelector interfaces_;
   responder::Responder responder_;
   std::map<int, net::PacketSocket> sockets_;
+  std::function<void()> linksChanged_;
 };
 
 }  // namespace l2a::cli

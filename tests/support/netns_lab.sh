@@ -114,6 +114,7 @@ lab_cleanup() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
     ip netns delete "$ns" 2>/dev/null
   done
+  rm -rf /tmp/"$LAB_ID"-* 2>/dev/null
   return $rc
 }
 
@@ -191,4 +192,32 @@ lab_add_port() {  # lab_add_port HOST IFACE: one more veth from HOST to the LAN,
   ip link add "$2" netns "$ns" type veth peer name "v-$1-$2" netns "$LAB_LAN"
   ip -n "$LAB_LAN" link set "v-$1-$2" master br0 up
   ip -n "$ns" link set "$2" up
+}
+
+# The lab's control plane on the LAN: an address on the bridge (inside the LAN namespace), the
+# lab API server listening there, and a kubeconfig for it. Sets LAB_API and LAB_KUBECONFIG.
+lab_apiserver() {  # lab_apiserver LAB_BINARY [EXTRA ARGS...]
+  local binary=$1
+  shift
+  ip -n "$LAB_LAN" addr add 198.18.0.1/24 dev br0 2>/dev/null
+  ip -n "$LAB_LAN" addr add 2001:db8::1/64 dev br0 nodad 2>/dev/null
+  LAB_API_LOG=/tmp/$LAB_ID-apiserver.log
+  ip netns exec "$LAB_LAN" "$binary" apiserver --listen 198.18.0.1:6443 "$@" >"$LAB_API_LOG" 2>&1 &
+  LAB_API_PID=$!
+  LAB_PIDS+=("$LAB_API_PID")
+  lab_wait_for 5 grep -q "serving http" "$LAB_API_LOG" || return 1
+  LAB_API=http://198.18.0.1:6443
+  LAB_KUBECONFIG=/tmp/$LAB_ID-kubeconfig
+  cat >"$LAB_KUBECONFIG" <<YAML
+apiVersion: v1
+kind: Config
+current-context: lab
+clusters: [{name: lab, cluster: {server: "$LAB_API"}}]
+contexts: [{name: lab, context: {cluster: lab, user: lab}}]
+users: [{name: lab, user: {}}]
+YAML
+}
+
+lab_kubectl() {  # kubectl against the lab API server, from the LAN namespace
+  ip netns exec "$LAB_LAN" env KUBECONFIG="$LAB_KUBECONFIG" KUBECACHEDIR="/tmp/$LAB_ID-kubecache" kubectl "$@"
 }

@@ -1,0 +1,364 @@
+#include "agent/agent.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <thread>
+
+#include "policy/rendezvous.h"
+
+namespace l2a::agent {
+namespace {
+
+using Json = nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+std::string nowRfc3339() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
+}
+
+}  // namespace
+
+std::vector<PolicyKind> discoverPolicyKinds(kube::Client& client) {
+  std::vector<PolicyKind> kinds{{{"l2announcer.io", "v1alpha1", "l2announcementpolicies", false, "L2AnnouncementPolicy"},
+                                 "l2announcer.io"}};
+  kube::Resource cilium{"cilium.io", "v2alpha1", "ciliuml2announcementpolicies", false, "CiliumL2AnnouncementPolicy"};
+  if (client.list(cilium, "", {.limit = 1})) kinds.push_back({cilium, "cilium.io"});
+  return kinds;
+}
+
+Agent::Agent(kube::Client& client, responder::Responder& responder, AgentOptions options,
+             std::vector<PolicyKind> policyKinds, std::function<std::vector<net::LinkInfo>()> links)
+    : client_(client),
+      responder_(responder),
+      options_(std::move(options)),
+      policyKinds_(std::move(policyKinds)),
+      links_(std::move(links)) {
+  auto any = [this](const Json&) { wake(); };
+  auto anyUpdate = [this](const Json&, const Json&) { wake(); };
+  kube::InformerHandlers h{.onAdd = any, .onUpdate = anyUpdate, .onDelete = any};
+  services_ = std::make_unique<kube::Informer>(client_, kube::resources::kServices, "", h);
+  slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h);
+  nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h);
+  auto leaseChanged = [this](const Json& lease) {
+    std::string name = kube::nameOf(lease);
+    if (name.rfind(kNodeLeasePrefix, 0) != 0) return;
+    std::string record = lease.value("spec", Json::object()).dump();
+    {
+      std::lock_guard lock(mutex_);
+      if (leaseRecord_[name] != record) {
+        leaseRecord_[name] = record;
+        leaseSeen_[name] = Steady::now();
+      }
+    }
+    wake();
+  };
+  leases_ = std::make_unique<kube::Informer>(
+      client_, kube::resources::kLeases, options_.ns,
+      kube::InformerHandlers{.onAdd = leaseChanged,
+                             .onUpdate = [leaseChanged](const Json&, const Json& n) { leaseChanged(n); },
+                             .onDelete = [this](const Json& lease) {
+                               std::lock_guard lock(mutex_);
+                               leaseRecord_.erase(kube::nameOf(lease));
+                               leaseSeen_.erase(kube::nameOf(lease));
+                               dirty_ = true;
+                               changed_.notify_one();
+                             }});
+  for (const PolicyKind& kind : policyKinds_) {
+    policies_.push_back(std::make_unique<kube::Informer>(client_, kind.resource, "", h));
+  }
+  lease_ = std::make_unique<kube::LeaderElector>(
+      client_,
+      kube::LeaderElectionConfig{.ns = options_.ns,
+                                 .name = kNodeLeasePrefix + options_.nodeName,
+                                 .identity = options_.nodeName,
+                                 .leaseDuration = options_.leaseDuration,
+                                 .renewDeadline = options_.renewDeadline,
+                                 .retryPeriod = options_.retryPeriod},
+      kube::LeaderCallbacks{.onStartedLeading = [this] {
+                              spdlog::info("event=node_lease_held node={}", options_.nodeName);
+                              wake();
+                            },
+                            .onStoppedLeading = [this] {
+                              if (shuttingDown_.load()) return;
+                              spdlog::warn("event=node_lease_lost node={} note=\"frozen: taking nothing new\"",
+                                           options_.nodeName);
+                              wake();
+                            }});
+}
+
+std::vector<kube::Informer*> Agent::informers() {
+  std::vector<kube::Informer*> out{services_.get(), slices_.get(), nodes_.get(), leases_.get()};
+  for (auto& p : policies_) out.push_back(p.get());
+  return out;
+}
+
+void Agent::wake() {
+  std::lock_guard lock(mutex_);
+  dirty_ = true;
+  changed_.notify_one();
+}
+
+void Agent::linksChanged() { wake(); }
+
+AgentStatus Agent::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+policy::ClusterView Agent::snapshot() {
+  policy::ClusterView view;
+  std::map<std::string, std::set<std::string>> readyNodes;  // service key -> nodes
+  for (const Json& slice : slices_->items()) {
+    std::string svc = kube::labelsOf(slice)["kubernetes.io/service-name"];
+    if (svc.empty()) continue;
+    std::string key = kube::namespaceOf(slice) + "/" + svc;
+    for (const Json& e : slice.value("endpoints", Json::array())) {
+      bool ready = e.value("/conditions/ready"_json_pointer, true);  // unset means ready
+      std::string node = e.value("nodeName", "");
+      if (ready && !node.empty()) readyNodes[key].insert(node);
+    }
+  }
+  for (const Json& s : services_->items()) {
+    policy::ServiceInfo info = policy::serviceInfoFrom(s);
+    info.readyEndpointNodes = readyNodes[info.key];
+    view.services.push_back(std::move(info));
+  }
+  for (size_t i = 0; i < policies_.size(); ++i) {
+    for (const Json& p : policies_[i]->items()) view.policies.push_back(policy::parsePolicy(p, policyKinds_[i].group));
+  }
+  auto now = Steady::now();
+  for (const Json& n : nodes_->items()) {
+    policy::NodeInfo node;
+    node.name = kube::nameOf(n);
+    node.labels = kube::labelsOf(n);
+    std::string weight = n.value("/metadata/annotations"_json_pointer, Json::object()).value(kWeightAnnotation, "");
+    if (!weight.empty()) node.weight = std::strtod(weight.c_str(), nullptr);
+    auto lease = leases_->get(options_.ns + "/" + kNodeLeasePrefix + node.name);
+    if (lease) {
+      const Json& spec = (*lease)["spec"];
+      std::string holder = spec.value("holderIdentity", "");
+      auto duration = std::chrono::seconds(spec.value("leaseDurationSeconds", 0));
+      std::lock_guard lock(mutex_);
+      auto seen = leaseSeen_.find(kNodeLeasePrefix + node.name);
+      node.live = holder == node.name && seen != leaseSeen_.end() && now - seen->second < duration;
+      std::string published = (*lease).value("/metadata/annotations"_json_pointer, Json::object())
+                                  .value(kInterfacesAnnotation, "");
+      Json interfaces = Json::parse(published, nullptr, false);
+      if (interfaces.is_object()) {
+        std::map<std::string, bool> up;
+        for (const auto& [name, state] : interfaces.items()) up[name] = state.value("up", false);
+        node.interfaces = up;
+      }
+    }
+    if (node.name == options_.nodeName) node.live = node.live || lease_->isLeader();
+    view.nodes.push_back(std::move(node));
+  }
+  return view;
+}
+
+void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine) {
+  Json published = Json::object();
+  for (const auto& [name, state] : mine) published[name] = {{"up", state.first}, {"mac", state.second}};
+  std::string text = published.dump();
+  if (text == publishedInterfaces_ || !lease_->isLeader()) return;
+  auto r = client_.patch(kube::resources::kLeases, options_.ns, kNodeLeasePrefix + options_.nodeName,
+                         {{"metadata", {{"annotations", {{kInterfacesAnnotation, text}}}}}});
+  if (r) {
+    publishedInterfaces_ = text;
+    spdlog::info("event=interfaces_published node={} interfaces={}", options_.nodeName, text);
+  }
+}
+
+void Agent::reconcile() {
+  // This node's interfaces, as the policies' regexes will see them.
+  std::map<std::string, std::pair<bool, std::string>> mine;
+  for (const net::LinkInfo& l : links_()) {
+    if (l.ethernet && options_.interfaces.matches(l.name)) mine[l.name] = {l.up && l.carrier, l.mac.toString()};
+  }
+  publishInterfaces(mine);
+  policy::ClusterView view = snapshot();
+  for (auto& node : view.nodes) {
+    if (node.name != options_.nodeName) continue;
+    std::map<std::string, bool> up;
+    for (const auto& [name, state] : mine) up[name] = state.first;
+    node.interfaces = up;  // our own state first-hand, not as last published
+  }
+  auto plans = policy::planAddresses(view);
+  bool frozen = !lease_->isLeader() || Steady::now() - lease_->lastRenew() > options_.renewDeadline;
+
+  std::map<std::string, std::pair<packet::IpAddress, std::vector<std::string>>> desired;
+  for (const auto& [address, plan] : plans) {
+    if (plan.owner != options_.nodeName) continue;
+    auto ip = packet::parseIpAddress(address);
+    if (ip) desired[address] = {*ip, plan.interfacePatterns};
+  }
+  std::unique_lock lock(mutex_);
+  ++status_.reconciles;
+  status_.frozen = frozen;
+  if (frozen) {
+    // Cannot prove we are alive: keep announcing what we have, take nothing new (another node
+    // may already have taken it), so an API outage never blanks every Service.
+    for (auto it = desired.begin(); it != desired.end();) {
+      it = claimed_.count(it->first) ? std::next(it) : desired.erase(it);
+    }
+    for (const auto& [address, scope] : claimed_) {
+      if (!desired.count(address)) desired[address] = {*packet::parseIpAddress(address), {}};
+    }
+  }
+  std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, type, message
+  for (auto it = claimed_.begin(); it != claimed_.end();) {
+    if (desired.count(it->first)) {
+      ++it;
+      continue;
+    }
+    responder_.release(*packet::parseIpAddress(it->first));
+    ++status_.releases;
+    spdlog::info("event=released address={} node={}", it->first, options_.nodeName);
+    auto plan = plans.find(it->first);
+    std::string why = plan == plans.end() ? "no longer announced by any policy"
+                      : plan->second.owner.empty() ? "no candidate node"
+                      : "now announced by " + plan->second.owner;
+    if (plan != plans.end()) {
+      for (const auto& svc : plan->second.services) {
+        events.emplace_back(svc, "Normal", fmt::format("node {} stopped announcing {}: {}", options_.nodeName, it->first, why));
+      }
+    }
+    it = claimed_.erase(it);
+  }
+  for (const auto& [address, claim] : desired) {
+    std::string scope = fmt::format("{}", fmt::join(claim.second, ","));
+    auto current = claimed_.find(address);
+    if (current != claimed_.end() && current->second == scope) continue;
+    if (frozen && current != claimed_.end()) continue;
+    auto selector = net::InterfaceSelector::create(claim.second);
+    if (!selector) continue;  // invalid policies never reach a plan
+    responder_.claim(claim.first, *selector);
+    bool fresh = current == claimed_.end();
+    claimed_[address] = scope;
+    if (!fresh) continue;
+    ++status_.takeovers;
+    std::vector<std::string> macs;
+    for (const auto& [name, state] : mine) {
+      if (state.first && selector->matches(name)) macs.push_back(name + " " + state.second);
+    }
+    spdlog::info("event=announcing address={} node={} interfaces=\"{}\"", address, options_.nodeName,
+                 fmt::join(macs, ","));
+    for (const auto& svc : plans[address].services) {
+      events.emplace_back(svc, "Normal", fmt::format("node {} announces {} on {}", options_.nodeName, address,
+                                                     macs.empty() ? std::string("no interface up") : fmt::format("{}", fmt::join(macs, ", "))));
+    }
+  }
+  status_.announced.clear();
+  for (const auto& [address, scope] : claimed_) status_.announced.push_back(address);
+  lock.unlock();
+  for (const auto& [svc, type, message] : events) {
+    event(svc, type, message.find("stopped") != std::string::npos ? "AnnouncementStopped" : "AnnouncementStarted", message);
+  }
+  if (!frozen) writePolicyStatuses(view);
+}
+
+void Agent::writePolicyStatuses(const policy::ClusterView& view) {
+  // One writer per policy: the live node rendezvous hashing picks for it.
+  std::vector<policy::Candidate> live;
+  for (const auto& n : view.nodes) {
+    if (n.live) live.push_back({n.name, 1.0});
+  }
+  for (size_t i = 0; i < policies_.size(); ++i) {
+    for (const Json& object : policies_[i]->items()) {
+      policy::L2Policy p = policy::parsePolicy(object, policyKinds_[i].group);
+      if (policy::chooseOwner("policy/" + p.key, live) != options_.nodeName) continue;
+      Json conditions = Json::array();
+      for (const char* type : {"InvalidServiceSelector", "InvalidNodeSelector", "InvalidInterfaces"}) {
+        auto e = std::find_if(p.errors.begin(), p.errors.end(), [&](const auto& x) { return x.first == type; });
+        conditions.push_back({{"type", type},
+                              {"status", e == p.errors.end() ? "False" : "True"},
+                              {"reason", e == p.errors.end() ? "Valid" : "Invalid"},
+                              {"message", e == p.errors.end() ? "" : e->second},
+                              {"lastTransitionTime", nowRfc3339()}});
+      }
+      std::string signature = p.key;
+      for (const auto& c : conditions) signature += c.value("status", "") + c.value("message", "");
+      Json current = object.value("/status/conditions"_json_pointer, Json::array());
+      std::string currentSignature = p.key;
+      for (const char* type : {"InvalidServiceSelector", "InvalidNodeSelector", "InvalidInterfaces"}) {
+        for (const auto& c : current) {
+          if (c.value("type", "") == type) currentSignature += c.value("status", "") + c.value("message", "");
+        }
+      }
+      if (signature == currentSignature) continue;
+      auto r = client_.patch(policyKinds_[i].resource, "", p.name, {{"status", {{"conditions", conditions}}}}, "status");
+      if (r) spdlog::info("event=policy_status policy={} valid={}", p.key, p.valid());
+    }
+  }
+}
+
+void Agent::event(const std::string& serviceKey, const std::string& type, const std::string& reason,
+                  const std::string& message) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  auto slash = serviceKey.find('/');
+  std::string ns = serviceKey.substr(0, slash), name = serviceKey.substr(slash + 1);
+  auto svc = services_->get(serviceKey);
+  std::string now = nowRfc3339();
+  Json e{{"apiVersion", "v1"},
+         {"kind", "Event"},
+         {"metadata", {{"name", fmt::format("{}.{:x}", name, rng())}, {"namespace", ns}}},
+         {"involvedObject", {{"apiVersion", "v1"}, {"kind", "Service"}, {"name", name}, {"namespace", ns},
+                             {"uid", svc ? (*svc)["metadata"].value("uid", "") : ""}}},
+         {"reason", reason},
+         {"message", message},
+         {"type", type},
+         {"source", {{"component", "l2a-agent"}, {"host", options_.nodeName}}},
+         {"reportingComponent", "l2a-agent"},
+         {"reportingInstance", options_.nodeName},
+         {"firstTimestamp", now},
+         {"lastTimestamp", now},
+         {"count", 1}};
+  (void)client_.create(kube::resources::kEvents, ns, e);
+}
+
+void Agent::run(const std::atomic<bool>& stop) {
+  auto allSynced = [this] {
+    for (kube::Informer* i : informers()) {
+      if (!i->synced()) return false;
+    }
+    return true;
+  };
+  while (!stop.load() && !allSynced()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!stop.load()) {
+    {
+      // Periodic as well as on change: reconciliation never depends on one event arriving.
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, options_.resyncPeriod, [&] { return dirty_ || stop.load(); });
+      if (stop.load()) break;
+      dirty_ = false;
+    }
+    reconcile();
+  }
+}
+
+void Agent::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    shuttingDown_ = true;
+    for (const auto& [address, scope] : claimed_) {
+      responder_.release(*packet::parseIpAddress(address));
+      spdlog::info("event=released address={} node={} reason=shutdown", address, options_.nodeName);
+    }
+    claimed_.clear();
+    status_.announced.clear();
+  }
+  // Not under the lock: the elector's callbacks take it.
+  if (auto r = lease_->release(); !r) {
+    spdlog::warn("event=lease_release_failed error=\"{}\"", r.error().message);
+  } else {
+    spdlog::info("event=node_lease_released node={}", options_.nodeName);
+  }
+}
+
+}  // namespace l2a::agent

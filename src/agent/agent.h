@@ -1,0 +1,109 @@
+// Agent: the node agent's control loop. Informers on Services, EndpointSlices, Nodes, node
+// Leases and L2 policies feed a snapshot; the same plan every agent computes
+// (policy::planAddresses) says which addresses this node owns; the loop drives the responder
+// to claim exactly those — on every change and every `resyncPeriod`, so a missed event can
+// never leave an address unannounced. Its own node Lease (renewed by a LeaderElector the caller
+// drives) is its liveness; when it cannot renew it, the agent freezes: takes nothing new, keeps
+// what it announces. It publishes its interfaces (carrier, MAC) as a Lease annotation.
+// Threads: the caller runs informers(), the elector (LeaseDriver) and run() on threads of its
+// own; shutdown() after run() returned; status() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "kube/leader_elector.h"
+#include "net/interface_selector.h"
+#include "net/link_info.h"
+#include "policy/assignment.h"
+#include "responder/responder.h"
+
+namespace l2a::agent {
+
+inline constexpr const char* kInterfacesAnnotation = "l2announcer.io/interfaces";
+inline constexpr const char* kWeightAnnotation = "l2announcer.io/weight";
+inline constexpr const char* kNodeLeasePrefix = "l2a-node-";
+
+struct AgentOptions {
+  std::string nodeName;
+  std::string ns = "kube-system";
+  net::InterfaceSelector interfaces;  // the interfaces this agent may use
+  std::chrono::milliseconds leaseDuration{4000};
+  std::chrono::milliseconds renewDeadline{3000};
+  std::chrono::milliseconds retryPeriod{1000};
+  std::chrono::milliseconds resyncPeriod{1000};
+};
+
+struct PolicyKind {
+  kube::Resource resource;
+  std::string group;
+};
+
+struct AgentStatus {
+  bool frozen = false;
+  std::vector<std::string> announced;  // addresses claimed now
+  uint64_t takeovers = 0;
+  uint64_t releases = 0;
+  uint64_t reconciles = 0;
+};
+
+class Agent {
+ public:
+  // `links` reads this node's links (netlink in production, a fake in tests).
+  Agent(kube::Client& client, responder::Responder& responder, AgentOptions options,
+        std::vector<PolicyKind> policyKinds, std::function<std::vector<net::LinkInfo>()> links);
+
+  std::vector<kube::Informer*> informers();
+  kube::LeaderElector& nodeLease() { return *lease_; }
+  // A link changed (called from the responder's loop thread): reconcile soon.
+  void linksChanged();
+  // Runs until `stop`; call linksChanged() (or any wake) after setting it to return at once.
+  void run(const std::atomic<bool>& stop);
+  // Graceful: stop answering for everything, then give the node Lease up.
+  void shutdown();
+  AgentStatus status() const;
+
+ private:
+  policy::ClusterView snapshot();
+  void reconcile();
+  void publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine);
+  void writePolicyStatuses(const policy::ClusterView& view);
+  void event(const std::string& serviceKey, const std::string& type, const std::string& reason,
+             const std::string& message);
+  void wake();
+
+  kube::Client& client_;
+  responder::Responder& responder_;
+  const AgentOptions options_;
+  std::vector<PolicyKind> policyKinds_;
+  std::function<std::vector<net::LinkInfo>()> links_;
+  std::unique_ptr<kube::Informer> services_, slices_, nodes_, leases_;
+  std::vector<std::unique_ptr<kube::Informer>> policies_;
+  std::unique_ptr<kube::LeaderElector> lease_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool dirty_ = true;
+  // Node lease -> when its record last changed, by our clock (liveness as client-go judges it).
+  std::map<std::string, std::chrono::steady_clock::time_point> leaseSeen_;
+  std::map<std::string, std::string> leaseRecord_;
+  std::map<std::string, std::string> claimed_;  // address -> scope patterns joined
+  std::string publishedInterfaces_;
+  std::map<std::string, std::string> policyStatusWritten_;
+  AgentStatus status_;
+  std::atomic<bool> shuttingDown_{false};
+};
+
+std::vector<PolicyKind> discoverPolicyKinds(kube::Client& client);
+
+}  // namespace l2a::agent

@@ -1,0 +1,89 @@
+#include "cli/agent_command.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "agent/agent.h"
+#include "cli/exit_codes.h"
+#include "cli/responder_host.h"
+#include "kube/client_config.h"
+#include "kube/curl_transport.h"
+#include "net/netlink.h"
+
+namespace l2a::cli {
+
+int runAgent(const AgentCommandOptions& options) {
+  std::string node = options.nodeName;
+  if (node.empty() && std::getenv("NODE_NAME") != nullptr) node = std::getenv("NODE_NAME");
+  if (node.empty()) {
+    fmt::print(stderr, "l2a: error: no node name: pass --node-name or set NODE_NAME\n");
+    return kExitUsage;
+  }
+  auto selector = net::InterfaceSelector::create(options.interfaces);
+  if (!selector) {
+    fmt::print(stderr, "l2a: error: {}\n", selector.error().message);
+    return kExitUsage;
+  }
+  auto config = kube::resolveClientConfig(options.kubeconfig, options.context, kube::processEnvironment());
+  if (!config) {
+    fmt::print(stderr, "l2a: error: {}\n", config.error().message);
+    return kExitUsage;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto host = ResponderHost::create(*selector, responder::AnnouncementConfig{});
+  if (!host) {
+    fmt::print(stderr, "l2a: error: {}\n", host.error().message);
+    return kExitSoftware;
+  }
+  kube::CurlTransport transport(*config);
+  kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
+  agent::Agent agent(client, (*host)->responder(),
+                     agent::AgentOptions{.nodeName = node,
+                                         .ns = options.ns,
+                                         .interfaces = *selector,
+                                         .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
+                                         .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
+                                         .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs)},
+                     agent::discoverPolicyKinds(client), [] {
+                       auto links = net::dumpLinks();
+                       return links ? *links : std::vector<net::LinkInfo>{};
+                     });
+  (*host)->onLinksChanged([&agent] { agent.linksChanged(); });
+  spdlog::info("event=agent_started node={} namespace={} lease_duration_ms={}", node, options.ns,
+               options.leaseDurationMs);
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { (*host)->run(); });
+  for (kube::Informer* informer : agent.informers()) {
+    threads.emplace_back([informer, &stop] { informer->run(stop); });
+  }
+  kube::LeaseDriver driver;
+  driver.add(agent.nodeLease());
+  threads.emplace_back([&] { driver.run(stop); });
+  std::thread reconciler([&] { agent.run(stop); });
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("event=signal signal={}", strsignal(signal));
+  stop = true;
+  agent.linksChanged();  // wakes the reconcile loop so it sees `stop` at once
+  reconciler.join();
+  agent.shutdown();  // stop answering, release the node lease: others take over at once
+  (*host)->stop();
+  for (auto& t : threads) t.join();
+  spdlog::info("event=stopped node={}", node);
+  return kExitOk;
+}
+
+}  // namespace l2a::cli

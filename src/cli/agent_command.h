@@ -1,0 +1,26 @@
+// `l2a agent`: the node agent — decides which service addresses this node announces and drives
+// the responder; runs until SIGTERM/SIGINT, then stops answering and gives its node Lease up so
+// other nodes take over at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace l2a::cli {
+
+struct AgentCommandOptions {
+  std::string nodeName;  // default $NODE_NAME
+  std::string kubeconfig;
+  std::string context;
+  std::string ns = "kube-system";
+  std::vector<std::string> interfaces;  // regexes; empty = every Ethernet interface
+  int leaseDurationMs = 4000;
+  int renewDeadlineMs = 3000;
+  int retryPeriodMs = 1000;
+  double apiQps = 50;
+  int apiBurst = 100;
+};
+
+int runAgent(const AgentCommandOptions& options);
+
+}  // namespace l2a::cli

@@ -1,0 +1,112 @@
+#include "policy/assignment.h"
+
+#include <algorithm>
+
+#include "policy/rendezvous.h"
+
+namespace l2a::policy {
+namespace {
+
+void addUnique(std::vector<std::string>& list, const std::string& value) {
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
+}
+
+}  // namespace
+
+ServiceInfo serviceInfoFrom(const nlohmann::json& service) {
+  ServiceInfo s;
+  const auto& meta = service.value("metadata", nlohmann::json::object());
+  const auto& spec = service.value("spec", nlohmann::json::object());
+  std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
+  s.key = ns + "/" + name;
+  s.labels = kube::labelsOf(service);
+  s.labels["io.kubernetes.service.name"] = name;
+  s.labels["io.kubernetes.service.namespace"] = ns;
+  std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
+                        ? spec["loadBalancerClass"].get<std::string>() : "";
+  s.handled = spec.value("type", "") == "LoadBalancer" &&
+              (cls.empty() || cls == "l2announcer.io/l2" || cls == "io.cilium/l2-announcer");
+  const auto& ingress = service.value("status", nlohmann::json::object())
+                            .value("loadBalancer", nlohmann::json::object())
+                            .value("ingress", nlohmann::json::array());
+  for (const auto& i : ingress) {
+    if (i.contains("ip") && i["ip"].is_string()) s.loadBalancerIPs.push_back(i["ip"]);
+  }
+  for (const auto& ip : spec.value("externalIPs", nlohmann::json::array())) {
+    if (ip.is_string()) s.externalIPs.push_back(ip);
+  }
+  s.local = spec.value("externalTrafficPolicy", std::string("Cluster")) == "Local";
+  return s;
+}
+
+std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
+  // Which policies announce which address (the unit is the address: Services sharing one share
+  // its plan).
+  std::map<std::string, AddressPlan> plans;
+  std::map<std::string, std::vector<const L2Policy*>> policiesOf;
+  std::map<std::string, std::vector<const ServiceInfo*>> servicesOf;
+  for (const ServiceInfo& s : view.services) {
+    if (!s.handled) continue;
+    for (const L2Policy& p : view.policies) {
+      if (!p.valid() || !p.serviceSelector.matches(s.labels)) continue;
+      std::vector<std::string> addresses;
+      if (p.loadBalancerIPs) addresses.insert(addresses.end(), s.loadBalancerIPs.begin(), s.loadBalancerIPs.end());
+      if (p.externalIPs) addresses.insert(addresses.end(), s.externalIPs.begin(), s.externalIPs.end());
+      for (const std::string& a : addresses) {
+        AddressPlan& plan = plans[a];
+        plan.address = a;
+        addUnique(plan.services, s.key);
+        addUnique(plan.policies, p.name);
+        if (p.interfaces.empty()) plan.allInterfaces = true;
+        for (const auto& i : p.interfaces) addUnique(plan.interfacePatterns, i);
+        auto& ps = policiesOf[a];
+        if (std::find(ps.begin(), ps.end(), &p) == ps.end()) ps.push_back(&p);
+        auto& ss = servicesOf[a];
+        if (std::find(ss.begin(), ss.end(), &s) == ss.end()) ss.push_back(&s);
+      }
+    }
+  }
+  for (auto& [address, plan] : plans) {
+    if (plan.allInterfaces) plan.interfacePatterns.clear();
+    std::vector<Candidate> candidates;
+    const auto& policies = policiesOf[address];
+    const auto& services = servicesOf[address];
+    bool anyLocal = std::any_of(services.begin(), services.end(), [](const ServiceInfo* s) { return s->local; });
+    for (const NodeInfo& node : view.nodes) {
+      bool selected = false, interfaceUp = false;
+      for (const L2Policy* p : policies) {
+        if (!p->nodeSelector.matches(node.labels)) continue;
+        selected = true;
+        if (!node.interfaces) {
+          interfaceUp = true;
+        } else {
+          for (const auto& [name, up] : *node.interfaces) {
+            if (up && p->interfaceSelector.matches(name)) interfaceUp = true;
+          }
+        }
+      }
+      std::string reason;
+      if (!selected) {
+        reason = "no policy's nodeSelector selects it";
+      } else if (!node.live) {
+        reason = "its agent's lease is not live";
+      } else if (!interfaceUp) {
+        reason = "no selected interface is up";
+      } else if (anyLocal && std::none_of(services.begin(), services.end(), [&](const ServiceInfo* s) {
+                   return s->local && s->readyEndpointNodes.count(node.name);
+                 })) {
+        reason = "no ready local endpoint (externalTrafficPolicy: Local)";
+      }
+      if (reason.empty()) {
+        plan.candidates.push_back(node.name);
+        candidates.push_back({node.name, node.weight});
+      } else {
+        plan.excluded.push_back({node.name, reason});
+      }
+    }
+    plan.owner = chooseOwner(address, candidates);
+  }
+  return plans;
+}
+
+}  // namespace l2a::policy

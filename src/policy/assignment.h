@@ -1,0 +1,65 @@
+// Assignment: from a snapshot of the cluster (Services, policies, nodes with liveness,
+// interface state and weights, local endpoints) to a plan per announced address — which
+// policies and interfaces apply, which nodes are candidates and why others are not, and the
+// owner rendezvous hashing picks. Every agent computes the same plan from the same snapshot;
+// `l2a explain` shows it. Pure.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kube/label_selector.h"
+#include "policy/l2_policy.h"
+
+namespace l2a::policy {
+
+struct NodeInfo {
+  std::string name;
+  kube::Labels labels;
+  double weight = 1.0;
+  bool live = false;
+  // Interface name -> carrier, as the node's agent publishes it; nullopt when unknown.
+  std::optional<std::map<std::string, bool>> interfaces;
+};
+
+struct ServiceInfo {
+  std::string key;  // namespace/name
+  kube::Labels labels;  // with the io.kubernetes.service.* pseudo-labels
+  bool handled = false;  // type LoadBalancer, class none / l2announcer.io/l2 / io.cilium/l2-announcer
+  std::vector<std::string> loadBalancerIPs;
+  std::vector<std::string> externalIPs;
+  bool local = false;  // externalTrafficPolicy: Local
+  std::set<std::string> readyEndpointNodes;
+};
+
+struct ClusterView {
+  std::vector<ServiceInfo> services;
+  std::vector<L2Policy> policies;
+  std::vector<NodeInfo> nodes;
+};
+
+struct Exclusion {
+  std::string node;
+  std::string reason;
+};
+
+struct AddressPlan {
+  std::string address;
+  std::vector<std::string> services;
+  std::vector<std::string> policies;
+  std::vector<std::string> interfacePatterns;  // union; empty with allInterfaces
+  bool allInterfaces = false;
+  std::vector<std::string> candidates;
+  std::vector<Exclusion> excluded;
+  std::string owner;  // "" when no candidate
+};
+
+std::map<std::string, AddressPlan> planAddresses(const ClusterView& view);
+
+// Parses a Service object into what planning needs (labels, class, addresses, policy).
+ServiceInfo serviceInfoFrom(const nlohmann::json& service);
+
+}  // namespace l2a::policy

@@ -1,0 +1,50 @@
+#include "policy/rendezvous.h"
+
+#include <cmath>
+#include <limits>
+
+namespace l2a::policy {
+namespace {
+
+uint64_t mix(uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t fnv1a(std::string_view s, uint64_t h = 0xcbf29ce484222325ULL) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+uint64_t stableHash(std::string_view key, std::string_view node) {
+  return mix(fnv1a(node, fnv1a("|", fnv1a(key))));
+}
+
+double rendezvousScore(std::string_view key, const Candidate& candidate) {
+  if (candidate.weight <= 0) return -std::numeric_limits<double>::infinity();
+  // Hash to (0, 1), then -w / ln(u): the largest score wins with probability w / Σw.
+  double u = (static_cast<double>(stableHash(key, candidate.node) >> 11) + 0.5) / 9007199254740992.0;
+  return -candidate.weight / std::log(u);
+}
+
+std::string chooseOwner(std::string_view key, const std::vector<Candidate>& candidates) {
+  std::string best;
+  double bestScore = -std::numeric_limits<double>::infinity();
+  for (const Candidate& c : candidates) {
+    double s = rendezvousScore(key, c);
+    if (best.empty() || s > bestScore || (s == bestScore && c.node < best)) {
+      best = c.node;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+}  // namespace l2a::policy

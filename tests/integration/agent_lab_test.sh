@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# l2a agent on three workers and a control-plane node (network namespaces on one LAN), with the
+# lab API server and l2a operator on the LAN, checked from a client with l2a whohas, arping and
+# ping: exactly one announcer per address, every address announced, spread over nodes, the
+# control plane excluded by the policy's nodeSelector; policy edits and node label changes move
+# announcements; Local services follow their endpoints; kill -9 of an announcer moves its
+# addresses within the lease duration + 1 s, SIGTERM within 1 s; stopping the API server keeps
+# every address announced.
+set -u
+L2A=${L2A:-build/l2a}
+LAB=${L2A_LAB:-build/l2a-lab}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/../support/netns_lab.sh"
+lab_require_root
+lab_init agent
+lab_apiserver "$LAB" --data-dir "/tmp/$LAB_ID-data"
+LEASE_MS=2000
+declare -A MAC_OF NODE_OF_MAC AGENT_PID
+NODES="cp w1 w2 w3"
+i=10
+for n in $NODES; do
+  i=$((i + 1))
+  lab_host "$n" "198.18.0.$i/24" "2001:db8::$i/64"
+  MAC_OF[$n]=$(lab_mac "$n")
+  NODE_OF_MAC[${MAC_OF[$n]}]=$n
+done
+lab_host client 198.18.0.100/24 2001:db8::100/64
+
+lab_kubectl apply -f "$ROOT/deploy/crds/" >/dev/null
+for n in $NODES; do
+  role=worker
+  [[ $n == cp ]] && role=control-plane
+  lab_kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Node
+metadata:
+  name: $n
+  labels: {kubernetes.io/hostname: $n, node-role.kubernetes.io/$role: ""}
+YAML
+done
+start_agent() {  # start_agent NODE
+  lab_spawn "$1" "/tmp/$LAB_ID-agent-$1.log" "$L2A" agent --node-name "$1" --kubeconfig "$LAB_KUBECONFIG" \
+    --interface '^eth0$' --lease-duration-ms $LEASE_MS --renew-deadline-ms 1500 --retry-period-ms 300
+  AGENT_PID[$1]=$LAB_LAST_PID
+}
+for n in $NODES; do start_agent "$n"; done
+ip netns exec "$LAB_LAN" "$L2A" operator --kubeconfig "$LAB_KUBECONFIG" >"/tmp/$LAB_ID-operator.log" 2>&1 &
+LAB_PIDS+=($!)
+
+lab_kubectl apply -f "$ROOT/examples/seed/l2announcer/pool.yaml" >/dev/null
+for s in 1 2 3 4 5 6; do
+  sed "s/name: httpd/name: web$s/" "$ROOT/examples/seed/l2announcer/service.yaml" | lab_kubectl apply -f - >/dev/null
+done
+addresses() { lab_kubectl get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[*].ip}{" "}{end}'; }
+count_addresses() { [[ $(addresses | wc -w) -ge 12 ]]; }
+check "six dual-stack Services get 12 addresses" lab_wait_for 15 count_addresses
+ADDRS=$(addresses)
+
+owner() {  # owner ADDR: the node whose MAC answers, "none", or "conflict"
+  local out rc=0
+  out=$(lab_exec client "$L2A" whohas --interface eth0 --timeout 300 -o json "$1") || rc=$?
+  case $rc in
+    0) echo "${NODE_OF_MAC[$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["owners"][0]["mac"])' "$out")]:-unknown}" ;;
+    1) echo none ;;
+    *) echo conflict ;;
+  esac
+}
+all_unannounced() { local a; for a in $ADDRS; do [[ $(owner "$a") == none ]] || return 1; done; }
+all_announced_once() {  # every address has exactly one owner, none on the control plane
+  local a o
+  for a in $ADDRS; do
+    o=$(owner "$a")
+    [[ $o == none || $o == conflict || $o == cp || $o == unknown ]] && return 1
+  done
+  return 0
+}
+
+echo "# no policy yet: the ghost"
+check "nothing is announced without a policy" all_unannounced
+lab_kubectl apply -f "$ROOT/examples/seed/l2announcer/l2policy.yaml" >/dev/null
+check "with the seed policy every address has exactly one announcer, a worker" lab_wait_for 10 all_announced_once
+declare -A OWNER
+for a in $ADDRS; do OWNER[$a]=$(owner "$a"); done
+USED=$(printf '%s\n' "${OWNER[@]}" | sort -u | wc -l)
+echo "# owners: $(for a in $ADDRS; do printf '%s=%s ' "$a" "${OWNER[$a]}"; done)"
+check "addresses are spread over more than one worker" test "$USED" -ge 2
+FIRST=$(echo $ADDRS | cut -d' ' -f1)
+V4=$(echo $ADDRS | tr ' ' '\n' | grep -v : | head -1)
+V6=$(echo $ADDRS | tr ' ' '\n' | grep : | head -1)
+check "arping sees the owner's MAC" lab_output_has "${MAC_OF[${OWNER[$V4]}]}" lab_exec client arping -c 1 -w 1 -I eth0 "$V4"
+check "ndisc6 gets an answer for an IPv6 address" lab_exec client ndisc6 -q -1 -r 2 -w 500 "$V6" eth0
+
+echo "# policy edits move announcements"
+lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^nomatch$"]}}' >/dev/null
+check "an interfaces regex that matches nothing: nothing announced" lab_wait_for 5 all_unannounced
+lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^eth0$"]}}' >/dev/null
+check "back to eth0: all announced again" lab_wait_for 5 all_announced_once
+
+echo "# node label changes move announcements"
+lab_kubectl label node w1 node-role.kubernetes.io/control-plane= >/dev/null
+not_on_w1() { local a; for a in $ADDRS; do [[ $(owner "$a") == w1 ]] && return 1; done; all_announced_once; }
+check "w1 labelled control-plane: it announces nothing, the others everything" lab_wait_for 5 not_on_w1
+lab_kubectl label node w1 node-role.kubernetes.io/control-plane- >/dev/null
+w1_back() { local a; all_announced_once || return 1; for a in $ADDRS; do [[ $(owner "$a") == w1 ]] && return 0; done; return 1; }
+check "label removed: w1 takes its share back" lab_wait_for 5 w1_back
+
+echo "# kill -9 of an announcer"
+for a in $ADDRS; do OWNER[$a]=$(owner "$a"); done
+VICTIM=${OWNER[$FIRST]}
+kill -9 "${AGENT_PID[$VICTIM]}"
+start=$(date +%s%N)
+moved() { local o; o=$(owner "$FIRST"); [[ $o != none && $o != conflict && $o != "$VICTIM" ]]; }
+check "its address moves to another worker within lease duration + 1 s" lab_wait_for 4 moved
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "# fail-over after kill -9 of $VICTIM: ${ms} ms (lease ${LEASE_MS} ms; the killed responder keeps answering only until its process is gone)"
+check "  ...measured within $((LEASE_MS + 1000)) ms" test "$ms" -le $((LEASE_MS + 1000))
+start_agent "$VICTIM"
+check "the restarted agent rejoins: all announced once" lab_wait_for 6 all_announced_once
+
+echo "# SIGTERM of an announcer"
+for a in $ADDRS; do OWNER[$a]=$(owner "$a"); done
+VICTIM=${OWNER[$FIRST]}
+kill -TERM "${AGENT_PID[$VICTIM]}"
+start=$(date +%s%N)
+check "its address moves within 1 s" lab_wait_for 1 moved
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "# fail-over after SIGTERM of $VICTIM: ${ms} ms"
+check "the agent logged releasing its lease" lab_wait_for 2 grep -q "event=node_lease_released" "/tmp/$LAB_ID-agent-$VICTIM.log"
+start_agent "$VICTIM"
+lab_wait_for 6 all_announced_once
+
+echo "# externalTrafficPolicy: Local follows the endpoints"
+lab_kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: local, namespace: default, labels: {announcement: l2}}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  ipFamilyPolicy: SingleStack
+  ipFamilies: [IPv4]
+  selector: {app: local}
+  ports: [{port: 80, protocol: TCP}]
+YAML
+local_ip() { lab_kubectl get svc local -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
+lab_wait_for 10 bash -c "[[ -n \$(ip netns exec $LAB_LAN env KUBECONFIG=$LAB_KUBECONFIG kubectl get svc local -o jsonpath='{.status.loadBalancer.ingress[0].ip}') ]]"
+LOCAL=$(local_ip)
+check "Local service without endpoints: not announced" lab_wait_for 3 test "$(owner "$LOCAL")" = none
+slice() {  # slice NODE
+  lab_kubectl apply -f - >/dev/null <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: local-1, namespace: default, labels: {kubernetes.io/service-name: local}}
+addressType: IPv4
+endpoints: [{addresses: [198.18.0.50], nodeName: $1, conditions: {ready: true}}]
+ports: [{port: 80, protocol: TCP}]
+YAML
+}
+slice w3
+check "endpoint on w3: w3 announces it" lab_wait_for 5 test "$(owner "$LOCAL")" = w3
+slice w2
+owner_is_w2() { [[ $(owner "$LOCAL") == w2 ]]; }
+check "endpoint moved to w2: so does the announcement" lab_wait_for 5 owner_is_w2
+
+echo "# the API server stops: announcements stay"
+kill -9 "$LAB_API_PID"
+sleep $(( (LEASE_MS * 2 + 1000) / 1000 ))
+check "every address still announced exactly once after 2 lease durations without the API" all_announced_once
+check "agents say they are frozen" lab_output_has "node_lease_lost" cat /tmp/$LAB_ID-agent-w*.log
+lab_apiserver "$LAB" --data-dir "/tmp/$LAB_ID-data"
+sleep 3
+check "API server back: still exactly one announcer each" lab_wait_for 6 all_announced_once
+lab_finish
