@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/fencing.h"
 #include "policy/rendezvous.h"
 
 namespace l2a::agent {
@@ -190,57 +191,35 @@ void Agent::reconcile() {
     node.interfaces = up;  // our own state first-hand, not as last published
   }
   auto plans = policy::planAddresses(view);
-  bool frozen = !lease_->isLeader() || Steady::now() - lease_->lastRenew() > options_.renewDeadline;
-
-  std::map<std::string, std::pair<packet::IpAddress, std::vector<std::string>>> desired;
+  bool frozen = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline);
+  std::map<std::string, std::vector<std::string>> desired;
   for (const auto& [address, plan] : plans) {
-    if (plan.owner != options_.nodeName) continue;
-    auto ip = packet::parseIpAddress(address);
-    if (ip) desired[address] = {*ip, plan.interfacePatterns};
+    if (plan.owner == options_.nodeName && packet::parseIpAddress(address)) desired[address] = plan.interfacePatterns;
   }
+
   std::unique_lock lock(mutex_);
   ++status_.reconciles;
   status_.frozen = frozen;
-  if (frozen) {
-    // Cannot prove we are alive: keep announcing what we have, take nothing new (another node
-    // may already have taken it), so an API outage never blanks every Service.
-    for (auto it = desired.begin(); it != desired.end();) {
-      it = claimed_.count(it->first) ? std::next(it) : desired.erase(it);
-    }
-    for (const auto& [address, scope] : claimed_) {
-      if (!desired.count(address)) desired[address] = {*packet::parseIpAddress(address), {}};
-    }
-  }
+  ClaimChanges changes = planClaims(desired, claimed_, frozen);
   std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, type, message
-  for (auto it = claimed_.begin(); it != claimed_.end();) {
-    if (desired.count(it->first)) {
-      ++it;
-      continue;
-    }
-    responder_.release(*packet::parseIpAddress(it->first));
+  for (const std::string& address : changes.release) {
+    responder_.release(*packet::parseIpAddress(address));
+    claimed_.erase(address);
     ++status_.releases;
-    spdlog::info("event=released address={} node={}", it->first, options_.nodeName);
-    auto plan = plans.find(it->first);
-    std::string why = plan == plans.end() ? "no longer announced by any policy"
-                      : plan->second.owner.empty() ? "no candidate node"
-                      : "now announced by " + plan->second.owner;
-    if (plan != plans.end()) {
-      for (const auto& svc : plan->second.services) {
-        events.emplace_back(svc, "Normal", fmt::format("node {} stopped announcing {}: {}", options_.nodeName, it->first, why));
-      }
+    spdlog::info("event=released address={} node={}", address, options_.nodeName);
+    auto plan = plans.find(address);
+    if (plan == plans.end()) continue;
+    std::string why = plan->second.owner.empty() ? "no candidate node" : "now announced by " + plan->second.owner;
+    for (const auto& svc : plan->second.services) {
+      events.emplace_back(svc, "Normal", fmt::format("node {} stopped announcing {}: {}", options_.nodeName, address, why));
     }
-    it = claimed_.erase(it);
   }
-  for (const auto& [address, claim] : desired) {
-    std::string scope = fmt::format("{}", fmt::join(claim.second, ","));
-    auto current = claimed_.find(address);
-    if (current != claimed_.end() && current->second == scope) continue;
-    if (frozen && current != claimed_.end()) continue;
-    auto selector = net::InterfaceSelector::create(claim.second);
+  for (const auto& [address, patterns] : changes.claim) {
+    auto selector = net::InterfaceSelector::create(patterns);
     if (!selector) continue;  // invalid policies never reach a plan
-    responder_.claim(claim.first, *selector);
-    bool fresh = current == claimed_.end();
-    claimed_[address] = scope;
+    responder_.claim(*packet::parseIpAddress(address), *selector);
+    bool fresh = !claimed_.count(address);
+    claimed_[address] = patterns;
     if (!fresh) continue;
     ++status_.takeovers;
     std::vector<std::string> macs;

@@ -97,7 +97,7 @@ class Agent {
   // Node lease -> when its record last changed, by our clock (liveness as client-go judges it).
   std::map<std::string, std::chrono::steady_clock::time_point> leaseSeen_;
   std::map<std::string, std::string> leaseRecord_;
-  std::map<std::string, std::string> claimed_;  // address -> scope patterns joined
+  std::map<std::string, std::vector<std::string>> claimed_;  // address -> interface patterns
   std::string publishedInterfaces_;
   std::map<std::string, std::string> policyStatusWritten_;
   AgentStatus status_;

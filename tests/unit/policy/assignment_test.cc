@@ -1,0 +1,176 @@
+#include "policy/assignment.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "policy/rendezvous.h"
+
+namespace l2a::policy {
+namespace {
+
+using Json = nlohmann::json;
+
+L2Policy policyOf(Json spec, const std::string& name = "p") {
+  return parsePolicy({{"metadata", {{"name", name}}}, {"spec", spec}}, "l2announcer.io");
+}
+
+const Json kSeedPolicy = Json::parse(R"({"serviceSelector":{"matchLabels":{"announcement":"l2"}},
+  "nodeSelector":{"matchExpressions":[{"key":"node-role.kubernetes.io/control-plane","operator":"DoesNotExist"}]},
+  "interfaces":["^eth0$"],"loadBalancerIPs":true})");
+
+ServiceInfo service(const std::string& name, std::vector<std::string> ips, bool local = false) {
+  ServiceInfo s;
+  s.key = "default/" + name;
+  s.labels = {{"announcement", "l2"}, {"io.kubernetes.service.name", name}, {"io.kubernetes.service.namespace", "default"}};
+  s.handled = true;
+  s.loadBalancerIPs = std::move(ips);
+  s.local = local;
+  return s;
+}
+
+NodeInfo node(const std::string& name, bool controlPlane = false) {
+  NodeInfo n{.name = name, .live = true};
+  if (controlPlane) n.labels["node-role.kubernetes.io/control-plane"] = "";
+  n.interfaces = std::map<std::string, bool>{{"eth0", true}};
+  return n;
+}
+
+ClusterView seedView(int services, int workers) {
+  ClusterView v;
+  v.policies.push_back(policyOf(kSeedPolicy));
+  v.nodes.push_back(node("cp", true));
+  for (int i = 0; i < workers; ++i) v.nodes.push_back(node("w" + std::to_string(i)));
+  for (int i = 0; i < services; ++i) v.services.push_back(service("s" + std::to_string(i), {"198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256)}));
+  return v;
+}
+
+TEST(Rendezvous, SameInputSameOwnerAndEvenSpread) {
+  std::vector<Candidate> nodes{{"a"}, {"b"}, {"c"}, {"d"}};
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 20000; ++i) {
+    std::string key = "198.18.0." + std::to_string(i);
+    std::string owner = chooseOwner(key, nodes);
+    EXPECT_EQ(owner, chooseOwner(key, {{"d"}, {"c"}, {"b"}, {"a"}}));  // order does not matter
+    ++counts[owner];
+  }
+  for (const auto& [n, c] : counts) EXPECT_NEAR(c, 5000, 400) << n;
+}
+
+TEST(Rendezvous, RemovingANodeMovesOnlyItsKeys) {
+  std::vector<Candidate> all{{"a"}, {"b"}, {"c"}}, without{{"a"}, {"c"}};
+  int moved = 0, owned = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string key = "k" + std::to_string(i);
+    std::string before = chooseOwner(key, all), after = chooseOwner(key, without);
+    if (before == "b") {
+      ++owned;
+    } else {
+      EXPECT_EQ(before, after) << key;
+    }
+    if (before != after) ++moved;
+  }
+  EXPECT_EQ(moved, owned);
+}
+
+TEST(Rendezvous, WeightsBiasTheChoice) {
+  std::vector<Candidate> nodes{{"light", 1.0}, {"heavy", 3.0}};
+  int heavy = 0;
+  for (int i = 0; i < 20000; ++i) heavy += chooseOwner("k" + std::to_string(i), nodes) == "heavy";
+  EXPECT_NEAR(heavy / 20000.0, 0.75, 0.02);
+  EXPECT_EQ(chooseOwner("k", {{"zero", 0.0}}), "zero");  // weight 0: only as the last resort
+  EXPECT_EQ(chooseOwner("k", {{"zero", 0.0}, {"one", 1.0}}), "one");
+  EXPECT_EQ(chooseOwner("k", {}), "");
+}
+
+TEST(Assignment, SeedPolicyExcludesTheControlPlaneAndSpreads) {
+  auto plans = planAddresses(seedView(300, 3));
+  ASSERT_EQ(plans.size(), 300u);
+  std::map<std::string, int> counts;
+  for (const auto& [a, p] : plans) {
+    EXPECT_EQ(p.candidates.size(), 3u);
+    ASSERT_EQ(p.excluded.size(), 1u);
+    EXPECT_EQ(p.excluded[0].node, "cp");
+    EXPECT_NE(p.excluded[0].reason.find("nodeSelector"), std::string::npos);
+    EXPECT_EQ(p.interfacePatterns, std::vector<std::string>{"^eth0$"});
+    ++counts[p.owner];
+  }
+  EXPECT_EQ(counts.count("cp"), 0u);
+  for (const auto& [n, c] : counts) EXPECT_GT(c, 70) << n;
+}
+
+TEST(Assignment, DeadOrInterfaceDownNodesAreNotCandidates) {
+  ClusterView v = seedView(50, 3);
+  v.nodes[1].live = false;
+  v.nodes[2].interfaces = std::map<std::string, bool>{{"eth0", false}, {"eth1", true}};
+  for (const auto& [a, p] : planAddresses(v)) {
+    EXPECT_EQ(p.owner, "w2");
+    EXPECT_EQ(p.candidates, std::vector<std::string>{"w2"});
+  }
+  auto plan = planAddresses(v).begin()->second;
+  std::map<std::string, std::string> why;
+  for (const auto& e : plan.excluded) why[e.node] = e.reason;
+  EXPECT_NE(why["w0"].find("lease"), std::string::npos);
+  EXPECT_NE(why["w1"].find("interface"), std::string::npos);
+}
+
+TEST(Assignment, SharedAddressHasOnePlanAndUnionOfInterfaces) {
+  ClusterView v;
+  v.policies.push_back(policyOf({{"loadBalancerIPs", true}, {"interfaces", {"eth0"}}}, "a"));
+  v.policies.push_back(policyOf({{"loadBalancerIPs", true}, {"interfaces", {"bond0"}}}, "b"));
+  v.nodes = {node("n1"), node("n2")};
+  v.services = {service("x", {"198.18.0.1"}), service("y", {"198.18.0.1"})};
+  auto plans = planAddresses(v);
+  ASSERT_EQ(plans.size(), 1u);
+  const AddressPlan& p = plans["198.18.0.1"];
+  EXPECT_EQ(p.services.size(), 2u);
+  EXPECT_EQ(p.interfacePatterns, (std::vector<std::string>{"eth0", "bond0"}));
+}
+
+TEST(Assignment, AddressKindsAndClassesAndInvalidPolicies) {
+  ClusterView v;
+  v.nodes = {node("n1")};
+  ServiceInfo s = service("x", {"198.18.0.1"});
+  s.externalIPs = {"198.18.9.9"};
+  v.services = {s};
+  v.policies = {policyOf({{"externalIPs", true}})};
+  auto plans = planAddresses(v);
+  EXPECT_EQ(plans.size(), 1u);
+  EXPECT_TRUE(plans.count("198.18.9.9"));
+  v.policies = {policyOf(Json::object())};  // both kinds default false
+  EXPECT_TRUE(planAddresses(v).empty());
+  v.policies = {policyOf({{"loadBalancerIPs", true}, {"interfaces", {"eth["}}})};
+  EXPECT_FALSE(v.policies[0].valid());
+  EXPECT_EQ(v.policies[0].errors[0].first, "InvalidInterfaces");
+  EXPECT_TRUE(planAddresses(v).empty());
+  v.policies = {policyOf({{"loadBalancerIPs", true}})};
+  v.services[0].handled = false;  // another class
+  EXPECT_TRUE(planAddresses(v).empty());
+}
+
+TEST(Assignment, LocalServicesOnlyOnNodesWithReadyEndpoints) {
+  ClusterView v = seedView(0, 3);
+  v.services = {service("local", {"198.18.0.7"}, true)};
+  EXPECT_EQ(planAddresses(v)["198.18.0.7"].owner, "");
+  v.services[0].readyEndpointNodes = {"w1"};
+  auto plan = planAddresses(v)["198.18.0.7"];
+  EXPECT_EQ(plan.owner, "w1");
+  EXPECT_EQ(plan.candidates, std::vector<std::string>{"w1"});
+}
+
+TEST(Assignment, ServiceInfoFromAServiceObject) {
+  auto s = serviceInfoFrom(Json::parse(R"({"metadata":{"name":"web","namespace":"prod","labels":{"a":"b"}},
+    "spec":{"type":"LoadBalancer","loadBalancerClass":"io.cilium/l2-announcer","externalIPs":["198.18.3.3"],
+            "externalTrafficPolicy":"Local"},
+    "status":{"loadBalancer":{"ingress":[{"ip":"198.18.0.1"},{"ip":"2001:db8::1"}]}}})"));
+  EXPECT_TRUE(s.handled);
+  EXPECT_TRUE(s.local);
+  EXPECT_EQ(s.key, "prod/web");
+  EXPECT_EQ(s.labels["io.kubernetes.service.namespace"], "prod");
+  EXPECT_EQ(s.loadBalancerIPs.size(), 2u);
+  EXPECT_EQ(s.externalIPs, std::vector<std::string>{"198.18.3.3"});
+  EXPECT_FALSE(serviceInfoFrom(Json::parse(R"({"spec":{"type":"LoadBalancer","loadBalancerClass":"x/y"}})")).handled);
+}
+
+}  // namespace
+}  // namespace l2a::policy
