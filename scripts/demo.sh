@@ -1,82 +1,118 @@
 #!/usr/bin/env bash
-# make demo: the L2 data plane on one machine. In fresh network namespaces — a LAN bridge, two
-# "nodes" serving HTTP on a service address, and a client — it shows the ghost (nobody answers
-# ARP/NDP for the service IP), then `l2a announce` on node1, then a hand-over to node2 that the
-# client follows at once. Everything is torn down at the end, also after a failure or Ctrl-C.
-set -euo pipefail
+# make demo: the seed's story on one machine. A lab cluster shaped like a kind cluster (a
+# control plane, two workers, a client on the same LAN; `l2a-lab up`), then, with the real
+# kubectl:
+#   1. an IP pool and the httpd Service: it gets an external IP, but it is a ghost — curl from
+#      the client gets nothing, `l2a whohas` finds no owner, `l2a explain` says why (no policy);
+#   2. the seed's L2 announcement policy: a worker answers ARP/NDP, curl works over IPv6 and IPv4;
+#   3. kill -9 of the announcing worker's agent: how long until curl answers again elsewhere.
+# Everything is torn down at the end, also after a failure or Ctrl-C.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-L2A=${L2A:-build/l2a}
-source tests/support/netns_lab.sh
-lab_require_root
+ROOT=$PWD
+LAB_BIN=build/l2a-lab
+L2A=$ROOT/build/l2a
+CLIENT=l2alab-0-0-client
+KUBECONFIG_LAB=/run/l2a-lab/kubeconfig
+[[ $EUID -eq 0 ]] || { echo "make demo needs root (network namespaces)"; exit 1; }
+trap '"$LAB_BIN" down >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
 
-V4=198.18.0.200
-V6=2001:db8::200
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
-run() {  # run HOST CMD...: print the command as a person would type it on HOST, then run it
-  local host=$1
+# A command as the person at the client types it (kubectl talks to the lab API server).
+run() {
+  printf '\033[36mclient$\033[0m %s\n' "$*"
+  ip netns exec "$CLIENT" env KUBECONFIG="$KUBECONFIG_LAB" KUBECACHEDIR=/run/l2a-lab/kubecache PATH="$ROOT/build:$PATH" \
+    "$@" 2>&1 | sed 's/^/     /'
+  return "${PIPESTATUS[0]}"
+}
+quiet() { ip netns exec "$CLIENT" env KUBECONFIG="$KUBECONFIG_LAB" KUBECACHEDIR=/run/l2a-lab/kubecache "$@" >/dev/null 2>&1; }
+FAILED=()
+expect() {  # expect DESCRIPTION CMD...: the demo's own assertions (make test runs the demo)
+  local what=$1
   shift
-  printf '\033[36m%s$\033[0m %s\n' "$host" "$*"
-  lab_exec "$host" "$@" 2>&1 | sed 's/^/     /' || true
+  if "$@" >/dev/null 2>&1; then printf '   \033[32m✓ %s\033[0m\n' "$what"; else printf '   \033[31m✗ %s\033[0m\n' "$what"; FAILED+=("$what"); fi
+}
+in_client() { ip netns exec "$CLIENT" env KUBECONFIG="$KUBECONFIG_LAB" KUBECACHEDIR=/run/l2a-lab/kubecache "$@"; }
+wait_for() {  # wait_for SECONDS CMD...
+  local end=$(($(date +%s) + $1))
+  shift
+  until "$@"; do (($(date +%s) >= end)) && return 1; sleep 0.1; done
 }
 
-lab_init demo
-bold "1. A LAN (bridge) with two nodes and a client, in network namespaces"
-lab_host node1 198.18.0.11/24 2001:db8::11/64
-lab_host node2 198.18.0.12/24 2001:db8::12/64
-lab_host client 198.18.0.100/24 2001:db8::100/64
-for n in node1 node2; do
-  lab_service_address $n $V4 $V6
-  lab_http_server $n "hello from $n"
-done
-MAC1=$(lab_mac node1)
-MAC2=$(lab_mac node2)
-say "node1 eth0 $MAC1 198.18.0.11  | node2 eth0 $MAC2 198.18.0.12  | client 198.18.0.100"
-say "Both nodes accept traffic for the service IP $V4 / $V6 (on lo, arp_ignore=1),"
-say "but their kernels do not answer ARP/NDP for it on the LAN."
+bold "0. A lab cluster: control plane + 2 workers + a client, on one LAN (network namespaces)"
+printf '\033[36m#\033[0m %s\n' "l2a-lab up --workers 2"
+"$LAB_BIN" up --workers 2 | sed 's/^/     /'
+run kubectl get nodes
 
-bold "2. The ghost: the service IP exists, but nobody answers 'who has it?'"
-run client arping -c 1 -w 1 -I eth0 $V4
-run client ndisc6 -1 -r 1 -w 500 $V6 eth0
-run client "$L2A" whohas --timeout 500 $V4
-run client curl -s -m 2 "http://$V4/"
-say "curl gets nothing back, not even 'unreachable': the client never learns a MAC to send to."
+bold "1. An IP pool and the httpd Service (labelled announcement: l2)"
+run cat examples/seed/cilium/pool.yaml
+run kubectl apply -f examples/seed/cilium/pool.yaml -f examples/seed/cilium/service.yaml
+has_ip() { [[ -n $(ip netns exec "$CLIENT" env KUBECONFIG="$KUBECONFIG_LAB" kubectl get svc httpd -o jsonpath='{.status.loadBalancer.ingress[0].ip}' 2>/dev/null) ]]; }
+wait_for 15 has_ip
+run kubectl get svc httpd
+V6=$(ip netns exec "$CLIENT" env KUBECONFIG="$KUBECONFIG_LAB" kubectl get svc httpd -o jsonpath='{.status.loadBalancer.ingress[?(@.ip contains ":")].ip}' 2>/dev/null)
+IPS=$(ip netns exec "$CLIENT" env KUBECONFIG="$KUBECONFIG_LAB" kubectl get svc httpd -o jsonpath='{.status.loadBalancer.ingress[*].ip}')
+V6=$(tr ' ' '\n' <<<"$IPS" | grep : | head -1)
+V4=$(tr ' ' '\n' <<<"$IPS" | grep -v : | head -1)
+say "The Service has external IPs $V6 and $V4 — in the API server only. From the client:"
+run curl -s -m 3 "http://[$V6]/"
+say "curl gets nothing back, not even 'unreachable': nobody answers the neighbour solicitation."
+run l2a whohas --timeout 500 "$V6"
+run l2a explain httpd
+expect "the Service has an IPv6 and an IPv4 address" test -n "$V6" -a -n "$V4"
+expect "ghost: curl gets no answer" bash -c "! ip netns exec $CLIENT curl -s -m 1 'http://[$V6]/'"
+expect "ghost: whohas finds no owner (exit 1)" bash -c "ip netns exec $CLIENT $L2A whohas --timeout 300 $V4; [ \$? -eq 1 ]"
+expect "explain stops at the policies" bash -c "ip netns exec $CLIENT env KUBECONFIG=$KUBECONFIG_LAB $L2A explain httpd | grep -q 'stops at policies'"
 
-bold "3. l2a announce on node1"
-printf '\033[36mnode1$\033[0m %s\n' "$L2A announce --interface eth0 $V4 $V6 &"
-lab_spawn node1 "/tmp/$LAB_ID-node1.log" "$L2A" announce --interface eth0 $V4 $V6
-NODE1=$LAB_LAST_PID
-lab_wait_for 5 lab_exec client "$L2A" whohas --timeout 200 $V4
-run client "$L2A" whohas $V4
-run client "$L2A" whohas $V6
-run client arping -c 1 -w 1 -I eth0 $V4
-run client curl -s -m 2 "http://$V4/"
-run client curl -s -m 2 "http://[$V6]/"
-run client ip neigh show $V4
-run client ip neigh show $V6
+bold "2. The seed's L2 announcement policy (interfaces eth0, not on the control plane)"
+run cat examples/seed/cilium/l2policy.yaml
+run kubectl apply -f examples/seed/cilium/l2policy.yaml
+answered() { ip netns exec "$CLIENT" "$L2A" whohas --timeout 200 "$V6" >/dev/null 2>&1; }
+wait_for 10 answered
+run l2a whohas "$V6"
+run l2a whohas "$V4"
+run curl -s -m 3 "http://[$V6]/"
+run curl -s -m 3 "http://$V4/"
+run l2a explain httpd --probe
+OWNER=$(ip netns exec "$CLIENT" env KUBECONFIG="$KUBECONFIG_LAB" "$L2A" explain httpd -o json 2>/dev/null |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["addresses"][0]["owner"])')
+say "The announcer is $OWNER."
+expect "whohas names one owner for IPv6 and IPv4" bash -c "ip netns exec $CLIENT $L2A whohas $V6 && ip netns exec $CLIENT $L2A whohas $V4"
+expect "curl over IPv6 answers from a worker" bash -c "ip netns exec $CLIENT curl -s -m 2 'http://[$V6]/' | grep -q 'served by worker'"
+expect "curl over IPv4 answers from a worker" bash -c "ip netns exec $CLIENT curl -s -m 2 'http://$V4/' | grep -q 'served by worker'"
+expect "explain --probe: the expected node answered" bash -c "ip netns exec $CLIENT env KUBECONFIG=$KUBECONFIG_LAB $L2A explain httpd --probe"
 
-bold "4. Hand-over: node1's announcer stops, node2's starts"
-kill -TERM $NODE1
-wait $NODE1 || true
-say "node1 released the addresses (exit $?). The client still caches node1's MAC:"
-run client ip neigh show $V4
-sleep 1  # the kernel ignores neighbour updates within 1 s (locktime) of the last one
-printf '\033[36mnode2$\033[0m %s\n' "$L2A announce --interface eth0 $V4 $V6 &"
+bold "3. kill -9 the announcing worker's agent ($OWNER)"
+AGENT_PID=$(cat "/run/l2a-lab/agent-$OWNER.pid")
+printf '\033[36m#\033[0m kill -9 %s   (l2a agent on %s)\n' "$AGENT_PID" "$OWNER"
 start=$(date +%s%N)
-lab_spawn node2 "/tmp/$LAB_ID-node2.log" "$L2A" announce --interface eth0 $V4 $V6
-lab_wait_for 5 lab_neigh_is client $V4 "$MAC2"
-lab_wait_for 5 lab_neigh_is client $V6 "$MAC2"
-ms=$((($(date +%s%N) - start) / 1000000))
-say "The client's neighbour cache moved to node2 ${ms} ms after node2 started, from its"
-say "gratuitous ARP / unsolicited NA alone — without waiting for the old entry to expire:"
-run client ip neigh show $V4
-run client ip neigh show $V6
-run client curl -s -m 2 "http://$V4/"
-run client curl -s -m 2 "http://[$V6]/"
-run client "$L2A" whohas $V4
+kill -9 "$AGENT_PID"
+served_elsewhere() {
+  local out
+  out=$(ip netns exec "$CLIENT" curl -s -m 0.3 "http://[$V6]/" 2>/dev/null) && [[ -n $out && $out != *"$OWNER"* ]]
+}
+if wait_for 20 served_elsewhere; then
+  ms=$((($(date +%s%N) - start) / 1000000))
+  run curl -s -m 3 "http://[$V6]/"
+  run curl -s -m 3 "http://$V4/"
+  run l2a whohas "$V6"
+  say "curl answered again through another worker ${ms} ms after kill -9 (lease duration 2000 ms)."
+  expect "fail-over within lease duration + 1 s" test "$ms" -le 3000
+  expect "IPv4 also served by the new announcer" bash -c "ip netns exec $CLIENT curl -s -m 2 'http://$V4/' | grep -qv '$OWNER'"
+else
+  ms="(no answer within 20 s)"
+  say "curl did not answer again within 20 s"
+  FAILED+=("fail-over")
+fi
 
 bold "Summary"
-say "ghost: no answer to ARP/NDP   → announce on node1: curl reaches node1 (IPv4 and IPv6)"
-say "hand-over to node2: client followed in ${ms} ms, no cache expiry needed"
-say "Tearing down every namespace and process."
-rm -f "/tmp/$LAB_ID-node1.log" "/tmp/$LAB_ID-node2.log"
+say "1. pool + Service: external IPs $V6, $V4 — a ghost: nobody answered ARP/NDP, curl got nothing"
+say "2. L2 announcement policy: $OWNER answered, curl worked over IPv6 and IPv4"
+say "3. kill -9 of $OWNER's agent: another worker took over in ${ms} ms"
+say "Tearing the lab cluster down (l2a-lab down)."
+if ((${#FAILED[@]})); then
+  say "FAILED: ${FAILED[*]}"
+  exit 1
+fi

@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/cluster_view.h"
 #include "agent/fencing.h"
 #include "policy/rendezvous.h"
 
@@ -113,52 +114,29 @@ AgentStatus Agent::status() const {
 }
 
 policy::ClusterView Agent::snapshot() {
-  policy::ClusterView view;
-  std::map<std::string, std::set<std::string>> readyNodes;  // service key -> nodes
-  for (const Json& slice : slices_->items()) {
-    std::string svc = kube::labelsOf(slice)["kubernetes.io/service-name"];
-    if (svc.empty()) continue;
-    std::string key = kube::namespaceOf(slice) + "/" + svc;
-    for (const Json& e : slice.value("endpoints", Json::array())) {
-      bool ready = e.value("/conditions/ready"_json_pointer, true);  // unset means ready
-      std::string node = e.value("nodeName", "");
-      if (ready && !node.empty()) readyNodes[key].insert(node);
-    }
-  }
-  for (const Json& s : services_->items()) {
-    policy::ServiceInfo info = policy::serviceInfoFrom(s);
-    info.readyEndpointNodes = readyNodes[info.key];
-    view.services.push_back(std::move(info));
-  }
+  std::vector<policy::L2Policy> policies;
   for (size_t i = 0; i < policies_.size(); ++i) {
-    for (const Json& p : policies_[i]->items()) view.policies.push_back(policy::parsePolicy(p, policyKinds_[i].group));
+    for (const Json& p : policies_[i]->items()) policies.push_back(policy::parsePolicy(p, policyKinds_[i].group));
   }
   auto now = Steady::now();
-  for (const Json& n : nodes_->items()) {
-    policy::NodeInfo node;
-    node.name = kube::nameOf(n);
-    node.labels = kube::labelsOf(n);
-    std::string weight = n.value("/metadata/annotations"_json_pointer, Json::object()).value(kWeightAnnotation, "");
-    if (!weight.empty()) node.weight = std::strtod(weight.c_str(), nullptr);
-    auto lease = leases_->get(options_.ns + "/" + kNodeLeasePrefix + node.name);
-    if (lease) {
-      const Json& spec = (*lease)["spec"];
-      std::string holder = spec.value("holderIdentity", "");
-      auto duration = std::chrono::seconds(spec.value("leaseDurationSeconds", 0));
-      std::lock_guard lock(mutex_);
-      auto seen = leaseSeen_.find(kNodeLeasePrefix + node.name);
-      node.live = holder == node.name && seen != leaseSeen_.end() && now - seen->second < duration;
-      std::string published = (*lease).value("/metadata/annotations"_json_pointer, Json::object())
-                                  .value(kInterfacesAnnotation, "");
-      Json interfaces = Json::parse(published, nullptr, false);
-      if (interfaces.is_object()) {
-        std::map<std::string, bool> up;
-        for (const auto& [name, state] : interfaces.items()) up[name] = state.value("up", false);
-        node.interfaces = up;
-      }
-    }
+  ViewInputs in{
+      .services = services_->items(),
+      .endpointSlices = slices_->items(),
+      .policies = std::move(policies),
+      .nodes = nodes_->items(),
+      .leaseOf = [this](const std::string& node) { return leases_->get(options_.ns + "/" + kNodeLeasePrefix + node); },
+      .live = [this, now](const std::string& node, const Json& lease) {
+        // Live while the record keeps changing by our own clock (client-go's rule): no trust in
+        // the writer's clock.
+        const Json& spec = lease["spec"];
+        auto duration = std::chrono::seconds(spec.value("leaseDurationSeconds", 0));
+        std::lock_guard lock(mutex_);
+        auto seen = leaseSeen_.find(kNodeLeasePrefix + node);
+        return spec.value("holderIdentity", "") == node && seen != leaseSeen_.end() && now - seen->second < duration;
+      }};
+  policy::ClusterView view = buildClusterView(in);
+  for (auto& node : view.nodes) {
     if (node.name == options_.nodeName) node.live = node.live || lease_->isLeader();
-    view.nodes.push_back(std::move(node));
   }
   return view;
 }

@@ -8,6 +8,7 @@
 #include "cli/agent_command.h"
 #include "cli/announce_command.h"
 #include "cli/exit_codes.h"
+#include "cli/explain_command.h"
 #include "cli/operator_command.h"
 #include "cli/whohas_command.h"
 #include "common/version.h"
@@ -92,6 +93,19 @@ int main(int argc, char** argv) {
   agentCmd->add_option("--kube-api-qps", ag.apiQps, "Client-side rate limit (requests/s)")->capture_default_str();
   agentCmd->add_option("--kube-api-burst", ag.apiBurst, "Burst above the rate limit")->capture_default_str();
 
+  ExplainOptions ex;
+  auto* explainCmd = app.add_subcommand("explain", "Who owns this Service's IPs, and if nobody, why");
+  explainCmd->add_option("target", ex.target, "Service name (with -n) or an IP address")->required();
+  explainCmd->add_option("--namespace,-n", ex.ns, "The Service's namespace")->capture_default_str();
+  explainCmd->add_option("--agent-namespace", ex.agentNamespace, "Namespace of the agents' node Leases")
+      ->capture_default_str();
+  explainCmd->add_option("--kubeconfig", ex.kubeconfig, "kubeconfig file (default: $KUBECONFIG, then in-cluster)");
+  explainCmd->add_option("--context", ex.context, "kubeconfig context (default: current)");
+  explainCmd->add_flag("--probe", ex.probe, "Also ask the wire who answers (as l2a whohas) and compare");
+  explainCmd->add_option("--interface,-i", ex.interface, "Interface for --probe (default: route to the address)");
+  explainCmd->add_option("--timeout", ex.timeoutMs, "Milliseconds --probe waits for answers")->capture_default_str();
+  explainCmd->add_option("--output,-o", ex.output, "text or json")->capture_default_str();
+
   app.add_subcommand("version", "Print the version");
 
   try {
@@ -122,6 +136,7 @@ int main(int argc, char** argv) {
     return runAnnounce(announce);
   }
   if (app.got_subcommand(whohasCmd)) return runWhohas(whohas);
+  if (app.got_subcommand(explainCmd)) return runExplain(ex);
   if (app.got_subcommand(agentCmd)) {
     if (ag.renewDeadlineMs >= ag.leaseDurationMs || ag.retryPeriodMs >= ag.renewDeadlineMs) {
       fmt::print(stderr, "l2a: error: need retry period < renew deadline < lease duration\n");

@@ -47,42 +47,32 @@ int usage(const std::string& message) {
 
 }  // namespace
 
-int runWhohas(const WhohasOptions& options) {
+Result<ProbeResult> probeOwners(const WhohasOptions& options) {
   auto target = packet::parseIpAddress(options.address);
-  if (!target) return usage(fmt::format("invalid IP address '{}'", options.address));
-  if (options.timeoutMs <= 0) return usage("--timeout must be a positive number of milliseconds");
-  if (options.output != "text" && options.output != "json") {
-    return usage(fmt::format("unknown --output '{}' (text or json)", options.output));
-  }
-
+  if (!target) return fail("usage", fmt::format("invalid IP address '{}'", options.address));
+  if (options.timeoutMs <= 0) return fail("usage", "--timeout must be a positive number of milliseconds");
   int ifindex = 0;
   std::optional<IpAddress> preferredSource;
   if (!options.interface.empty()) {
     ifindex = static_cast<int>(if_nametoindex(options.interface.c_str()));
-    if (ifindex == 0) return usage(fmt::format("unknown interface '{}'", options.interface));
+    if (ifindex == 0) return fail("usage", fmt::format("unknown interface '{}'", options.interface));
   } else {
     auto route = net::routeTo(*target);
-    if (!route) {
-      return usage(fmt::format("{}; name the interface with --interface", route.error().message));
-    }
+    if (!route) return fail("usage", fmt::format("{}; name the interface with --interface", route.error().message));
     ifindex = route->ifindex;
     preferredSource = route->preferredSource;
   }
   auto links = net::dumpLinks();
-  if (!links) return usage(links.error().message);
+  if (!links) return fail("system", links.error().message);
   const net::LinkInfo* link = nullptr;
   for (const auto& l : *links) {
     if (l.ifindex == ifindex) link = &l;
   }
   if (link == nullptr || !link->ethernet) {
-    return usage(fmt::format("interface index {} is not an Ethernet interface", ifindex));
+    return fail("usage", fmt::format("interface index {} is not an Ethernet interface", ifindex));
   }
-
   auto sock = net::PacketSocket::open(ifindex, net::FrameFilter::kReplies);
-  if (!sock) {
-    fmt::print(stderr, "l2a: error: {}\n", sock.error().message);
-    return kExitSoftware;
-  }
+  if (!sock) return fail("system", sock.error().message);
   if (std::holds_alternative<Ipv6Address>(*target)) {
     // Answers to a DAD-style probe go to all-nodes; make sure the NIC passes them up.
     (void)sock->joinMulticast(Ipv6Address::allNodes().multicastMac());
@@ -112,30 +102,39 @@ int runWhohas(const WhohasOptions& options) {
       probe.observe(std::span<const std::byte>(buffer.data(), *n));
     }
   }
+  ProbeResult result{link->name, packet::toString(source), {}};
+  for (const auto& mac : probe.owners()) result.owners.push_back(mac.toString());
+  return result;
+}
 
-  const auto& owners = probe.owners();
+int runWhohas(const WhohasOptions& options) {
+  if (options.output != "text" && options.output != "json") {
+    return usage(fmt::format("unknown --output '{}' (text or json)", options.output));
+  }
+  auto result = probeOwners(options);
+  if (!result) {
+    if (result.error().code == "usage") return usage(result.error().message);
+    fmt::print(stderr, "l2a: error: {}\n", result.error().message);
+    return kExitSoftware;
+  }
+  const auto& owners = result->owners;
+  std::string address = packet::toString(*packet::parseIpAddress(options.address));
   int status = owners.empty() ? kExitFailure : owners.size() == 1 ? kExitOk : 2;
   const char* verdict = owners.empty() ? "nobody" : owners.size() == 1 ? "owned" : "conflict";
   if (options.output == "json") {
-    nlohmann::json out{{"address", packet::toString(*target)},
-                       {"interface", link->name},
-                       {"source", packet::toString(source)},
+    nlohmann::json out{{"address", address},
+                       {"interface", result->interface},
+                       {"source", result->source},
                        {"timeout_ms", options.timeoutMs},
                        {"verdict", verdict},
                        {"owners", nlohmann::json::array()}};
-    for (const auto& mac : owners) out["owners"].push_back({{"mac", mac.toString()}, {"interface", link->name}});
+    for (const auto& mac : owners) out["owners"].push_back({{"mac", mac}, {"interface", result->interface}});
     fmt::print("{}\n", out.dump());
   } else if (owners.empty()) {
-    fmt::print("{}: nobody answered on {} within {} ms\n", packet::toString(*target), link->name,
-               options.timeoutMs);
+    fmt::print("{}: nobody answered on {} within {} ms\n", address, result->interface, options.timeoutMs);
   } else {
-    for (const auto& mac : owners) {
-      fmt::print("{} is at {} (via {})\n", packet::toString(*target), mac.toString(), link->name);
-    }
-    if (owners.size() > 1) {
-      fmt::print("conflict: {} different MACs answer for {}\n", owners.size(),
-                 packet::toString(*target));
-    }
+    for (const auto& mac : owners) fmt::print("{} is at {} (via {})\n", address, mac, result->interface);
+    if (owners.size() > 1) fmt::print("conflict: {} different MACs answer for {}\n", owners.size(), address);
   }
   return status;
 }

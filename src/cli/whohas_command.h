@@ -3,6 +3,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "common/result.h"
 
 namespace l2a::cli {
 
@@ -14,5 +17,15 @@ struct WhohasOptions {
 };
 
 int runWhohas(const WhohasOptions& options);
+
+struct ProbeResult {
+  std::string interface;
+  std::string source;
+  std::vector<std::string> owners;  // MACs, in the order they answered
+};
+
+// The probe itself (also used by `l2a explain --probe`). Errors: code "usage" for bad input
+// (the message is the one line to print), "system" for sockets/netlink.
+Result<ProbeResult> probeOwners(const WhohasOptions& options);
 
 }  // namespace l2a::cli

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <thread>
+#include <unistd.h>
 
 #include "lab/api_server.h"
 
@@ -21,6 +23,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   apiserver->add_option("--bookmark-interval-ms", bookmarkMs, "Bookmark period on idle watches")
       ->capture_default_str();
+  // The lab cluster: network namespaces, processes and nftables, driven by the repository's
+  // scripts/lab-cluster.sh (see docs/lab.md).
+  std::vector<std::string> clusterArgs;
+  for (const char* verb : {"up", "down", "status"}) {
+    auto* sub = app.add_subcommand(verb, std::string("Lab cluster: ") + verb);
+    sub->allow_extras();
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -28,6 +37,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "l2a-lab: error: {}\n", e.what());
     return 64;
+  }
+  for (const char* verb : {"up", "down", "status"}) {
+    if (!app.got_subcommand(verb)) continue;
+    std::vector<std::string> args{"bash", L2A_SOURCE_DIR "/scripts/lab-cluster.sh", verb};
+    for (const auto& extra : app.get_subcommand(verb)->remaining()) args.push_back(extra);
+    std::vector<char*> argv2;
+    for (auto& a : args) argv2.push_back(a.data());
+    argv2.push_back(nullptr);
+    setenv("L2A_BUILD", L2A_BUILD_DIR, 0);
+    execvp("bash", argv2.data());
+    fmt::print(stderr, "l2a-lab: error: cannot run bash\n");
+    return 1;
   }
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {

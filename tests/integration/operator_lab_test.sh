@@ -50,11 +50,11 @@ start_operator a
 check "the Service gets addresses" lab_wait_for 10 has_ips httpd
 FIRST=$(ips httpd)
 echo "# httpd got: $FIRST"
-check "an IPv4 address from the pool" lab_output_has "198\.18\.100\." echo "$FIRST"
+check "an IPv4 address from the pool" lab_output_has "198\.18\.0\.1[2-4][0-9]" echo "$FIRST"
 check "an IPv6 address in 2001:db8::/32" lab_output_has "2001:db8:" echo "$FIRST"
 check "condition satisfied" test "$(cond httpd reason)" = satisfied
 check "an IPAllocated Event" lab_wait_for 5 lab_output_has "IPAllocated" kubectl get events -o jsonpath='{.items[*].reason}'
-check "kubectl get shows the EXTERNAL-IP" lab_output_has "198\.18\.100\." kubectl get svc httpd
+check "kubectl get shows the EXTERNAL-IP" lab_output_has "198\.18\.0\.1[2-4][0-9]" kubectl get svc httpd
 check "the pool shows its counts" lab_wait_for 5 lab_output_has "^seed-pool +False +[0-9]+" kubectl get ciliumloadbalancerippools
 
 echo "# restarts reassign nothing"
@@ -76,7 +76,7 @@ check "the new address is not one already in use" bash -c "! grep -qw -- '$(ips 
 
 echo "# pool edits keep addresses"
 kubectl patch ciliumloadbalancerippool seed-pool --type=merge -p \
-  '{"spec":{"blocks":[{"cidr":"2001:db8:100::/120"},{"cidr":"198.18.100.0/28"},{"cidr":"198.18.101.0/28"}]}}' >/dev/null
+  '{"spec":{"blocks":[{"cidr":"2001:db8::1:0/120"},{"cidr":"198.18.0.128/28"},{"cidr":"198.18.0.160/28"}]}}' >/dev/null
 sleep 1
 AFTER_EDIT=$(for s in httpd extra1 extra2 extra3 extra4 extra5; do echo "$s=$(ips $s)"; done)
 check "adding a block changed no address" test "$BEFORE" = "$AFTER_EDIT"
@@ -87,7 +87,7 @@ apiVersion: l2announcer.io/v1alpha1
 kind: LoadBalancerIPPool
 metadata: {name: overlapping}
 spec:
-  blocks: [{cidr: 198.18.100.0/24}]
+  blocks: [{cidr: 198.18.0.128/25}]
 YAML
 check "marked conflicting" lab_wait_for 5 test "$(pool_field ippool/overlapping '{.status.conflicting}')" = True
 check "with a PoolConflict condition naming the older pool" lab_output_has "seed-pool" \

@@ -1,0 +1,305 @@
+#include "cli/explain_command.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "agent/agent.h"
+#include "agent/cluster_view.h"
+#include "cli/exit_codes.h"
+#include "cli/whohas_command.h"
+#include "ipam/lb_ipam_controller.h"
+#include "ipam/pool.h"
+#include "kube/client.h"
+#include "kube/client_config.h"
+#include "kube/curl_transport.h"
+#include "policy/assignment.h"
+
+namespace l2a::cli {
+namespace {
+
+using Json = nlohmann::json;
+
+std::vector<Json> itemsOf(kube::Client& client, const kube::Resource& r, const std::string& ns = "") {
+  auto list = client.listAll(r, ns, {.limit = 500});
+  if (!list) return {};
+  return (*list)["items"].get<std::vector<Json>>();
+}
+
+std::string step(bool ok) { return ok ? "[ok]" : "[!!]"; }
+
+// One Service's chain, as JSON (the text output is rendered from it).
+Json explainService(const Json& service, const policy::ClusterView& view,
+                    const std::map<std::string, policy::AddressPlan>& plans,
+                    const std::vector<std::pair<ipam::Pool, Json>>& pools,
+                    const std::map<std::string, Json>& leaseOfNode, const ExplainOptions& options) {
+  Json out{{"service", kube::keyOf(service)}, {"steps", Json::array()}};
+  std::string verdict;
+  auto add = [&](const std::string& name, bool ok, const std::string& detail, Json extra = Json::object()) {
+    Json s{{"step", name}, {"ok", ok}, {"detail", detail}};
+    s.update(extra);
+    out["steps"].push_back(s);
+    if (!ok && verdict.empty()) verdict = fmt::format("stops at {}: {}", name, detail);
+  };
+  policy::ServiceInfo info = policy::serviceInfoFrom(service);
+  const Json& spec = service.value("spec", Json::object());
+  std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
+                        ? spec["loadBalancerClass"].get<std::string>() : "<none>";
+  add("service", info.handled,
+      info.handled ? fmt::format("type LoadBalancer, loadBalancerClass {}: handled", cls)
+                   : fmt::format("type {}, loadBalancerClass {}: not handled (needs type LoadBalancer and no class, "
+                                 "l2announcer.io/l2 or io.cilium/l2-announcer)", spec.value("type", "ClusterIP"), cls));
+
+  // IPAM: the operator's condition, and which pools select the Service.
+  Json poolReport = Json::array();
+  for (const auto& [pool, object] : pools) {
+    bool selects = pool.serviceSelector.matches(info.labels);
+    std::string conflicting = object.value("/status/conflicting"_json_pointer, std::string("False"));
+    std::string why = !selects ? "serviceSelector does not match"
+                      : conflicting == "True" ? "selects it, but is conflicting (allocates nothing)"
+                      : pool.disabled ? "selects it, but is disabled (no new allocations)"
+                      : "selects it";
+    poolReport.push_back({{"pool", pool.key}, {"selects", selects}, {"why", why}});
+  }
+  Json condition;
+  for (const Json& c : service.value("/status/conditions"_json_pointer, Json::array())) {
+    if (c.value("type", "") == ipam::kConditionType) condition = c;
+  }
+  if (info.handled) {
+    bool has = !info.loadBalancerIPs.empty();
+    std::string detail = condition.is_null()
+                             ? (has ? "addresses present (no IPAM condition: set by something else)"
+                                    : "no address and no IPAM condition: is l2a operator running, and does a pool exist?")
+                             : fmt::format("{} ({}): {}", condition.value("status", ""), condition.value("reason", ""),
+                                           condition.value("message", ""));
+    add("ipam", has, detail, {{"addresses", info.loadBalancerIPs}, {"pools", poolReport}});
+  }
+
+  // Policies.
+  Json policyReport = Json::array();
+  bool anyPolicy = false;
+  for (const auto& p : view.policies) {
+    std::string why;
+    if (!p.valid()) {
+      why = fmt::format("invalid: {}", p.errors[0].second);
+    } else if (!p.serviceSelector.matches(info.labels)) {
+      why = "serviceSelector does not match";
+    } else if (!(p.loadBalancerIPs && !info.loadBalancerIPs.empty()) && !(p.externalIPs && !info.externalIPs.empty())) {
+      why = fmt::format("selects it, but announces neither kind of its addresses (loadBalancerIPs: {}, externalIPs: {})",
+                        p.loadBalancerIPs, p.externalIPs);
+    } else {
+      why = "selects it";
+      anyPolicy = true;
+    }
+    policyReport.push_back({{"policy", p.key}, {"selects", why == "selects it"}, {"why", why}});
+  }
+  if (info.handled && !info.loadBalancerIPs.empty()) {
+    add("policies", anyPolicy,
+        anyPolicy ? "an L2 announcement policy selects it"
+                  : view.policies.empty() ? "no L2AnnouncementPolicy exists, so no node announces its addresses"
+                                          : "no L2 announcement policy selects it and announces its addresses",
+        {{"policies", policyReport}});
+  }
+
+  // Per address: candidates, owner, lease.
+  Json addresses = Json::array();
+  if (anyPolicy) {
+    std::vector<std::string> all = info.loadBalancerIPs;
+    all.insert(all.end(), info.externalIPs.begin(), info.externalIPs.end());
+    for (const std::string& a : all) {
+      auto it = plans.find(a);
+      if (it == plans.end()) continue;
+      const auto& plan = it->second;
+      Json excluded = Json::array();
+      for (const auto& e : plan.excluded) excluded.push_back({{"node", e.node}, {"reason", e.reason}});
+      Json entry{{"address", a}, {"candidates", plan.candidates}, {"excluded", excluded}, {"owner", plan.owner},
+                 {"interfaces", plan.interfacePatterns.empty() ? Json::array({"<every interface the agent uses>"})
+                                                               : Json(plan.interfacePatterns)}};
+      if (!plan.owner.empty()) {
+        auto lease = leaseOfNode.find(plan.owner);
+        if (lease != leaseOfNode.end()) {
+          entry["lease"] = {{"renewTime", lease->second.value("/spec/renewTime"_json_pointer, std::string())},
+                            {"acquireTime", lease->second.value("/spec/acquireTime"_json_pointer, std::string())}};
+          Json ifs = Json::parse(lease->second.value("/metadata/annotations"_json_pointer, Json::object())
+                                     .value(agent::kInterfacesAnnotation, "{}"), nullptr, false);
+          Json macs = Json::array();
+          if (ifs.is_object()) {
+            for (const auto& [name, state] : ifs.items()) {
+              macs.push_back({{"interface", name}, {"mac", state.value("mac", "")}, {"up", state.value("up", false)}});
+            }
+          }
+          entry["ownerInterfaces"] = macs;
+        }
+      }
+      addresses.push_back(entry);
+      if (plan.owner.empty() && verdict.empty()) {
+        verdict = fmt::format("stops at nodes: no candidate node for {}", a);
+      }
+    }
+    out["addresses"] = addresses;
+  }
+
+  // The wire.
+  if (options.probe && anyPolicy) {
+    std::map<std::string, std::string> nodeOfMac;
+    for (const auto& [node, lease] : leaseOfNode) {
+      Json ifs = Json::parse(lease.value("/metadata/annotations"_json_pointer, Json::object())
+                                 .value(agent::kInterfacesAnnotation, "{}"), nullptr, false);
+      if (ifs.is_object()) {
+        for (const auto& [name, state] : ifs.items()) nodeOfMac[state.value("mac", "")] = node;
+      }
+    }
+    for (Json& entry : out["addresses"]) {
+      auto probe = probeOwners({.interface = options.interface, .timeoutMs = options.timeoutMs,
+                                .address = entry["address"].get<std::string>()});
+      if (!probe) {
+        entry["probe"] = {{"error", probe.error().message}};
+        continue;
+      }
+      Json answered = Json::array();
+      bool expected = false;
+      for (const auto& mac : probe->owners) {
+        std::string node = nodeOfMac.count(mac) ? nodeOfMac[mac] : "";
+        answered.push_back({{"mac", mac}, {"node", node}});
+        expected = expected || node == entry["owner"];
+      }
+      std::string result = probe->owners.empty() ? "nobody answered"
+                           : probe->owners.size() > 1 ? "conflict: several MACs answered"
+                           : expected ? "the expected node answered" : "someone else answered";
+      entry["probe"] = {{"interface", probe->interface}, {"answered", answered}, {"result", result}};
+      if (result != "the expected node answered" && verdict.empty()) {
+        verdict = fmt::format("on the wire for {}: {}", entry["address"].get<std::string>(), result);
+      }
+    }
+  }
+  out["verdict"] = verdict.empty() ? "announced" : verdict;
+  out["ok"] = verdict.empty();
+  return out;
+}
+
+void printText(const Json& r) {
+  fmt::print("Service {}\n", r["service"].get<std::string>());
+  for (const Json& s : r["steps"]) {
+    fmt::print("  {} {:<9} {}\n", step(s["ok"]), s["step"].get<std::string>(), s["detail"].get<std::string>());
+    for (const char* list : {"pools", "policies"}) {
+      if (!s.contains(list)) continue;
+      for (const Json& p : s[list]) {
+        fmt::print("               {} {}: {}\n", std::string(list) == "pools" ? "pool" : "policy",
+                   p.value(std::string(list) == "pools" ? "pool" : "policy", ""), p.value("why", ""));
+      }
+    }
+  }
+  for (const Json& a : r.value("addresses", Json::array())) {
+    bool ok = !a["owner"].get<std::string>().empty();
+    fmt::print("  {} address  {}\n", step(ok), a["address"].get<std::string>());
+    fmt::print("               candidates: {}\n", a["candidates"].empty() ? std::string("none")
+                                                                           : fmt::format("{}", fmt::join(a["candidates"].get<std::vector<std::string>>(), ", ")));
+    for (const Json& e : a["excluded"]) {
+      fmt::print("               excluded {}: {}\n", e["node"].get<std::string>(), e["reason"].get<std::string>());
+    }
+    if (ok) {
+      fmt::print("               announcer: {} on {}", a["owner"].get<std::string>(),
+                 fmt::join(a["interfaces"].get<std::vector<std::string>>(), ", "));
+      if (a.contains("lease")) fmt::print(" (lease renewed {})", a["lease"]["renewTime"].get<std::string>());
+      fmt::print("\n");
+      for (const Json& i : a.value("ownerInterfaces", Json::array())) {
+        fmt::print("               {} {} {}\n", i["interface"].get<std::string>(), i["mac"].get<std::string>(),
+                   i["up"].get<bool>() ? "up" : "DOWN");
+      }
+    }
+    if (a.contains("probe")) {
+      const Json& p = a["probe"];
+      if (p.contains("error")) {
+        fmt::print("               probe: {}\n", p["error"].get<std::string>());
+      } else {
+        fmt::print("               probe on {}: {}\n", p["interface"].get<std::string>(), p["result"].get<std::string>());
+        for (const Json& m : p["answered"]) {
+          fmt::print("                 {} {}\n", m["mac"].get<std::string>(),
+                     m["node"].get<std::string>().empty() ? "(not an agent's MAC)" : "= node " + m["node"].get<std::string>());
+        }
+      }
+    }
+  }
+  fmt::print("  => {}\n", r["verdict"].get<std::string>());
+}
+
+}  // namespace
+
+int runExplain(const ExplainOptions& options) {
+  if (options.output != "text" && options.output != "json") {
+    fmt::print(stderr, "l2a: error: unknown --output '{}' (text or json)\n", options.output);
+    return kExitUsage;
+  }
+  auto config = kube::resolveClientConfig(options.kubeconfig, options.context, kube::processEnvironment());
+  if (!config) {
+    fmt::print(stderr, "l2a: error: {}\n", config.error().message);
+    return kExitUsage;
+  }
+  kube::CurlTransport transport(*config);
+  kube::Client client(transport, kube::Client::Options{.maxRetries = 2});
+  if (auto version = client.list(kube::resources::kNamespaces, "", {.limit = 1}); !version) {
+    fmt::print(stderr, "l2a: error: cannot reach the API server: {}\n", version.error().message);
+    return kExitSoftware;
+  }
+  std::vector<Json> services = itemsOf(client, kube::resources::kServices);
+  std::vector<Json> targets;
+  bool byAddress = packet::parseIpAddress(options.target).has_value();
+  for (const Json& s : services) {
+    policy::ServiceInfo info = policy::serviceInfoFrom(s);
+    bool match = byAddress ? (std::count(info.loadBalancerIPs.begin(), info.loadBalancerIPs.end(), options.target) ||
+                              std::count(info.externalIPs.begin(), info.externalIPs.end(), options.target))
+                           : kube::nameOf(s) == options.target && kube::namespaceOf(s) == options.ns;
+    if (match) targets.push_back(s);
+  }
+  if (targets.empty()) {
+    fmt::print(stderr, "l2a: error: {}\n", byAddress ? fmt::format("no Service has the address {}", options.target)
+                                                     : fmt::format("Service {}/{} not found", options.ns, options.target));
+    return kExitFailure;
+  }
+
+  std::vector<policy::L2Policy> policies;
+  for (const auto& kind : agent::discoverPolicyKinds(client)) {
+    for (const Json& p : itemsOf(client, kind.resource)) policies.push_back(policy::parsePolicy(p, kind.group));
+  }
+  std::vector<std::pair<ipam::Pool, Json>> pools;
+  for (const auto& kind : ipam::discoverPoolKinds(client)) {
+    for (const Json& p : itemsOf(client, kind.resource)) pools.emplace_back(ipam::parsePool(p, kind.group), p);
+  }
+  std::map<std::string, Json> leaseOfNode;
+  for (const Json& l : itemsOf(client, kube::resources::kLeases, options.agentNamespace)) {
+    std::string name = kube::nameOf(l);
+    if (name.rfind(agent::kNodeLeasePrefix, 0) == 0) leaseOfNode[name.substr(std::string(agent::kNodeLeasePrefix).size())] = l;
+  }
+  auto now = std::chrono::system_clock::now();
+  agent::ViewInputs in{
+      .services = services,
+      .endpointSlices = itemsOf(client, kube::resources::kEndpointSlices),
+      .policies = policies,
+      .nodes = itemsOf(client, kube::resources::kNodes),
+      .leaseOf = [&](const std::string& node) -> std::optional<Json> {
+        auto it = leaseOfNode.find(node);
+        if (it == leaseOfNode.end()) return std::nullopt;
+        return it->second;
+      },
+      .live = [now](const std::string& node, const Json& lease) { return agent::leaseLiveByTimestamps(node, lease, now); }};
+  policy::ClusterView view = agent::buildClusterView(in);
+  auto plans = policy::planAddresses(view);
+
+  Json reports = Json::array();
+  bool ok = true;
+  for (const Json& s : targets) {
+    Json r = explainService(s, view, plans, pools, leaseOfNode, options);
+    ok = ok && r["ok"].get<bool>();
+    reports.push_back(r);
+  }
+  if (options.output == "json") {
+    fmt::print("{}\n", (reports.size() == 1 ? reports[0] : reports).dump(2));
+  } else {
+    for (const Json& r : reports) printText(r);
+  }
+  return ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace l2a::cli
