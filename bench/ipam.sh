@@ -26,7 +26,7 @@ cpu() { awk '{printf "%.2f", ($14+$15)/100}' /proc/$1/stat; }
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$1/status; }
 run_operator() {
   taskset -c 0 build/l2a operator --kubeconfig "$DIR/kubeconfig" --log-level warn --lease-duration-ms 3000 \
-    --renew-deadline-ms 2000 --retry-period-ms 500 --kube-api-qps 0 >>"$DIR/operator.log" 2>&1 &
+    --renew-deadline-ms 2000 --retry-period-ms 500 --kube-api-qps 0 --metrics-bind 127.0.0.1:0 >>"$DIR/operator.log" 2>&1 &
   OP=$!
   PIDS+=($OP)
 }

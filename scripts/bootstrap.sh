@@ -11,6 +11,8 @@ packages=(
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev
   # network lab and real clients used by tests and the demo
   iproute2 iputils-ping arping ndisc6 curl python3 nftables procps openssl
+  # promtool (a real Prometheus parser) checks the /metrics output in the tests
+  prometheus
 )
 
 missing=()

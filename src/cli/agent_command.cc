@@ -10,6 +10,8 @@
 
 #include "agent/agent.h"
 #include "cli/exit_codes.h"
+#include "cli/metrics.h"
+#include "cli/metrics_server.h"
 #include "cli/responder_host.h"
 #include "kube/client_config.h"
 #include "kube/curl_transport.h"
@@ -63,8 +65,43 @@ int runAgent(const AgentCommandOptions& options) {
                options.leaseDurationMs);
 
   std::atomic<bool> stop{false};
+  std::atomic<bool> responderRunning{false};
+  std::unique_ptr<MetricsServer> metrics;
+  if (!options.metricsBind.empty()) {
+    auto started = MetricsServer::start(
+        options.metricsBind,
+        [&] {
+          common::MetricsWriter w;
+          writeResponderMetrics(w, (*host)->responder());
+          agent::AgentStatus st = agent.status();
+          w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
+          w.counter("l2a_takeovers_total", "Addresses this node started announcing", static_cast<double>(st.takeovers));
+          w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));
+          w.gauge("l2a_frozen", "1 while the node cannot renew its lease (takes nothing new)", st.frozen ? 1 : 0);
+          w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",
+                    static_cast<double>(agent.nodeLease().renewFailures()));
+          w.gauge("l2a_node_lease_held", "1 while this node holds its lease", agent.nodeLease().isLeader() ? 1 : 0);
+          writeClientMetrics(w, client);
+          return w.text();
+        },
+        [&] {
+          for (kube::Informer* i : agent.informers()) {
+            if (!i->synced()) return false;
+          }
+          return responderRunning.load();
+        });
+    if (!started) {
+      fmt::print(stderr, "l2a: error: {}\n", started.error().message);
+      return kExitUsage;
+    }
+    metrics = std::move(started).value();
+  }
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { (*host)->run(); });
+  threads.emplace_back([&] {
+    responderRunning = true;
+    (*host)->run();
+    responderRunning = false;
+  });
   for (kube::Informer* informer : agent.informers()) {
     threads.emplace_back([informer, &stop] { informer->run(stop); });
   }

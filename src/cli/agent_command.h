@@ -19,6 +19,7 @@ struct AgentCommandOptions {
   int retryPeriodMs = 1000;
   double apiQps = 50;
   int apiBurst = 100;
+  std::string metricsBind = "0.0.0.0:9611";  // "" disables /metrics, /healthz, /readyz
 };
 
 int runAgent(const AgentCommandOptions& options);

@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0.0, 100000.0));
   operatorCmd->add_option("--kube-api-burst", op.apiBurst, "Burst above the rate limit")->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  operatorCmd->add_option("--metrics-bind", op.metricsBind, "HOST:PORT for /metrics, /healthz, /readyz (\"\": off)")
+      ->capture_default_str();
 
   AgentCommandOptions ag;
   auto* agentCmd = app.add_subcommand("agent", "The node agent: announce the service IPs this node owns");
@@ -92,6 +94,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 60000));
   agentCmd->add_option("--kube-api-qps", ag.apiQps, "Client-side rate limit (requests/s)")->capture_default_str();
   agentCmd->add_option("--kube-api-burst", ag.apiBurst, "Burst above the rate limit")->capture_default_str();
+  agentCmd->add_option("--metrics-bind", ag.metricsBind, "HOST:PORT for /metrics, /healthz, /readyz (\"\": off)")
+      ->capture_default_str();
 
   ExplainOptions ex;
   auto* explainCmd = app.add_subcommand("explain", "Who owns this Service's IPs, and if nobody, why");

@@ -7,10 +7,13 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "cli/exit_codes.h"
+#include "cli/metrics.h"
+#include "cli/metrics_server.h"
 #include "ipam/lb_ipam_controller.h"
 #include "kube/client.h"
 #include "kube/client_config.h"
@@ -65,6 +68,42 @@ int runOperator(const OperatorOptions& options) {
     stop = true;
   });
   signalWaiter.detach();
+  std::unique_ptr<ipam::LbIpamController> controller;
+  std::mutex controllerMutex;
+  std::unique_ptr<MetricsServer> metrics;
+  if (!options.metricsBind.empty()) {
+    auto started = MetricsServer::start(
+        options.metricsBind,
+        [&] {
+          common::MetricsWriter w;
+          w.gauge("l2a_operator_leading", "1 on the active replica", leading ? 1 : 0);
+          std::lock_guard lock(controllerMutex);
+          if (controller) {
+            auto st = controller->stats();
+            w.counter("l2a_ipam_reconciles_total", "Service reconciles", static_cast<double>(st.reconciles));
+            w.counter("l2a_ipam_status_writes_total", "Status writes", static_cast<double>(st.serviceStatusWrites), {{"kind", "service"}});
+            w.counter("l2a_ipam_status_writes_total", "Status writes", static_cast<double>(st.poolStatusWrites), {{"kind", "pool"}});
+            w.counter("l2a_ipam_events_total", "Events created", static_cast<double>(st.events));
+            w.counter("l2a_ipam_write_failures_total", "Failed status or event writes", static_cast<double>(st.writeFailures));
+            for (const auto& p : controller->poolStatuses()) {
+              w.gauge("l2a_ipam_pool_ips", "Pool addresses by state", p.total, {{"pool", p.pool}, {"state", "total"}});
+              w.gauge("l2a_ipam_pool_ips", "Pool addresses by state", p.used, {{"pool", p.pool}, {"state", "used"}});
+              w.gauge("l2a_ipam_pool_ips", "Pool addresses by state", p.total - p.used, {{"pool", p.pool}, {"state", "available"}});
+            }
+          }
+          writeClientMetrics(w, client);
+          return w.text();
+        },
+        [&] {
+          std::lock_guard lock(controllerMutex);
+          return !leading.load() || (controller && controller->synced());  // a follower is ready to take over
+        });
+    if (!started) {
+      fmt::print(stderr, "l2a: error: {}\n", started.error().message);
+      return kExitUsage;
+    }
+    metrics = std::move(started).value();
+  }
   kube::LeaseDriver driver;
   driver.add(elector);
   std::thread electing([&] { driver.run(stop); });
@@ -72,11 +111,13 @@ int runOperator(const OperatorOptions& options) {
   while (!stop && !leading) std::this_thread::sleep_for(std::chrono::milliseconds(20));
 
   std::vector<std::thread> threads;
-  std::unique_ptr<ipam::LbIpamController> controller;
   if (leading && !stop) {
     auto kinds = ipam::discoverPoolKinds(client);
     for (const auto& k : kinds) spdlog::info("event=following_pools resource={}", k.resource.apiVersion() + "/" + k.resource.plural);
-    controller = std::make_unique<ipam::LbIpamController>(client, kinds);
+    {
+      std::lock_guard lock(controllerMutex);
+      controller = std::make_unique<ipam::LbIpamController>(client, kinds);
+    }
     for (kube::Informer* informer : controller->informers()) {
       threads.emplace_back([informer, &stop] { informer->run(stop); });
     }

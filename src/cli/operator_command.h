@@ -17,6 +17,7 @@ struct OperatorOptions {
   int retryPeriodMs = 2000;
   double apiQps = 50;  // client-side rate limit towards the API server
   int apiBurst = 100;
+  std::string metricsBind = "0.0.0.0:9612";  // "" disables /metrics, /healthz, /readyz
 };
 
 int runOperator(const OperatorOptions& options);

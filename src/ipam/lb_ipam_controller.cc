@@ -224,7 +224,21 @@ void LbIpamController::writeServiceStatus(const Json& service, const AllocationR
   }
 }
 
+std::vector<LbIpamController::PoolCounts> LbIpamController::poolStatuses() const {
+  std::lock_guard lock(mutex_);
+  return poolCounts_;
+}
+
 void LbIpamController::writePoolStatuses() {
+  std::vector<PoolCounts> counts;
+  for (const Pool& pool : allocator_.pools()) {
+    PoolStatus s = allocator_.poolStatus(pool.key);
+    counts.push_back({pool.key, static_cast<double>(s.total), static_cast<double>(s.used)});
+  }
+  {
+    std::lock_guard lock(mutex_);
+    poolCounts_ = std::move(counts);
+  }
   for (size_t i = 0; i < pools_.size(); ++i) {
     for (const Json& object : pools_[i]->items()) {
       Pool pool = parsePool(object, poolKinds_[i].group);

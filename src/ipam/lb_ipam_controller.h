@@ -44,6 +44,13 @@ class LbIpamController {
   void run(const std::atomic<bool>& stop);
   ControllerStats stats() const;
   bool synced() const;
+  struct PoolCounts {
+    std::string pool;
+    double total;
+    double used;
+  };
+  // Pool counts as of the last reconcile pass (for metrics, from any thread).
+  std::vector<PoolCounts> poolStatuses() const;
 
  private:
   void markAll();
@@ -66,6 +73,7 @@ class LbIpamController {
   bool poolsDirty_ = true;
   bool importPending_ = true;
   ControllerStats stats_;
+  std::vector<PoolCounts> poolCounts_;
 };
 
 // Pool kinds the server serves: l2announcer.io/v1alpha1 always; cilium.io (v2, else v2alpha1)

@@ -85,6 +85,11 @@ std::map<RequestKey, uint64_t> Client::requestCounts() const {
   return counts_;
 }
 
+std::map<std::pair<std::string, std::string>, Client::Latency> Client::requestLatency() const {
+  std::lock_guard lock(mutex_);
+  return latency_;
+}
+
 uint64_t Client::totalRequests() const {
   std::lock_guard lock(mutex_);
   uint64_t total = 0;
@@ -115,7 +120,14 @@ std::chrono::steady_clock::duration Client::backoff(int attempt) {
 Result<Json> Client::call(const std::string& verb, const Resource& r, HttpRequest request) {
   for (int attempt = 0;; ++attempt) {
     throttle();
+    auto started = std::chrono::steady_clock::now();
     auto response = transport_.send(request);
+    {
+      std::lock_guard lock(mutex_);
+      auto& l = latency_[{verb, r.displayName()}];
+      l.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      ++l.count;
+    }
     if (!response) {
       count(verb, r, 0);
       if (attempt >= options_.maxRetries) return fail(response.error());

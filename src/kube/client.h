@@ -98,6 +98,12 @@ class Client {
 
   std::map<RequestKey, uint64_t> requestCounts() const;
   uint64_t totalRequests() const;
+  struct Latency {
+    double seconds = 0;
+    uint64_t count = 0;
+  };
+  // Time spent per (verb, resource), retries and waits for the rate limit excluded.
+  std::map<std::pair<std::string, std::string>, Latency> requestLatency() const;
 
  private:
   Result<Json> call(const std::string& verb, const Resource& r, HttpRequest request);
@@ -111,6 +117,7 @@ class Client {
   TokenBucket bucket_;
   std::mt19937_64 random_{std::random_device{}()};
   std::map<RequestKey, uint64_t> counts_;
+  std::map<std::pair<std::string, std::string>, Latency> latency_;
 };
 
 // metadata.name / metadata.namespace of an object ("" when absent).

@@ -104,7 +104,7 @@ LeaderElector::SteadyClock::time_point LeaderElector::tick(SteadyClock::time_poi
       lastRenew_ = now;
     }
     setLeading(true);
-  } else if (leading_.load() && now - lastRenew() >= config_.renewDeadline) {
+  } else if (leading_.load() && (++renewFailures_, now - lastRenew() >= config_.renewDeadline)) {
     spdlog::warn("event=lease_lost lease={}/{} identity={}", config_.ns, config_.name,
                  config_.identity);
     setLeading(false);

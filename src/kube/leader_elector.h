@@ -51,6 +51,7 @@ class LeaderElector {
   // When the lease was last written successfully by us (epoch when never).
   SteadyClock::time_point lastRenew() const;
   const LeaderElectionConfig& config() const { return config_; }
+  uint64_t renewFailures() const { return renewFailures_.load(); }
 
  private:
   bool tryAcquireOrRenew(SteadyClock::time_point now);
@@ -70,6 +71,7 @@ class LeaderElector {
   std::string leader_;
   SteadyClock::time_point lastRenew_{};
   std::atomic<bool> leading_{false};
+  std::atomic<uint64_t> renewFailures_{0};
 };
 
 // Runs many electors on the calling thread, each ticked when due, until `stop`.

@@ -90,6 +90,25 @@ V6=$(echo $ADDRS | tr ' ' '\n' | grep : | head -1)
 check "arping sees the owner's MAC" lab_output_has "${MAC_OF[${OWNER[$V4]}]}" lab_exec client arping -c 1 -w 1 -I eth0 "$V4"
 check "ndisc6 gets an answer for an IPv6 address" lab_exec client ndisc6 -q -1 -r 2 -w 500 "$V6" eth0
 
+echo "# metrics and health"
+metric() {  # metric NODE_IP NAME_REGEX: sum of matching samples
+  lab_exec client curl -s "http://$1:9611/metrics" | awk -v re="^$2" '$0 ~ re {s += $NF} END {print s + 0}'
+}
+W1_IP=198.18.0.12
+check "/healthz answers" lab_output_has "^ok" lab_exec client curl -sf "http://$W1_IP:9611/healthz"
+check "/readyz answers ready" lab_output_has "^ready" lab_exec client curl -sf "http://$W1_IP:9611/readyz"
+lab_exec client curl -s "http://$W1_IP:9611/metrics" >"/tmp/$LAB_ID-metrics.txt"
+check "/metrics passes promtool check metrics (a real Prometheus parser and linter)" \
+  bash -c "promtool check metrics <'/tmp/$LAB_ID-metrics.txt'"
+check "the API request counter is exposed" grep -q '^l2a_api_requests_total{verb="list"' "/tmp/$LAB_ID-metrics.txt"
+before=$(metric $W1_IP 'l2a_arp_requests_total')
+for _ in 1 2 3 4 5; do lab_exec client arping -q -c 1 -w 1 -I eth0 "$V4" >/dev/null 2>&1; done
+after=$(metric $W1_IP 'l2a_arp_requests_total')
+check "ARP requests from a client move the counter ($before -> $after)" test "$after" -ge $((before + 5))
+announced=0
+for ip in 198.18.0.12 198.18.0.13 198.18.0.14; do announced=$((announced + $(metric $ip 'l2a_announced_addresses'))); done
+check "the nodes' l2a_announced_addresses add up to 12" test "$announced" -eq 12
+
 echo "# policy edits move announcements"
 lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^nomatch$"]}}' >/dev/null
 check "an interfaces regex that matches nothing: nothing announced" lab_wait_for 5 all_unannounced

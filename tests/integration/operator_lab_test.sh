@@ -28,7 +28,7 @@ start_server() {
 }
 start_operator() {  # start_operator NAME
   "$L2A" operator --kubeconfig "$KUBECONFIG" --identity "$1" --lease-duration-ms 3000 \
-    --renew-deadline-ms 2000 --retry-period-ms 300 >>"$DIR/$1.log" 2>&1 &
+    --renew-deadline-ms 2000 --retry-period-ms 300 --metrics-bind 127.0.0.1:0 >>"$DIR/$1.log" 2>&1 &
   eval "OP_$1=$!"
   PIDS+=($!)
 }

@@ -1,0 +1,37 @@
+#include "cli/metrics.h"
+
+namespace l2a::cli {
+
+void writeResponderMetrics(common::MetricsWriter& w, const responder::Responder& responder) {
+  for (const auto& [port, c] : responder.counters()) {
+    w.counter("l2a_arp_requests_total", "ARP frames seen by the responder", static_cast<double>(c.arpRequests), {{"interface", port}});
+    w.counter("l2a_neighbor_solicitations_total", "IPv6 frames (NS) seen by the responder",
+              static_cast<double>(c.neighborSolicitations), {{"interface", port}});
+    w.counter("l2a_replies_total", "Answers sent", static_cast<double>(c.arpReplies), {{"interface", port}, {"kind", "arp"}});
+    w.counter("l2a_replies_total", "Answers sent", static_cast<double>(c.neighborAdvertisements), {{"interface", port}, {"kind", "ndp"}});
+    w.counter("l2a_gratuitous_total", "Gratuitous ARP / unsolicited NA sent", static_cast<double>(c.gratuitousArps),
+              {{"interface", port}, {"kind", "arp"}});
+    w.counter("l2a_gratuitous_total", "Gratuitous ARP / unsolicited NA sent",
+              static_cast<double>(c.unsolicitedAdvertisements), {{"interface", port}, {"kind", "ndp"}});
+    w.counter("l2a_send_errors_total", "Frames the kernel refused to send", static_cast<double>(c.sendErrors), {{"interface", port}});
+    for (size_t i = 0; i < packet::kDropReasonCount; ++i) {
+      if (c.drops[i] == 0) continue;
+      w.counter("l2a_drops_total", "Frames not answered, by reason", static_cast<double>(c.drops[i]),
+                {{"interface", port}, {"reason", std::string(packet::dropReasonName(static_cast<packet::DropReason>(i)))}});
+    }
+  }
+  w.gauge("l2a_claimed_addresses", "Addresses the responder answers for", static_cast<double>(responder.claims().size()));
+}
+
+void writeClientMetrics(common::MetricsWriter& w, const kube::Client& client) {
+  for (const auto& [key, n] : client.requestCounts()) {
+    w.counter("l2a_api_requests_total", "Kubernetes API requests by verb, resource and code", static_cast<double>(n),
+              {{"verb", key.verb}, {"resource", key.resource}, {"code", std::to_string(key.code)}});
+  }
+  for (const auto& [key, l] : client.requestLatency()) {
+    w.summary("l2a_api_request_duration_seconds", "Time in Kubernetes API requests", l.seconds, l.count,
+              {{"verb", key.first}, {"resource", key.second}});
+  }
+}
+
+}  // namespace l2a::cli
