@@ -90,6 +90,14 @@ ApiServer::ApiServer(ApiServerOptions options)
   registerResource({"discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, false, {}});
   registerResource({"coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false, {}});
   registerResource({"events.k8s.io", "v1", "events", "event", "Event", true, false, {"ev"}});
+  // Kinds the deploy manifests use, stored as they are (nothing runs them in the lab).
+  registerResource({"apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, true, {"ds"}});
+  registerResource({"apps", "v1", "deployments", "deployment", "Deployment", true, true, {"deploy"}});
+  for (const auto& [plural, kind, namespaced] : std::vector<std::tuple<std::string, std::string, bool>>{
+           {"clusterroles", "ClusterRole", false}, {"clusterrolebindings", "ClusterRoleBinding", false},
+           {"roles", "Role", true}, {"rolebindings", "RoleBinding", true}}) {
+    registerResource({"rbac.authorization.k8s.io", "v1", plural, plural.substr(0, plural.size() - 1), kind, namespaced, false, {}});
+  }
   registerResource({"apiextensions.k8s.io", "v1", "customresourcedefinitions",
                     "customresourcedefinition", "CustomResourceDefinition", false, true, {"crd", "crds"}});
 }
