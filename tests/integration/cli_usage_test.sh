@@ -27,5 +27,10 @@ check "whohas: bad --output" one_line_error "$L2A" whohas --output xml 198.18.0.
 check "whohas: bad --timeout" one_line_error "$L2A" whohas --timeout -5 198.18.0.1
 check "version prints the version" lab_output_has "^l2a [0-9]+\.[0-9]+\.[0-9]+$" "$L2A" version
 check_status "--help exits 0" 0 "$L2A" --help
+check "works as a kubectl plugin (kubectl l2 version)" lab_output_has "^l2a [0-9]" \
+  env PATH="$(dirname "$L2A"):$PATH" kubectl l2 version
+check "explain without a target is a usage error" one_line_error "$L2A" explain
+check "agent without a node name is a usage error" one_line_error env -u NODE_NAME "$L2A" agent --kubeconfig /dev/null
+check "operator with a bad lease timing is a usage error" one_line_error "$L2A" operator --lease-duration-ms 2000 --renew-deadline-ms 3000
 check "--help lists the subcommands" lab_output_has "whohas" "$L2A" --help
 lab_finish
