@@ -8,6 +8,7 @@
 #include "cli/agent_command.h"
 #include "cli/announce_command.h"
 #include "cli/exit_codes.h"
+#include "cli/json_log_formatter.h"
 #include "cli/explain_command.h"
 #include "cli/operator_command.h"
 #include "cli/whohas_command.h"
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
   std::string logLevel = "info";
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  std::string logFormat = "text";
+  app.add_option("--log-format", logFormat, "text (key=value) or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   AnnounceOptions announce;
   auto* announceCmd = app.add_subcommand(
@@ -125,7 +129,12 @@ int main(int argc, char** argv) {
   }
 
   auto logger = spdlog::stderr_logger_mt("l2a");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
+  if (logFormat == "json") {
+    // Every message is key=value pairs; the JSON form keeps them as fields of one object.
+    logger->set_formatter(std::make_unique<l2a::cli::JsonLogFormatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
+  }
   logger->set_level(spdlog::level::from_str(logLevel));
   spdlog::set_default_logger(logger);
 

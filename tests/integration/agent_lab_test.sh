@@ -23,6 +23,8 @@ for n in $NODES; do
   lab_host "$n" "198.18.0.$i/24" "2001:db8::$i/64"
   MAC_OF[$n]=$(lab_mac "$n")
   NODE_OF_MAC[${MAC_OF[$n]}]=$n
+  lab_add_port "$n" lan1  # a second LAN port, without an address, for the carrier test
+  NODE_OF_MAC[$(lab_mac "$n" lan1)]=$n
 done
 lab_host client 198.18.0.100/24 2001:db8::100/64
 
@@ -40,7 +42,7 @@ YAML
 done
 start_agent() {  # start_agent NODE
   lab_spawn "$1" "/tmp/$LAB_ID-agent-$1.log" "$L2A" agent --node-name "$1" --kubeconfig "$LAB_KUBECONFIG" \
-    --interface '^eth0$' --lease-duration-ms $LEASE_MS --renew-deadline-ms 1500 --retry-period-ms 300
+    --interface '^(eth0|lan1)$' --lease-duration-ms $LEASE_MS --renew-deadline-ms 1500 --retry-period-ms 300
   AGENT_PID[$1]=$LAB_LAST_PID
 }
 for n in $NODES; do start_agent "$n"; done
@@ -180,6 +182,22 @@ check "endpoint on w3: w3 announces it" lab_wait_for 5 test "$(owner "$LOCAL")" 
 slice w2
 owner_is_w2() { [[ $(owner "$LOCAL") == w2 ]]; }
 check "endpoint moved to w2: so does the announcement" lab_wait_for 5 owner_is_w2
+
+echo "# the announcing interface loses its carrier"
+lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^lan1$"]}}' >/dev/null
+check "announced on lan1 instead" lab_wait_for 6 all_announced_once
+VICTIM=$(owner "$FIRST")
+ip -n "$(lab_ns "$VICTIM")" link set lan1 down
+start=$(date +%s%N)
+check "lan1 down on the announcer: its address moves, its agent still alive" lab_wait_for 3 moved
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "# move after carrier loss on $VICTIM: ${ms} ms (no lease expiry involved)"
+check "  ...the agent published the interface as down" lab_output_has '\"lan1\":\{[^}]*\"up\":false' \
+  lab_kubectl get lease -n kube-system "l2a-node-$VICTIM" -o jsonpath='{.metadata.annotations.l2announcer\.io/interfaces}'
+check "  ...and its lease is still held" kill -0 "${AGENT_PID[$VICTIM]}"
+ip -n "$(lab_ns "$VICTIM")" link set lan1 up
+lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^eth0$"]}}' >/dev/null
+lab_wait_for 6 all_announced_once
 
 echo "# the API server stops: announcements stay"
 kill -9 "$LAB_API_PID"

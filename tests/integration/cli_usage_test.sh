@@ -33,4 +33,17 @@ check "explain without a target is a usage error" one_line_error "$L2A" explain
 check "agent without a node name is a usage error" one_line_error env -u NODE_NAME "$L2A" agent --kubeconfig /dev/null
 check "operator with a bad lease timing is a usage error" one_line_error "$L2A" operator --lease-duration-ms 2000 --renew-deadline-ms 3000
 check "--help lists the subcommands" lab_output_has "whohas" "$L2A" --help
+json_logs() {
+  "$L2A" --log-format json announce -i '^nomatch$' 198.18.0.1 2>"/tmp/l2a-jsonlog.$$" &
+  local pid=$!
+  sleep 0.3
+  kill -TERM $pid
+  wait $pid
+  python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; assert any(r.get("event")=="claimed" and r.get("address")=="198.18.0.1" for r in rows), rows' "/tmp/l2a-jsonlog.$$"
+  local rc=$?
+  rm -f "/tmp/l2a-jsonlog.$$"
+  return $rc
+}
+check "--log-format json: one JSON object per line, key=value pairs as fields" json_logs
+check "bad --log-format is a usage error" one_line_error "$L2A" --log-format xml version
 lab_finish
