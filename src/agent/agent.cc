@@ -34,9 +34,10 @@ std::vector<PolicyKind> discoverPolicyKinds(kube::Client& client) {
   return kinds;
 }
 
-Agent::Agent(kube::Client& client, responder::Responder& responder, AgentOptions options,
+Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Responder& responder, AgentOptions options,
              std::vector<PolicyKind> policyKinds, std::function<std::vector<net::LinkInfo>()> links)
     : client_(client),
+      writer_(leaseClient),
       responder_(responder),
       options_(std::move(options)),
       policyKinds_(std::move(policyKinds)),
@@ -75,7 +76,7 @@ Agent::Agent(kube::Client& client, responder::Responder& responder, AgentOptions
     policies_.push_back(std::make_unique<kube::Informer>(client_, kind.resource, "", h));
   }
   lease_ = std::make_unique<kube::LeaderElector>(
-      client_,
+      leaseClient,
       kube::LeaderElectionConfig{.ns = options_.ns,
                                  .name = kNodeLeasePrefix + options_.nodeName,
                                  .identity = options_.nodeName,
@@ -108,6 +109,13 @@ void Agent::wake() {
 
 void Agent::linksChanged() { wake(); }
 
+void Agent::conflictSeen(const packet::IpAddress& address, const packet::MacAddress& other, const std::string& port) {
+  std::lock_guard lock(mutex_);
+  conflicts_[packet::toString(address)] = other.toString() + " on " + port;
+  dirty_ = true;
+  changed_.notify_one();
+}
+
 AgentStatus Agent::status() const {
   std::lock_guard lock(mutex_);
   return status_;
@@ -135,8 +143,10 @@ policy::ClusterView Agent::snapshot() {
         return spec.value("holderIdentity", "") == node && seen != leaseSeen_.end() && now - seen->second < duration;
       }};
   policy::ClusterView view = buildClusterView(in);
+  // Ourselves: live while we hold our Lease and renewed it within the deadline (not frozen).
+  bool renewing = !isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline);
   for (auto& node : view.nodes) {
-    if (node.name == options_.nodeName) node.live = node.live || lease_->isLeader();
+    if (node.name == options_.nodeName) node.live = node.live || renewing;
   }
   return view;
 }
@@ -146,7 +156,7 @@ void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::s
   for (const auto& [name, state] : mine) published[name] = {{"up", state.first}, {"mac", state.second}};
   std::string text = published.dump();
   if (text == publishedInterfaces_ || !lease_->isLeader()) return;
-  auto r = client_.patch(kube::resources::kLeases, options_.ns, kNodeLeasePrefix + options_.nodeName,
+  auto r = writer_.patch(kube::resources::kLeases, options_.ns, kNodeLeasePrefix + options_.nodeName,
                          {{"metadata", {{"annotations", {{kInterfacesAnnotation, text}}}}}});
   if (r) {
     publishedInterfaces_ = text;
@@ -179,6 +189,28 @@ void Agent::reconcile() {
   ++status_.reconciles;
   status_.frozen = frozen;
   ClaimChanges changes = planClaims(desired, claimed_, frozen);
+  // Someone else announced an address we announce: our view decides, even when frozen.
+  for (const auto& [address, other] : std::exchange(conflicts_, {})) {
+    if (!claimed_.count(address)) continue;
+    auto plan = plans.find(address);
+    bool rightful = plan != plans.end() && plan->second.owner == options_.nodeName;
+    if (rightful) {
+      auto last = reannounced_.find(address);
+      if (last == reannounced_.end() || Steady::now() - last->second > std::chrono::seconds(1)) {
+        responder_.reannounce(*packet::parseIpAddress(address));
+        reannounced_[address] = Steady::now();
+      }
+      ++status_.conflictsWon;
+      spdlog::warn("event=conflict address={} other=\"{}\" node={} action=reannounce reason=rightful_owner", address,
+                   other, options_.nodeName);
+    } else if (std::find(changes.release.begin(), changes.release.end(), address) == changes.release.end()) {
+      changes.release.push_back(address);
+      changes.claim.erase(address);
+      ++status_.conflictsLost;
+      spdlog::warn("event=conflict address={} other=\"{}\" node={} action=release owner={}", address, other,
+                   options_.nodeName, plan == plans.end() || plan->second.owner.empty() ? "-" : plan->second.owner);
+    }
+  }
   std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, type, message
   for (const std::string& address : changes.release) {
     responder_.release(*packet::parseIpAddress(address));
@@ -249,7 +281,7 @@ void Agent::writePolicyStatuses(const policy::ClusterView& view) {
         }
       }
       if (signature == currentSignature) continue;
-      auto r = client_.patch(policyKinds_[i].resource, "", p.name, {{"status", {{"conditions", conditions}}}}, "status");
+      auto r = writer_.patch(policyKinds_[i].resource, "", p.name, {{"status", {{"conditions", conditions}}}}, "status");
       if (r) spdlog::info("event=policy_status policy={} valid={}", p.key, p.valid());
     }
   }
@@ -276,7 +308,7 @@ void Agent::event(const std::string& serviceKey, const std::string& type, const 
          {"firstTimestamp", now},
          {"lastTimestamp", now},
          {"count", 1}};
-  (void)client_.create(kube::resources::kEvents, ns, e);
+  (void)writer_.create(kube::resources::kEvents, ns, e);
 }
 
 void Agent::run(const std::atomic<bool>& stop) {

@@ -30,6 +30,8 @@
 
 namespace l2a::agent {
 
+using Steady = std::chrono::steady_clock;
+
 inline constexpr const char* kInterfacesAnnotation = "l2announcer.io/interfaces";
 inline constexpr const char* kWeightAnnotation = "l2announcer.io/weight";
 inline constexpr const char* kNodeLeasePrefix = "l2a-node-";
@@ -55,18 +57,26 @@ struct AgentStatus {
   uint64_t takeovers = 0;
   uint64_t releases = 0;
   uint64_t reconciles = 0;
+  uint64_t conflictsLost = 0;  // released because another node rightly announced
+  uint64_t conflictsWon = 0;   // re-announced because we are the rightful owner
 };
 
 class Agent {
  public:
   // `links` reads this node's links (netlink in production, a fake in tests).
-  Agent(kube::Client& client, responder::Responder& responder, AgentOptions options,
+  // `leaseClient` renews the node Lease and makes the agent's writes (interfaces annotation,
+  // policy status, Events): no retries, short timeouts, so the reconcile loop never waits on an
+  // unreachable API server (see agent_command.cc). `client` feeds the informers.
+  Agent(kube::Client& client, kube::Client& leaseClient, responder::Responder& responder, AgentOptions options,
         std::vector<PolicyKind> policyKinds, std::function<std::vector<net::LinkInfo>()> links);
 
   std::vector<kube::Informer*> informers();
   kube::LeaderElector& nodeLease() { return *lease_; }
   // A link changed (called from the responder's loop thread): reconcile soon.
   void linksChanged();
+  // Another MAC announced an address we announce (responder's loop thread): check our view at
+  // once; release when another node is the rightful owner, else announce again.
+  void conflictSeen(const packet::IpAddress& address, const packet::MacAddress& other, const std::string& port);
   // Runs until `stop`; call linksChanged() (or any wake) after setting it to return at once.
   void run(const std::atomic<bool>& stop);
   // Graceful: stop answering for everything, then give the node Lease up.
@@ -83,6 +93,7 @@ class Agent {
   void wake();
 
   kube::Client& client_;
+  kube::Client& writer_;
   responder::Responder& responder_;
   const AgentOptions options_;
   std::vector<PolicyKind> policyKinds_;
@@ -100,6 +111,8 @@ class Agent {
   std::map<std::string, std::vector<std::string>> claimed_;  // address -> interface patterns
   std::string publishedInterfaces_;
   std::map<std::string, std::string> policyStatusWritten_;
+  std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
+  std::map<std::string, Steady::time_point> reannounced_;
   AgentStatus status_;
   std::atomic<bool> shuttingDown_{false};
 };

@@ -49,7 +49,12 @@ int runAgent(const AgentCommandOptions& options) {
   }
   kube::CurlTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
-  agent::Agent agent(client, (*host)->responder(),
+  // The node Lease has its own connection and client: a renewal must give up within the retry
+  // period (client-go bounds it by the renew deadline), never wait behind retries, so a node
+  // cut from the API server notices and freezes in time.
+  kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
+  kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
+  agent::Agent agent(client, leaseClient, (*host)->responder(),
                      agent::AgentOptions{.nodeName = node,
                                          .ns = options.ns,
                                          .interfaces = *selector,
@@ -61,6 +66,10 @@ int runAgent(const AgentCommandOptions& options) {
                        return links ? *links : std::vector<net::LinkInfo>{};
                      });
   (*host)->onLinksChanged([&agent] { agent.linksChanged(); });
+  (*host)->responder().setConflictHandler(
+      [&agent](const packet::IpAddress& a, const packet::MacAddress& m, const std::string& port) {
+        agent.conflictSeen(a, m, port);
+      });
   spdlog::info("event=agent_started node={} namespace={} lease_duration_ms={}", node, options.ns,
                options.leaseDurationMs);
 
@@ -77,6 +86,10 @@ int runAgent(const AgentCommandOptions& options) {
           w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
           w.counter("l2a_takeovers_total", "Addresses this node started announcing", static_cast<double>(st.takeovers));
           w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));
+          w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsLost),
+                    {{"outcome", "released"}});
+          w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),
+                    {{"outcome", "reannounced"}});
           w.gauge("l2a_frozen", "1 while the node cannot renew its lease (takes nothing new)", st.frozen ? 1 : 0);
           w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",
                     static_cast<double>(agent.nodeLease().renewFailures()));

@@ -74,8 +74,8 @@ struct GlobalInit {
 
 }  // namespace
 
-CurlTransport::CurlTransport(ClientConfig config, int requestTimeoutSeconds)
-    : config_(std::move(config)), requestTimeoutSeconds_(requestTimeoutSeconds) {
+CurlTransport::CurlTransport(ClientConfig config, std::chrono::milliseconds requestTimeout)
+    : config_(std::move(config)), requestTimeout_(requestTimeout) {
   static GlobalInit init;
 }
 
@@ -141,7 +141,8 @@ Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& req
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<int64_t>(5000, requestTimeout_.count())));
   std::string agent = fmt::format("l2a/{}", common::version());
   curl_easy_setopt(curl, CURLOPT_USERAGENT, agent.c_str());
   if (onData != nullptr) {
@@ -152,7 +153,7 @@ Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& req
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ex);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   } else {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(requestTimeoutSeconds_));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(requestTimeout_.count()));
   }
   if (config_.insecureSkipTlsVerify) {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);

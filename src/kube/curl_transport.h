@@ -4,6 +4,7 @@
 // takes an idle easy handle from a pool (so connections are reused) or makes one.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,7 +17,9 @@ namespace l2a::kube {
 
 class CurlTransport : public HttpTransport {
  public:
-  explicit CurlTransport(ClientConfig config, int requestTimeoutSeconds = 30);
+  // `requestTimeout` bounds a whole exchange (connecting included), watches excepted.
+  explicit CurlTransport(ClientConfig config,
+                         std::chrono::milliseconds requestTimeout = std::chrono::seconds(30));
   ~CurlTransport() override;
 
   Result<HttpResponse> send(const HttpRequest& request) override;
@@ -33,7 +36,7 @@ class CurlTransport : public HttpTransport {
                                const std::atomic<bool>* stop, int idleTimeoutSeconds);
 
   const ClientConfig config_;
-  const int requestTimeoutSeconds_;
+  const std::chrono::milliseconds requestTimeout_;
   std::mutex mutex_;
   std::vector<void*> idle_;
   std::string token_;

@@ -13,7 +13,8 @@
 namespace l2a::net {
 
 enum class FrameFilter {
-  kRequests,  // untagged ARP requests and ICMPv6 Neighbor Solicitations (the responder)
+  kRequests,  // untagged ARP requests/replies and ICMPv6 NS/NA (the responder: requests to
+              // answer, others' announcements to detect conflicts)
   kReplies,   // untagged ARP replies and ICMPv6 Neighbor Advertisements (whohas)
 };
 

@@ -27,6 +27,7 @@ std::string_view dropReasonName(DropReason reason) {
       "vlan_tagged",
       "own_frame",
       "not_claimed",
+      "foreign_announcement",
   };
   size_t i = static_cast<size_t>(reason);
   return i < kNames.size() ? kNames[i] : "unknown";

@@ -32,6 +32,7 @@ enum class DropReason : size_t {
   kVlanTagged,              // 802.1Q-tagged frame on an untagged port
   kOwnFrame,                // sent by one of our own MACs
   kNotClaimed,              // target address is not claimed on this interface
+  kForeignAnnouncement,     // another MAC announces an address we claim (a conflict)
   kCount,
 };
 

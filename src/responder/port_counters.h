@@ -17,6 +17,7 @@ struct PortCounters {
   uint64_t gratuitousArps = 0;     // announcements sent
   uint64_t unsolicitedAdvertisements = 0;
   uint64_t sendErrors = 0;
+  uint64_t conflicts = 0;          // others announcing an address we claim
   std::array<uint64_t, packet::kDropReasonCount> drops{};
 
   uint64_t drop(packet::DropReason reason) const { return drops[static_cast<size_t>(reason)]; }

@@ -126,6 +126,14 @@ const Responder::Claim* Responder::answerable(const IpAddress& address, int ifin
   return std::binary_search(active.begin(), active.end(), ifindex) ? &it->second : nullptr;
 }
 
+bool Responder::ownMac(const packet::MacAddress& mac) const {
+  // Several of our ports may share a LAN: what one announces the others see.
+  for (const auto& [ifindex, state] : ports_) {
+    if (state.port.mac == mac) return true;
+  }
+  return false;
+}
+
 void Responder::drop(PortState& port, DropReason reason) {
   ++port.counters->drops[static_cast<size_t>(reason)];
 }
@@ -140,7 +148,27 @@ void Responder::send(PortState& port, const packet::Bytes& frame,
 }
 
 void Responder::handleFrame(int ifindex, packet::ByteSpan frame) {
-  std::lock_guard lock(mutex_);
+  std::vector<Conflict> conflicts;
+  {
+    std::lock_guard lock(mutex_);
+    handleFrameLocked(ifindex, frame, conflicts);
+  }
+  if (onConflict_) {
+    for (const Conflict& c : conflicts) onConflict_(c.address, c.other, c.port);
+  }
+}
+
+void Responder::reannounce(const IpAddress& address) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = claims_.find(address);
+    if (it == claims_.end()) return;
+    schedule(address, it->second, Clock::time_point::min());
+  }
+  if (wake_) wake_();
+}
+
+void Responder::handleFrameLocked(int ifindex, packet::ByteSpan frame, std::vector<Conflict>& conflicts) {
   auto it = ports_.find(ifindex);
   if (it == ports_.end()) return;  // a frame still queued on a socket of a removed port
   PortState& port = it->second;
@@ -162,16 +190,23 @@ void Responder::handleFrame(int ifindex, packet::ByteSpan frame) {
   if (eth->header.vlanTci) return drop(port, DropReason::kVlanTagged);
   if (eth->header.source == port.port.mac) return drop(port, DropReason::kOwnFrame);
   if (eth->header.etherType == packet::kEtherTypeArp) {
-    handleArp(port, eth->header, eth->payload);
+    handleArp(port, eth->header, eth->payload, conflicts);
   } else {
-    handleIpv6(port, eth->header, eth->payload);
+    handleIpv6(port, eth->header, eth->payload, conflicts);
   }
 }
 
 void Responder::handleArp(PortState& port, const packet::EthernetHeader& eth,
-                          packet::ByteSpan payload) {
+                          packet::ByteSpan payload, std::vector<Conflict>& conflicts) {
   auto arp = packet::parseArp(payload);
   if (!arp) return drop(port, arp.error());
+  bool announcement = arp->operation == packet::kArpReply || arp->senderIp == arp->targetIp;
+  if (announcement && !ownMac(arp->senderMac) && answerable(IpAddress{arp->senderIp}, port.port.ifindex)) {
+    // Someone else says it owns an address we answer for.
+    ++port.counters->conflicts;
+    conflicts.push_back({IpAddress{arp->senderIp}, arp->senderMac, port.port.name});
+    return drop(port, DropReason::kForeignAnnouncement);
+  }
   if (arp->operation != packet::kArpRequest) return drop(port, DropReason::kArpNotRequest);
   if (arp->senderMac.isMulticast()) return drop(port, DropReason::kArpBadSender);
   if (arp->senderIp == arp->targetIp) return drop(port, DropReason::kArpGratuitous);
@@ -182,8 +217,19 @@ void Responder::handleArp(PortState& port, const packet::EthernetHeader& eth,
 }
 
 void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
-                           packet::ByteSpan payload) {
+                           packet::ByteSpan payload, std::vector<Conflict>& conflicts) {
   auto ns = packet::parseNeighborSolicitation(payload);
+  if (!ns && ns.error() == DropReason::kUnexpectedIcmpv6Type) {
+    auto na = packet::parseNeighborAdvertisement(payload);
+    if (!na) return drop(port, na.error());
+    packet::MacAddress other = na->targetLinkLayer.value_or(eth.source);
+    if (!ownMac(other) && answerable(IpAddress{na->target}, port.port.ifindex)) {
+      ++port.counters->conflicts;
+      conflicts.push_back({IpAddress{na->target}, other, port.port.name});
+      return drop(port, DropReason::kForeignAnnouncement);
+    }
+    return drop(port, DropReason::kUnexpectedIcmpv6Type);
+  }
   if (!ns) return drop(port, ns.error());
   if (!answerable(IpAddress{ns->target}, port.port.ifindex)) {
     return drop(port, DropReason::kNotClaimed);

@@ -61,6 +61,14 @@ class Responder {
   // Loop thread: sends the announcements due by `now`; returns when the next one is due.
   std::optional<Clock::time_point> tick(Clock::time_point now);
 
+  // Another MAC announced (gratuitous ARP, ARP reply, NA) an address we claim. Called on the
+  // loop thread, without the responder's lock held. Set before the loop runs.
+  using ConflictHandler =
+      std::function<void(const packet::IpAddress&, const packet::MacAddress& other, const std::string& port)>;
+  void setConflictHandler(ConflictHandler handler) { onConflict_ = std::move(handler); }
+  // Sends the announcement burst for a claimed address again (after a conflict we win).
+  void reannounce(const packet::IpAddress& address);
+
   std::vector<ClaimInfo> claims() const;
   std::map<std::string, PortCounters> counters() const;  // by port name, kept after removal
   std::vector<Port> ports() const;
@@ -88,14 +96,24 @@ class Responder {
   void schedule(const packet::IpAddress& address, Claim& claim, Clock::time_point at);
   void announce(const packet::IpAddress& address, const Claim& claim);
   void send(PortState& port, const packet::Bytes& frame, uint64_t PortCounters::*sent);
-  void handleArp(PortState& port, const packet::EthernetHeader& eth, packet::ByteSpan payload);
-  void handleIpv6(PortState& port, const packet::EthernetHeader& eth, packet::ByteSpan payload);
+  struct Conflict {
+    packet::IpAddress address;
+    packet::MacAddress other;
+    std::string port;
+  };
+  void handleArp(PortState& port, const packet::EthernetHeader& eth, packet::ByteSpan payload,
+                 std::vector<Conflict>& conflicts);
+  void handleIpv6(PortState& port, const packet::EthernetHeader& eth, packet::ByteSpan payload,
+                  std::vector<Conflict>& conflicts);
+  void handleFrameLocked(int ifindex, packet::ByteSpan frame, std::vector<Conflict>& conflicts);
   const Claim* answerable(const packet::IpAddress& address, int ifindex) const;
+  bool ownMac(const packet::MacAddress& mac) const;
   void drop(PortState& port, packet::DropReason reason);
 
   FrameIo& io_;
   const AnnouncementConfig config_;
   std::function<void()> wake_;
+  ConflictHandler onConflict_;
 
   mutable std::mutex mutex_;
   std::unordered_map<packet::IpAddress, Claim> claims_;

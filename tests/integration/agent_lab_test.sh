@@ -199,6 +199,22 @@ ip -n "$(lab_ns "$VICTIM")" link set lan1 up
 lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^eth0$"]}}' >/dev/null
 lab_wait_for 6 all_announced_once
 
+echo "# the announcer is cut from the API server but not from the LAN"
+VICTIM=$(owner "$FIRST")
+ip netns exec "$(lab_ns "$VICTIM")" nft -f - <<'NFT'
+table inet cut {
+  chain output { type filter hook output priority 0; ip daddr 198.18.0.1 tcp dport 6443 drop; }
+}
+NFT
+start=$(date +%s%N)
+check "another node takes over; the cut-off node, frozen, sees its announcement and releases" lab_wait_for 6 moved
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "# single announcer again ${ms} ms after the cut (lease ${LEASE_MS} ms)"
+check "  ...the cut-off agent logged the conflict and released" lab_wait_for 2 grep -q "event=conflict address=$FIRST .*action=release" "/tmp/$LAB_ID-agent-$VICTIM.log"
+check "  ...every address has exactly one announcer" all_announced_once
+ip netns exec "$(lab_ns "$VICTIM")" nft delete table inet cut
+check "reconnected: still exactly one announcer each" lab_wait_for 6 all_announced_once
+
 echo "# the API server stops: announcements stay"
 kill -9 "$LAB_API_PID"
 sleep $(( (LEASE_MS * 2 + 1000) / 1000 ))

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     std::printf("error: %s\n", config.error().message.c_str());
     return 1;
   }
-  CurlTransport transport(*config, 5);
+  CurlTransport transport(*config, std::chrono::seconds(5));
   auto response = transport.send({.method = "GET", .target = argv[2]});
   if (!response) {
     std::printf("error: %s\n", response.error().message.c_str());

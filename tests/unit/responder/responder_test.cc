@@ -138,14 +138,58 @@ TEST_F(ResponderTest, DropsMalformedAndForeignFramesByReason) {
   PortCounters c = counters("eth0");
   EXPECT_EQ(c.drop(DropReason::kBadHopLimit), 1u);
   EXPECT_EQ(c.drop(DropReason::kBadChecksum), 1u);
+  // kOtherMac is our own eth1: its announcements seen on eth0 are neither answered nor conflicts.
   EXPECT_EQ(c.drop(DropReason::kArpNotRequest), 1u);
   EXPECT_EQ(c.drop(DropReason::kArpGratuitous), 1u);
+  EXPECT_EQ(c.conflicts, 0u);
   EXPECT_EQ(c.drop(DropReason::kOwnFrame), 1u);
   EXPECT_EQ(c.drop(DropReason::kVlanTagged), 1u);
   EXPECT_EQ(c.drop(DropReason::kTruncated), 1u);
   uint64_t drops = 0;
   for (uint64_t d : c.drops) drops += d;
   EXPECT_EQ(c.requests(), drops + c.replies());  // every frame seen is answered or counted
+}
+
+TEST_F(ResponderTest, OthersAnnouncingUnclaimedAddressesAreOnlyCounted) {
+  auto other = *packet::Ipv4Address::parse("198.18.0.99");
+  responder_.handleFrame(2, packet::buildGratuitousArp(kOtherMac, other, packet::GratuitousArpForm::kRequest));
+  responder_.handleFrame(2, packet::buildGratuitousArp(kOtherMac, other, packet::GratuitousArpForm::kReply));
+  EXPECT_EQ(counters("eth0").drop(DropReason::kArpGratuitous), 1u);
+  EXPECT_EQ(counters("eth0").drop(DropReason::kArpNotRequest), 1u);
+  EXPECT_EQ(counters("eth0").conflicts, 0u);
+}
+
+TEST_F(ResponderTest, ForeignAnnouncementsOfClaimedAddressesReachTheConflictHandler) {
+  std::vector<std::tuple<std::string, std::string, std::string>> seen;
+  responder_.setConflictHandler([&](const packet::IpAddress& a, const packet::MacAddress& m, const std::string& p) {
+    seen.emplace_back(packet::toString(a), m.toString(), p);
+  });
+  responder_.claim(kV4);
+  responder_.claim(kV6b);
+  flushAnnouncements();
+  const packet::MacAddress stranger = *packet::MacAddress::parse("02:00:00:00:00:99");
+  responder_.handleFrame(3, packet::buildGratuitousArp(stranger, std::get<packet::Ipv4Address>(kV4),
+                                                       packet::GratuitousArpForm::kRequest));
+  responder_.handleFrame(2, packet::buildUnsolicitedAdvertisement(stranger, std::get<packet::Ipv6Address>(kV6b)));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_tuple(std::string("198.18.0.11"), stranger.toString(), std::string("eth1")));
+  EXPECT_EQ(seen[1], std::make_tuple(std::string("2001:db8::200"), stranger.toString(), std::string("eth0")));
+  // Our own announcements, seen on another of our ports on the same LAN, are not conflicts.
+  responder_.handleFrame(2, packet::buildUnsolicitedAdvertisement(kOtherMac, std::get<packet::Ipv6Address>(kV6b)));
+  responder_.handleFrame(3, packet::buildGratuitousArp(kNodeMac, std::get<packet::Ipv4Address>(kV4),
+                                                       packet::GratuitousArpForm::kRequest));
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST_F(ResponderTest, ReannounceSendsTheBurstAgain) {
+  responder_.claim(kV4);
+  responder_.tick(t0_);
+  responder_.tick(t0_ + 1s);
+  responder_.tick(t0_ + 2s);
+  io_.take();
+  responder_.reannounce(kV4);
+  responder_.tick(t0_ + 3s);
+  EXPECT_EQ(io_.take().size(), 2u);  // both ports, at once
 }
 
 TEST_F(ResponderTest, SendFailuresAreCounted) {
