@@ -45,3 +45,5 @@ echo
 bash bench/kube.sh
 echo
 bash bench/ipam.sh
+echo
+bash bench/agents.sh

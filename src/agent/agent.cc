@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "agent/cluster_view.h"
+#include "common/timestamps.h"
 #include "agent/fencing.h"
 #include "policy/rendezvous.h"
 
@@ -16,13 +17,6 @@ namespace {
 
 using Json = nlohmann::json;
 using Steady = std::chrono::steady_clock;
-
-std::string nowRfc3339() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
-}
 
 }  // namespace
 
@@ -51,15 +45,27 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
   auto leaseChanged = [this](const Json& lease) {
     std::string name = kube::nameOf(lease);
     if (name.rfind(kNodeLeasePrefix, 0) != 0) return;
-    std::string record = lease.value("spec", Json::object()).dump();
+    const Json& spec = lease.value("spec", Json::object());
+    std::string record = spec.dump();
+    // What changes a plan: the holder and the published interfaces. A plain renewal only keeps
+    // the node live (judged at every resync), so it does not cost a reconcile.
+    std::string meaning = spec.value("holderIdentity", "") + "|" +
+                          lease.value("/metadata/annotations"_json_pointer, Json::object()).value(kInterfacesAnnotation, "");
+    bool wakeUp = false;
     {
       std::lock_guard lock(mutex_);
       if (leaseRecord_[name] != record) {
         leaseRecord_[name] = record;
-        leaseSeen_[name] = Steady::now();
+        auto& seen = leaseSeen_[name];
+        // Our own renewal seen again after a stale spell: our view is current again.
+        if (name == kNodeLeasePrefix + options_.nodeName && Steady::now() - seen >= options_.leaseDuration) wakeUp = true;
+        seen = Steady::now();
       }
+      std::string& previous = leaseMeaning_[name];
+      wakeUp = wakeUp || previous != meaning;
+      previous = meaning;
     }
-    wake();
+    if (wakeUp) wake();
   };
   leases_ = std::make_unique<kube::Informer>(
       client_, kube::resources::kLeases, options_.ns,
@@ -85,10 +91,15 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                                  .retryPeriod = options_.retryPeriod},
       kube::LeaderCallbacks{.onStartedLeading = [this] {
                               spdlog::info("event=node_lease_held node={}", options_.nodeName);
+                              if (lostLease_.exchange(false)) {
+                                // Back from a partition: watches may have been silently stale.
+                                for (kube::Informer* i : informers()) i->relistNow();
+                              }
                               wake();
                             },
                             .onStoppedLeading = [this] {
                               if (shuttingDown_.load()) return;
+                              lostLease_ = true;
                               spdlog::warn("event=node_lease_lost node={} note=\"frozen: taking nothing new\"",
                                            options_.nodeName);
                               wake();
@@ -127,6 +138,10 @@ policy::ClusterView Agent::snapshot() {
     for (const Json& p : policies_[i]->items()) policies.push_back(policy::parsePolicy(p, policyKinds_[i].group));
   }
   auto now = Steady::now();
+  {
+    std::lock_guard lock(mutex_);
+    nextExpiry_ = Steady::time_point::max();
+  }
   ViewInputs in{
       .services = services_->items(),
       .endpointSlices = slices_->items(),
@@ -140,15 +155,25 @@ policy::ClusterView Agent::snapshot() {
         auto duration = std::chrono::seconds(spec.value("leaseDurationSeconds", 0));
         std::lock_guard lock(mutex_);
         auto seen = leaseSeen_.find(kNodeLeasePrefix + node);
-        return spec.value("holderIdentity", "") == node && seen != leaseSeen_.end() && now - seen->second < duration;
+        bool live = spec.value("holderIdentity", "") == node && seen != leaseSeen_.end() && now - seen->second < duration;
+        // Wake exactly when this live lease would expire, not at the next periodic resync.
+        if (live) nextExpiry_ = std::min(nextExpiry_, seen->second + duration);
+        return live;
       }};
   policy::ClusterView view = buildClusterView(in);
-  // Ourselves: live while we hold our Lease and renewed it within the deadline (not frozen).
-  bool renewing = !isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline);
+  // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
+  // back through the watch — a view that lags behind the API server must not take anything.
+  bool live = !isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) && viewFresh();
   for (auto& node : view.nodes) {
-    if (node.name == options_.nodeName) node.live = node.live || renewing;
+    if (node.name == options_.nodeName) node.live = live;
   }
   return view;
+}
+
+bool Agent::viewFresh() {
+  std::lock_guard lock(mutex_);
+  auto seen = leaseSeen_.find(kNodeLeasePrefix + options_.nodeName);
+  return seen != leaseSeen_.end() && Steady::now() - seen->second < options_.leaseDuration;
 }
 
 void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine) {
@@ -179,7 +204,7 @@ void Agent::reconcile() {
     node.interfaces = up;  // our own state first-hand, not as last published
   }
   auto plans = policy::planAddresses(view);
-  bool frozen = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline);
+  bool frozen = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   std::map<std::string, std::vector<std::string>> desired;
   for (const auto& [address, plan] : plans) {
     if (plan.owner == options_.nodeName && packet::parseIpAddress(address)) desired[address] = plan.interfacePatterns;
@@ -211,7 +236,7 @@ void Agent::reconcile() {
                    options_.nodeName, plan == plans.end() || plan->second.owner.empty() ? "-" : plan->second.owner);
     }
   }
-  std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, type, message
+  std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, reason, message
   for (const std::string& address : changes.release) {
     responder_.release(*packet::parseIpAddress(address));
     claimed_.erase(address);
@@ -221,7 +246,8 @@ void Agent::reconcile() {
     if (plan == plans.end()) continue;
     std::string why = plan->second.owner.empty() ? "no candidate node" : "now announced by " + plan->second.owner;
     for (const auto& svc : plan->second.services) {
-      events.emplace_back(svc, "Normal", fmt::format("node {} stopped announcing {}: {}", options_.nodeName, address, why));
+      events.emplace_back(svc, "AnnouncementStopped",
+                          fmt::format("node {} stopped announcing {}: {}", options_.nodeName, address, why));
     }
   }
   for (const auto& [address, patterns] : changes.claim) {
@@ -239,16 +265,14 @@ void Agent::reconcile() {
     spdlog::info("event=announcing address={} node={} interfaces=\"{}\"", address, options_.nodeName,
                  fmt::join(macs, ","));
     for (const auto& svc : plans[address].services) {
-      events.emplace_back(svc, "Normal", fmt::format("node {} announces {} on {}", options_.nodeName, address,
+      events.emplace_back(svc, "AnnouncementStarted", fmt::format("node {} announces {} on {}", options_.nodeName, address,
                                                      macs.empty() ? std::string("no interface up") : fmt::format("{}", fmt::join(macs, ", "))));
     }
   }
   status_.announced.clear();
   for (const auto& [address, scope] : claimed_) status_.announced.push_back(address);
   lock.unlock();
-  for (const auto& [svc, type, message] : events) {
-    event(svc, type, message.find("stopped") != std::string::npos ? "AnnouncementStopped" : "AnnouncementStarted", message);
-  }
+  for (const auto& [svc, reason, message] : events) event(svc, "Normal", reason, message);
   if (!frozen) writePolicyStatuses(view);
 }
 
@@ -269,7 +293,7 @@ void Agent::writePolicyStatuses(const policy::ClusterView& view) {
                               {"status", e == p.errors.end() ? "False" : "True"},
                               {"reason", e == p.errors.end() ? "Valid" : "Invalid"},
                               {"message", e == p.errors.end() ? "" : e->second},
-                              {"lastTransitionTime", nowRfc3339()}});
+                              {"lastTransitionTime", common::rfc3339()}});
       }
       std::string signature = p.key;
       for (const auto& c : conditions) signature += c.value("status", "") + c.value("message", "");
@@ -293,7 +317,7 @@ void Agent::event(const std::string& serviceKey, const std::string& type, const 
   auto slash = serviceKey.find('/');
   std::string ns = serviceKey.substr(0, slash), name = serviceKey.substr(slash + 1);
   auto svc = services_->get(serviceKey);
-  std::string now = nowRfc3339();
+  std::string now = common::rfc3339();
   Json e{{"apiVersion", "v1"},
          {"kind", "Event"},
          {"metadata", {{"name", fmt::format("{}.{:x}", name, rng())}, {"namespace", ns}}},
@@ -323,7 +347,10 @@ void Agent::run(const std::atomic<bool>& stop) {
     {
       // Periodic as well as on change: reconciliation never depends on one event arriving.
       std::unique_lock lock(mutex_);
-      changed_.wait_for(lock, options_.resyncPeriod, [&] { return dirty_ || stop.load(); });
+      auto until = std::min(Steady::now() + options_.resyncPeriod,
+                            nextExpiry_ == Steady::time_point::max() ? Steady::time_point::max()
+                                                                     : nextExpiry_ + std::chrono::milliseconds(5));
+      changed_.wait_until(lock, until, [&] { return dirty_ || stop.load(); });
       if (stop.load()) break;
       dirty_ = false;
     }

@@ -85,6 +85,8 @@ class Agent {
 
  private:
   policy::ClusterView snapshot();
+  // Our own Lease's renewals reach us through the watch: our view is current.
+  bool viewFresh();
   void reconcile();
   void publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine);
   void writePolicyStatuses(const policy::ClusterView& view);
@@ -108,6 +110,8 @@ class Agent {
   // Node lease -> when its record last changed, by our clock (liveness as client-go judges it).
   std::map<std::string, std::chrono::steady_clock::time_point> leaseSeen_;
   std::map<std::string, std::string> leaseRecord_;
+  std::map<std::string, std::string> leaseMeaning_;  // holder + interfaces: what wakes a reconcile
+  Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
   std::map<std::string, std::vector<std::string>> claimed_;  // address -> interface patterns
   std::string publishedInterfaces_;
   std::map<std::string, std::string> policyStatusWritten_;
@@ -115,6 +119,7 @@ class Agent {
   std::map<std::string, Steady::time_point> reannounced_;
   AgentStatus status_;
   std::atomic<bool> shuttingDown_{false};
+  std::atomic<bool> lostLease_{false};
 };
 
 std::vector<PolicyKind> discoverPolicyKinds(kube::Client& client);

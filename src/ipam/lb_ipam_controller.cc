@@ -1,5 +1,7 @@
 #include "ipam/lb_ipam_controller.h"
 
+#include "common/timestamps.h"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -11,13 +13,6 @@ namespace l2a::ipam {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string nowRfc3339() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
-}
 
 // Replaces (or removes, when `condition` is null) the condition of `type` in a list, keeping
 // lastTransitionTime when the status did not change.
@@ -35,7 +30,7 @@ Json withCondition(const Json& conditions, const std::string& type, const Json& 
   if (!condition.is_null()) {
     Json c = condition;
     c["type"] = type;
-    c["lastTransitionTime"] = previousStatus == c.value("status", "") && !previousTime.empty() ? previousTime : nowRfc3339();
+    c["lastTransitionTime"] = previousStatus == c.value("status", "") && !previousTime.empty() ? previousTime : common::rfc3339();
     out.push_back(c);
   }
   return out;
@@ -285,7 +280,7 @@ void LbIpamController::event(const Json& object, const std::string& type, const 
                              const std::string& message) {
   static std::mt19937_64 rng{std::random_device{}()};
   std::string ns = kube::namespaceOf(object).empty() ? "default" : kube::namespaceOf(object);
-  std::string now = nowRfc3339();
+  std::string now = common::rfc3339();
   Json e{{"apiVersion", "v1"},
          {"kind", "Event"},
          {"metadata", {{"name", fmt::format("{}.{:x}", kube::nameOf(object), rng())}, {"namespace", ns}}},

@@ -241,8 +241,9 @@ Status<> Client::watch(const Resource& r, const std::string& ns, const WatchOpti
         });
         return keepGoing;
       },
-      stop, options.idleTimeoutSeconds);
-  if (stop.load()) return Ok{};  // the caller ended it
+      [&stop, abort = options.abort] { return stop.load() || (abort != nullptr && abort->load()); },
+      options.idleTimeoutSeconds);
+  if (stop.load() || (options.abort != nullptr && options.abort->load())) return Ok{};  // the caller ended it
   if (!response) {
     count("watch", r, 0);
     return fail(response.error());

@@ -45,6 +45,7 @@ struct WatchOptions {
   std::string fieldSelector;
   int timeoutSeconds = 300;   // the server ends the watch after this; the caller re-watches
   int idleTimeoutSeconds = 60;  // no byte (not even a bookmark) for this long: a dead link
+  const std::atomic<bool>* abort = nullptr;  // also ends the watch when set (besides `stop`)
 };
 
 struct WatchEvent {

@@ -16,7 +16,7 @@ namespace {
 struct Exchange {
   HttpResponse response;
   const std::function<bool(std::string_view)>* onData = nullptr;
-  const std::atomic<bool>* stop = nullptr;
+  const std::function<bool()>* stopped = nullptr;
   bool stoppedByCaller = false;
 };
 
@@ -56,7 +56,7 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) {
 
 int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* ex = static_cast<Exchange*>(user);
-  if (ex->stop != nullptr && ex->stop->load()) {
+  if (ex->stopped != nullptr && (*ex->stopped)()) {
     ex->stoppedByCaller = true;
     return 1;
   }
@@ -104,28 +104,31 @@ std::string CurlTransport::bearerToken() {
   if (config_.tokenFile.empty()) return config_.bearerToken;
   struct stat st {};
   std::lock_guard lock(mutex_);
-  // Service-account tokens rotate: re-read the file whenever it changed.
-  if (stat(config_.tokenFile.c_str(), &st) == 0 && st.st_mtime != tokenModified_) {
-    std::ifstream in(config_.tokenFile);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    token_ = ss.str();
-    token_.erase(token_.find_last_not_of(" \r\n\t") + 1);
-    tokenModified_ = st.st_mtime;
+  // Service-account tokens rotate: re-read the file whenever it changed (nanosecond mtime).
+  if (stat(config_.tokenFile.c_str(), &st) == 0) {
+    long long modified = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    if (modified != tokenModified_) {
+      std::ifstream in(config_.tokenFile);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      token_ = ss.str();
+      token_.erase(token_.find_last_not_of(" \r\n\t") + 1);
+      tokenModified_ = modified;
+    }
   }
   return token_;
 }
 
 Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& request,
                                             const std::function<bool(std::string_view)>* onData,
-                                            const std::atomic<bool>* stop,
+                                            const std::function<bool()>* stopped,
                                             int idleTimeoutSeconds) {
   CURL* curl = static_cast<CURL*>(handle);
   curl_easy_reset(curl);
   std::string url = config_.server + request.target;
   Exchange ex;
   ex.onData = onData;
-  ex.stop = stop;
+  ex.stopped = stopped;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -194,9 +197,9 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
 
 Result<HttpResponse> CurlTransport::stream(const HttpRequest& request,
                                            const std::function<bool(std::string_view)>& onData,
-                                           const std::atomic<bool>& stop, int idleTimeoutSeconds) {
+                                           const std::function<bool()>& stopped, int idleTimeoutSeconds) {
   void* handle = curl_easy_init();  // a long-lived stream keeps its own connection
-  auto result = perform(handle, request, &onData, &stop, idleTimeoutSeconds);
+  auto result = perform(handle, request, &onData, &stopped, idleTimeoutSeconds);
   curl_easy_cleanup(static_cast<CURL*>(handle));
   return result;
 }

@@ -25,7 +25,7 @@ class CurlTransport : public HttpTransport {
   Result<HttpResponse> send(const HttpRequest& request) override;
   Result<HttpResponse> stream(const HttpRequest& request,
                               const std::function<bool(std::string_view)>& onData,
-                              const std::atomic<bool>& stop, int idleTimeoutSeconds) override;
+                              const std::function<bool()>& stopped, int idleTimeoutSeconds) override;
 
  private:
   void* takeHandle();
@@ -33,7 +33,7 @@ class CurlTransport : public HttpTransport {
   std::string bearerToken();
   Result<HttpResponse> perform(void* handle, const HttpRequest& request,
                                const std::function<bool(std::string_view)>* onData,
-                               const std::atomic<bool>* stop, int idleTimeoutSeconds);
+                               const std::function<bool()>* stopped, int idleTimeoutSeconds);
 
   const ClientConfig config_;
   const std::chrono::milliseconds requestTimeout_;

@@ -32,11 +32,12 @@ class HttpTransport {
   // Error code "connection" when no HTTP answer came (refused, reset, timed out).
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
   // Streams the body to `onData` as it arrives, until the server ends it, `onData` returns
-  // false, `stop` becomes true, or nothing arrives for `idleTimeoutSeconds`. The response's
-  // body holds what was received only when the status is not 200.
+  // false, `stopped()` becomes true (polled about once a second and on every chunk), or nothing
+  // arrives for `idleTimeoutSeconds`. The body holds what was received only when the status is
+  // not 200.
   virtual Result<HttpResponse> stream(const HttpRequest& request,
                                       const std::function<bool(std::string_view)>& onData,
-                                      const std::atomic<bool>& stop, int idleTimeoutSeconds) = 0;
+                                      const std::function<bool()>& stopped, int idleTimeoutSeconds) = 0;
 };
 
 }  // namespace l2a::kube

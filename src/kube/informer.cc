@@ -121,7 +121,8 @@ void Informer::run(const std::atomic<bool>& stop) {
                        .labelSelector = options_.labelSelector,
                        .fieldSelector = options_.fieldSelector,
                        .timeoutSeconds = options_.watchTimeoutSeconds,
-                       .idleTimeoutSeconds = options_.idleTimeoutSeconds};
+                       .idleTimeoutSeconds = options_.idleTimeoutSeconds,
+                       .abort = &relist_};
     {
       std::lock_guard lock(mutex_);
       ++stats_.watches;
@@ -157,8 +158,11 @@ void Informer::run(const std::atomic<bool>& stop) {
       ++stats_.gone;
       needList = true;
     }
+    if (relist_.exchange(false)) needList = true;
   }
 }
+
+void Informer::relistNow() { relist_ = true; }
 
 std::vector<Json> Informer::items() const {
   std::lock_guard lock(mutex_);

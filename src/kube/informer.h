@@ -49,6 +49,9 @@ class Informer {
       : Informer(client, std::move(resource), std::move(ns), std::move(handlers), Options{}) {}
 
   void run(const std::atomic<bool>& stop);
+  // Drops the current watch and lists again (from any thread): for a caller that knows its
+  // connection may have been silently stale, e.g. after a network partition healed.
+  void relistNow();
 
   bool synced() const { return synced_.load(); }
   std::vector<Json> items() const;
@@ -71,6 +74,7 @@ class Informer {
   std::string resourceVersion_;
   InformerStats stats_;
   std::atomic<bool> synced_{false};
+  std::atomic<bool> relist_{false};
 };
 
 }  // namespace l2a::kube

@@ -1,5 +1,7 @@
 #include "kube/leader_elector.h"
 
+#include "common/timestamps.h"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,13 +10,7 @@
 
 namespace l2a::kube {
 
-std::string formatMicroTime(std::chrono::system_clock::time_point t) {
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", utc, micros % 1000000);
-}
+std::string formatMicroTime(std::chrono::system_clock::time_point t) { return common::rfc3339Micros(t); }
 
 LeaderElector::LeaderElector(Client& client, LeaderElectionConfig config,
                              LeaderCallbacks callbacks,

@@ -183,16 +183,7 @@ Result<std::string> ApiServer::start() {
                            {"status", {{"phase", "Active"}}}});
     }
   }
-  server_->new_task_queue = [] { return new httplib::ThreadPool(256); };
-  server_->set_tcp_nodelay(true);
-  server_->set_keep_alive_max_count(1000);
-  server_->set_payload_max_length(64 << 20);
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) { route(req, res); };
-  server_->Get(".*", handler);
-  server_->Post(".*", handler);
-  server_->Put(".*", handler);
-  server_->Patch(".*", handler);
-  server_->Delete(".*", handler);
+  configure(*server_);
   if (options_.port == 0) {
     boundPort_ = server_->bind_to_any_port(options_.host);
   } else {
@@ -203,6 +194,20 @@ Result<std::string> ApiServer::start() {
   }
   bool v6 = options_.host.find(':') != std::string::npos;
   return fmt::format("http://{}{}{}:{}", v6 ? "[" : "", options_.host, v6 ? "]" : "", boundPort_);
+}
+
+void ApiServer::configure(httplib::Server& server) {
+  // Watches hold a worker each for their lifetime: a large pool.
+  server.new_task_queue = [] { return new httplib::ThreadPool(256); };
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(1000);
+  server.set_payload_max_length(64 << 20);
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) { route(req, res); };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Patch(".*", handler);
+  server.Delete(".*", handler);
 }
 
 void ApiServer::serve() {
@@ -219,16 +224,7 @@ void ApiServer::serve() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     server_ = std::make_unique<httplib::Server>();
-    auto handler = [this](const httplib::Request& req, httplib::Response& res) { route(req, res); };
-    server_->new_task_queue = [] { return new httplib::ThreadPool(256); };
-    server_->set_tcp_nodelay(true);
-    server_->set_keep_alive_max_count(1000);
-    server_->set_payload_max_length(64 << 20);
-    server_->Get(".*", handler);
-    server_->Post(".*", handler);
-    server_->Put(".*", handler);
-    server_->Patch(".*", handler);
-    server_->Delete(".*", handler);
+    configure(*server_);
     while (!stopping_ && !server_->bind_to_port(options_.host, boundPort_)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -586,6 +582,17 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
   }
   bool dryRun = param(req, "dryRun") == "All";
   bool statusOnly = sub == "status";
+  // PUT and PATCH end the same way: store, follow CRD changes, answer.
+  auto commitUpdate = [&](const Json& object) {
+    auto updated = store_.update(id, ns, name, object, info.hasStatus, statusOnly);
+    if (!updated) {
+      done(updated.error().code);
+      return replyFailure(res, updated.error());
+    }
+    if (id == "apiextensions.k8s.io/customresourcedefinitions") registerCrd(*updated);
+    done(200);
+    reply(res, 200, *updated);
+  };
 
   if (req.method == "PATCH") {
     verb = "patch";
@@ -621,14 +628,7 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
       done(200);
       return reply(res, 200, body);
     }
-    auto updated = store_.update(id, ns, name, body, info.hasStatus, statusOnly);
-    if (!updated) {
-      done(updated.error().code);
-      return replyFailure(res, updated.error());
-    }
-    if (id == "apiextensions.k8s.io/customresourcedefinitions") registerCrd(*updated);
-    done(200);
-    return reply(res, 200, *updated);
+    return commitUpdate(body);
   }
 
   // POST (create) and PUT (update): apiVersion/kind are the resource's, name must be valid.
@@ -690,14 +690,7 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     done(201);
     return reply(res, 201, result);
   }
-  auto updated = store_.update(id, ns, name, body, info.hasStatus, statusOnly);
-  if (!updated) {
-    done(updated.error().code);
-    return replyFailure(res, updated.error());
-  }
-  if (id == "apiextensions.k8s.io/customresourcedefinitions") registerCrd(*updated);
-  done(200);
-  reply(res, 200, *updated);
+  commitUpdate(body);
 }
 
 }  // namespace l2a::lab

@@ -67,6 +67,7 @@ class ApiServer {
     std::chrono::steady_clock::time_point until{};
   };
 
+  void configure(httplib::Server& server);
   void route(const httplib::Request& req, httplib::Response& res);
   void admin(const httplib::Request& req, httplib::Response& res);
   bool discovery(const httplib::Request& req, httplib::Response& res);

@@ -1,5 +1,7 @@
 #include "lab/object_store.h"
 
+#include "common/timestamps.h"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -16,13 +18,6 @@ std::string newUid() {
   uint64_t a = rng(), b = rng();
   return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
                      a & 0xfff, (b >> 48) | 0x8000, b & 0xffffffffffffULL);
-}
-
-std::string now() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
 }
 
 // Everything but metadata and status: what a change of bumps metadata.generation.
@@ -120,7 +115,7 @@ Result<Json, ApiFailure> ObjectStore::create(const std::string& resource, const 
   }
   auto& meta = object["metadata"];
   meta["uid"] = newUid();
-  meta["creationTimestamp"] = now();
+  meta["creationTimestamp"] = common::rfc3339();
   meta["resourceVersion"] = std::to_string(++resourceVersion_);
   meta["generation"] = 1;
   if (!ns.empty()) meta["namespace"] = ns;

@@ -31,7 +31,7 @@ class FakeTransport : public kube::HttpTransport {
   }
   Result<kube::HttpResponse> stream(const kube::HttpRequest& request,
                                     const std::function<bool(std::string_view)>& onData,
-                                    const std::atomic<bool>&, int) override {
+                                    const std::function<bool()>&, int) override {
     auto response = send(request);
     if (response && response->status == 200) {
       onData(response->body);

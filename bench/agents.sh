@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Agent scale benchmark (part of make bench): N agents (network namespaces on one LAN) and S
+# announced Services (one address each) with the lab API server and one L2 policy. Measures, at
+# steady state, API requests per second (all agents together, from the server's counters), agent
+# CPU and memory, then kill -9 of one agent and the time until every one of its addresses is
+# announced by another node (from the takers' logs). Prints one Markdown row per run.
+# Usage: bench/agents.sh "3 20" "1 100 1000 10000"
+set -uo pipefail
+cd "$(dirname "$0")/.."
+NODES_LIST=${1:-"3 20"}
+SERVICES_LIST=${2:-"1 100 1000 10000"}
+LEASE_MS=${LEASE_MS:-4000}
+source tests/support/netns_lab.sh
+lab_require_root
+echo "| agents | services | API req/s (steady, all agents) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | kill -9 → all its addresses elsewhere |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+run() {  # run NODES SERVICES
+  local nodes=$1 services=$2
+  lab_init bench
+  lab_apiserver build/l2a-lab --history 100000 >/dev/null
+  lab_kubectl apply -f deploy/crds/ >/dev/null
+  local i pids=() names=()
+  for ((i = 1; i <= nodes; i++)); do
+    lab_host "n$i" "198.18.0.$((10 + i))/24"
+    printf 'apiVersion: v1\nkind: Node\nmetadata: {name: n%s}\n' "$i" | lab_kubectl apply -f - >/dev/null
+  done
+  lab_kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: l2announcer.io/v1alpha1
+kind: L2AnnouncementPolicy
+metadata: {name: all}
+spec: {loadBalancerIPs: true, interfaces: ["^eth0$"]}
+YAML
+  # Services with their addresses already in status (no operator: only the agents load the API).
+  for ((s = 0; s < services; s++)); do
+    printf '{"metadata":{"name":"s%d","namespace":"default"},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}' "$s"
+    printf '\n'
+  done | ip netns exec "$LAB_LAN" python3 -c '
+import json, sys, urllib.request
+for i, line in enumerate(sys.stdin):
+    body = json.loads(line)
+    req = urllib.request.Request("http://198.18.0.1:6443/api/v1/namespaces/default/services", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(req).read()
+    ip = "198.19.%d.%d" % (i // 256, i % 256)
+    st = json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}).encode()
+    req = urllib.request.Request("http://198.18.0.1:6443/api/v1/namespaces/default/services/%s/status" % body["metadata"]["name"], data=st, headers={"Content-Type": "application/merge-patch+json"}, method="PATCH")
+    urllib.request.urlopen(req).read()
+'
+  for ((i = 1; i <= nodes; i++)); do
+    lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" build/l2a agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
+      --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
+      --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "" --log-level info
+    pids+=("$LAB_LAST_PID")
+  done
+  # Converged: every Service address announced by someone (from the agents' logs).
+  announced() { [[ $(cat /tmp/$LAB_ID-agent-n*.log | grep -c "event=announcing") -ge $services ]]; }
+  lab_wait_for 120 announced
+  sleep 3
+  counters() { ip netns exec "$LAB_LAN" curl -s http://198.18.0.1:6443/admin/counters | python3 -c 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)))'; }
+  cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
+  local r0 c0 r1 c1
+  r0=$(counters); c0=$(cpu)
+  sleep 10
+  r1=$(counters); c1=$(cpu)
+  local rss=0 p
+  for p in "${pids[@]}"; do v=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$p/status); ((v > rss)) && rss=$v; done
+  local rps cpu_pct per_service
+  rps=$(python3 -c "print(round(($r1 - $r0 - 2) / 10, 1))")
+  cpu_pct=$(python3 -c "print(round(($c1 - $c0) / 10 / $nodes, 2))")
+  per_service=$(python3 -c "print(round($services / ($LEASE_MS * 3 / 4 / 1000), 1))")
+  # kill -9 of the busiest agent: time until every address it announced is announced by another.
+  local victim=1 most=-1 c
+  for ((i = 1; i <= nodes; i++)); do
+    c=$(grep -c "event=announcing" "/tmp/$LAB_ID-agent-n$i.log")
+    ((c > most)) && { most=$c; victim=$i; }
+  done
+  local mine
+  mine=$(grep -o "event=announcing address=[^ ]*" "/tmp/$LAB_ID-agent-n$victim.log" | sed 's/.*address=//' | sort -u)
+  local count
+  count=$(echo "$mine" | grep -c . || true)
+  local start f
+  declare -A OFFSET
+  for ((i = 1; i <= nodes; i++)); do
+    ((i == victim)) && continue
+    f=/tmp/$LAB_ID-agent-n$i.log
+    OFFSET[$f]=$(wc -l <"$f")
+  done
+  echo "$mine" | sed 's/^/address=/; s/$/ /' >"/tmp/$LAB_ID-mine.txt"
+  start=$(date +%s%N)
+  kill -9 "${pids[$((victim - 1))]}"
+  taken() {  # only what the others announced after the kill
+    local n=0 f
+    for f in "${!OFFSET[@]}"; do
+      n=$((n + $(tail -n +$((OFFSET[$f] + 1)) "$f" | grep "event=announcing" | grep -c -F -f "/tmp/$LAB_ID-mine.txt")))
+    done
+    [[ $n -ge $count ]]
+  }
+  local ms="-"
+  if [[ $count -gt 0 ]] && lab_wait_for 60 taken; then ms="$(( ($(date +%s%N) - start) / 1000000 )) ms ($count addresses)"; fi
+  echo "| $nodes | $services | $rps | $per_service | $cpu_pct | $rss | $ms |"
+  lab_cleanup
+  trap - EXIT
+}
+for n in $NODES_LIST; do
+  for s in $SERVICES_LIST; do run "$n" "$s"; done
+done
