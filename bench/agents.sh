@@ -68,13 +68,18 @@ for i, line in enumerate(sys.stdin):
   cpu_pct=$(python3 -c "print(round(($c1 - $c0) / 10 / $nodes, 2))")
   per_service=$(python3 -c "print(round($services / ($LEASE_MS * 3 / 4 / 1000), 1))")
   # kill -9 of the busiest agent: time until every address it announced is announced by another.
+  current() {  # current NODE: the addresses it announces now (announced and not released since)
+    awk '/event=announcing/ {match($0, /address=[^ ]+/); a[substr($0, RSTART + 8, RLENGTH - 8)] = 1}
+         /event=released/ {match($0, /address=[^ ]+/); delete a[substr($0, RSTART + 8, RLENGTH - 8)]}
+         END {for (k in a) print k}' "/tmp/$LAB_ID-agent-n$1.log"
+  }
   local victim=1 most=-1 c
   for ((i = 1; i <= nodes; i++)); do
-    c=$(grep -c "event=announcing" "/tmp/$LAB_ID-agent-n$i.log")
+    c=$(current "$i" | wc -l)
     ((c > most)) && { most=$c; victim=$i; }
   done
   local mine
-  mine=$(grep -o "event=announcing address=[^ ]*" "/tmp/$LAB_ID-agent-n$victim.log" | sed 's/.*address=//' | sort -u)
+  mine=$(current "$victim" | sort -u)
   local count
   count=$(echo "$mine" | grep -c . || true)
   local start f
