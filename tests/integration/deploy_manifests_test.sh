@@ -10,13 +10,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DIR=$(mktemp -d /tmp/l2a-deploy-XXXX)
 SERVER=
 trap '[[ -n $SERVER ]] && kill -9 $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
-"$LAB" apiserver --listen 127.0.0.1:0 >"$DIR/server.log" 2>&1 &
-SERVER=$!
-lab_wait_for 5 grep -q "serving http" "$DIR/server.log"
-export KUBECONFIG=$DIR/kubeconfig KUBECACHEDIR=$DIR/cache
-kubectl config set-cluster lab --server="$(grep -o 'http://[^ ]*' "$DIR/server.log")" >/dev/null
-kubectl config set-context lab --cluster=lab >/dev/null
-kubectl config use-context lab >/dev/null
+lab_loopback_apiserver "$LAB" "$DIR" kubeconfig
+SERVER=$LOOPBACK_API_PID
 
 python3 "$ROOT/scripts/render-chart.py" "$ROOT/deploy/helm/l2announcer" >"$DIR/rendered.yaml"
 check "the chart renders to the committed manifest" diff -u "$ROOT/deploy/manifests/l2announcer.yaml" "$DIR/rendered.yaml"

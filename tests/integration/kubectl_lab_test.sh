@@ -15,15 +15,8 @@ cleanup() {
   rm -rf "$DIR"
 }
 trap cleanup EXIT
-"$LAB" apiserver --listen 127.0.0.1:0 >"$DIR/server.log" 2>&1 &
-SERVER_PID=$!
-lab_wait_for 5 grep -q "serving http" "$DIR/server.log"
-URL=$(grep -o 'http://[^ ]*' "$DIR/server.log")
-export KUBECONFIG=$DIR/kubeconfig
-kubectl config set-cluster lab --server="$URL" >/dev/null
-kubectl config set-context lab --cluster=lab >/dev/null
-kubectl config use-context lab >/dev/null
-export KUBECACHEDIR=$DIR/cache
+lab_loopback_apiserver "$LAB" "$DIR" kubeconfig
+SERVER_PID=$LOOPBACK_API_PID
 
 field() {  # field KIND/NAME JSONPATH [-n NS]: kubectl get -o jsonpath
   kubectl get "$1" -o "jsonpath=$2" "${@:3}"

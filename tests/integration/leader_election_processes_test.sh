@@ -14,10 +14,9 @@ cleanup() {
   rm -rf "$DIR"
 }
 trap cleanup EXIT
-"$LAB" apiserver --listen 127.0.0.1:0 >"$DIR/server.log" 2>&1 &
-PIDS+=($!)
-lab_wait_for 5 grep -q "serving http" "$DIR/server.log"
-URL=$(grep -o 'http://[^ ]*' "$DIR/server.log")
+lab_loopback_apiserver "$LAB" "$DIR"
+PIDS+=("$LOOPBACK_API_PID")
+URL=$LOOPBACK_API_URL
 declare -A PID_OF
 for id in a b c; do
   "$CONTENDER" "$URL" election "$id" >"$DIR/$id.log" 2>&1 &

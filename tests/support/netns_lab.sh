@@ -221,3 +221,19 @@ YAML
 lab_kubectl() {  # kubectl against the lab API server, from the LAN namespace
   ip netns exec "$LAB_LAN" env KUBECONFIG="$LAB_KUBECONFIG" KUBECACHEDIR="/tmp/$LAB_ID-kubecache" kubectl "$@"
 }
+
+# A lab API server on loopback for tests that need no network namespaces. Writes its log in DIR,
+# sets LOOPBACK_API_PID and LOOPBACK_API_URL, and with "kubeconfig" as the third argument points
+# KUBECONFIG (and KUBECACHEDIR) at it. The caller kills LOOPBACK_API_PID in its cleanup.
+lab_loopback_apiserver() {  # lab_loopback_apiserver LAB_BINARY DIR [kubeconfig]
+  "$1" apiserver --listen 127.0.0.1:0 >"$2/server.log" 2>&1 &
+  LOOPBACK_API_PID=$!
+  lab_wait_for 5 grep -q "serving http" "$2/server.log" || return 1
+  LOOPBACK_API_URL=$(grep -o 'http://[^ ]*' "$2/server.log")
+  if [[ ${3:-} == kubeconfig ]]; then
+    export KUBECONFIG=$2/kubeconfig KUBECACHEDIR=$2/cache
+    kubectl config set-cluster lab --server="$LOOPBACK_API_URL" >/dev/null
+    kubectl config set-context lab --cluster=lab >/dev/null
+    kubectl config use-context lab >/dev/null
+  fi
+}
