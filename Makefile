@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build test demo bench fuzz format sanitize clean
+.PHONY: all bootstrap build test demo bench bench-failover chaos fuzz format sanitize clean
 
 all: build
 
@@ -21,6 +21,10 @@ demo: build
 
 bench: build
 	bash bench/run.sh
+
+# l2a and keepalived side by side under six failures (about an hour with RUNS=10).
+bench-failover: build
+	bash bench/failover.sh
 
 # libFuzzer builds need clang; a separate build tree.
 fuzz: bootstrap

@@ -13,6 +13,8 @@ packages=(
   iproute2 iputils-ping arping ndisc6 curl python3 nftables procps openssl
   # promtool (a real Prometheus parser) checks the /metrics output in the tests
   prometheus
+  # the reference in the fail-over benchmark (bench/failover.sh)
+  keepalived
   # renders the Helm chart in the deploy test (Debian 12 has no helm)
   python3-yaml
 )

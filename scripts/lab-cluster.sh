@@ -4,7 +4,7 @@
 # (labelled as kind labels them) plus a client outside the cluster — the lab API server on the
 # LAN (198.18.0.1:6443), the project's CRDs, `l2a operator` on the control plane, `l2a agent` on
 # every node, and on each node a stand-in for kube-proxy: nftables DNAT of service traffic
-# (198.18.0.128/25 and 2001:db8::1:0/112, port 80) to a small HTTP backend answering with the
+# (198.18.0.128/25, 2001:db8::1:0/112 and 2001:db8::2:0/112, port 80) to a small HTTP backend answering with the
 # node's name; the lab publishes the matching EndpointSlice. Addresses only from 198.18.0.0/15
 # and 2001:db8::/32. State lives in /run/l2a-lab; `down` removes every namespace, link and
 # process, also after a crash.
@@ -61,22 +61,8 @@ lab_up() {
   for n in $nodes; do
     i=$((i + 1))
     lab_host "$n" "198.18.0.$i/24" "2001:db8::$i/64"
-    local ns
-    ns=$(lab_ns "$n")
-    # kube-proxy stand-in: service traffic to this node goes to its backend on :8080.
-    ip netns exec "$ns" nft -f - <<NFT
-table inet l2a-lab-proxy {
-  chain prerouting {
-    type nat hook prerouting priority dstnat;
-    ip daddr 198.18.0.128/25 tcp dport 80 dnat ip to 198.18.0.$i:8080
-    ip6 daddr 2001:db8::1:0/112 tcp dport 80 dnat ip6 to [2001:db8::$i]:8080
-  }
-}
-NFT
-    mkdir -p "$STATE/www-$n"
-    echo "served by $n" >"$STATE/www-$n/index.html"
-    ip netns exec "$ns" python3 -m http.server 8080 --bind :: --directory "$STATE/www-$n" >"$STATE/http-$n.log" 2>&1 &
-    save_pid "http-$n" $!
+    lab_service_backend "$n" "198.18.0.$i" "2001:db8::$i" "$STATE/www-$n"
+    save_pid "http-$n" "$LAB_LAST_PID"
     local role="worker" extra=""
     if [[ $n == control-plane ]]; then
       role=control-plane
@@ -92,7 +78,7 @@ status:
   addresses: [{type: InternalIP, address: 198.18.0.$i}, {type: InternalIP, address: "2001:db8::$i"}]
 YAML
     [[ $n != control-plane ]] && endpoints+="{addresses: [198.18.0.$i], nodeName: $n, conditions: {ready: true}},"
-    ip netns exec "$ns" "$L2A" agent --node-name "$n" --kubeconfig "$LAB_KUBECONFIG" --interface '^eth0$' \
+    ip netns exec "$(lab_ns "$n")" "$L2A" agent --node-name "$n" --kubeconfig "$LAB_KUBECONFIG" --interface '^eth0$' \
       --lease-duration-ms "$lease" --renew-deadline-ms $((lease * 3 / 4)) --retry-period-ms $((lease / 6)) \
       >"$STATE/agent-$n.log" 2>&1 &
     save_pid "agent-$n" $!

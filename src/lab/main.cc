@@ -1,4 +1,5 @@
-// l2a-lab: the lab binary (never linked into l2a). `l2a-lab apiserver` serves the lab API server.
+// l2a-lab: the lab binary (never linked into l2a). `l2a-lab apiserver` serves the lab API server,
+// `l2a-lab probe` is the fail-over prober of the benchmarks and the chaos suite.
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "lab/api_server.h"
+#include "lab/probe_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"l2a-lab — the l2announcer lab: a stand-in Kubernetes API server"};
@@ -23,6 +25,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   apiserver->add_option("--bookmark-interval-ms", bookmarkMs, "Bookmark period on idle watches")
       ->capture_default_str();
+  auto* probe = app.add_subcommand("probe", "Fail-over prober: TCP connect + ARP/NS per address every interval");
+  l2a::lab::ProbeOptions probeOptions;
+  probe->add_option("--interface", probeOptions.interface, "Client interface")->capture_default_str();
+  probe->add_option("--target", probeOptions.targets, "Service address (repeat)")->required();
+  probe->add_option("--port", probeOptions.port, "TCP port")->capture_default_str();
+  probe->add_option("--interval-ms", probeOptions.intervalMs, "One request per address per interval")
+      ->capture_default_str();
+  probe->add_option("--timeout-ms", probeOptions.timeoutMs, "A connect not answered by then is lost")
+      ->capture_default_str();
+  probe->add_option("--duration-ms", probeOptions.durationMs, "Stop after this long (0: at SIGINT/SIGTERM)")
+      ->capture_default_str();
+  probe->add_option("--ready-file", probeOptions.readyFile, "Written once probing has started");
   // The lab cluster: network namespaces, processes and nftables, driven by the repository's
   // scripts/lab-cluster.sh (see docs/lab.md).
   std::vector<std::string> clusterArgs;
@@ -38,6 +52,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "l2a-lab: error: {}\n", e.what());
     return 64;
   }
+  if (app.got_subcommand(probe)) return l2a::lab::runProbe(probeOptions);
   for (const char* verb : {"up", "down", "status"}) {
     if (!app.got_subcommand(verb)) continue;
     std::vector<std::string> args{"bash", L2A_SOURCE_DIR "/scripts/lab-cluster.sh", verb};

@@ -163,6 +163,25 @@ lab_http_server() {  # lab_http_server HOST TEXT: HTTP on port 80 (IPv4 and IPv6
   lab_wait_for 10 lab_exec "$host" curl -sf -o /dev/null "http://127.0.0.1/"
 }
 
+# A kube-proxy stand-in on HOST: nftables DNAT of service traffic (198.18.0.128/25,
+# 2001:db8::1:0/112 and 2001:db8::2:0/112, TCP port 80) to an HTTP backend on the host's own
+# :8080 that answers "served by HOST". Sets LAB_LAST_PID to the backend.
+lab_service_backend() {  # lab_service_backend HOST NODE_IPV4 NODE_IPV6 DIR
+  local host=$1 v4=$2 v6=$3 dir=$4
+  lab_exec "$host" nft -f - <<NFT
+table inet l2a-lab-proxy {
+  chain prerouting {
+    type nat hook prerouting priority dstnat;
+    ip daddr 198.18.0.128/25 tcp dport 80 dnat ip to $v4:8080
+    ip6 daddr { 2001:db8::1:0/112, 2001:db8::2:0/112 } tcp dport 80 dnat ip6 to [$v6]:8080
+  }
+}
+NFT
+  mkdir -p "$dir"
+  echo "served by $host" >"$dir/index.html"
+  lab_spawn "$host" "$dir.log" python3 -m http.server 8080 --bind :: --directory "$dir"
+}
+
 lab_require_root() {
   if [[ $EUID -ne 0 ]]; then
     echo "FAIL - network-namespace tests need root (CI runs them as root)"
