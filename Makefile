@@ -26,6 +26,10 @@ bench: build
 bench-failover: build
 	bash bench/failover.sh
 
+# The chaos suite in full (make test runs its short form).
+chaos: build
+	bash tests/chaos/chaos.sh full
+
 # libFuzzer builds need clang; a separate build tree.
 fuzz: bootstrap
 	CXX=clang++-14 cmake -S . -B build-fuzz -DL2A_FUZZ=ON >/dev/null

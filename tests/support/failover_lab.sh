@@ -82,7 +82,8 @@ fo_stop_agent() {  # fo_stop_agent NODE SIGNAL: signal it and, unless STOP/CONT,
   local n=$1 signal=$2 pid=${FO_AGENT_PID[$1]}
   kill "-$signal" "$pid" 2>/dev/null
   [[ $signal == STOP || $signal == CONT ]] && return 0
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  # Until it is gone or a zombie (kill -0 still succeeds on a zombie).
+  for _ in $(seq 100); do [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) =~ ^[^Z]$ ]] || break; sleep 0.05; done
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   return 0
