@@ -46,6 +46,7 @@ lab_up() {
   ip -n "$LAB_LAN" link add br0 type bridge
   ip -n "$LAB_LAN" link set br0 type bridge mcast_snooping 0 forward_delay 0
   ip -n "$LAB_LAN" link set br0 up
+  lab_plain_switch "$LAB_LAN"
   LAB_PIDS=()
   lab_apiserver "$LAB_BIN" --data-dir "$STATE/data" || { echo "l2a-lab: error: API server did not start" >&2; exit 1; }
   save_pid apiserver "$LAB_API_PID"

@@ -47,6 +47,7 @@ int runAgent(const AgentCommandOptions& options) {
     fmt::print(stderr, "l2a: error: {}\n", host.error().message);
     return kExitSoftware;
   }
+  (*host)->responder().setReplyLimit(options.replyLimit);
   kube::CurlTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
   // The node Lease has its own connection and client: a renewal must give up within the retry

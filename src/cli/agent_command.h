@@ -6,10 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "responder/responder.h"
+
 namespace l2a::cli {
 
 struct AgentCommandOptions {
   std::string nodeName;  // default $NODE_NAME
+  responder::ReplyLimit replyLimit;
   std::string kubeconfig;
   std::string context;
   std::string ns = "kube-system";

@@ -1,6 +1,7 @@
 #include "cli/announce_command.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -10,6 +11,20 @@
 #include "cli/responder_host.h"
 
 namespace l2a::cli {
+namespace {
+
+// "reason=count" for every drop reason seen.
+std::vector<std::string> dropsByReason(const responder::PortCounters& c) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < packet::kDropReasonCount; ++i) {
+    if (c.drops[i] == 0) continue;
+    out.push_back(fmt::format("{}={}", packet::dropReasonName(static_cast<packet::DropReason>(i)), c.drops[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
 
 int runAnnounce(const AnnounceOptions& options) {
   std::vector<packet::IpAddress> addresses;
@@ -41,6 +56,7 @@ int runAnnounce(const AnnounceOptions& options) {
     return kExitSoftware;
   }
   ResponderHost& h = **host;
+  h.responder().setReplyLimit(options.replyLimit);
   if (h.responder().ports().empty()) {
     spdlog::warn("event=no_ports patterns=\"{}\" note=\"waiting for a matching interface to come up\"",
                  fmt::join(options.interfaces, ","));
@@ -64,9 +80,9 @@ int runAnnounce(const AnnounceOptions& options) {
   for (const auto& [name, c] : h.responder().counters()) {
     spdlog::info(
         "event=counters interface={} requests={} replies={} gratuitous_arp={} unsolicited_na={} "
-        "send_errors={}",
+        "send_errors={} drops=\"{}\"",
         name, c.requests(), c.replies(), c.gratuitousArps, c.unsolicitedAdvertisements,
-        c.sendErrors);
+        c.sendErrors, fmt::join(dropsByReason(c), ","));
   }
   ::close(signalFd);
   return kExitOk;

@@ -13,6 +13,7 @@ struct AnnounceOptions {
   std::vector<std::string> interfaces;  // regular expressions
   std::vector<std::string> addresses;
   responder::AnnouncementConfig announcements;
+  responder::ReplyLimit replyLimit;
 };
 
 int runAnnounce(const AnnounceOptions& options);

@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 86400000));
 
+  announceCmd->add_option("--max-replies-per-second", announce.replyLimit.perSecond,
+                          "Answers per interface per second, beyond which a flood is dropped (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+
   WhohasOptions whohas;
   auto* whohasCmd = app.add_subcommand(
       "whohas", "Ask the LAN who answers for an IP. Exit: 0 one owner, 1 nobody, 2 conflict");
@@ -98,6 +103,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 60000));
   agentCmd->add_option("--kube-api-qps", ag.apiQps, "Client-side rate limit (requests/s)")->capture_default_str();
   agentCmd->add_option("--kube-api-burst", ag.apiBurst, "Burst above the rate limit")->capture_default_str();
+  agentCmd->add_option("--max-replies-per-second", ag.replyLimit.perSecond,
+                       "Answers per interface per second, beyond which a flood is dropped (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
   agentCmd->add_option("--metrics-bind", ag.metricsBind, "HOST:PORT for /metrics, /healthz, /readyz (\"\": off)")
       ->capture_default_str();
 

@@ -1,5 +1,6 @@
 // l2a-lab: the lab binary (never linked into l2a). `l2a-lab apiserver` serves the lab API server,
-// `l2a-lab probe` is the fail-over prober of the benchmarks and the chaos suite.
+// `l2a-lab probe` is the fail-over prober of the benchmarks and the chaos suite, `l2a-lab
+// hostile` the hostile-packet sender of the bad-input suite.
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "lab/api_server.h"
+#include "lab/hostile_command.h"
 #include "lab/probe_command.h"
 
 int main(int argc, char** argv) {
@@ -37,6 +39,15 @@ int main(int argc, char** argv) {
   probe->add_option("--duration-ms", probeOptions.durationMs, "Stop after this long (0: at SIGINT/SIGTERM)")
       ->capture_default_str();
   probe->add_option("--ready-file", probeOptions.readyFile, "Written once probing has started");
+  auto* hostile = app.add_subcommand("hostile", "Send malformed and spoofed ARP/NDP (or a flood) and report answers");
+  l2a::lab::HostileOptions hostileOptions;
+  hostile->add_option("--interface", hostileOptions.interface, "Interface to send on")->capture_default_str();
+  hostile->add_option("--target4", hostileOptions.target4, "IPv4 address the responder claims")->required();
+  hostile->add_option("--target6", hostileOptions.target6, "IPv6 address the responder claims")->required();
+  hostile->add_option("--listen-ms", hostileOptions.listenMs, "Wait this long for answers to each case")
+      ->capture_default_str();
+  hostile->add_option("--flood-ms", hostileOptions.floodMs, "Flood valid requests this long instead")
+      ->capture_default_str();
   // The lab cluster: network namespaces, processes and nftables, driven by the repository's
   // scripts/lab-cluster.sh (see docs/lab.md).
   std::vector<std::string> clusterArgs;
@@ -53,6 +64,7 @@ int main(int argc, char** argv) {
     return 64;
   }
   if (app.got_subcommand(probe)) return l2a::lab::runProbe(probeOptions);
+  if (app.got_subcommand(hostile)) return l2a::lab::runHostile(hostileOptions);
   for (const char* verb : {"up", "down", "status"}) {
     if (!app.got_subcommand(verb)) continue;
     std::vector<std::string> args{"bash", L2A_SOURCE_DIR "/scripts/lab-cluster.sh", verb};

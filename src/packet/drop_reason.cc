@@ -28,6 +28,7 @@ std::string_view dropReasonName(DropReason reason) {
       "own_frame",
       "not_claimed",
       "foreign_announcement",
+      "rate_limited",
   };
   size_t i = static_cast<size_t>(reason);
   return i < kNames.size() ? kNames[i] : "unknown";

@@ -33,6 +33,7 @@ enum class DropReason : size_t {
   kOwnFrame,                // sent by one of our own MACs
   kNotClaimed,              // target address is not claimed on this interface
   kForeignAnnouncement,     // another MAC announces an address we claim (a conflict)
+  kRateLimited,             // an answer over the per-interface reply limit (a flood)
   kCount,
 };
 

@@ -147,10 +147,31 @@ void Responder::send(PortState& port, const packet::Bytes& frame,
   }
 }
 
-void Responder::handleFrame(int ifindex, packet::ByteSpan frame) {
+void Responder::setReplyLimit(ReplyLimit limit) {
+  std::lock_guard lock(mutex_);
+  if (limit.perSecond > 0 && limit.burst <= 0) limit.burst = std::max(1.0, limit.perSecond / 10);
+  replyLimit_ = limit;
+}
+
+bool Responder::replyAllowed(PortState& port) {
+  if (replyLimit_.perSecond <= 0) return true;
+  if (port.refilledAt == Clock::time_point{}) {
+    port.tokens = replyLimit_.burst;
+  } else {
+    double elapsed = std::chrono::duration<double>(frameTime_ - port.refilledAt).count();
+    port.tokens = std::min(replyLimit_.burst, port.tokens + std::max(0.0, elapsed) * replyLimit_.perSecond);
+  }
+  port.refilledAt = frameTime_;
+  if (port.tokens < 1) return false;
+  port.tokens -= 1;
+  return true;
+}
+
+void Responder::handleFrame(int ifindex, packet::ByteSpan frame, Clock::time_point now) {
   std::vector<Conflict> conflicts;
   {
     std::lock_guard lock(mutex_);
+    frameTime_ = now;
     handleFrameLocked(ifindex, frame, conflicts);
   }
   if (onConflict_) {
@@ -213,6 +234,7 @@ void Responder::handleArp(PortState& port, const packet::EthernetHeader& eth,
   if (!answerable(IpAddress{arp->targetIp}, port.port.ifindex)) {
     return drop(port, DropReason::kNotClaimed);
   }
+  if (!replyAllowed(port)) return drop(port, DropReason::kRateLimited);
   send(port, packet::buildArpReply(port.port.mac, eth, *arp), &PortCounters::arpReplies);
 }
 
@@ -234,6 +256,7 @@ void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
   if (!answerable(IpAddress{ns->target}, port.port.ifindex)) {
     return drop(port, DropReason::kNotClaimed);
   }
+  if (!replyAllowed(port)) return drop(port, DropReason::kRateLimited);
   send(port, packet::buildSolicitedAdvertisement(port.port.mac, eth, *ns),
        &PortCounters::neighborAdvertisements);
 }

@@ -36,6 +36,13 @@ struct AnnouncementConfig {
   std::chrono::milliseconds refresh{0};              // then every `refresh`; 0 = never
 };
 
+// At most `perSecond` answers per interface, `burst` at once (a token bucket); beyond it a
+// flood of requests costs reads but no sends. 0 = no limit.
+struct ReplyLimit {
+  double perSecond = 0;
+  double burst = 0;  // 0: a tenth of a second's worth, at least one
+};
+
 struct ClaimInfo {
   packet::IpAddress address;
   std::vector<std::string> interfacePatterns;  // empty: every port
@@ -56,8 +63,11 @@ class Responder {
 
   // Loop thread: the interfaces to answer on (selected, up). New ports get announcements.
   void setPorts(const std::vector<Port>& ports);
-  // Loop thread: one received frame from port `ifindex`. Answers or counts a drop.
-  void handleFrame(int ifindex, packet::ByteSpan frame);
+  // Before the loop runs: the per-interface answer limit.
+  void setReplyLimit(ReplyLimit limit);
+  // Loop thread: one received frame from port `ifindex`, received at `now`. Answers or counts
+  // a drop.
+  void handleFrame(int ifindex, packet::ByteSpan frame, Clock::time_point now = Clock::now());
   // Loop thread: sends the announcements due by `now`; returns when the next one is due.
   std::optional<Clock::time_point> tick(Clock::time_point now);
 
@@ -89,6 +99,8 @@ class Responder {
   struct PortState {
     Port port;
     PortCounters* counters;
+    double tokens = 0;  // answers the reply limit still allows now
+    Clock::time_point refilledAt{};
   };
 
   void activate(Claim& claim);
@@ -109,11 +121,14 @@ class Responder {
   const Claim* answerable(const packet::IpAddress& address, int ifindex) const;
   bool ownMac(const packet::MacAddress& mac) const;
   void drop(PortState& port, packet::DropReason reason);
+  bool replyAllowed(PortState& port);
 
   FrameIo& io_;
   const AnnouncementConfig config_;
   std::function<void()> wake_;
   ConflictHandler onConflict_;
+  ReplyLimit replyLimit_;
+  Clock::time_point frameTime_{};  // of the frame being handled
 
   mutable std::mutex mutex_;
   std::unordered_map<packet::IpAddress, Claim> claims_;

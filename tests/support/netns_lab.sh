@@ -18,6 +18,15 @@ lab_init() {  # lab_init PREFIX
   # No MLD/IGMP snooping: the lab LAN floods multicast like a plain switch.
   ip -n "$LAB_LAN" link set br0 type bridge mcast_snooping 0 forward_delay 0
   ip -n "$LAB_LAN" link set br0 up
+  lab_plain_switch "$LAB_LAN"
+}
+
+# A switch forwards frames; it does not validate IP headers. With br_netfilter in the kernel
+# the bridge would drop malformed IPv4/IPv6 frames before they reach anyone.
+lab_plain_switch() {  # lab_plain_switch NAMESPACE
+  ip netns exec "$1" sysctl -qw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 \
+    net.bridge.bridge-nf-call-arptables=0 2>/dev/null
+  return 0
 }
 
 # Namespaces of labs whose shell died without cleaning up (kill -9, a crash): PREFIX-PID-N-HOST.

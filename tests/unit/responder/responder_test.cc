@@ -304,5 +304,31 @@ TEST_F(ResponderTest, AnswersDadProbeToAllNodes) {
   EXPECT_EQ(toHex(sent[0].frame), toHex(fromHex(testing::kUnsolicitedAdvertisement)));
 }
 
+TEST_F(ResponderTest, AReplyLimitAnswersABurstThenRefillsWithTime) {
+  responder_.setReplyLimit({.perSecond = 100, .burst = 5});
+  responder_.claim(kV4);
+  flushAnnouncements();
+  auto request = fromHex(testing::kKernelArpRequest);
+  for (int i = 0; i < 20; ++i) responder_.handleFrame(2, request, t0_);
+  EXPECT_EQ(io_.take().size(), 5u);  // the burst, then nothing at the same instant
+  EXPECT_EQ(counters("eth0").drop(packet::DropReason::kRateLimited), 15u);
+  // 50 ms later: 5 more answers' worth of tokens (100/s), capped at the burst.
+  for (int i = 0; i < 20; ++i) responder_.handleFrame(2, request, t0_ + 50ms);
+  EXPECT_EQ(io_.take().size(), 5u);
+  // The limit is per interface: eth1 has its own bucket.
+  for (int i = 0; i < 3; ++i) responder_.handleFrame(3, request, t0_ + 50ms);
+  EXPECT_EQ(io_.take().size(), 3u);
+  EXPECT_EQ(counters("eth0").arpReplies, 10u);
+}
+
+TEST_F(ResponderTest, NoReplyLimitByDefault) {
+  responder_.claim(kV6);
+  flushAnnouncements();
+  auto request = fromHex(testing::kKernelNeighborSolicitation);
+  for (int i = 0; i < 1000; ++i) responder_.handleFrame(2, request, t0_);
+  EXPECT_EQ(io_.take().size(), 1000u);
+  EXPECT_EQ(counters("eth0").drop(packet::DropReason::kRateLimited), 0u);
+}
+
 }  // namespace
 }  // namespace l2a::responder
