@@ -57,8 +57,11 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       if (leaseRecord_[name] != record) {
         leaseRecord_[name] = record;
         auto& seen = leaseSeen_[name];
-        // Our own renewal seen again after a stale spell: our view is current again.
-        if (name == kNodeLeasePrefix + options_.nodeName && Steady::now() - seen >= options_.leaseDuration) wakeUp = true;
+        // A renewal after the lease had expired by our clock changes plans at once: a node is
+        // back (addresses rendezvous hashing gives it move now, not at the next resync, so
+        // the old and the new owner hand over on the same event), or our own view is current
+        // again.
+        if (Steady::now() - seen >= options_.leaseDuration) wakeUp = true;
         seen = Steady::now();
       }
       std::string& previous = leaseMeaning_[name];
@@ -123,6 +126,7 @@ void Agent::linksChanged() { wake(); }
 void Agent::conflictSeen(const packet::IpAddress& address, const packet::MacAddress& other, const std::string& port) {
   std::lock_guard lock(mutex_);
   conflicts_[packet::toString(address)] = other.toString() + " on " + port;
+  foreignSeen_[packet::toString(address)] = Steady::now();
   dirty_ = true;
   changed_.notify_one();
 }
@@ -212,8 +216,36 @@ void Agent::reconcile() {
 
   std::unique_lock lock(mutex_);
   ++status_.reconciles;
+  // Frozen, we cannot vouch for what we announce: the responder keeps asking the LAN whether
+  // another node answers for it (an answer comes back as a conflict, and a frozen node never
+  // is the rightful owner). Thawed, announce again: clients may have moved meanwhile.
+  responder_.setConfirmed(!frozen);
+  bool thawed = status_.frozen && !frozen;
   status_.frozen = frozen;
   ClaimChanges changes = planClaims(desired, claimed_, frozen);
+  // Make before break: an address moving to another node that is live keeps being answered
+  // here until that node's announcement shows up as a conflict (below) or kHandoverTimeout
+  // passes, so the hand-over leaves no moment with nobody answering.
+  auto now = Steady::now();
+  std::set<std::string> moving;
+  for (const std::string& address : changes.release) {
+    auto plan = plans.find(address);
+    if (plan == plans.end() || plan->second.owner.empty() || plan->second.owner == options_.nodeName) continue;
+    auto [it, inserted] = handingOver_.try_emplace(address, now + kHandoverTimeout);
+    if (inserted) {
+      spdlog::info("event=handing_over address={} node={} to={}", address, options_.nodeName, plan->second.owner);
+    }
+    auto seen = foreignSeen_.find(address);
+    bool announcedThere = seen != foreignSeen_.end() && now - seen->second < kHandoverTimeout;
+    if (announcedThere && inserted) {
+      spdlog::info("event=handed_over address={} node={} note=\"announced there already\"", address, options_.nodeName);
+    }
+    if (now < it->second && !announcedThere) moving.insert(address);
+  }
+  std::erase_if(foreignSeen_, [&](const auto& entry) { return now - entry.second >= kHandoverTimeout; });
+  std::erase_if(handingOver_, [&](const auto& entry) {
+    return std::find(changes.release.begin(), changes.release.end(), entry.first) == changes.release.end();
+  });
   // Someone else announced an address we announce: our view decides, even when frozen.
   for (const auto& [address, other] : std::exchange(conflicts_, {})) {
     if (!claimed_.count(address)) continue;
@@ -228,6 +260,8 @@ void Agent::reconcile() {
       ++status_.conflictsWon;
       spdlog::warn("event=conflict address={} other=\"{}\" node={} action=reannounce reason=rightful_owner", address,
                    other, options_.nodeName);
+    } else if (moving.erase(address)) {
+      spdlog::info("event=handed_over address={} node={} other=\"{}\"", address, options_.nodeName, other);
     } else if (std::find(changes.release.begin(), changes.release.end(), address) == changes.release.end()) {
       changes.release.push_back(address);
       changes.claim.erase(address);
@@ -236,6 +270,8 @@ void Agent::reconcile() {
                    options_.nodeName, plan == plans.end() || plan->second.owner.empty() ? "-" : plan->second.owner);
     }
   }
+  std::erase_if(changes.release, [&](const std::string& address) { return moving.count(address) > 0; });
+  for (const std::string& address : changes.release) handingOver_.erase(address);
   std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, reason, message
   for (const std::string& address : changes.release) {
     responder_.release(*packet::parseIpAddress(address));
@@ -270,7 +306,10 @@ void Agent::reconcile() {
     }
   }
   status_.announced.clear();
-  for (const auto& [address, scope] : claimed_) status_.announced.push_back(address);
+  for (const auto& [address, scope] : claimed_) {
+    status_.announced.push_back(address);
+    if (thawed && !changes.claim.count(address)) responder_.reannounce(*packet::parseIpAddress(address));
+  }
   lock.unlock();
   for (const auto& [svc, reason, message] : events) event(svc, "Normal", reason, message);
   if (!frozen) writePolicyStatuses(view);
@@ -350,6 +389,7 @@ void Agent::run(const std::atomic<bool>& stop) {
       auto until = std::min(Steady::now() + options_.resyncPeriod,
                             nextExpiry_ == Steady::time_point::max() ? Steady::time_point::max()
                                                                      : nextExpiry_ + std::chrono::milliseconds(5));
+      for (const auto& [address, giveUpAt] : handingOver_) until = std::min(until, giveUpAt);
       changed_.wait_until(lock, until, [&] { return dirty_ || stop.load(); });
       if (stop.load()) break;
       dirty_ = false;
@@ -359,22 +399,31 @@ void Agent::run(const std::atomic<bool>& stop) {
 }
 
 void Agent::shutdown() {
-  {
-    std::lock_guard lock(mutex_);
-    shuttingDown_ = true;
-    for (const auto& [address, scope] : claimed_) {
-      responder_.release(*packet::parseIpAddress(address));
-      spdlog::info("event=released address={} node={} reason=shutdown", address, options_.nodeName);
-    }
-    claimed_.clear();
-    status_.announced.clear();
-  }
-  // Not under the lock: the elector's callbacks take it.
+  auto started = Steady::now();
+  shuttingDown_ = true;
+  // Hand over before stopping: release the node Lease first so the others take over now, and
+  // keep answering until each address is announced by another node (make before break) or
+  // kHandoverTimeout passes. Not under the lock: the elector's callbacks take it.
   if (auto r = lease_->release(); !r) {
     spdlog::warn("event=lease_release_failed error=\"{}\"", r.error().message);
   } else {
     spdlog::info("event=node_lease_released node={}", options_.nodeName);
   }
+  std::unique_lock lock(mutex_);
+  auto announcedElsewhere = [&](const std::string& address) {
+    auto seen = foreignSeen_.find(address);
+    return seen != foreignSeen_.end() && seen->second >= started;
+  };
+  changed_.wait_until(lock, started + kHandoverTimeout, [&] {
+    return std::all_of(claimed_.begin(), claimed_.end(), [&](const auto& c) { return announcedElsewhere(c.first); });
+  });
+  for (const auto& [address, scope] : claimed_) {
+    responder_.release(*packet::parseIpAddress(address));
+    spdlog::info("event=released address={} node={} reason=shutdown handed_over={}", address, options_.nodeName,
+                 announcedElsewhere(address));
+  }
+  claimed_.clear();
+  status_.announced.clear();
 }
 
 }  // namespace l2a::agent

@@ -35,6 +35,9 @@ using Steady = std::chrono::steady_clock;
 inline constexpr const char* kInterfacesAnnotation = "l2announcer.io/interfaces";
 inline constexpr const char* kWeightAnnotation = "l2announcer.io/weight";
 inline constexpr const char* kNodeLeasePrefix = "l2a-node-";
+// How long an address moving to another live node is still answered here, waiting for that
+// node's announcement, before it is released regardless.
+inline constexpr std::chrono::milliseconds kHandoverTimeout{1500};
 
 struct AgentOptions {
   std::string nodeName;
@@ -117,6 +120,12 @@ class Agent {
   std::map<std::string, std::string> policyStatusWritten_;
   std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
   std::map<std::string, Steady::time_point> reannounced_;
+  // Addresses moving to another node that we still answer for until its announcement is seen
+  // (make before break), with the time we give up waiting and release anyway.
+  std::map<std::string, Steady::time_point> handingOver_;
+  // When another MAC last announced each of our addresses: the new owner's announcement can
+  // arrive a moment before our view says the address moves to it.
+  std::map<std::string, Steady::time_point> foreignSeen_;
   AgentStatus status_;
   std::atomic<bool> shuttingDown_{false};
   std::atomic<bool> lostLease_{false};

@@ -130,7 +130,7 @@ int runAgent(const AgentCommandOptions& options) {
   stop = true;
   agent.linksChanged();  // wakes the reconcile loop so it sees `stop` at once
   reconciler.join();
-  agent.shutdown();  // stop answering, release the node lease: others take over at once
+  agent.shutdown();  // release the node lease, answer until others announce, then stop
   (*host)->stop();
   for (auto& t : threads) t.join();
   spdlog::info("event=stopped node={}", node);

@@ -13,6 +13,8 @@ void writeResponderMetrics(common::MetricsWriter& w, const responder::Responder&
               {{"interface", port}, {"kind", "arp"}});
     w.counter("l2a_gratuitous_total", "Gratuitous ARP / unsolicited NA sent",
               static_cast<double>(c.unsolicitedAdvertisements), {{"interface", port}, {"kind", "ndp"}});
+    w.counter("l2a_probes_total", "Ownership probes sent while the node could not confirm its claims",
+              static_cast<double>(c.probes), {{"interface", port}});
     w.counter("l2a_send_errors_total", "Frames the kernel refused to send", static_cast<double>(c.sendErrors), {{"interface", port}});
     for (size_t i = 0; i < packet::kDropReasonCount; ++i) {
       if (c.drops[i] == 0) continue;

@@ -69,6 +69,17 @@ void ResponderHost::refreshLinks() {
 
 void ResponderHost::receiveFrom(int ifindex) {
   std::array<std::byte, 2048> buffer;
+  if (responder::Clock::now() - lastTurn_ > kStall) {
+    auto it = sockets_.find(ifindex);
+    int discarded = 0;
+    while (it != sockets_.end() && it->second.receive(buffer)) {
+      responder_.countDrop(ifindex, packet::DropReason::kStale);
+      ++discarded;
+    }
+    spdlog::warn("event=stall_recovered ifindex={} discarded={} note=\"frames queued during a stall are not answered\"",
+                 ifindex, discarded);
+    return;
+  }
   // Bounded batch so one flooded port cannot starve the others or the timers.
   for (int i = 0; i < 256; ++i) {
     auto it = sockets_.find(ifindex);
@@ -80,7 +91,12 @@ void ResponderHost::receiveFrom(int ifindex) {
 }
 
 void ResponderHost::run() {
-  loop_.run([this] { return responder_.tick(responder::Clock::now()); });
+  loop_.run([this] {
+    lastTurn_ = responder::Clock::now();
+    auto next = responder_.tick(lastTurn_);
+    auto turn = lastTurn_ + kTurn;
+    return next ? std::min(*next, turn) : turn;
+  });
 }
 
 bool ResponderHost::send(int ifindex, packet::ByteSpan frame) {

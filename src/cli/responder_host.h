@@ -45,6 +45,12 @@ class ResponderHost : public responder::FrameIo {
   responder::Responder responder_;
   std::map<int, net::PacketSocket> sockets_;
   std::function<void()> linksChanged_;
+  // The loop turns at least every kTurn; a frame handled more than kStall after the last turn
+  // waited out a stall of the whole process (SIGSTOP, VM pause). Such frames are discarded
+  // unread: answering them late could override the node that took over meanwhile.
+  static constexpr std::chrono::milliseconds kTurn{250};
+  static constexpr std::chrono::milliseconds kStall{1000};
+  responder::Clock::time_point lastTurn_ = responder::Clock::now();
 };
 
 }  // namespace l2a::cli

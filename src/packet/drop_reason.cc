@@ -29,6 +29,7 @@ std::string_view dropReasonName(DropReason reason) {
       "not_claimed",
       "foreign_announcement",
       "rate_limited",
+      "stale",
   };
   size_t i = static_cast<size_t>(reason);
   return i < kNames.size() ? kNames[i] : "unknown";

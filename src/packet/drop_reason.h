@@ -34,6 +34,7 @@ enum class DropReason : size_t {
   kNotClaimed,              // target address is not claimed on this interface
   kForeignAnnouncement,     // another MAC announces an address we claim (a conflict)
   kRateLimited,             // an answer over the per-interface reply limit (a flood)
+  kStale,                   // queued while the process was stalled (SIGSTOP, VM pause)
   kCount,
 };
 

@@ -16,6 +16,7 @@ struct PortCounters {
   uint64_t neighborAdvertisements = 0;
   uint64_t gratuitousArps = 0;     // announcements sent
   uint64_t unsolicitedAdvertisements = 0;
+  uint64_t probes = 0;             // ownership probes sent (ARP probe, DAD-style NS)
   uint64_t sendErrors = 0;
   uint64_t conflicts = 0;          // others announcing an address we claim
   std::array<uint64_t, packet::kDropReasonCount> drops{};

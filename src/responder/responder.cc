@@ -11,6 +11,7 @@ using packet::DropReason;
 using packet::IpAddress;
 using packet::Ipv4Address;
 using packet::Ipv6Address;
+using packet::MacAddress;
 
 namespace {
 
@@ -111,7 +112,8 @@ void Responder::setPorts(const std::vector<Port>& ports) {
     bool gained = std::any_of(added.begin(), added.end(), [&claim](int i) {
       return std::binary_search(claim.activeIfindexes.begin(), claim.activeIfindexes.end(), i);
     });
-    if (gained) schedule(entry.first, claim, Clock::time_point::min());
+    if (gained && confirmed_) schedule(entry.first, claim, Clock::time_point::min());
+    if (gained && !confirmed_) probesDue_ = true;
   }
   // A port that went away took its memberships with its socket; new ports need theirs.
   std::erase_if(joined_, [this](const auto& entry) { return !ports_.count(entry.first); });
@@ -276,9 +278,63 @@ void Responder::announce(const IpAddress& address, const Claim& claim) {
   }
 }
 
+void Responder::probeClaims() {
+  {
+    std::lock_guard lock(mutex_);
+    probesDue_ = true;
+  }
+  if (wake_) wake_();
+}
+
+void Responder::setConfirmed(bool confirmed) {
+  {
+    std::lock_guard lock(mutex_);
+    if (confirmed_ == confirmed) return;
+    confirmed_ = confirmed;
+    nextProbeRound_ = Clock::time_point::min();
+  }
+  if (wake_) wake_();
+}
+
+void Responder::countDrop(int ifindex, packet::DropReason reason) {
+  std::lock_guard lock(mutex_);
+  auto it = ports_.find(ifindex);
+  if (it != ports_.end()) drop(it->second, reason);
+}
+
+void Responder::sendProbes() {
+  if (claims_.empty()) return;
+  // unordered_map order is stable between rehashes: a cursor into it takes turns well enough.
+  size_t count = std::min(kMaxProbesPerTick, claims_.size());
+  size_t start = probeCursor_ % claims_.size();
+  auto it = claims_.begin();
+  std::advance(it, start);
+  for (size_t i = 0; i < count; ++i, ++it) {
+    if (it == claims_.end()) it = claims_.begin();
+    const auto& [address, claim] = *it;
+    for (int ifindex : claim.activeIfindexes) {
+      auto port = ports_.find(ifindex);
+      if (port == ports_.end()) continue;
+      const MacAddress& mac = port->second.port.mac;
+      if (const auto* v4 = std::get_if<Ipv4Address>(&address)) {
+        send(port->second, packet::buildArpRequest(mac, Ipv4Address{}, *v4), &PortCounters::probes);
+      } else {
+        send(port->second, packet::buildNeighborSolicitation(mac, Ipv6Address{}, std::get<Ipv6Address>(address)),
+             &PortCounters::probes);
+      }
+    }
+  }
+  probeCursor_ = start + count;
+}
+
 std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
   std::lock_guard lock(mutex_);
   syncMemberships();
+  if (!confirmed_ && !claims_.empty() && now >= nextProbeRound_) {
+    probesDue_ = true;
+    nextProbeRound_ = now + kUnconfirmedProbeInterval;
+  }
+  if (std::exchange(probesDue_, false)) sendProbes();
   while (!schedule_.empty() && schedule_.top().at <= now) {
     Due due = schedule_.top();
     schedule_.pop();
@@ -293,8 +349,10 @@ std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
       schedule_.push({now + config_.refresh, due.address, due.generation});
     }
   }
-  if (schedule_.empty()) return std::nullopt;
-  return schedule_.top().at;
+  std::optional<Clock::time_point> next;
+  if (!schedule_.empty()) next = schedule_.top().at;
+  if (!confirmed_ && !claims_.empty()) next = next ? std::min(*next, nextProbeRound_) : nextProbeRound_;
+  return next;
 }
 
 std::vector<ClaimInfo> Responder::claims() const {

@@ -78,6 +78,21 @@ class Responder {
   void setConflictHandler(ConflictHandler handler) { onConflict_ = std::move(handler); }
   // Sends the announcement burst for a claimed address again (after a conflict we win).
   void reannounce(const packet::IpAddress& address);
+  // Asks the LAN, on the next tick, whether anyone else answers for our claims: an RFC 5227
+  // ARP probe (sender 0.0.0.0) / a DAD-style NS per claimed address and port, at most
+  // kMaxProbesPerTick addresses per tick, in turn. Answers from other MACs come back as
+  // conflicts. For an owner that cannot confirm it still owns its addresses. Any thread.
+  void probeClaims();
+  static constexpr size_t kMaxProbesPerTick = 64;
+  // Whether the owner can vouch for its claims now (for the agent: its Lease is current).
+  // Unconfirmed, the responder probes its claims every kUnconfirmedProbeInterval, so another
+  // node that took them over is noticed within one interval of the LAN reaching it, and a
+  // port that comes (back) up gets probes instead of announcements: announcing would pull
+  // clients back from a node that may rightly have taken over. Any thread.
+  void setConfirmed(bool confirmed);
+  static constexpr std::chrono::milliseconds kUnconfirmedProbeInterval{100};
+  // Loop thread: a frame from `ifindex` was discarded unread by the caller for `reason`.
+  void countDrop(int ifindex, packet::DropReason reason);
 
   std::vector<ClaimInfo> claims() const;
   std::map<std::string, PortCounters> counters() const;  // by port name, kept after removal
@@ -107,6 +122,7 @@ class Responder {
   void syncMemberships();
   void schedule(const packet::IpAddress& address, Claim& claim, Clock::time_point at);
   void announce(const packet::IpAddress& address, const Claim& claim);
+  void sendProbes();
   void send(PortState& port, const packet::Bytes& frame, uint64_t PortCounters::*sent);
   struct Conflict {
     packet::IpAddress address;
@@ -140,6 +156,10 @@ class Responder {
   bool membershipStale_ = false;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> schedule_;
   uint64_t nextGeneration_ = 1;
+  bool probesDue_ = false;
+  bool confirmed_ = true;
+  Clock::time_point nextProbeRound_{};  // while unconfirmed
+  size_t probeCursor_ = 0;  // where the next round of probes starts in claims_ order
 };
 
 }  // namespace l2a::responder

@@ -3,7 +3,8 @@
 # connect and an ARP request / Neighbor Solicitation per address every 10 ms) watching from a
 # client, while the lab breaks things:
 #   API server stopped and restarted with its data, watches dropped, 500s and 429s injected,
-#   the announcing node cut from the API server but not from the LAN, agents restarted in a loop
+#   the announcing node cut from the API server but not from the LAN, the announcer frozen
+#   (SIGSTOP) and its switch port cut (both longer than a lease), agents restarted in a loop
 #   (SIGTERM and kill -9), policies and pools edited under load.
 # After each step, from the prober: no address unanswered or unreachable longer than the
 # documented fail-over bound (lease + one resync, plus CI slack), two MACs never answering longer
@@ -114,6 +115,22 @@ NFT
   lab_exec "$owner" nft delete table inet chaos-cut
   sleep $((FO_LEASE_MS / 1000 + 1))
 }
+owner_frozen() {  # SIGSTOP of the announcer for two leases: it must not answer once thawed
+  local owner
+  owner=$(fo_owner "${ADDRESSES[0]}") || return
+  fo_stop_agent "$owner" STOP
+  sleep $((FO_LEASE_MS * 2 / 1000 + 1))
+  fo_stop_agent "$owner" CONT
+  sleep $((FO_LEASE_MS / 1000 + 1))
+}
+owner_link_cut() {  # the announcer's switch port taken off the LAN (no carrier change), then back
+  local owner
+  owner=$(fo_owner "${ADDRESSES[0]}") || return
+  ip -n "$LAB_LAN" link set "v-$owner" nomaster
+  sleep $((FO_LEASE_MS * 2 / 1000 + 1))
+  ip -n "$LAB_LAN" link set "v-$owner" master br0
+  sleep $((FO_LEASE_MS / 1000 + 1))
+}
 agents_restarted() {
   local round n
   for ((round = 1; round <= ROUNDS; round++)); do
@@ -154,6 +171,8 @@ step "500s then 429s injected for ${FAULT_S} s each" errors_injected
 step "announcing node cut from the API server, not from the LAN" owner_cut_from_api
 check "the cut node's address moved to a node that still reaches the API server" \
   test -n "$MOVED_TO" -a "$MOVED_TO" != "$CUT_NODE"
+step "announcer frozen (SIGSTOP) for two leases, then thawed" owner_frozen
+step "announcer's switch port cut for two leases, then back" owner_link_cut
 step "agents restarted in turn (SIGTERM) and the announcer killed (kill -9), ${ROUNDS} round(s)" agents_restarted
 step "policy and pool edited ${EDITS} times with Services churning" edits_under_load
 

@@ -13,6 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using packet::DropReason;
+using packet::IpAddress;
 using testing::fromHex;
 using testing::toHex;
 
@@ -328,6 +329,82 @@ TEST_F(ResponderTest, NoReplyLimitByDefault) {
   for (int i = 0; i < 1000; ++i) responder_.handleFrame(2, request, t0_);
   EXPECT_EQ(io_.take().size(), 1000u);
   EXPECT_EQ(counters("eth0").drop(packet::DropReason::kRateLimited), 0u);
+}
+
+
+TEST_F(ResponderTest, ProbesAskTheLanAndAnotherOwnersAnswersComeBackAsConflicts) {
+  std::vector<std::string> conflicts;
+  responder_.setConflictHandler([&](const packet::IpAddress& a, const packet::MacAddress& m, const std::string&) {
+    conflicts.push_back(packet::toString(a) + " " + m.toString());
+  });
+  responder_.setPorts({{2, "eth0", kNodeMac}});
+  responder_.claim(kV4);
+  responder_.claim(kV6b);
+  for (auto t : {0s, 1s, 2s}) responder_.tick(t0_ + t);  // every announcement burst
+  io_.take();
+  responder_.probeClaims();
+  responder_.tick(t0_ + 10s);
+  auto probes = io_.take();
+  ASSERT_EQ(probes.size(), 2u);
+  EXPECT_EQ(counters("eth0").probes, 2u);
+  // RFC 5227 probe (sender 0.0.0.0) and a DAD-style NS (from ::): no address of ours in either.
+  for (const auto& p : probes) {
+    auto eth = packet::parseEthernet(p.frame);
+    ASSERT_TRUE(eth);
+    if (eth->header.etherType == packet::kEtherTypeArp) {
+      auto arp = packet::parseArp(eth->payload);
+      EXPECT_TRUE(arp->senderIp.isUnspecified());
+      EXPECT_EQ(IpAddress{arp->targetIp}, kV4);
+    } else {
+      auto ns = packet::parseNeighborSolicitation(eth->payload);
+      ASSERT_TRUE(ns);
+      EXPECT_TRUE(ns->source.isUnspecified());
+      EXPECT_EQ(IpAddress{ns->target}, kV6b);
+    }
+  }
+  // Another node that took the addresses over answers the probes...
+  testing::FakeFrameIo otherIo;
+  Responder other(otherIo, AnnouncementConfig{.count = 0});
+  const packet::MacAddress stranger = *packet::MacAddress::parse("02:00:00:00:00:99");
+  other.setPorts({{7, "eth0", stranger}});
+  other.claim(kV4);
+  other.claim(kV6b);
+  for (const auto& p : probes) other.handleFrame(7, p.frame, t0_);
+  auto answers = otherIo.take();
+  ASSERT_EQ(answers.size(), 2u);
+  // ...and its answers are conflicts for us.
+  for (const auto& a : answers) responder_.handleFrame(2, a.frame, t0_);
+  std::sort(conflicts.begin(), conflicts.end());
+  EXPECT_EQ(conflicts, (std::vector<std::string>{"198.18.0.11 " + stranger.toString(),
+                                                  "2001:db8::200 " + stranger.toString()}));
+  // Nobody else answering means no conflict: a frozen owner alone on its LAN keeps its claims.
+  responder_.probeClaims();
+  responder_.tick(t0_ + 11s);
+  EXPECT_EQ(io_.take().size(), 2u);
+  EXPECT_EQ(conflicts.size(), 2u);
+}
+
+TEST_F(ResponderTest, UnconfirmedClaimsProbeRatherThanAnnounceOnAPortThatComesBack) {
+  responder_.setPorts({{2, "eth0", kNodeMac}});
+  responder_.claim(kV4);
+  for (auto t : {0s, 1s, 2s}) responder_.tick(t0_ + t);  // every announcement burst
+  io_.take();
+  uint64_t announced = counters("eth0").gratuitousArps;
+  responder_.setPorts({});  // eth0 went down
+  responder_.setConfirmed(false);
+  responder_.setPorts({{2, "eth0", kNodeMac}});  // and came back
+  responder_.tick(t0_ + 10s);
+  auto sent = io_.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(counters("eth0").probes, 1u);
+  EXPECT_EQ(counters("eth0").gratuitousArps, announced);  // no announcement on its return
+  // Confirmed again, a returning port is announced on at once.
+  responder_.setConfirmed(true);
+  responder_.setPorts({});
+  responder_.setPorts({{2, "eth0", kNodeMac}});
+  responder_.tick(t0_ + 20s);
+  io_.take();
+  EXPECT_EQ(counters("eth0").gratuitousArps, announced + 1);
 }
 
 }  // namespace
