@@ -1,5 +1,7 @@
 #include "ipam/pool.h"
 
+#include "kube/client.h"
+
 #include <fmt/format.h>
 
 namespace l2a::ipam {
@@ -53,7 +55,9 @@ U128 Pool::total() const {
   return t;
 }
 
-Pool parsePool(const nlohmann::json& object, const std::string& group) {
+namespace {
+
+Pool parsePoolFields(const nlohmann::json& object, const std::string& group) {
   Pool pool;
   const auto& meta = object.value("metadata", nlohmann::json::object());
   pool.name = meta.value("name", "");
@@ -97,6 +101,22 @@ Pool parsePool(const nlohmann::json& object, const std::string& group) {
     if (!error.empty()) pool.errors.push_back(error);
   }
   return pool;
+}
+
+}  // namespace
+
+// A field of the wrong type (possible where no schema is enforced) makes the pool invalid with
+// a reason in its status, never an exception.
+Pool parsePool(const nlohmann::json& object, const std::string& group) {
+  try {
+    return parsePoolFields(object, group);
+  } catch (const nlohmann::json::exception& e) {
+    Pool pool;
+    pool.name = kube::nameOf(object);
+    pool.key = group + "/" + pool.name;
+    pool.errors.push_back(std::string("malformed object: ") + e.what());
+    return pool;
+  }
 }
 
 }  // namespace l2a::ipam

@@ -1,5 +1,7 @@
 #include "ipam/service_request.h"
 
+#include "kube/client.h"
+
 #include <fmt/format.h>
 
 namespace l2a::ipam {
@@ -33,7 +35,9 @@ bool handledClass(const std::string& loadBalancerClass) {
   return loadBalancerClass.empty() || loadBalancerClass == kClassOwn || loadBalancerClass == kClassCilium;
 }
 
-ServiceRequest parseService(const nlohmann::json& service) {
+namespace {
+
+ServiceRequest parseServiceFields(const nlohmann::json& service) {
   ServiceRequest r;
   const auto& meta = service.value("metadata", nlohmann::json::object());
   const auto& spec = service.value("spec", nlohmann::json::object());
@@ -101,6 +105,23 @@ ServiceRequest parseService(const nlohmann::json& service) {
     }
   }
   return r;
+}
+
+}  // namespace
+
+// A field of the wrong type makes the Service one LB-IPAM does not serve, with the reason as
+// its request error, never an exception.
+ServiceRequest parseService(const nlohmann::json& service) {
+  try {
+    return parseServiceFields(service);
+  } catch (const nlohmann::json::exception& e) {
+    ServiceRequest r;
+    r.ns = kube::namespaceOf(service);
+    r.name = kube::nameOf(service);
+    r.key = r.ns + "/" + r.name;
+    r.requestError = std::string("malformed object: ") + e.what();
+    return r;
+  }
 }
 
 }  // namespace l2a::ipam

@@ -1,8 +1,12 @@
 #include "policy/l2_policy.h"
 
+#include "kube/client.h"
+
 namespace l2a::policy {
 
-L2Policy parsePolicy(const nlohmann::json& object, const std::string& group) {
+namespace {
+
+L2Policy parsePolicyFields(const nlohmann::json& object, const std::string& group) {
   L2Policy p;
   p.name = object.value("metadata", nlohmann::json::object()).value("name", "");
   p.key = group + "/" + p.name;
@@ -19,6 +23,22 @@ L2Policy parsePolicy(const nlohmann::json& object, const std::string& group) {
   p.loadBalancerIPs = spec.value("loadBalancerIPs", false);
   p.externalIPs = spec.value("externalIPs", false);
   return p;
+}
+
+}  // namespace
+
+// A field of the wrong type makes the policy invalid (announcing nothing) with the reason in
+// its status, never an exception.
+L2Policy parsePolicy(const nlohmann::json& object, const std::string& group) {
+  try {
+    return parsePolicyFields(object, group);
+  } catch (const nlohmann::json::exception& e) {
+    L2Policy p;
+    p.name = kube::nameOf(object);
+    p.key = group + "/" + p.name;
+    p.errors.emplace_back("MalformedObject", e.what());
+    return p;
+  }
 }
 
 }  // namespace l2a::policy
