@@ -48,7 +48,10 @@ lab_host() {  # lab_host NAME [IPV4/LEN] [IPV6/LEN]: a host with eth0 on the LAN
   local name=$1 ns
   ns=$(lab_ns "$1")
   ip netns add "$ns"
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  # keep_addr_on_down: a node keeps its IPv6 address across a link flap, as a node whose network
+  # manager re-adds it would (the kernel alone drops static IPv6 addresses on link down).
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+    net.ipv6.conf.all.keep_addr_on_down=1 net.ipv6.conf.default.keep_addr_on_down=1
   ip -n "$ns" link set lo up
   ip link add eth0 netns "$ns" type veth peer name "v-$name" netns "$LAB_LAN"
   ip -n "$LAB_LAN" link set "v-$name" master br0 up
