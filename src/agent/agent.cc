@@ -36,8 +36,14 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       options_(std::move(options)),
       policyKinds_(std::move(policyKinds)),
       links_(std::move(links)) {
-  auto any = [this](const Json&) { wake(); };
-  auto anyUpdate = [this](const Json&, const Json&) { wake(); };
+  auto any = [this](const Json&) {
+    ++objectEvents_;
+    wake();
+  };
+  auto anyUpdate = [this](const Json&, const Json&) {
+    ++objectEvents_;
+    wake();
+  };
   kube::InformerHandlers h{.onAdd = any, .onUpdate = anyUpdate, .onDelete = any};
   services_ = std::make_unique<kube::Informer>(client_, kube::resources::kServices, "", h);
   slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h);
@@ -65,6 +71,7 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
         seen = Steady::now();
       }
       std::string& previous = leaseMeaning_[name];
+      if (previous != meaning) ++objectEvents_;
       wakeUp = wakeUp || previous != meaning;
       previous = meaning;
     }
@@ -78,6 +85,7 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                                std::lock_guard lock(mutex_);
                                leaseRecord_.erase(kube::nameOf(lease));
                                leaseSeen_.erase(kube::nameOf(lease));
+                               ++objectEvents_;
                                dirty_ = true;
                                changed_.notify_one();
                              }});
@@ -136,6 +144,36 @@ AgentStatus Agent::status() const {
   return status_;
 }
 
+bool Agent::nodeLeaseLive(const std::string& node, const Json& spec, Steady::time_point now) {
+  // Live while the record keeps changing by our own clock (client-go's rule): no trust in the
+  // writer's clock.
+  if (!spec.is_object()) return false;
+  auto durationField = spec.value("leaseDurationSeconds", Json(0));
+  auto duration = std::chrono::seconds(durationField.is_number_integer() ? durationField.get<int64_t>() : 0);
+  auto holder = spec.value("holderIdentity", Json(""));
+  auto seen = leaseSeen_.find(kNodeLeasePrefix + node);
+  bool live = holder.is_string() && holder.get<std::string>() == node && seen != leaseSeen_.end() &&
+              now - seen->second < duration;
+  // Wake exactly when this live lease would expire, not at the next periodic resync.
+  if (live) nextExpiry_ = std::min(nextExpiry_, seen->second + duration);
+  return live;
+}
+
+std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen) {
+  auto now = Steady::now();
+  std::string inputs = std::to_string(objectEvents_.load()) + (frozen ? " frozen" : " live");
+  for (const auto& [name, state] : mine) inputs += fmt::format(" {}={}/{}", name, state.first, state.second);
+  std::lock_guard lock(mutex_);
+  nextExpiry_ = Steady::time_point::max();
+  for (const auto& [name, record] : leaseRecord_) {
+    if (name.rfind(kNodeLeasePrefix, 0) != 0) continue;
+    std::string node = name.substr(std::string_view(kNodeLeasePrefix).size());
+    bool live = nodeLeaseLive(node, Json::parse(record, nullptr, false), now);
+    inputs += " " + node + (live ? "+" : "-");
+  }
+  return inputs;
+}
+
 policy::ClusterView Agent::snapshot() {
   std::vector<policy::L2Policy> policies;
   for (size_t i = 0; i < policies_.size(); ++i) {
@@ -153,16 +191,8 @@ policy::ClusterView Agent::snapshot() {
       .nodes = nodes_->items(),
       .leaseOf = [this](const std::string& node) { return leases_->get(options_.ns + "/" + kNodeLeasePrefix + node); },
       .live = [this, now](const std::string& node, const Json& lease) {
-        // Live while the record keeps changing by our own clock (client-go's rule): no trust in
-        // the writer's clock.
-        const Json& spec = lease["spec"];
-        auto duration = std::chrono::seconds(spec.value("leaseDurationSeconds", 0));
         std::lock_guard lock(mutex_);
-        auto seen = leaseSeen_.find(kNodeLeasePrefix + node);
-        bool live = spec.value("holderIdentity", "") == node && seen != leaseSeen_.end() && now - seen->second < duration;
-        // Wake exactly when this live lease would expire, not at the next periodic resync.
-        if (live) nextExpiry_ = std::min(nextExpiry_, seen->second + duration);
-        return live;
+        return nodeLeaseLive(node, lease.value("spec", Json::object()), now);
       }};
   policy::ClusterView view = buildClusterView(in);
   // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
@@ -200,6 +230,19 @@ void Agent::reconcile() {
     if (l.ethernet && options_.interfaces.matches(l.name)) mine[l.name] = {l.up && l.carrier, l.mac.toString()};
   }
   publishInterfaces(mine);
+  bool frozenNow = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
+  // Nothing the plan depends on changed since the last one (the periodic resync on a quiet
+  // cluster): skip planning, which costs O(Services), unless something is pending.
+  std::string inputs = planInputs(mine, frozenNow);
+  {
+    std::lock_guard lock(mutex_);
+    if (inputs == lastPlanInputs_ && conflicts_.empty() && handingOver_.empty() && status_.frozen == frozenNow) {
+      ++status_.reconciles;
+      ++status_.plansSkipped;
+      return;
+    }
+    lastPlanInputs_ = inputs;
+  }
   policy::ClusterView view = snapshot();
   for (auto& node : view.nodes) {
     if (node.name != options_.nodeName) continue;

@@ -60,6 +60,7 @@ struct AgentStatus {
   uint64_t takeovers = 0;
   uint64_t releases = 0;
   uint64_t reconciles = 0;
+  uint64_t plansSkipped = 0;  // reconciles that found nothing changed since the last plan
   uint64_t conflictsLost = 0;  // released because another node rightly announced
   uint64_t conflictsWon = 0;   // re-announced because we are the rightful owner
 };
@@ -88,6 +89,10 @@ class Agent {
 
  private:
   policy::ClusterView snapshot();
+  // Caller holds mutex_. Whether NODE's Lease (its spec) is live now; keeps nextExpiry_.
+  bool nodeLeaseLive(const std::string& node, const nlohmann::json& spec, Steady::time_point now);
+  // A fingerprint of everything a plan depends on besides the objects' contents.
+  std::string planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen);
   // Our own Lease's renewals reach us through the watch: our view is current.
   bool viewFresh();
   void reconcile();
@@ -114,6 +119,10 @@ class Agent {
   std::map<std::string, std::chrono::steady_clock::time_point> leaseSeen_;
   std::map<std::string, std::string> leaseRecord_;
   std::map<std::string, std::string> leaseMeaning_;  // holder + interfaces: what wakes a reconcile
+  // Every Service, EndpointSlice, Node or policy event and every change of a Lease's meaning;
+  // with the live set, our links and our frozen state it says whether a plan can have changed.
+  std::atomic<uint64_t> objectEvents_{0};
+  std::string lastPlanInputs_;
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
   std::map<std::string, std::vector<std::string>> claimed_;  // address -> interface patterns
   std::string publishedInterfaces_;

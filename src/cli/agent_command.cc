@@ -87,6 +87,10 @@ int runAgent(const AgentCommandOptions& options) {
           w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
           w.counter("l2a_takeovers_total", "Addresses this node started announcing", static_cast<double>(st.takeovers));
           w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));
+          w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.reconciles - st.plansSkipped),
+                    {{"plan", "computed"}});
+          w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.plansSkipped),
+                    {{"plan", "unchanged"}});
           w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsLost),
                     {{"outcome", "released"}});
           w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),

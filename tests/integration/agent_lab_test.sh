@@ -107,6 +107,13 @@ before=$(metric $W1_IP 'l2a_arp_requests_total')
 for _ in 1 2 3 4 5; do lab_exec client arping -q -c 1 -w 1 -I eth0 "$V4" >/dev/null 2>&1; done
 after=$(metric $W1_IP 'l2a_arp_requests_total')
 check "ARP requests from a client move the counter ($before -> $after)" test "$after" -ge $((before + 5))
+skipped0=$(metric $W1_IP 'l2a_reconciles_total\{plan="unchanged"')
+computed0=$(metric $W1_IP 'l2a_reconciles_total\{plan="computed"')
+sleep 2.5
+skipped1=$(metric $W1_IP 'l2a_reconciles_total\{plan="unchanged"')
+computed1=$(metric $W1_IP 'l2a_reconciles_total\{plan="computed"')
+check "a quiet cluster's resyncs skip planning (unchanged $skipped0 -> $skipped1, computed $computed0 -> $computed1)" \
+  test "$skipped1" -ge $((skipped0 + 2)) -a "$computed1" -eq "$computed0"
 announced=0
 for ip in 198.18.0.12 198.18.0.13 198.18.0.14; do announced=$((announced + $(metric $ip 'l2a_announced_addresses'))); done
 check "the nodes' l2a_announced_addresses add up to 12" test "$announced" -eq 12
