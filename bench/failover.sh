@@ -26,6 +26,9 @@ source tests/support/failover_lab.sh
 lab_require_root
 command -v keepalived >/dev/null || { echo "bench/failover.sh: keepalived is missing (scripts/bootstrap.sh installs it)" >&2; exit 1; }
 lab_init failover
+# A private copy of the binaries: a rebuild during the hour this runs must not change them.
+mkdir -p "/tmp/$LAB_ID-bin" && cp "$FO_BUILD/l2a" "$FO_BUILD/l2a-lab" "/tmp/$LAB_ID-bin/"
+FO_BUILD=/tmp/$LAB_ID-bin
 fo_setup 3 || { echo "fail-over lab did not come up" >&2; exit 1; }
 mapfile -t L2A_ADDRESSES < <(fo_service_addresses)
 RESULTS=/tmp/$LAB_ID-results

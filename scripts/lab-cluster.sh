@@ -102,9 +102,11 @@ YAML
 
 lab_down() {
   if [[ -f $STATE/pids ]]; then
-    while read -r pid; do kill -TERM "$pid" 2>/dev/null; done <"$STATE/pids"
+    # Only processes still ours (their command line names the state directory): PIDs are reused.
+    ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$STATE"; }
+    while read -r pid; do ours "$pid" && kill -TERM "$pid" 2>/dev/null; done <"$STATE/pids"
     sleep 0.3
-    while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$STATE/pids"
+    while read -r pid; do ours "$pid" && kill -KILL "$pid" 2>/dev/null; done <"$STATE/pids"
   fi
   local ns
   for ns in $(ip netns list | awk '{print $1}' | grep "^$LAB_ID-" || true); do

@@ -80,6 +80,7 @@ fo_start_agents() {
 
 fo_stop_agent() {  # fo_stop_agent NODE SIGNAL: signal it and, unless STOP/CONT, reap it
   local n=$1 signal=$2 pid=${FO_AGENT_PID[$1]}
+  lab_is_child "$pid" || return 0  # gone already (its number may be someone else's now)
   kill "-$signal" "$pid" 2>/dev/null
   [[ $signal == STOP || $signal == CONT ]] && return 0
   # Until it is gone or a zombie (kill -0 still succeeds on a zombie).

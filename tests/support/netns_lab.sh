@@ -110,13 +110,24 @@ lab_wait_for() {  # lab_wait_for SECONDS CMD...
   done
 }
 
+# Whether PID is still a child of this shell. PIDs are reused (pid_max is 32768 here): a
+# process we started long ago and that died may have handed its number to someone else's.
+lab_is_child() {  # lab_is_child PID
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }  # after "PID (comm) ": state ppid ...
+  local fields=($stat)
+  [[ ${fields[1]} == "$$" ]]
+}
+
 lab_cleanup() {
   local rc=$?
   set +e  # the caller may run under errexit; cleaning up must go on past dead processes
   local pid
-  for pid in "${LAB_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${LAB_PIDS[@]}"; do lab_is_child "$pid" && kill -TERM "$pid" 2>/dev/null; done
   for pid in "${LAB_PIDS[@]}"; do
-    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    lab_is_child "$pid" || continue
+    for _ in $(seq 20); do [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) =~ ^[^Z]$ ]] || break; sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
