@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Agent scale benchmark (part of make bench): N agents (network namespaces on one LAN) and S
-# announced Services (one address each) with the lab API server and one L2 policy. Measures, at
-# steady state, API requests per second (all agents together, from the server's counters), agent
-# CPU and memory, then kill -9 of one agent and the time until every one of its addresses is
-# announced by another node (from the takers' logs). Prints one Markdown row per run.
+# announced Services (one address each) with the lab API server, the operator and one L2 policy.
+# Measures, at steady state, API requests per second (from the server's counters), agent and
+# operator CPU and memory, then kill -9 of one agent and the time until every one of its
+# addresses is announced by another node (from the takers' logs). One Markdown row per run.
 # Usage: bench/agents.sh "3 20" "1 100 1000 10000"
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,8 @@ SERVICES_LIST=${2:-"1 100 1000 10000"}
 LEASE_MS=${LEASE_MS:-4000}
 source tests/support/netns_lab.sh
 lab_require_root
-echo "| agents | services | API req/s (steady, all agents) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | kill -9 → all its addresses elsewhere |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
+echo "| agents | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB) | kill -9 → all its addresses elsewhere |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run() {  # run NODES SERVICES
   local nodes=$1 services=$2
   lab_init bench
@@ -45,6 +45,17 @@ for i, line in enumerate(sys.stdin):
     req = urllib.request.Request("http://198.18.0.1:6443/api/v1/namespaces/default/services/%s/status" % body["metadata"]["name"], data=st, headers={"Content-Type": "application/merge-patch+json"}, method="PATCH")
     urllib.request.urlopen(req).read()
 '
+  # The operator, with a pool holding every address: it imports them (nothing to allocate) and
+  # then sits on its informers, as in a cluster at rest.
+  lab_kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: l2announcer.io/v1alpha1
+kind: LoadBalancerIPPool
+metadata: {name: bench}
+spec: {blocks: [{cidr: 198.19.0.0/16}]}
+YAML
+  lab_spawn n1 "/tmp/$LAB_ID-operator.log" build/l2a operator --kubeconfig "$LAB_KUBECONFIG" --metrics-bind "" \
+    --kube-api-qps 0
+  local operator=$LAB_LAST_PID
   for ((i = 1; i <= nodes; i++)); do
     lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" build/l2a agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
@@ -54,13 +65,17 @@ for i, line in enumerate(sys.stdin):
   # Converged: every Service address announced by someone (from the agents' logs).
   announced() { [[ $(cat /tmp/$LAB_ID-agent-n*.log | grep -c "event=announcing") -ge $services ]]; }
   lab_wait_for 120 announced
-  sleep 3
+  sleep $((3 + services / 2000))
   counters() { ip netns exec "$LAB_LAN" curl -s http://198.18.0.1:6443/admin/counters | python3 -c 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)))'; }
   cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
-  local r0 c0 r1 c1
-  r0=$(counters); c0=$(cpu)
+  local r0 c0 r1 c1 o0 o1
+  ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+  r0=$(counters); c0=$(cpu); o0=$(ticks "$operator")
   sleep 10
-  r1=$(counters); c1=$(cpu)
+  r1=$(counters); c1=$(cpu); o1=$(ticks "$operator")
+  local op_cpu op_rss
+  op_cpu=$(python3 -c "print(round(($o1 - $o0) / 10, 2))")
+  op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
   local rss=0 p
   for p in "${pids[@]}"; do v=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$p/status); ((v > rss)) && rss=$v; done
   local rps cpu_pct per_service
@@ -101,7 +116,7 @@ for i, line in enumerate(sys.stdin):
   }
   local ms="-"
   if [[ $count -gt 0 ]] && lab_wait_for 60 taken; then ms="$(( ($(date +%s%N) - start) / 1000000 )) ms ($count addresses)"; fi
-  echo "| $nodes | $services | $rps | $per_service | $cpu_pct | $rss | $ms |"
+  echo "| $nodes | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss | $ms |"
   lab_cleanup
   trap - EXIT
 }
