@@ -238,6 +238,7 @@ void Responder::handleArp(PortState& port, const packet::EthernetHeader& eth,
   }
   if (!replyAllowed(port)) return drop(port, DropReason::kRateLimited);
   send(port, packet::buildArpReply(port.port.mac, eth, *arp), &PortCounters::arpReplies);
+  noteAnswered(IpAddress{arp->targetIp});
 }
 
 void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
@@ -261,6 +262,7 @@ void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
   if (!replyAllowed(port)) return drop(port, DropReason::kRateLimited);
   send(port, packet::buildSolicitedAdvertisement(port.port.mac, eth, *ns),
        &PortCounters::neighborAdvertisements);
+  noteAnswered(IpAddress{ns->target});
 }
 
 void Responder::announce(const IpAddress& address, const Claim& claim) {
@@ -302,6 +304,26 @@ void Responder::countDrop(int ifindex, packet::DropReason reason) {
   if (it != ports_.end()) drop(it->second, reason);
 }
 
+void Responder::probe(const IpAddress& address, const Claim& claim) {
+  for (int ifindex : claim.activeIfindexes) {
+    auto port = ports_.find(ifindex);
+    if (port == ports_.end()) continue;
+    const MacAddress& mac = port->second.port.mac;
+    if (const auto* v4 = std::get_if<Ipv4Address>(&address)) {
+      send(port->second, packet::buildArpRequest(mac, Ipv4Address{}, *v4), &PortCounters::probes);
+    } else {
+      send(port->second, packet::buildNeighborSolicitation(mac, Ipv6Address{}, std::get<Ipv6Address>(address)),
+           &PortCounters::probes);
+    }
+  }
+}
+
+void Responder::noteAnswered(const IpAddress& address) {
+  if (confirmed_ || frameTime_ - lastDemandProbe_ < kDemandProbeGap) return;
+  lastDemandProbe_ = frameTime_;
+  demandProbes_.push_back(address);
+}
+
 void Responder::sendProbes() {
   if (claims_.empty()) return;
   // unordered_map order is stable between rehashes: a cursor into it takes turns well enough.
@@ -311,18 +333,7 @@ void Responder::sendProbes() {
   std::advance(it, start);
   for (size_t i = 0; i < count; ++i, ++it) {
     if (it == claims_.end()) it = claims_.begin();
-    const auto& [address, claim] = *it;
-    for (int ifindex : claim.activeIfindexes) {
-      auto port = ports_.find(ifindex);
-      if (port == ports_.end()) continue;
-      const MacAddress& mac = port->second.port.mac;
-      if (const auto* v4 = std::get_if<Ipv4Address>(&address)) {
-        send(port->second, packet::buildArpRequest(mac, Ipv4Address{}, *v4), &PortCounters::probes);
-      } else {
-        send(port->second, packet::buildNeighborSolicitation(mac, Ipv6Address{}, std::get<Ipv6Address>(address)),
-             &PortCounters::probes);
-      }
-    }
+    probe(it->first, it->second);
   }
   probeCursor_ = start + count;
 }
@@ -335,6 +346,10 @@ std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
     nextProbeRound_ = now + kUnconfirmedProbeInterval;
   }
   if (std::exchange(probesDue_, false)) sendProbes();
+  for (const IpAddress& address : std::exchange(demandProbes_, {})) {
+    auto it = claims_.find(address);
+    if (it != claims_.end()) probe(address, it->second);
+  }
   while (!schedule_.empty() && schedule_.top().at <= now) {
     Due due = schedule_.top();
     schedule_.pop();

@@ -91,6 +91,10 @@ class Responder {
   // clients back from a node that may rightly have taken over. Any thread.
   void setConfirmed(bool confirmed);
   static constexpr std::chrono::milliseconds kUnconfirmedProbeInterval{100};
+  // Unconfirmed, a request we answer also probes its address at once (at most one such probe
+  // per kDemandProbeGap): a node back on the LAN learns at its first request whether another
+  // node took the address meanwhile, not at the next round.
+  static constexpr std::chrono::milliseconds kDemandProbeGap{10};
   // Loop thread: a frame from `ifindex` was discarded unread by the caller for `reason`.
   void countDrop(int ifindex, packet::DropReason reason);
 
@@ -123,6 +127,8 @@ class Responder {
   void schedule(const packet::IpAddress& address, Claim& claim, Clock::time_point at);
   void announce(const packet::IpAddress& address, const Claim& claim);
   void sendProbes();
+  void probe(const packet::IpAddress& address, const Claim& claim);
+  void noteAnswered(const packet::IpAddress& address);
   void send(PortState& port, const packet::Bytes& frame, uint64_t PortCounters::*sent);
   struct Conflict {
     packet::IpAddress address;
@@ -159,6 +165,8 @@ class Responder {
   bool probesDue_ = false;
   bool confirmed_ = true;
   Clock::time_point nextProbeRound_{};  // while unconfirmed
+  Clock::time_point lastDemandProbe_{};
+  std::vector<packet::IpAddress> demandProbes_;  // sent at the next tick
   size_t probeCursor_ = 0;  // where the next round of probes starts in claims_ order
 };
 

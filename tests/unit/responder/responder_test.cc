@@ -407,5 +407,34 @@ TEST_F(ResponderTest, UnconfirmedClaimsProbeRatherThanAnnounceOnAPortThatComesBa
   EXPECT_EQ(counters("eth0").gratuitousArps, announced + 1);
 }
 
+TEST_F(ResponderTest, UnconfirmedAnAnsweredRequestProbesItsAddressAtOnce) {
+  responder_.setPorts({{2, "eth0", kNodeMac}});
+  responder_.claim(kV4);
+  for (auto t : {0s, 1s, 2s}) responder_.tick(t0_ + t);  // every announcement burst
+  responder_.setConfirmed(false);
+  responder_.tick(t0_ + 10s);  // the first probe round
+  io_.take();
+  uint64_t probes = counters("eth0").probes;
+  // A client asks: answered as before, and the address is probed at the next tick, long before
+  // the next round (100 ms).
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest), t0_ + 10s + 1ms);
+  EXPECT_EQ(io_.take().size(), 1u);
+  responder_.tick(t0_ + 10s + 2ms);
+  auto sent = io_.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(counters("eth0").probes, probes + 1);
+  auto arp = packet::parseArp(packet::parseEthernet(sent[0].frame)->payload);
+  EXPECT_TRUE(arp->senderIp.isUnspecified());
+  // A burst of requests probes at most once per kDemandProbeGap.
+  for (int i = 0; i < 5; ++i) responder_.handleFrame(2, fromHex(testing::kKernelArpRequest), t0_ + 10s + 3ms);
+  responder_.tick(t0_ + 10s + 4ms);
+  EXPECT_EQ(io_.take().size(), 5u);  // the five answers, no probe (2 ms after the last one)
+  // Confirmed: answering probes nothing.
+  responder_.setConfirmed(true);
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest), t0_ + 20s);
+  responder_.tick(t0_ + 20s);
+  EXPECT_EQ(io_.take().size(), 1u);
+}
+
 }  // namespace
 }  // namespace l2a::responder
