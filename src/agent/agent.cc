@@ -214,7 +214,21 @@ void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::s
   Json published = Json::object();
   for (const auto& [name, state] : mine) published[name] = {{"up", state.first}, {"mac", state.second}};
   std::string text = published.dump();
-  if (text == publishedInterfaces_ || !lease_->isLeader()) return;
+  if (!lease_->isLeader()) return;
+  // Compare with what our Lease says now, as the watch shows it — not with what we last meant
+  // to write: a patch that timed out while the link was down can still reach the API server
+  // after the link is back and leave a stale state there. Give a fresh write a second to come
+  // back through the watch before writing again.
+  std::string observed;
+  if (auto own = leases_->get(options_.ns + "/" + kNodeLeasePrefix + options_.nodeName)) {
+    auto a = own->value("/metadata/annotations"_json_pointer, Json::object());
+    if (a.is_object() && a.contains(kInterfacesAnnotation) && a[kInterfacesAnnotation].is_string()) {
+      observed = a[kInterfacesAnnotation].get<std::string>();
+    }
+  }
+  if (text == observed) return;
+  if (text == publishedInterfaces_ && Steady::now() - publishedAt_ < std::chrono::seconds(1)) return;
+  publishedAt_ = Steady::now();
   auto r = writer_.patch(kube::resources::kLeases, options_.ns, kNodeLeasePrefix + options_.nodeName,
                          {{"metadata", {{"annotations", {{kInterfacesAnnotation, text}}}}}});
   if (r) {

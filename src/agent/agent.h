@@ -125,7 +125,8 @@ class Agent {
   std::string lastPlanInputs_;
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
   std::map<std::string, std::vector<std::string>> claimed_;  // address -> interface patterns
-  std::string publishedInterfaces_;
+  std::string publishedInterfaces_;  // what we last wrote
+  Steady::time_point publishedAt_{};
   std::map<std::string, std::string> policyStatusWritten_;
   std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
   std::map<std::string, Steady::time_point> reannounced_;

@@ -4,7 +4,8 @@
 # client, while the lab breaks things:
 #   API server stopped and restarted with its data, watches dropped, 500s and 429s injected,
 #   the announcing node cut from the API server but not from the LAN, the announcer frozen
-#   (SIGSTOP) and its switch port cut (both longer than a lease), agents restarted in a loop
+#   (SIGSTOP), its switch port cut and its own interface down (each longer than a lease), agents
+#   restarted in a loop
 #   (SIGTERM and kill -9), policies and pools edited under load.
 # After each step, from the prober: no address unanswered or unreachable longer than the
 # documented fail-over bound (lease + one resync, plus CI slack), two MACs never answering longer
@@ -74,9 +75,11 @@ step() {  # step DESCRIPTION FUNCTION: FUNCTION breaks something under the probe
   fo_probe_start "$out" "${ADDRESSES[@]}" || { check "prober starts for: $what" false; return; }
   sleep 0.5
   "$2"
-  lab_wait_for 30 single_owner
+  local settled=0
+  lab_wait_for 30 single_owner && settled=1
   sleep 1
   fo_probe_stop
+  check "$what: one owner per address afterwards" test "$settled" = 1
   fo_probe_figures "$out" | sed 's/^/#   /'
   check "$what: every address answered within the bounds" within_bounds "$out"
   check "$what: every agent and the operator still run" alive
@@ -124,6 +127,14 @@ owner_frozen() {  # SIGSTOP of the announcer for two leases: it must not answer 
   sleep $((FO_LEASE_MS * 2 / 1000 + 1))
   fo_stop_agent "$owner" CONT
   sleep $((FO_LEASE_MS / 1000 + 1))
+}
+owner_iface_down() {  # the announcer's own eth0 down for two leases (API and LAN lost), then up
+  local owner
+  owner=$(fo_owner "${ADDRESSES[0]}") || return
+  ip -n "$(lab_ns "$owner")" link set eth0 down
+  sleep $((FO_LEASE_MS * 2 / 1000 + 1))
+  ip -n "$(lab_ns "$owner")" link set eth0 up
+  sleep $((FO_LEASE_MS / 1000 + 2))
 }
 owner_link_cut() {  # the announcer's switch port taken off the LAN (no carrier change), then back
   local owner
@@ -175,6 +186,7 @@ check "the cut node's address moved to a node that still reaches the API server"
   test -n "$MOVED_TO" -a "$MOVED_TO" != "$CUT_NODE"
 step "announcer frozen (SIGSTOP) for two leases, then thawed" owner_frozen
 step "announcer's switch port cut for two leases, then back" owner_link_cut
+step "announcer's eth0 down for two leases, then up" owner_iface_down
 step "agents restarted in turn (SIGTERM) and the announcer killed (kill -9), ${ROUNDS} round(s)" agents_restarted
 step "policy and pool edited ${EDITS} times with Services churning" edits_under_load
 
