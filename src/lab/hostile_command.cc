@@ -1,7 +1,6 @@
 #include "lab/hostile_command.h"
 
 #include <fmt/format.h>
-#include <net/if.h>
 #include <poll.h>
 
 #include <array>
@@ -10,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "net/netlink.h"
+#include "lab/client_interface.h"
 #include "net/packet_socket.h"
 #include "packet/arp.h"
 #include "packet/ethernet.h"
@@ -155,25 +154,16 @@ int runHostile(const HostileOptions& options) {
   auto target6 = Ipv6Address::parse(options.target6);
   if (!target4 || !target6) return usage("hostile needs --target4 IPV4 and --target6 IPV6");
   if (options.listenMs <= 0 || options.floodMs < 0) return usage("--listen-ms must be positive, --flood-ms not negative");
-  int ifindex = static_cast<int>(if_nametoindex(options.interface.c_str()));
-  if (ifindex == 0) return usage(fmt::format("unknown interface '{}'", options.interface));
-  auto links = net::dumpLinks();
-  auto addresses = net::dumpAddresses();
-  if (!links || !addresses) {
-    fmt::print(stderr, "l2a-lab: error: cannot read the interfaces\n");
+  auto client = findClientInterface(options.interface);
+  if (!client) {
+    if (client.error().code == "usage") return usage(client.error().message);
+    fmt::print(stderr, "l2a-lab: error: {}\n", client.error().message);
     return 1;
   }
-  MacAddress mac;
-  for (const auto& l : *links) {
-    if (l.ifindex == ifindex) mac = l.mac;
-  }
-  std::optional<Ipv4Address> source4;
-  std::optional<Ipv6Address> source6;
-  for (const auto& a : *addresses) {
-    if (a.ifindex != ifindex) continue;
-    if (const auto* v4 = std::get_if<Ipv4Address>(&a.address); v4 && !source4) source4 = *v4;
-    if (const auto* v6 = std::get_if<Ipv6Address>(&a.address); v6 && !v6->isLinkLocal() && !source6) source6 = *v6;
-  }
+  int ifindex = client->ifindex;
+  const MacAddress& mac = client->mac;
+  const std::optional<Ipv4Address>& source4 = client->ipv4;
+  const std::optional<Ipv6Address>& source6 = client->ipv6;
   if (!source4 || !source6) return usage(fmt::format("{} needs an IPv4 and a global IPv6 address", options.interface));
   auto sock = net::PacketSocket::open(ifindex, net::FrameFilter::kReplies);
   if (!sock) {

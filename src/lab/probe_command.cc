@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,9 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "lab/client_interface.h"
 #include "lab/probe_timeline.h"
 #include "net/neighbor_probe.h"
-#include "net/netlink.h"
 #include "net/packet_socket.h"
 #include "packet/ethernet.h"
 
@@ -95,28 +94,17 @@ int runProbe(const ProbeOptions& options) {
   if (options.intervalMs <= 0 || options.timeoutMs <= 0 || options.durationMs < 0) {
     return usage("--interval-ms and --timeout-ms must be positive, --duration-ms not negative");
   }
-  int ifindex = static_cast<int>(if_nametoindex(options.interface.c_str()));
-  if (ifindex == 0) return usage(fmt::format("unknown interface '{}'", options.interface));
-  auto links = net::dumpLinks();
-  auto addresses = net::dumpAddresses();
-  if (!links || !addresses) {
-    fmt::print(stderr, "l2a-lab: error: cannot read the interfaces: {}\n",
-               (!links ? links.error() : addresses.error()).message);
+  auto client = findClientInterface(options.interface);
+  if (!client) {
+    if (client.error().code == "usage") return usage(client.error().message);
+    fmt::print(stderr, "l2a-lab: error: {}\n", client.error().message);
     return 1;
   }
-  packet::MacAddress ourMac;
-  for (const auto& l : *links) {
-    if (l.ifindex == ifindex) ourMac = l.mac;
-  }
+  int ifindex = client->ifindex;
+  const packet::MacAddress& ourMac = client->mac;
   std::optional<IpAddress> source4, source6;
-  for (const auto& a : *addresses) {
-    if (a.ifindex != ifindex) continue;
-    if (std::holds_alternative<Ipv4Address>(a.address)) {
-      if (!source4) source4 = a.address;
-    } else if (!std::get<Ipv6Address>(a.address).isLinkLocal()) {
-      if (!source6) source6 = a.address;
-    }
-  }
+  if (client->ipv4) source4 = *client->ipv4;
+  if (client->ipv6) source6 = *client->ipv6;
   std::vector<Target> targets;
   for (const auto& text : options.targets) {
     auto address = packet::parseIpAddress(text);
