@@ -254,13 +254,21 @@ AllocationResult Allocator::reconcile(const ServiceRequest& s, bool allowNew) {
   std::string reason;
   bool pending = false;
   for (bool v6 : {false, true}) {
-    if (v6 ? !s.wantV6 : !s.wantV4) continue;
+    bool wanted = v6 ? s.wantV6 : s.wantV4;
     std::vector<Address> requested;
     for (const Address& a : s.requested) {
       if (a.v6 == v6) requested.push_back(a);
     }
-    if (!requested.empty()) {
+    // Cilium's rule: a Service that names its addresses gets exactly those — no address of
+    // another family is added — and only of families the Service has.
+    if (!s.requested.empty()) {
       for (const Address& a : requested) {
+        if (!wanted) {
+          problems.push_back(fmt::format("requested address {} is {}, not one of the Service's ipFamilies",
+                                         a.toString(), familyName(v6)));
+          reason = reasons::kInvalidRequest;
+          continue;
+        }
         Claim c = claimRequested(a, s);
         if (c.ok) {
           chosen.push_back(a);
@@ -271,6 +279,7 @@ AllocationResult Allocator::reconcile(const ServiceRequest& s, bool allowNew) {
       }
       continue;
     }
+    if (!wanted) continue;
     auto keep = std::find_if(previous.begin(), previous.end(), [&](const Address& a) {
       return a.v6 == v6 && validFor(a, s);
     });

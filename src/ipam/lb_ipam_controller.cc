@@ -1,6 +1,7 @@
 #include "ipam/lb_ipam_controller.h"
 
 #include "common/timestamps.h"
+#include "ipam/status_patches.h"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -10,39 +11,7 @@
 #include <random>
 
 namespace l2a::ipam {
-namespace {
-
 using Json = nlohmann::json;
-
-// Replaces (or removes, when `condition` is null) the condition of `type` in a list, keeping
-// lastTransitionTime when the status did not change.
-Json withCondition(const Json& conditions, const std::string& type, const Json& condition) {
-  Json out = Json::array();
-  std::string previousStatus, previousTime;
-  for (const Json& c : conditions.is_array() ? conditions : Json::array()) {
-    if (c.value("type", "") == type) {
-      previousStatus = c.value("status", "");
-      previousTime = c.value("lastTransitionTime", "");
-      continue;
-    }
-    out.push_back(c);
-  }
-  if (!condition.is_null()) {
-    Json c = condition;
-    c["type"] = type;
-    c["lastTransitionTime"] = previousStatus == c.value("status", "") && !previousTime.empty() ? previousTime : common::rfc3339();
-    out.push_back(c);
-  }
-  return out;
-}
-
-// Conditions compared without their timestamps (a rewrite only for real changes).
-Json withoutTimes(Json conditions) {
-  for (Json& c : conditions) c.erase("lastTransitionTime");
-  return conditions;
-}
-
-}  // namespace
 
 std::vector<PoolKind> discoverPoolKinds(kube::Client& client) {
   std::vector<PoolKind> kinds{{{"l2announcer.io", "v1alpha1", "loadbalancerippools", false, "LoadBalancerIPPool"},
@@ -170,27 +139,8 @@ void LbIpamController::reconcileService(const std::string& key) {
 }
 
 void LbIpamController::writeServiceStatus(const Json& service, const AllocationResult& result) {
-  Json status = service.value("status", Json::object());
-  Json conditions = status.value("conditions", Json::array());
-  bool ours = std::any_of(conditions.begin(), conditions.end(),
-                          [](const Json& c) { return c.value("type", "") == kConditionType; });
-  if (!result.handled && !ours) return;  // never touch Services of other implementations
-  if (result.handled && result.reason == "pending") return;
-
-  Json ingress = Json::array();
-  for (const Address& a : result.addresses) ingress.push_back({{"ip", a.toString()}});
-  Json condition;
-  if (result.handled) {
-    condition = {{"status", result.satisfied ? "True" : "False"},
-                 {"reason", result.reason},
-                 {"message", result.message},
-                 {"observedGeneration", service["metadata"].value("generation", 1)}};
-  }
-  Json newConditions = withCondition(conditions, kConditionType, condition);
-  Json currentIngress = status.value("loadBalancer", Json::object()).value("ingress", Json::array());
-  if (currentIngress == ingress && withoutTimes(newConditions) == withoutTimes(conditions)) return;
-
-  Json patch{{"status", {{"loadBalancer", {{"ingress", ingress}}}, {"conditions", newConditions}}}};
+  Json patch = serviceStatusPatch(service, result, common::rfc3339());
+  if (patch.is_null()) return;
   auto written = client_.patch(kube::resources::kServices, kube::namespaceOf(service), kube::nameOf(service),
                                patch, "status");
   {
@@ -205,11 +155,7 @@ void LbIpamController::writeServiceStatus(const Json& service, const AllocationR
   for (const Address& a : result.addresses) texts.push_back(a.toString());
   spdlog::info("event=service_addresses service={} addresses=\"{}\" reason={}", kube::keyOf(service),
                fmt::join(texts, ","), result.handled ? result.reason : "released");
-  std::string previousReason;
-  for (const Json& c : conditions) {
-    if (c.value("type", "") == kConditionType) previousReason = c.value("reason", "");
-  }
-  if (currentIngress == ingress && previousReason == result.reason) return;
+  if (ingressAddresses(service) == texts && conditionReason(service, kConditionType) == result.reason) return;
   if (!result.handled) {
     event(service, "Normal", "IPReleased", "LoadBalancer addresses released: the Service is no longer handled");
   } else if (result.satisfied) {
@@ -238,35 +184,11 @@ void LbIpamController::writePoolStatuses() {
     for (const Json& object : pools_[i]->items()) {
       Pool pool = parsePool(object, poolKinds_[i].group);
       PoolStatus s = allocator_.poolStatus(pool.key);
-      U128 available = s.total >= s.used ? s.total - s.used : 0;
-      Json current = object.value("status", Json::object());
-      Json conditions = current.value("conditions", Json::array());
-      auto count = [](const std::string& n) { return Json{{"status", "Unknown"}, {"reason", "noreason"}, {"message", n}}; };
-      conditions = withCondition(conditions, "IPsTotal", count(u128ToString(s.total)));
-      conditions = withCondition(conditions, "IPsAvailable", count(u128ToString(available)));
-      conditions = withCondition(conditions, "IPsUsed", count(u128ToString(s.used)));
-      conditions = withCondition(conditions, "PoolConflict",
-                                 {{"status", s.conflicting ? "True" : "False"},
-                                  {"reason", s.conflicting ? "Overlap" : "NoConflict"},
-                                  {"message", s.conflicting ? s.conflictReason : "no overlap with other pools"}});
-      conditions = withCondition(conditions, "BlocksValid",
-                                 {{"status", pool.errors.empty() ? "True" : "False"},
-                                  {"reason", pool.errors.empty() ? "Valid" : "InvalidBlocks"},
-                                  {"message", pool.errors.empty() ? "every block is valid"
-                                                                  : fmt::format("{}", fmt::join(pool.errors, "; "))}});
-      Json status{{"conditions", conditions},
-                  {"conflicting", s.conflicting ? "True" : "False"},
-                  {"ipsTotal", u128ToString(s.total)},
-                  {"ipsAvailable", u128ToString(available)},
-                  {"ipsUsed", u128ToString(s.used)}};
-      Json comparable = status;
-      comparable["conditions"] = withoutTimes(conditions);
-      Json before = current;
-      if (before.contains("conditions")) before["conditions"] = withoutTimes(before["conditions"]);
-      if (comparable == before) continue;
+      Json patch = poolStatusPatch(object, poolKinds_[i].group, pool, s, common::rfc3339());
+      if (patch.is_null()) continue;
       bool newlyInvalid = !pool.errors.empty() &&
-                          current.value("conditions", Json::array()).dump().find("InvalidBlocks") == std::string::npos;
-      auto written = client_.patch(poolKinds_[i].resource, "", pool.name, {{"status", status}}, "status");
+                          object.value("status", Json::object()).dump().find("InvalidBlocks") == std::string::npos;
+      auto written = client_.patch(poolKinds_[i].resource, "", pool.name, patch, "status");
       {
         std::lock_guard lock(mutex_);
         if (written) ++stats_.poolStatusWrites; else ++stats_.writeFailures;

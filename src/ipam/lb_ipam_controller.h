@@ -16,12 +16,11 @@
 #include <vector>
 
 #include "ipam/allocator.h"
+#include "ipam/status_patches.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 
 namespace l2a::ipam {
-
-inline constexpr const char* kConditionType = "l2announcer.io/IPAMRequestSatisfied";
 
 struct PoolKind {
   kube::Resource resource;

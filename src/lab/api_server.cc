@@ -574,6 +574,15 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     return reply(res, 200, *removed);
   }
 
+  // Typed client-go clients (kubectl create service, create token, ...) send protobuf; the lab
+  // server reads JSON only and says so (docs/lab.md: differences from kube-apiserver).
+  if (std::string type = req.get_header_value("Content-Type");
+      req.method != "PATCH" && !type.empty() && type.find("json") == std::string::npos) {
+    verb = req.method == "POST" ? "create" : "update";
+    done(415);
+    return reply(res, 415, statusBody(415, "UnsupportedMediaType",
+                                      fmt::format("the lab API server reads JSON request bodies only, not {}", type)));
+  }
   Json body = Json::parse(req.body, nullptr, false);
   if (!body.is_object()) {
     verb = req.method == "POST" ? "create" : req.method == "PUT" ? "update" : "patch";

@@ -12,17 +12,47 @@ namespace {
 
 using Json = nlohmann::json;
 
-// A JSONPath as CRDs use them for printer columns: dotted fields only (".spec.disabled").
+// A JSONPath as CRDs use them for printer columns: dotted fields, list indexes ("[0]") and
+// equality filters ('[?(@.type=="Ready")]'). Like kube-apiserver's table convertor, a cell shows
+// the first match.
 Json lookup(const Json& object, const std::string& path) {
   const Json* node = &object;
-  size_t start = path.size() > 0 && path[0] == '.' ? 1 : 0;
-  while (start < path.size()) {
-    size_t dot = path.find('.', start);
-    if (dot == std::string::npos) dot = path.size();
-    std::string field = path.substr(start, dot - start);
-    if (!node->is_object() || !node->contains(field)) return Json();
-    node = &(*node)[field];
-    start = dot + 1;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '.') {
+      size_t end = path.find_first_of(".[", i + 1);
+      if (end == std::string::npos) end = path.size();
+      std::string field = path.substr(i + 1, end - i - 1);
+      if (!node->is_object() || !node->contains(field)) return Json();
+      node = &(*node)[field];
+      i = end;
+    } else if (path[i] == '[') {
+      size_t end = path.find(']', i);
+      if (end == std::string::npos || !node->is_array()) return Json();
+      std::string inside = path.substr(i + 1, end - i - 1);
+      const Json* found = nullptr;
+      if (inside.rfind("?(@.", 0) == 0 && inside.back() == ')') {
+        std::string condition = inside.substr(4, inside.size() - 5);  // key=="value"
+        size_t eq = condition.find("==");
+        if (eq == std::string::npos) return Json();
+        std::string key = condition.substr(0, eq), value = condition.substr(eq + 2);
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'')) value = value.substr(1, value.size() - 2);
+        for (const Json& element : *node) {
+          if (element.is_object() && element.contains(key) && element[key].is_string() && element[key] == value) {
+            found = &element;
+            break;
+          }
+        }
+      } else if (!inside.empty() && inside.find_first_not_of("0123456789") == std::string::npos) {
+        size_t index = std::stoul(inside);
+        if (index < node->size()) found = &(*node)[index];
+      }
+      if (found == nullptr) return Json();
+      node = found;
+      i = end + 1;
+    } else {
+      return Json();
+    }
   }
   return *node;
 }

@@ -93,10 +93,12 @@ check "the label is gone" test -z "$(field svc/httpd '{.metadata.labels.color}')
 kubectl get svc -w -o name >"$DIR/watch.out" 2>&1 &
 WATCH=$!
 lab_wait_for 5 grep -q "service/httpd" "$DIR/watch.out"
-kubectl create service clusterip watched --tcp=80:80 >/dev/null
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: watched}\nspec: {ports: [{port: 80}]}\n' | kubectl apply -f - >/dev/null
 check "get -w sees a new Service" lab_wait_for 5 grep -q "service/watched" "$DIR/watch.out"
 kill $WATCH 2>/dev/null
 
+check "a protobuf body (kubectl create service) is refused with 415, saying JSON only" \
+  lab_output_has "reads JSON request bodies only" kubectl create service clusterip typed --tcp=80:80
 check "delete a Service" kubectl delete svc httpd
 check "it is gone" lab_output_has "NotFound" kubectl get svc httpd
 check "delete a custom resource" kubectl delete ippool blue

@@ -6,6 +6,11 @@
 
 LAB_PIDS=()
 
+# The lab's kubectl (and helm) are the ones built from the pinned release by
+# scripts/kube-binaries.sh, whatever else is on the PATH.
+LAB_KUBE_BIN=$(bash "$(dirname "${BASH_SOURCE[0]}")/../../scripts/kube-binaries.sh" --dir)
+export PATH="$LAB_KUBE_BIN:$PATH"
+
 lab_init() {  # lab_init PREFIX
   lab_remove_stale
   LAB_ID="${1:-l2a}-$$-$RANDOM"
@@ -277,5 +282,71 @@ lab_loopback_apiserver() {  # lab_loopback_apiserver LAB_BINARY DIR [kubeconfig]
     kubectl config set-cluster lab --server="$LOOPBACK_API_URL" >/dev/null
     kubectl config set-context lab --cluster=lab >/dev/null
     kubectl config use-context lab >/dev/null
+  fi
+}
+
+# The control plane the cluster tests run against, on the LAN at 198.18.0.1:6443:
+# CONTROL_PLANE=kube (the default: etcd, kube-apiserver with TLS and RBAC, kube-controller-manager;
+# tests/support/kube_control_plane.sh) or CONTROL_PLANE=lab (the lab API server, l2a-lab apiserver).
+# Either way the project's namespace and the RBAC of deploy/ are applied, and l2a's components
+# get their credentials from lab_component_kubeconfig.
+LAB_CONTROL_PLANE=${CONTROL_PLANE:-kube}
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+L2A_NS=l2announcer  # where the agents' and the operator's Leases live (deploy/ puts them there)
+
+lab_control_plane() {  # lab_control_plane: start it and install deploy/'s RBAC
+  case $LAB_CONTROL_PLANE in
+    kube)
+      source "$LAB_ROOT/tests/support/kube_control_plane.sh"
+      kcp_up "/tmp/$LAB_ID-kcp" || return 1
+      ;;
+    lab)
+      lab_apiserver "${L2A_LAB:-$LAB_ROOT/build/l2a-lab}" --data-dir "/tmp/$LAB_ID-apidata" || return 1
+      ;;
+    *) echo "CONTROL_PLANE must be kube or lab, not $LAB_CONTROL_PLANE" >&2; return 1 ;;
+  esac
+  lab_deploy_rbac
+}
+
+# The Namespace, ServiceAccounts, roles and bindings of deploy/manifests/l2announcer.yaml, as an
+# operator installs them (the DaemonSet and Deployment are not: the lab runs l2a itself).
+lab_deploy_rbac() {
+  python3 - "$LAB_ROOT/deploy/manifests/l2announcer.yaml" <<'PY' | lab_kubectl apply -f - >/dev/null
+import sys, yaml
+rbac = {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") in rbac]
+print(yaml.safe_dump_all(docs))
+PY
+}
+
+# A kubeconfig for l2a's agent or operator: on kube, a token of its ServiceAccount, so RBAC
+# judges it as on a real cluster; on the lab server (which has no RBAC), the admin's.
+lab_component_kubeconfig() {  # lab_component_kubeconfig agent|operator: prints the file
+  local file=/tmp/$LAB_ID-$1.kubeconfig
+  if [[ ! -f $file ]]; then
+    if [[ $LAB_CONTROL_PLANE == kube ]]; then
+      kcp_sa_kubeconfig "$L2A_NS" "l2a-$1" "$file" || return 1
+    else
+      cp "$LAB_KUBECONFIG" "$file"
+    fi
+  fi
+  echo "$file"
+}
+
+# Stop and start the API server (keeping its data): an outage as a restart or crash gives one.
+lab_api_stop() {  # lab_api_stop [KILL|TERM]
+  if [[ $LAB_CONTROL_PLANE == kube ]]; then
+    kcp_stop kube-apiserver "${1:-TERM}"
+  else
+    kill "-${1:-TERM}" "$LAB_API_PID" 2>/dev/null
+    wait "$LAB_API_PID" 2>/dev/null
+  fi
+  return 0
+}
+lab_api_start() {
+  if [[ $LAB_CONTROL_PLANE == kube ]]; then
+    kcp_start kube-apiserver
+  else
+    lab_apiserver "${L2A_LAB:-$LAB_ROOT/build/l2a-lab}" --data-dir "/tmp/$LAB_ID-apidata"
   fi
 }

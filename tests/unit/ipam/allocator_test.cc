@@ -117,6 +117,24 @@ TEST(Allocator, RequestedAddressesAndTheirFailures) {
   EXPECT_EQ(bad.reason, reasons::kInvalidRequest);
 }
 
+// Cilium's rule, and what a real API server makes of a Service without ipFamilyPolicy (it
+// defaults SingleStack with the cluster's first family): requested addresses are all it gets.
+TEST(Allocator, RequestedAddressesAreExactlyWhatTheServiceGets) {
+  Allocator a;
+  a.setPools({pool("p", {{{"cidr", "198.18.0.0/24"}}, {{"cidr", "2001:db8::/120"}}})});
+  Json dual{{"ipFamilyPolicy", "PreferDualStack"}, {"ipFamilies", {"IPv4", "IPv6"}}};
+  auto one = a.reconcile(svc("one", dual, {{"l2announcer.io/ips", "198.18.0.7"}}));
+  EXPECT_TRUE(one.satisfied);
+  EXPECT_EQ(texts(one.addresses), std::vector<std::string>{"198.18.0.7"});
+  auto unsaid = a.reconcile(svc("unsaid", Json::object(), {{"l2announcer.io/ips", "198.18.0.8"}}));
+  EXPECT_EQ(texts(unsaid.addresses), std::vector<std::string>{"198.18.0.8"});
+  auto wrongFamily = a.reconcile(svc("v6", kV4Only, {{"l2announcer.io/ips", "2001:db8::9"}}));
+  EXPECT_FALSE(wrongFamily.satisfied);
+  EXPECT_EQ(wrongFamily.reason, reasons::kInvalidRequest);
+  EXPECT_NE(wrongFamily.message.find("not one of the Service's ipFamilies"), std::string::npos);
+  EXPECT_TRUE(wrongFamily.addresses.empty());
+}
+
 TEST(Allocator, SharingKeyRules) {
   Allocator a;
   a.setPools({pool("p", {{{"cidr", "198.18.0.0/24"}}})});

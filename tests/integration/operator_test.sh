@@ -1,48 +1,37 @@
 #!/usr/bin/env bash
-# l2a operator (LB-IPAM) against the lab API server, driven with the real kubectl: the seed's
-# pool (cilium.io kind, addresses in 2001:db8::/32 plus an IPv4 block) and a labelled Service get
-# addresses; restarts (operator and API server) reassign nothing; a pool edit keeps addresses; a
-# newer overlapping pool is conflicting; bad input gives conditions and Events; a Service that
-# stops qualifying is released; a second replica takes over when the active one dies.
+# l2a operator (LB-IPAM) against the control plane (CONTROL_PLANE=kube: kube-apiserver, etcd and
+# kube-controller-manager; lab: the lab API server), driven with kubectl, the operator holding
+# its ServiceAccount's token under deploy/'s RBAC: the seed's pool (cilium.io kind, addresses in
+# 2001:db8::/32 plus an IPv4 block) and a labelled Service get addresses; restarts (operator and
+# API server) reassign nothing; a pool edit keeps addresses; a newer overlapping pool is
+# conflicting; bad input gives conditions and Events; a Service that stops qualifying is
+# released; a second replica takes over when the active one dies.
 set -u
 source "$(dirname "$0")/../support/netns_lab.sh"
-LAB=${L2A_LAB:-build/l2a-lab}
 L2A=${L2A:-build/l2a}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-DIR=$(mktemp -d /tmp/l2a-operator-XXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+lab_require_root
+lab_init operator
+lab_control_plane || { echo "FAIL - the $LAB_CONTROL_PLANE control plane did not start"; exit 1; }
+OPERATOR_KUBECONFIG=$(lab_component_kubeconfig operator)
 stop9() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-start_server() {
-  "$LAB" apiserver --listen "127.0.0.1:${PORT:-0}" --data-dir "$DIR/data" >"$DIR/server.log" 2>&1 &
-  SERVER=$!
-  PIDS+=($SERVER)
-  lab_wait_for 5 grep -q "serving http" "$DIR/server.log"
-  URL=$(grep -o 'http://[^ ]*' "$DIR/server.log")
-  PORT=${URL##*:}
-}
+declare -A METRICS_PORT=([a]=9612 [b]=9613)
 start_operator() {  # start_operator NAME
-  "$L2A" operator --kubeconfig "$KUBECONFIG" --identity "$1" --lease-duration-ms 3000 \
-    --renew-deadline-ms 2000 --retry-period-ms 300 --metrics-bind 127.0.0.1:0 >>"$DIR/$1.log" 2>&1 &
-  eval "OP_$1=$!"
-  PIDS+=($!)
+  lab_spawn lan "/tmp/$LAB_ID-$1.log" "$L2A" operator --kubeconfig "$OPERATOR_KUBECONFIG" \
+    --namespace "$L2A_NS" --identity "$1" --lease-duration-ms 3000 \
+    --renew-deadline-ms 2000 --retry-period-ms 300 --metrics-bind "127.0.0.1:${METRICS_PORT[$1]}"
+  eval "OP_$1=$LAB_LAST_PID"
 }
-start_server
-export KUBECONFIG=$DIR/kubeconfig KUBECACHEDIR=$DIR/cache
-kubectl config set-cluster lab --server="$URL" >/dev/null
-kubectl config set-context lab --cluster=lab >/dev/null
-kubectl config use-context lab >/dev/null
+kubectl() { lab_kubectl "$@"; }
 q() { kubectl get "$@" 2>/dev/null; }
 ips() { q svc "$1" -o jsonpath='{.status.loadBalancer.ingress[*].ip}'; }
 cond() { q svc "$1" -o jsonpath="{.status.conditions[?(@.type==\"l2announcer.io/IPAMRequestSatisfied\")].$2}"; }
 pool_field() { q "$1" -o jsonpath="$2"; }
 has_ips() { [[ -n "$(ips "$1")" ]]; }
-
+lb_service() {  # lb_service NAME: what kubectl create service loadbalancer NAME --tcp=80:80 makes
+  printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default}\nspec: {type: LoadBalancer, ports: [{port: 80, protocol: TCP}]}\n' "$1" |
+    kubectl apply -f - >/dev/null
+}
 check "apply the project's CRDs and Cilium's" kubectl apply -f "$ROOT/deploy/crds/" -f "$ROOT/deploy/crds/cilium/"
 check "apply the seed's pool (cilium.io kind)" kubectl apply -f "$ROOT/examples/seed/cilium/pool.yaml"
 check "apply the seed's Service" kubectl apply -f "$ROOT/examples/seed/cilium/service.yaml"
@@ -60,26 +49,45 @@ check "the pool shows its counts" lab_wait_for 5 lab_output_has "^seed-pool +Fal
 echo "# restarts reassign nothing"
 kubectl apply -f "$ROOT/examples/seed/l2announcer/pool.yaml" >/dev/null
 for i in 1 2 3 4 5; do
-  kubectl create service loadbalancer "extra$i" --tcp=80:80 >/dev/null
+  lb_service "extra$i"
 done
 check "five more Services get addresses" lab_wait_for 10 has_ips extra5
 BEFORE=$(for s in httpd extra1 extra2 extra3 extra4 extra5; do echo "$s=$(ips $s)"; done)
 stop9 $OP_a
 start_operator a
-stop9 $SERVER
-start_server
-kubectl create service loadbalancer after-restart --tcp=80:80 >/dev/null
+lab_api_stop KILL
+lab_api_start
+lb_service "after-restart"
 check "a new Service after both restarts gets an address" lab_wait_for 15 has_ips after-restart
 AFTER=$(for s in httpd extra1 extra2 extra3 extra4 extra5; do echo "$s=$(ips $s)"; done)
+check "every Service had addresses before the restarts" bash -c "! grep -q '=$' <<<'$BEFORE'"
 check "no address changed across operator and API server restarts" test "$BEFORE" = "$AFTER"
 check "the new address is not one already in use" bash -c "! grep -qw -- '$(ips after-restart | cut -d' ' -f1)' <<<'$BEFORE'"
 
-echo "# pool edits keep addresses"
+echo "# pool edits keep addresses, and status is written only when it changes"
+rv() { q "$1" -o jsonpath='{.metadata.resourceVersion}'; }
+allocated_events() {  # allocated_events SERVICE: how many IPAllocated Events it has had
+  kubectl get events -n default -o json | python3 -c 'import json,sys
+print(sum(e.get("count", 1) for e in json.load(sys.stdin)["items"]
+          if e["reason"] == "IPAllocated" and e["involvedObject"]["name"] == sys.argv[1]))' "$1"
+}
+HTTPD_RV=$(rv svc/httpd)
 kubectl patch ciliumloadbalancerippool seed-pool --type=merge -p \
   '{"spec":{"blocks":[{"cidr":"2001:db8::1:0/120"},{"cidr":"198.18.0.128/28"},{"cidr":"198.18.0.160/28"}]}}' >/dev/null
 sleep 1
 AFTER_EDIT=$(for s in httpd extra1 extra2 extra3 extra4 extra5; do echo "$s=$(ips $s)"; done)
 check "adding a block changed no address" test "$BEFORE" = "$AFTER_EDIT"
+check "nor rewrote a Service's status (httpd's resourceVersion is still $HTTPD_RV)" test "$(rv svc/httpd)" = "$HTTPD_RV"
+check "httpd has had one IPAllocated Event" test "$(allocated_events httpd)" = 1
+writes() {  # writes KIND: the active operator's status writes of KIND (service or pool)
+  lab_exec lan curl -s "http://127.0.0.1:${METRICS_PORT[a]}/metrics" |
+    awk -v k="$1" '$1 == "l2a_ipam_status_writes_total{kind=\""k"\"}" {print $2}'
+}
+WRITES_BEFORE="$(writes service) $(writes pool)"
+kubectl label svc extra2 touched=yes >/dev/null
+sleep 1
+check "a pass over every Service and pool that changes nothing writes nothing (service, pool writes: $WRITES_BEFORE)" \
+  test "$(writes service) $(writes pool)" = "$WRITES_BEFORE"
 
 echo "# a newer overlapping pool is conflicting"
 kubectl apply -f - >/dev/null <<'YAML'
@@ -92,11 +100,11 @@ YAML
 check "marked conflicting" lab_wait_for 5 test "$(pool_field ippool/overlapping '{.status.conflicting}')" = True
 check "with a PoolConflict condition naming the older pool" lab_output_has "seed-pool" \
   kubectl get ippool overlapping -o jsonpath='{.status.conditions[?(@.type=="PoolConflict")].message}'
-check "the older pool keeps working" test "$(pool_field ciliumloadbalancerippool/seed-pool '{.status.conflicting}')" = False
+check "the older pool keeps working" test "$(pool_field ciliumloadbalancerippool/seed-pool '{.status.conditions[?(@.type=="cilium.io/PoolConflict")].status}')" = False
 kubectl delete ippool overlapping >/dev/null
 
 echo "# bad input"
-kubectl create service loadbalancer wants-outside --tcp=80:80 >/dev/null
+lb_service "wants-outside"
 kubectl annotate svc wants-outside l2announcer.io/ips=198.19.250.1 >/dev/null
 check "a request outside every pool is unsatisfied: no_pool" lab_wait_for 5 test "$(cond wants-outside reason)" = no_pool
 check "with a Warning Event" lab_wait_for 5 lab_output_has "IPAllocationFailed" kubectl get events -o jsonpath='{.items[*].reason}'
@@ -108,7 +116,7 @@ spec:
   blocks: [{cidr: 198.18.200.0/33}, {start: 198.18.201.9, stop: 198.18.201.1}]
 YAML
 check "an invalid pool gets a BlocksValid=False condition" lab_wait_for 5 lab_output_has "invalid CIDR" \
-  kubectl get ciliumloadbalancerippool broken -o jsonpath='{.status.conditions[?(@.type=="BlocksValid")].message}'
+  kubectl get ciliumloadbalancerippool broken -o jsonpath='{.status.conditions[?(@.type=="cilium.io/BlocksValid")].message}'
 check "and an Event" lab_wait_for 5 lab_output_has "InvalidBlocks" kubectl get events -o jsonpath='{.items[*].reason}'
 check "the operator is still running" kill -0 $OP_a
 
@@ -120,9 +128,9 @@ check "and its condition" test -z "$(cond extra1 reason)"
 echo "# two replicas: one active, the other takes over"
 start_operator b
 sleep 1
-check "the second replica waits" bash -c "! grep -q 'event=leading' '$DIR/b.log'"
+check "the second replica waits" bash -c "! grep -q 'event=leading' '/tmp/$LAB_ID-b.log'"
 stop9 $OP_a
-kubectl create service loadbalancer after-failover --tcp=80:80 >/dev/null
+lb_service "after-failover"
 check "the second replica takes over and allocates" lab_wait_for 10 has_ips after-failover
-check "it logged leading" grep -q "event=leading" "$DIR/b.log"
+check "it logged leading" grep -q "event=leading" "/tmp/$LAB_ID-b.log"
 lab_finish
