@@ -41,7 +41,7 @@ inline constexpr std::chrono::milliseconds kHandoverTimeout{1500};
 
 struct AgentOptions {
   std::string nodeName;
-  std::string ns = "kube-system";
+  std::string ns = "l2announcer";
   net::InterfaceSelector interfaces;  // the interfaces this agent may use
   std::chrono::milliseconds leaseDuration{4000};
   std::chrono::milliseconds renewDeadline{3000};

@@ -15,7 +15,7 @@ struct AgentCommandOptions {
   responder::ReplyLimit replyLimit;
   std::string kubeconfig;
   std::string context;
-  std::string ns = "kube-system";
+  std::string ns = "l2announcer";  // where deploy/ installs l2a: its Leases live here
   std::vector<std::string> interfaces;  // regexes; empty = every Ethernet interface
   int leaseDurationMs = 4000;
   int renewDeadlineMs = 3000;

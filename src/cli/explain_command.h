@@ -13,7 +13,7 @@ struct ExplainOptions {
   std::string kubeconfig;
   std::string context;
   std::string ns = "default";        // the Service's namespace
-  std::string agentNamespace = "kube-system";  // where node Leases live
+  std::string agentNamespace = "l2announcer";  // where node Leases live (deploy/ puts them there)
   std::string target;                // Service name or IP address
   bool probe = false;
   std::string interface;             // for --probe; default: route to the address

@@ -10,7 +10,7 @@ namespace l2a::cli {
 struct OperatorOptions {
   std::string kubeconfig;
   std::string context;
-  std::string ns = "kube-system";
+  std::string ns = "l2announcer";  // where deploy/ installs l2a: its Leases live here
   std::string identity;  // default: hostname-pid
   int leaseDurationMs = 15000;
   int renewDeadlineMs = 10000;

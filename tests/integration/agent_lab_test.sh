@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # l2a agent on three workers and a control-plane node (network namespaces on one LAN), with the
-# lab API server and l2a operator on the LAN, checked from a client with l2a whohas, arping and
+# control plane (CONTROL_PLANE kube or lab) and l2a operator on the LAN, each with its
+# ServiceAccount's token under deploy/'s RBAC, checked from a client with l2a whohas, arping and
 # ping: exactly one announcer per address, every address announced, spread over nodes, the
 # control plane excluded by the policy's nodeSelector; policy edits and node label changes move
 # announcements; Local services follow their endpoints; kill -9 of an announcer moves its
@@ -13,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$(dirname "$0")/../support/netns_lab.sh"
 lab_require_root
 lab_init agent
-lab_apiserver "$LAB" --data-dir "/tmp/$LAB_ID-data"
+lab_control_plane || { echo "FAIL - the $LAB_CONTROL_PLANE control plane did not start"; exit 1; }
 LEASE_MS=2000
 declare -A MAC_OF NODE_OF_MAC AGENT_PID
 NODES="cp w1 w2 w3"
@@ -29,25 +30,23 @@ done
 lab_host client 198.18.0.100/24 2001:db8::100/64
 
 lab_kubectl apply -f "$ROOT/deploy/crds/" >/dev/null
+i=10
 for n in $NODES; do
+  i=$((i + 1))
   role=worker
   [[ $n == cp ]] && role=control-plane
-  lab_kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Node
-metadata:
-  name: $n
-  labels: {kubernetes.io/hostname: $n, node-role.kubernetes.io/$role: ""}
-YAML
+  lab_node_object "$n" "198.18.0.$i" "2001:db8::$i" "$role"
 done
+AGENT_KUBECONFIG=$(lab_component_kubeconfig agent)
 start_agent() {  # start_agent NODE
-  lab_spawn "$1" "/tmp/$LAB_ID-agent-$1.log" "$L2A" agent --node-name "$1" --kubeconfig "$LAB_KUBECONFIG" \
-    --interface '^(eth0|lan1)$' --lease-duration-ms $LEASE_MS --renew-deadline-ms 1500 --retry-period-ms 300
+  lab_spawn "$1" "/tmp/$LAB_ID-agent-$1.log" "$L2A" agent --node-name "$1" --kubeconfig "$AGENT_KUBECONFIG" \
+    --namespace "$L2A_NS" --interface '^(eth0|lan1)$' --lease-duration-ms $LEASE_MS --renew-deadline-ms 1500 \
+    --retry-period-ms 300
   AGENT_PID[$1]=$LAB_LAST_PID
 }
 for n in $NODES; do start_agent "$n"; done
-ip netns exec "$LAB_LAN" "$L2A" operator --kubeconfig "$LAB_KUBECONFIG" >"/tmp/$LAB_ID-operator.log" 2>&1 &
-LAB_PIDS+=($!)
+lab_spawn lan "/tmp/$LAB_ID-operator.log" "$L2A" operator --kubeconfig "$(lab_component_kubeconfig operator)" \
+  --namespace "$L2A_NS"
 
 lab_kubectl apply -f "$ROOT/examples/seed/l2announcer/pool.yaml" >/dev/null
 for s in 1 2 3 4 5 6; do
@@ -173,8 +172,16 @@ YAML
 local_ip() { lab_kubectl get svc local -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
 lab_wait_for 10 bash -c "[[ -n \$(ip netns exec $LAB_LAN env KUBECONFIG=$LAB_KUBECONFIG kubectl get svc local -o jsonpath='{.status.loadBalancer.ingress[0].ip}') ]]"
 LOCAL=$(local_ip)
-check "Local service without endpoints: not announced" lab_wait_for 3 test "$(owner "$LOCAL")" = none
-slice() {  # slice NODE
+local_owner_is() { [[ $(owner "$LOCAL") == "$1" ]]; }
+check "Local service without endpoints: not announced" local_owner_is none
+slice() {  # slice NODE: the Local Service's one ready endpoint is on NODE
+  if [[ $LAB_CONTROL_PLANE == kube ]]; then
+    # A backend Pod there; the real EndpointSlice controller writes the slice.
+    lab_kubectl delete pod -l app=local --wait=false >/dev/null 2>&1
+    local i=$((11 + ${1#w}))
+    lab_backend_pod "$1" "198.18.0.$i" "2001:db8::$i" app=local 80
+    return
+  fi
   lab_kubectl apply -f - >/dev/null <<YAML
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -185,10 +192,9 @@ ports: [{port: 80, protocol: TCP}]
 YAML
 }
 slice w3
-check "endpoint on w3: w3 announces it" lab_wait_for 5 test "$(owner "$LOCAL")" = w3
+check "endpoint on w3: w3 announces it" lab_wait_for 5 local_owner_is w3
 slice w2
-owner_is_w2() { [[ $(owner "$LOCAL") == w2 ]]; }
-check "endpoint moved to w2: so does the announcement" lab_wait_for 5 owner_is_w2
+check "endpoint moved to w2: so does the announcement" lab_wait_for 5 local_owner_is w2
 
 echo "# the announcing interface loses its carrier"
 lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^lan1$"]}}' >/dev/null
@@ -200,7 +206,7 @@ check "lan1 down on the announcer: its address moves, its agent still alive" lab
 ms=$((($(date +%s%N) - start) / 1000000))
 echo "# move after carrier loss on $VICTIM: ${ms} ms (no lease expiry involved)"
 check "  ...the agent published the interface as down" lab_output_has '\"lan1\":\{[^}]*\"up\":false' \
-  lab_kubectl get lease -n kube-system "l2a-node-$VICTIM" -o jsonpath='{.metadata.annotations.l2announcer\.io/interfaces}'
+  lab_kubectl get lease -n "$L2A_NS" "l2a-node-$VICTIM" -o jsonpath='{.metadata.annotations.l2announcer\.io/interfaces}'
 check "  ...and its lease is still held" kill -0 "${AGENT_PID[$VICTIM]}"
 ip -n "$(lab_ns "$VICTIM")" link set lan1 up
 lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^eth0$"]}}' >/dev/null
@@ -223,11 +229,11 @@ ip netns exec "$(lab_ns "$VICTIM")" nft delete table inet cut
 check "reconnected: still exactly one announcer each" lab_wait_for 6 all_announced_once
 
 echo "# the API server stops: announcements stay"
-kill -9 "$LAB_API_PID"
+lab_api_stop KILL
 sleep $(( (LEASE_MS * 2 + 1000) / 1000 ))
 check "every address still announced exactly once after 2 lease durations without the API" all_announced_once
 check "agents say they are frozen" lab_output_has "node_lease_lost" cat /tmp/$LAB_ID-agent-w*.log
-lab_apiserver "$LAB" --data-dir "/tmp/$LAB_ID-data"
+lab_api_start
 sleep 3
 check "API server back: still exactly one announcer each" lab_wait_for 6 all_announced_once
 lab_finish

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# l2a explain on the lab cluster (l2a-lab up): the right verdict for each broken link of the
+# l2a explain on the lab cluster (l2a-lab up, on CONTROL_PLANE kube or lab): the right verdict for each broken link of the
 # chain — no pool selects the Service, pool exhausted, no policy, a nodeSelector that excludes
 # every node, an interfaces regex that matches nothing, a Local Service without endpoints, the
 # announcer's agent dead — and for the healthy case; --probe detects a conflict staged with a
@@ -12,7 +12,7 @@ LAB_BIN=${L2A_LAB:-$ROOT/build/l2a-lab}
 L2A=${L2A:-$ROOT/build/l2a}
 CLIENT=l2alab-0-0-client
 trap '"$LAB_BIN" down >/dev/null 2>&1' EXIT
-"$LAB_BIN" up --workers 2 >/dev/null || { echo "FAIL - l2a-lab up"; exit 1; }
+"$LAB_BIN" up --control-plane "$LAB_CONTROL_PLANE" --workers 2 >/dev/null || { echo "FAIL - l2a-lab up --control-plane $LAB_CONTROL_PLANE"; exit 1; }
 k() { ip netns exec "$CLIENT" env KUBECONFIG=/run/l2a-lab/kubeconfig KUBECACHEDIR=/run/l2a-lab/kubecache kubectl "$@"; }
 explain() { ip netns exec "$CLIENT" env KUBECONFIG=/run/l2a-lab/kubeconfig "$L2A" explain "$@" 2>&1; }
 verdict() { explain "$@" | grep '=>'; }
@@ -43,7 +43,7 @@ spec:
   blocks: [{start: 198.18.0.130, stop: 198.18.0.133}]
   serviceSelector: {matchLabels: {announcement: l2}}
 YAML
-k create service loadbalancer unlabelled --tcp=80:80 >/dev/null
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: unlabelled, namespace: default}\nspec: {type: LoadBalancer, ports: [{port: 80, protocol: TCP}]}\n' | k apply -f - >/dev/null
 svc web
 sleep 2
 check "no pool selects it: stops at ipam" says "stops at ipam" unlabelled

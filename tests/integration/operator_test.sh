@@ -97,7 +97,8 @@ metadata: {name: overlapping}
 spec:
   blocks: [{cidr: 198.18.0.128/25}]
 YAML
-check "marked conflicting" lab_wait_for 5 test "$(pool_field ippool/overlapping '{.status.conflicting}')" = True
+conflicting() { [[ $(pool_field ippool/overlapping '{.status.conflicting}') == True ]]; }
+check "marked conflicting" lab_wait_for 5 conflicting
 check "with a PoolConflict condition naming the older pool" lab_output_has "seed-pool" \
   kubectl get ippool overlapping -o jsonpath='{.status.conditions[?(@.type=="PoolConflict")].message}'
 check "the older pool keeps working" test "$(pool_field ciliumloadbalancerippool/seed-pool '{.status.conditions[?(@.type=="cilium.io/PoolConflict")].status}')" = False
@@ -106,7 +107,8 @@ kubectl delete ippool overlapping >/dev/null
 echo "# bad input"
 lb_service "wants-outside"
 kubectl annotate svc wants-outside l2announcer.io/ips=198.19.250.1 >/dev/null
-check "a request outside every pool is unsatisfied: no_pool" lab_wait_for 5 test "$(cond wants-outside reason)" = no_pool
+no_pool() { [[ $(cond wants-outside reason) == no_pool ]]; }
+check "a request outside every pool is unsatisfied: no_pool" lab_wait_for 5 no_pool
 check "with a Warning Event" lab_wait_for 5 lab_output_has "IPAllocationFailed" kubectl get events -o jsonpath='{.items[*].reason}'
 kubectl apply -f - >/dev/null 2>&1 <<'YAML'
 apiVersion: cilium.io/v2

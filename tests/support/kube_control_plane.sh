@@ -102,7 +102,7 @@ kcp_start() {  # kcp_start etcd|kube-apiserver|kube-controller-manager
         --authorization-kubeconfig="$KCP_DIR/controller-manager.kubeconfig" \
         --controllers=endpointslice-controller,endpointslice-mirroring-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,root-ca-certificate-publisher-controller \
         --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
-        --use-service-account-credentials=false --leader-elect=false \
+        --use-service-account-credentials=true --leader-elect=false \
         --bind-address=127.0.0.1 --secure-port=10257 --v=1 >>"$KCP_DIR/kube-controller-manager.log" 2>&1 &
       KCP_CONTROLLER_MANAGER_PID=$!
       LAB_PIDS+=("$KCP_CONTROLLER_MANAGER_PID")

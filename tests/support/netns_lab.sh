@@ -294,14 +294,16 @@ LAB_CONTROL_PLANE=${CONTROL_PLANE:-kube}
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 L2A_NS=l2announcer  # where the agents' and the operator's Leases live (deploy/ puts them there)
 
-lab_control_plane() {  # lab_control_plane: start it and install deploy/'s RBAC
+lab_control_plane() {  # lab_control_plane [DIR]: start it (state in DIR) and install deploy/'s RBAC
+  LAB_CP_DIR=${1:-/tmp/$LAB_ID-control-plane}
+  mkdir -p "$LAB_CP_DIR"
   case $LAB_CONTROL_PLANE in
     kube)
       source "$LAB_ROOT/tests/support/kube_control_plane.sh"
-      kcp_up "/tmp/$LAB_ID-kcp" || return 1
+      kcp_up "$LAB_CP_DIR" || return 1
       ;;
     lab)
-      lab_apiserver "${L2A_LAB:-$LAB_ROOT/build/l2a-lab}" --data-dir "/tmp/$LAB_ID-apidata" || return 1
+      lab_apiserver "${L2A_LAB:-$LAB_ROOT/build/l2a-lab}" --data-dir "$LAB_CP_DIR/data" || return 1
       ;;
     *) echo "CONTROL_PLANE must be kube or lab, not $LAB_CONTROL_PLANE" >&2; return 1 ;;
   esac
@@ -322,7 +324,7 @@ PY
 # A kubeconfig for l2a's agent or operator: on kube, a token of its ServiceAccount, so RBAC
 # judges it as on a real cluster; on the lab server (which has no RBAC), the admin's.
 lab_component_kubeconfig() {  # lab_component_kubeconfig agent|operator: prints the file
-  local file=/tmp/$LAB_ID-$1.kubeconfig
+  local file=$LAB_CP_DIR/$1.kubeconfig
   if [[ ! -f $file ]]; then
     if [[ $LAB_CONTROL_PLANE == kube ]]; then
       kcp_sa_kubeconfig "$L2A_NS" "l2a-$1" "$file" || return 1
@@ -347,6 +349,50 @@ lab_api_start() {
   if [[ $LAB_CONTROL_PLANE == kube ]]; then
     kcp_start kube-apiserver
   else
-    lab_apiserver "${L2A_LAB:-$LAB_ROOT/build/l2a-lab}" --data-dir "/tmp/$LAB_ID-apidata"
+    lab_apiserver "${L2A_LAB:-$LAB_ROOT/build/l2a-lab}" --data-dir "$LAB_CP_DIR/data"
   fi
+}
+
+# A Node object shaped as kind makes them (its labels; the control plane excluded from external
+# load balancers), with its addresses and a Ready condition in its status, as a kubelet reports.
+lab_node_object() {  # lab_node_object NAME IPV4 IPV6 [control-plane|worker]
+  local role=${4:-worker} extra=""
+  [[ $role == control-plane ]] && extra=", node.kubernetes.io/exclude-from-external-load-balancers: \"\""
+  lab_kubectl apply -f - >/dev/null <<YAML || return 1
+apiVersion: v1
+kind: Node
+metadata:
+  name: $1
+  labels: {kubernetes.io/hostname: $1, kubernetes.io/os: linux, kubernetes.io/arch: amd64, node-role.kubernetes.io/$role: ""$extra}
+YAML
+  local now
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  lab_kubectl patch node "$1" --subresource=status --type=merge -p "{\"status\": {
+    \"addresses\": [{\"type\": \"InternalIP\", \"address\": \"$2\"}, {\"type\": \"InternalIP\", \"address\": \"$3\"}, {\"type\": \"Hostname\", \"address\": \"$1\"}],
+    \"conditions\": [{\"type\": \"Ready\", \"status\": \"True\", \"reason\": \"KubeletReady\", \"message\": \"lab node\", \"lastHeartbeatTime\": \"$now\", \"lastTransitionTime\": \"$now\"}]}}" >/dev/null
+}
+
+# The Pod of an HTTP backend the lab runs on NODE itself (host network, the node's addresses),
+# with the status a kubelet would report once it runs — set by the lab, as kwok does — so the
+# real EndpointSlice controller lists it for every Service that selects LABEL=VALUE.
+lab_backend_pod() {  # lab_backend_pod NODE IPV4 IPV6 LABEL=VALUE [PORT]
+  local node=$1 v4=$2 v6=$3 key=${4%%=*} value=${4#*=} port=${5:-8080} now
+  lab_kubectl apply -f - >/dev/null <<YAML || return 1
+apiVersion: v1
+kind: Pod
+metadata: {name: $value-$node, namespace: default, labels: {$key: $value}}
+spec:
+  nodeName: $node
+  hostNetwork: true
+  containers: [{name: http, image: l2a-lab/http, ports: [{containerPort: $port, name: http}]}]
+YAML
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local ready="\"status\": \"True\", \"lastTransitionTime\": \"$now\""
+  lab_kubectl patch pod "$value-$node" -n default --subresource=status --type=merge -p "{\"status\": {
+    \"phase\": \"Running\", \"hostIP\": \"$v4\", \"hostIPs\": [{\"ip\": \"$v4\"}, {\"ip\": \"$v6\"}],
+    \"podIP\": \"$v4\", \"podIPs\": [{\"ip\": \"$v4\"}, {\"ip\": \"$v6\"}], \"startTime\": \"$now\",
+    \"conditions\": [{\"type\": \"PodScheduled\", $ready}, {\"type\": \"Initialized\", $ready},
+                     {\"type\": \"ContainersReady\", $ready}, {\"type\": \"Ready\", $ready}],
+    \"containerStatuses\": [{\"name\": \"http\", \"image\": \"l2a-lab/http\", \"imageID\": \"\", \"ready\": true,
+      \"restartCount\": 0, \"started\": true, \"state\": {\"running\": {\"startedAt\": \"$now\"}}}]}}" >/dev/null
 }
