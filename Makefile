@@ -1,6 +1,9 @@
 # Thin front door: the real build is CMake (build/), the real test runner ctest.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+# make demo's control plane: lab (the lab API server, starts in a second) or kube (kube-apiserver,
+# etcd and kube-controller-manager, built from their modules the first time).
+CONTROL_PLANE ?= lab
 
 .PHONY: all bootstrap build test demo bench bench-failover chaos fuzz format sanitize clean
 
@@ -16,8 +19,14 @@ build: bootstrap
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
-	bash scripts/demo.sh
+# The demo prints the story, not the build: one progress line, the build log in a file.
+demo:
+	@bash scripts/bootstrap.sh $(if $(filter kube,$(CONTROL_PLANE)),,kubectl)
+	@mkdir -p $(BUILD)
+	@echo "building l2a (log: $(BUILD)/build.log) ..."
+	@{ cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build $(BUILD) -j $(JOBS); } \
+	  >$(BUILD)/build.log 2>&1 || { tail -20 $(BUILD)/build.log; echo "make demo: the build failed; the whole log is in $(BUILD)/build.log" >&2; exit 1; }
+	@bash scripts/demo.sh --control-plane $(CONTROL_PLANE)
 
 bench: build
 	bash bench/run.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests, the demo and the benchmarks need, from Debian 12
-# packages. Idempotent: does nothing when every package is already there. Run as root.
+# packages, and the lab's Kubernetes binaries (scripts/kube-binaries.sh; all of them, or only the
+# ones named as arguments). Idempotent: does nothing when everything is already there. Run as root.
 set -euo pipefail
 
 packages=(
@@ -44,6 +45,5 @@ fi
 # The lab's real control plane and tools (etcd, kube-apiserver, kube-controller-manager, kubectl,
 # helm), built with Go from their pinned modules into a cache the first time (about 10 minutes on
 # 2 cores; nothing to do afterwards). The lab's kubectl is this one, not Debian's (1.20, too old).
-if ! bash "$(dirname "$0")/kube-binaries.sh" --check; then
-  bash "$(dirname "$0")/kube-binaries.sh"
-fi
+# `bootstrap.sh kubectl` builds only kubectl (plain `make demo`, on the lab API server).
+bash "$(dirname "$0")/kube-binaries.sh" "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the seed's story on one machine. A lab cluster shaped like a kind cluster (a
-# control plane, two workers, a client on the same LAN; `l2a-lab up`), then, with the real
-# kubectl:
+# control plane, two workers, a client on the same LAN; `l2a-lab up`) — with
+# `--control-plane kube` (make demo CONTROL_PLANE=kube) on kube-apiserver, etcd and
+# kube-controller-manager, else on the lab API server — then, with kubectl:
 #   1. an IP pool and the httpd Service: it gets an external IP, but it is a ghost — curl from
 #      the client gets nothing, `l2a whohas` finds no owner, `l2a explain` says why (no policy);
 #   2. the seed's L2 announcement policy: a worker answers ARP/NDP, curl works over IPv6 and IPv4;
@@ -10,6 +11,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+CONTROL_PLANE=lab
+case ${1:-} in
+  --control-plane) CONTROL_PLANE=${2:-}; shift 2 ;;
+  "") ;;
+  *) echo "usage: scripts/demo.sh [--control-plane lab|kube]" >&2; exit 64 ;;
+esac
+[[ $CONTROL_PLANE == lab || $CONTROL_PLANE == kube ]] || { echo "demo: error: --control-plane must be lab or kube" >&2; exit 64; }
+# The lab's kubectl: the one built from the pinned Kubernetes release.
+PATH="$(bash scripts/kube-binaries.sh --dir):$PATH"
 LAB_BIN=build/l2a-lab
 L2A=$ROOT/build/l2a
 CLIENT=l2alab-0-0-client
@@ -41,9 +51,13 @@ wait_for() {  # wait_for SECONDS CMD...
   until "$@"; do (($(date +%s) >= end)) && return 1; sleep 0.1; done
 }
 
-bold "0. A lab cluster: control plane + 2 workers + a client, on one LAN (network namespaces)"
-printf '\033[36m#\033[0m %s\n' "l2a-lab up --workers 2"
-"$LAB_BIN" up --workers 2 | sed 's/^/     /'
+if [[ $CONTROL_PLANE == kube ]]; then
+  bold "0. A lab cluster: kube-apiserver, etcd and kube-controller-manager + 2 workers + a client, on one LAN (network namespaces)"
+else
+  bold "0. A lab cluster: the lab API server + 2 workers + a client, on one LAN (network namespaces)"
+fi
+printf '\033[36m#\033[0m %s\n' "l2a-lab up --control-plane $CONTROL_PLANE --workers 2"
+"$LAB_BIN" up --control-plane "$CONTROL_PLANE" --workers 2 | sed 's/^/     /'
 run kubectl get nodes
 
 bold "1. An IP pool and the httpd Service (labelled announcement: l2)"

@@ -4,9 +4,10 @@
 # etcd, lab/helm/go.mod pins helm) into a cache shared by every checkout of this machine. Never
 # linked into l2a. Idempotent: a cache whose binaries report the pinned versions is used as is.
 #
-#   scripts/kube-binaries.sh           build what is missing, then print nothing but progress
-#   scripts/kube-binaries.sh --dir     print the cache's bin directory (built or not)
-#   scripts/kube-binaries.sh --check   exit 0 when every binary is there at its pinned version
+#   scripts/kube-binaries.sh [NAME...]          build what is missing (all, or only NAMEs),
+#                                               printing one progress line per binary
+#   scripts/kube-binaries.sh --dir              print the cache's bin directory (built or not)
+#   scripts/kube-binaries.sh --check [NAME...]  exit 0 when they are there at their pinned versions
 #
 # The cache: $L2A_KUBE_CACHE (default /var/cache/l2a-lab), one directory per set of versions.
 # The build log is kept beside it; an error names it.
@@ -42,13 +43,20 @@ version_of() {  # version_of NAME: what the built binary says about its version
 }
 
 is_current() {  # is_current NAME EXPECTED
-  [[ -x $BIN/$1 ]] && version_of "$1" | grep -qF -- "$2"
+  [[ -x $BIN/$1 ]] || return 1
+  local said
+  said=$(version_of "$1")
+  [[ $said == *"$2"* ]]
 }
+
+WANTED=()  # names asked for; empty: all
+wanted() { ((${#WANTED[@]} == 0)) || [[ " ${WANTED[*]} " == *" $1 "* ]]; }
 
 all_current() {
   local t name dir pkg want
   for t in "${TOOLS[@]}"; do
     IFS='|' read -r name dir pkg want <<<"$t"
+    wanted "$name" || continue
     is_current "$name" "$want" || return 1
   done
 }
@@ -79,6 +87,7 @@ build() {
   for t in "${TOOLS[@]}"; do
     i=$((i + 1))
     IFS='|' read -r name dir pkg want <<<"$t"
+    wanted "$name" || continue
     is_current "$name" "$want" && continue
     case $name in
       helm) flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" ;;
@@ -104,9 +113,15 @@ build() {
   echo "kube-binaries: ready in $BIN ($(($(date +%s) - all_start)) s, $(du -sh "$BIN" | cut -f1))"
 }
 
+usage() { echo "usage: scripts/kube-binaries.sh [--dir | --check] [etcd|kube-apiserver|kube-controller-manager|kubectl|helm ...]" >&2; exit 64; }
+mode=build
 case ${1:-} in
-  --dir) echo "$BIN" ;;
-  --check) all_current ;;
-  "") all_current || build ;;
-  *) echo "usage: scripts/kube-binaries.sh [--dir|--check]" >&2; exit 64 ;;
+  --dir) echo "$BIN"; exit 0 ;;
+  --check) mode=check; shift ;;
+  -*) usage ;;
 esac
+for name in "$@"; do
+  [[ " ${TOOLS[*]} " == *" $name|"* ]] || usage
+  WANTED+=("$name")
+done
+if [[ $mode == check ]]; then all_current; else all_current || build; fi
