@@ -1,34 +1,116 @@
 #!/usr/bin/env bash
-# The deploy manifests: the Helm chart renders (default values) to exactly the committed plain
-# manifest; CRDs and manifest apply with kubectl to the lab API server; the agent DaemonSet asks
-# for host networking and NET_RAW only, the operator runs 2 replicas as non-root; the CRD
-# schemas carry printer columns and short names.
+# The deploy manifests on the real control plane (kube-apiserver with RBAC), following
+# docs/install.md step by step: the CRDs (ours and the optional Cilium ones) are accepted;
+# `helm lint` passes; `helm install` creates the RBAC, the agent DaemonSet and the operator
+# Deployment; what deploy/'s RBAC grants is exactly what the agent and the operator use
+# (kubectl auth can-i as their ServiceAccounts; an operator and an agent then run with those
+# tokens and do their work); `helm uninstall` removes it all; the committed plain manifest is
+# `helm template` of the chart and applies the same objects; values change the flags.
 set -u
 source "$(dirname "$0")/../support/netns_lab.sh"
-LAB=${L2A_LAB:-build/l2a-lab}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-DIR=$(mktemp -d /tmp/l2a-deploy-XXXX)
-SERVER=
-trap '[[ -n $SERVER ]] && kill -9 $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
-lab_loopback_apiserver "$LAB" "$DIR" kubeconfig
-SERVER=$LOOPBACK_API_PID
+L2A=${L2A:-$ROOT/build/l2a}
+lab_require_root
+lab_init deploy
+lab_control_plane_only || { echo "FAIL - the $LAB_CONTROL_PLANE control plane did not start"; exit 1; }
+kubectl() { lab_kubectl "$@"; }
+helm() { ip netns exec "$LAB_LAN" env KUBECONFIG="$LAB_KUBECONFIG" HELM_CACHE_HOME="/tmp/$LAB_ID-helm" \
+  HELM_CONFIG_HOME="/tmp/$LAB_ID-helm" HELM_DATA_HOME="/tmp/$LAB_ID-helm" "$LAB_KUBE_BIN/helm" "$@"; }
+CHART=$ROOT/deploy/helm/l2announcer
+field() { kubectl get "$1" -n l2announcer -o "jsonpath=$2"; }
 
-python3 "$ROOT/scripts/render-chart.py" "$ROOT/deploy/helm/l2announcer" >"$DIR/rendered.yaml"
-check "the chart renders to the committed manifest" diff -u "$ROOT/deploy/manifests/l2announcer.yaml" "$DIR/rendered.yaml"
-printf 'namespace: lb\nagent: {interface: "^bond0$", leaseDurationMs: 6000, renewDeadlineMs: 4000, retryPeriodMs: 1000, metricsPort: 19611}\n' >"$DIR/values.yaml"
-python3 "$ROOT/scripts/render-chart.py" "$ROOT/deploy/helm/l2announcer" "$DIR/values.yaml" >"$DIR/custom.yaml"
-check "values change timing and interfaces" grep -qF -- '--interface=^bond0$' "$DIR/custom.yaml"
-check "apply the CRDs" kubectl apply -f "$ROOT/deploy/crds/"
-check "apply the manifest" kubectl apply -f "$ROOT/deploy/manifests/l2announcer.yaml"
-check "the DaemonSet is stored" lab_output_has "l2a-agent" kubectl get ds -n l2announcer
-check "it runs on the host network" test "$(kubectl get ds l2a-agent -n l2announcer -o jsonpath='{.spec.template.spec.hostNetwork}')" = true
-check "with NET_RAW only" test "$(kubectl get ds l2a-agent -n l2announcer -o jsonpath='{.spec.template.spec.containers[0].securityContext.capabilities.add}')" = '["NET_RAW"]'
-check "NODE_NAME comes from the downward API" test "$(kubectl get ds l2a-agent -n l2announcer -o jsonpath='{.spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath}')" = spec.nodeName
-check "the operator has 2 replicas" test "$(kubectl get deploy l2a-operator -n l2announcer -o jsonpath='{.spec.replicas}')" = 2
-check "and runs as non-root" test "$(kubectl get deploy l2a-operator -n l2announcer -o jsonpath='{.spec.template.spec.containers[0].securityContext.runAsNonRoot}')" = true
-check "RBAC: the agent may not write Service status" bash -c "! kubectl get clusterrole l2a-agent -o yaml | grep -q services/status"
-check "RBAC: the operator may patch Service status" lab_output_has "services/status" kubectl get clusterrole l2a-operator -o yaml
+echo "# install.md step 1: the CRDs"
+check "kubectl apply -f deploy/crds/ (structural schemas the real server accepts)" kubectl apply -f "$ROOT/deploy/crds/"
+check "kubectl apply -f deploy/crds/cilium/" kubectl apply -f "$ROOT/deploy/crds/cilium/"
+established() { [[ $(kubectl get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}') == True ]]; }
+for crd in loadbalancerippools.l2announcer.io l2announcementpolicies.l2announcer.io \
+  ciliumloadbalancerippools.cilium.io ciliuml2announcementpolicies.cilium.io; do
+  check "$crd is Established" lab_wait_for 10 established "$crd"
+done
 check "the pool CRD has printer columns" lab_output_has "IPs Available" kubectl get crd loadbalancerippools.l2announcer.io -o yaml
 check "and the short name ippool" lab_output_has "ippool" kubectl get crd loadbalancerippools.l2announcer.io -o jsonpath='{.spec.names.shortNames}'
-check "the agent flags in the manifest parse" bash -c "grep -q -- '--lease-duration-ms=4000' '$ROOT/deploy/manifests/l2announcer.yaml'"
+cat >"/tmp/$LAB_ID-unknown.yaml" <<'YAML'
+apiVersion: l2announcer.io/v1alpha1
+kind: LoadBalancerIPPool
+metadata: {name: with-unknown-field}
+spec:
+  blocks: [{cidr: 198.18.0.128/28, color: blue}]
+YAML
+check "a field the schema does not declare is refused (strict field validation)" \
+  lab_output_has 'unknown field "spec.blocks\[0\].color"' kubectl apply -f "/tmp/$LAB_ID-unknown.yaml"
+
+echo "# install.md step 3: the chart"
+check "helm lint" helm lint "$CHART"
+check "helm install" helm install l2announcer "$CHART" --set image.repository=registry.example/l2a
+check "the agent DaemonSet is created" lab_output_has "l2a-agent" kubectl get ds -n l2announcer
+check "it runs on the host network" test "$(field ds/l2a-agent '{.spec.template.spec.hostNetwork}')" = true
+check "with NET_RAW only" test "$(field ds/l2a-agent '{.spec.template.spec.containers[0].securityContext.capabilities.add}')" = '["NET_RAW"]'
+check "NODE_NAME comes from the downward API" test "$(field ds/l2a-agent '{.spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath}')" = spec.nodeName
+check "the image is the one set" test "$(field ds/l2a-agent '{.spec.template.spec.containers[0].image}')" = registry.example/l2a:0.1.0
+check "the operator Deployment has 2 replicas" test "$(field deploy/l2a-operator '{.spec.replicas}')" = 2
+check "and runs as non-root" test "$(field deploy/l2a-operator '{.spec.template.spec.containers[0].securityContext.runAsNonRoot}')" = true
+
+echo "# what the RBAC grants, asked of the real authorizer"
+answer() {  # answer SERVICEACCOUNT VERB RESOURCE[/SUBRESOURCE] [NAMESPACE]: yes or no
+  local resource=${3%%/*} sub=()
+  [[ $3 == */* ]] && sub=(--subresource "${3#*/}")
+  kubectl auth can-i "$2" "$resource" "${sub[@]}" -n "${4:-default}" \
+    --as="system:serviceaccount:l2announcer:$1" 2>/dev/null
+}
+can() { [[ $(answer "$@") == yes ]]; }
+cannot() { [[ $(answer "$@") == no ]]; }
+for need in "list services" "watch services" "list nodes" "watch nodes" "list endpointslices.discovery.k8s.io" \
+  "watch l2announcementpolicies.l2announcer.io" "watch ciliuml2announcementpolicies.cilium.io" \
+  "patch l2announcementpolicies.l2announcer.io/status" "create events"; do
+  check "the agent may $need" can l2a-agent $need
+done
+for need in "create leases.coordination.k8s.io" "update leases.coordination.k8s.io" "watch leases.coordination.k8s.io"; do
+  check "the agent may $need in l2announcer" can l2a-agent $need l2announcer
+done
+check "the agent may not touch leases elsewhere" cannot l2a-agent update leases.coordination.k8s.io kube-system
+check "the agent may not write Service status" cannot l2a-agent patch services/status
+check "the agent may not read Secrets" cannot l2a-agent list secrets
+for need in "watch services" "patch services/status" "watch loadbalancerippools.l2announcer.io" \
+  "patch ciliumloadbalancerippools.cilium.io/status" "create events"; do
+  check "the operator may $need" can l2a-operator $need
+done
+check "the operator may update its election lease" can l2a-operator update leases.coordination.k8s.io l2announcer
+check "the operator may not change Services themselves" cannot l2a-operator update services
+
+echo "# the chart's ServiceAccounts are enough: an operator and an agent at work with their tokens"
+lab_host node1 198.18.0.11/24 2001:db8::11/64
+lab_host client 198.18.0.100/24 2001:db8::100/64
+lab_node_object node1 198.18.0.11 2001:db8::11
+kubectl apply -f "$ROOT/examples/seed/l2announcer/pool.yaml" -f "$ROOT/examples/seed/l2announcer/l2policy.yaml" \
+  -f "$ROOT/examples/seed/l2announcer/service.yaml" >/dev/null
+lab_spawn lan "/tmp/$LAB_ID-operator.log" "$L2A" operator --kubeconfig "$(lab_component_kubeconfig operator)" \
+  --metrics-bind 127.0.0.1:9612
+lab_spawn node1 "/tmp/$LAB_ID-agent.log" "$L2A" agent --node-name node1 \
+  --kubeconfig "$(lab_component_kubeconfig agent)" --interface '^eth0$'
+address() { kubectl get svc httpd -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
+has_address() { [[ -n $(address) ]]; }
+check "the operator gives the Service an address" lab_wait_for 15 has_address
+announced() { lab_exec client "$L2A" whohas --timeout 300 "$(address)"; }
+check "the agent announces it" lab_wait_for 15 announced
+lab_exec lan curl -s http://127.0.0.1:9612/metrics >"/tmp/$LAB_ID-operator.metrics"
+lab_exec node1 curl -s http://127.0.0.1:9611/metrics >"/tmp/$LAB_ID-agent.metrics"
+check "the operator was refused nothing (its request counts have no 403)" \
+  bash -c "grep -q '^l2a_api_requests_total' /tmp/$LAB_ID-operator.metrics && ! grep -q 'code=\"403\"' /tmp/$LAB_ID-operator.metrics"
+check "nor the agent" \
+  bash -c "grep -q '^l2a_api_requests_total' /tmp/$LAB_ID-agent.metrics && ! grep -q 'code=\"403\"' /tmp/$LAB_ID-agent.metrics"
+
+echo "# helm uninstall, then the plain manifest"
+check "helm uninstall" helm uninstall l2announcer --wait
+gone() { ! kubectl get clusterrole l2a-agent >/dev/null 2>&1 && ! kubectl get ds l2a-agent -n l2announcer >/dev/null 2>&1; }
+check "its objects are gone" lab_wait_for 30 gone
+helm template l2announcer "$CHART" >"/tmp/$LAB_ID-rendered.yaml"
+check "the committed plain manifest is helm template of the chart" \
+  diff -u <(grep -v '^# Rendered from' "$ROOT/deploy/manifests/l2announcer.yaml") "/tmp/$LAB_ID-rendered.yaml"
+check "kubectl apply -f deploy/manifests/l2announcer.yaml" kubectl apply -f "$ROOT/deploy/manifests/l2announcer.yaml"
+check "the same objects exist" kubectl get ds/l2a-agent deploy/l2a-operator sa/l2a-agent sa/l2a-operator -n l2announcer
+check "and the cluster roles" kubectl get clusterrole/l2a-agent clusterrole/l2a-operator
+helm template l2announcer "$CHART" --set agent.interface='^bond0$' --set agent.leaseDurationMs=6000 \
+  --set namespace=lb >"/tmp/$LAB_ID-custom.yaml"
+check "values change interfaces, timing and namespace" bash -c "grep -qF -- '--interface=^bond0\$' /tmp/$LAB_ID-custom.yaml &&
+  grep -qF -- '--lease-duration-ms=6000' /tmp/$LAB_ID-custom.yaml && grep -qF -- '--namespace=lb' /tmp/$LAB_ID-custom.yaml"
 lab_finish

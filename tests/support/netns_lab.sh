@@ -295,6 +295,10 @@ LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 L2A_NS=l2announcer  # where the agents' and the operator's Leases live (deploy/ puts them there)
 
 lab_control_plane() {  # lab_control_plane [DIR]: start it (state in DIR) and install deploy/'s RBAC
+  lab_control_plane_only "$@" && lab_deploy_rbac
+}
+
+lab_control_plane_only() {  # lab_control_plane_only [DIR]: start it, nothing installed
   LAB_CP_DIR=${1:-/tmp/$LAB_ID-control-plane}
   mkdir -p "$LAB_CP_DIR"
   case $LAB_CONTROL_PLANE in
@@ -307,7 +311,6 @@ lab_control_plane() {  # lab_control_plane [DIR]: start it (state in DIR) and in
       ;;
     *) echo "CONTROL_PLANE must be kube or lab, not $LAB_CONTROL_PLANE" >&2; return 1 ;;
   esac
-  lab_deploy_rbac
 }
 
 # The Namespace, ServiceAccounts, roles and bindings of deploy/manifests/l2announcer.yaml, as an
