@@ -18,6 +18,7 @@ run() {  # run NODES SERVICES
   local nodes=$1 services=$2
   lab_init bench
   lab_apiserver build/l2a-lab --history 100000 >/dev/null
+  lab_deploy_rbac  # the l2announcer namespace, where the Leases live
   lab_kubectl apply -f deploy/crds/ >/dev/null
   local i pids=() names=()
   for ((i = 1; i <= nodes; i++)); do

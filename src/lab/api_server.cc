@@ -153,21 +153,12 @@ void ApiServer::count(const std::string& verb, const std::string& resource, int 
 }
 
 bool ApiServer::injectFault(const std::string& verb, httplib::Response& res) {
-  Fault fault;
-  {
-    std::lock_guard lock(mutex_);
-    if (fault_.mode.empty() || std::chrono::steady_clock::now() >= fault_.until) return false;
-    if (!fault_.verb.empty() && fault_.verb != verb) return false;
-    fault = fault_;
-  }
-  if (fault.mode == "delay") {
-    std::this_thread::sleep_for(std::chrono::milliseconds(fault.delayMs));
-    return false;
-  }
+  FaultPlan::Decision fault = faults_.decide(verb, std::chrono::steady_clock::now());
+  if (fault.delay.count() > 0) std::this_thread::sleep_for(fault.delay);
+  if (fault.status == 0) return false;
   if (fault.retryAfterSeconds > 0) res.set_header("Retry-After", std::to_string(fault.retryAfterSeconds));
   reply(res, fault.status,
-        statusBody(fault.status, fault.status == 429 ? "TooManyRequests" : "InternalError",
-                   "injected fault"));
+        statusBody(fault.status, fault.status == 429 ? "TooManyRequests" : "InternalError", "injected fault"));
   return true;
 }
 
@@ -252,19 +243,9 @@ void ApiServer::admin(const httplib::Request& req, httplib::Response& res) {
     return reply(res, 200, out);
   }
   if (req.path == "/admin/fault" && req.method == "POST") {
-    Fault f;
-    f.mode = param(req, "mode");
-    f.verb = param(req, "verb");
-    f.status = seconds("status", 500);
-    f.retryAfterSeconds = seconds("retryAfter", 0);
-    f.delayMs = seconds("delayMs", 0);
-    f.until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds("seconds", 5));
-    if (f.mode != "error" && f.mode != "delay" && f.mode != "none") {
-      return reply(res, 400, statusBody(400, "BadRequest", "mode must be error, delay or none"));
-    }
-    std::lock_guard lock(mutex_);
-    fault_ = f.mode == "none" ? Fault{} : f;
-    return reply(res, 200, {{"fault", f.mode}});
+    auto set = faults_.set([&](const char* name) { return param(req, name); }, std::chrono::steady_clock::now());
+    if (!set) return reply(res, 400, statusBody(400, "BadRequest", set.error().message));
+    return reply(res, 200, {{"fault", param(req, "mode")}});
   }
   if (req.path == "/admin/close-watches" && req.method == "POST") {
     store_.closeWatches();
@@ -386,10 +367,7 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
   {
     // The verb as Kubernetes names it, for verb-scoped faults.
     bool watch = req.has_param("watch") && req.get_param_value("watch") != "false";
-    std::string verb = req.method == "GET" ? (watch ? "watch" : "get")
-                       : req.method == "POST" ? "create"
-                       : req.method == "PUT" ? "update"
-                       : req.method == "PATCH" ? "patch" : "delete";
+    std::string verb = requestVerb(req.method, watch);
     if (injectFault(verb, res)) {
       count(verb, req.path, res.status);
       return;

@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "common/result.h"
+#include "lab/fault_plan.h"
 #include "lab/object_store.h"
 
 namespace httplib {
@@ -58,14 +59,7 @@ class ApiServer {
   void shutdown();
 
  private:
-  struct Fault {
-    std::string mode;  // "", "error", "delay"
-    std::string verb;  // only requests of this verb (get, list, watch, create...); "" = all
-    int status = 500;
-    int retryAfterSeconds = 0;
-    int delayMs = 0;
-    std::chrono::steady_clock::time_point until{};
-  };
+
 
   void configure(httplib::Server& server);
   void route(const httplib::Request& req, httplib::Response& res);
@@ -87,7 +81,7 @@ class ApiServer {
   mutable std::mutex mutex_;
   std::map<std::string, ResourceInfo> resources_;  // group/version/plural
   std::map<std::tuple<std::string, std::string, int>, uint64_t> counts_;
-  Fault fault_;
+  FaultPlan faults_;
   std::chrono::steady_clock::time_point outageUntil_{};
 };
 

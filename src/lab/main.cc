@@ -1,4 +1,5 @@
 // l2a-lab: the lab binary (never linked into l2a). `l2a-lab apiserver` serves the lab API server,
+// `l2a-lab proxy` the fault-injecting TLS proxy in front of kube-apiserver,
 // `l2a-lab probe` is the fail-over prober of the benchmarks and the chaos suite, `l2a-lab
 // hostile` the hostile-packet sender of the bad-input suite.
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "lab/api_server.h"
+#include "lab/fault_proxy.h"
 #include "lab/hostile_command.h"
 #include "lab/probe_command.h"
 
@@ -48,6 +50,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   hostile->add_option("--flood-ms", hostileOptions.floodMs, "Flood valid requests this long instead")
       ->capture_default_str();
+  auto* proxy = app.add_subcommand("proxy", "TLS proxy in front of kube-apiserver that injects faults (/admin)");
+  l2a::lab::FaultProxyOptions proxyOptions;
+  std::string proxyListen = "127.0.0.1:0", proxyUpstream = "127.0.0.1:6443", proxyAdmin = "127.0.0.1:0";
+  proxy->add_option("--listen", proxyListen, "HOST:PORT the agents and the operator connect to")->capture_default_str();
+  proxy->add_option("--upstream", proxyUpstream, "HOST:PORT of kube-apiserver")->capture_default_str();
+  proxy->add_option("--cert", proxyOptions.certificateFile, "Serving certificate (PEM)")->required();
+  proxy->add_option("--key", proxyOptions.keyFile, "Its key (PEM)")->required();
+  proxy->add_option("--ca", proxyOptions.caFile, "CA that signed the upstream's certificate")->required();
+  proxy->add_option("--admin", proxyAdmin, "HOST:PORT of the plain-HTTP /admin endpoints")->capture_default_str();
   // The lab cluster: network namespaces, processes and nftables, driven by the repository's
   // scripts/lab-cluster.sh (see docs/lab.md).
   std::vector<std::string> clusterArgs;
@@ -65,6 +76,42 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand(probe)) return l2a::lab::runProbe(probeOptions);
   if (app.got_subcommand(hostile)) return l2a::lab::runHostile(hostileOptions);
+  if (app.got_subcommand(proxy)) {
+    auto split = [](const std::string& text, std::string& host, int& port) {
+      auto colon = text.rfind(':');
+      if (colon == std::string::npos) return false;
+      host = text.substr(0, colon);
+      port = std::atoi(text.substr(colon + 1).c_str());
+      return true;
+    };
+    if (!split(proxyListen, proxyOptions.listenHost, proxyOptions.listenPort) ||
+        !split(proxyUpstream, proxyOptions.upstreamHost, proxyOptions.upstreamPort) ||
+        !split(proxyAdmin, proxyOptions.adminHost, proxyOptions.adminPort)) {
+      fmt::print(stderr, "l2a-lab: error: --listen, --upstream and --admin want HOST:PORT\n");
+      return 64;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    l2a::lab::FaultProxy server(proxyOptions);
+    auto started = server.start();
+    if (!started) {
+      fmt::print(stderr, "l2a-lab: error: {}\n", started.error().message);
+      return 1;
+    }
+    sigset_t proxySignals;
+    sigemptyset(&proxySignals);
+    sigaddset(&proxySignals, SIGINT);
+    sigaddset(&proxySignals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &proxySignals, nullptr);
+    std::thread([&server, proxySignals] {
+      int signal = 0;
+      sigwait(&proxySignals, &signal);
+      server.shutdown();
+    }).detach();
+    fmt::print("l2a-lab proxy: serving {}\n", *started);
+    std::fflush(stdout);
+    server.serve();
+    return 0;
+  }
   for (const char* verb : {"up", "down", "status"}) {
     if (!app.got_subcommand(verb)) continue;
     std::vector<std::string> args{"bash", L2A_SOURCE_DIR "/scripts/lab-cluster.sh", verb};

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Chaos suite: three nodes announcing one dual-stack Service, the prober (`l2a-lab probe`, a TCP
 # connect and an ARP request / Neighbor Solicitation per address every 10 ms) watching from a
-# client, while the lab breaks things:
-#   API server stopped and restarted with its data, watches dropped, 500s and 429s injected,
+# client, while the lab breaks things — on CONTROL_PLANE kube (kube-apiserver, etcd; faults
+# through the fault proxy) or lab (the lab API server injects them):
+#   API server stopped and restarted with its data, etcd too (kube), connections refused,
+#   watches dropped, 500s and 429s injected,
 #   the announcing node cut from the API server but not from the LAN, the announcer frozen
 #   (SIGSTOP), its switch port cut and its own interface down (each longer than a lease), agents
 #   restarted in a loop
@@ -44,7 +46,7 @@ single_owner() {
 }
 check "one owner per address before the chaos" lab_wait_for 20 single_owner
 
-api() { ip netns exec "$LAB_LAN" curl -sf -X POST "http://198.18.0.1:6443/admin/$1" >/dev/null; }
+api() { lab_api_admin "$1"; }
 
 # Every process we did not stop on purpose is still running (no crash). The operator exits on
 # purpose when it loses its election Lease (an API outage longer than its renew deadline), as
@@ -100,12 +102,21 @@ step() {  # step DESCRIPTION FUNCTION: FUNCTION breaks something under the probe
 }
 
 api_server_restart() {
-  kill -TERM "$LAB_API_PID"
-  wait "$LAB_API_PID" 2>/dev/null
+  lab_api_stop TERM
   sleep "$API_DOWN_S"
-  lab_apiserver "$FO_BUILD/l2a-lab" --data-dir "/tmp/$LAB_ID-apidata" || echo "API server did not restart" >&2
+  L2A_LAB=$FO_BUILD/l2a-lab lab_api_start || echo "API server did not restart" >&2
   # Agents reconnect, renew and relist; give them one lease to settle.
   sleep $((FO_LEASE_MS / 1000 + 1))
+}
+etcd_restart() {  # kube-apiserver answers, but has no storage under it
+  kcp_stop etcd TERM
+  sleep "$API_DOWN_S"
+  kcp_start etcd || echo "etcd did not restart" >&2
+  sleep $((FO_LEASE_MS / 1000 + 3))
+}
+connections_refused() {  # nobody listens where l2a's components connect
+  api "outage?seconds=$FAULT_S"
+  sleep $((FAULT_S + FO_LEASE_MS / 1000 + 1))
 }
 watches_dropped() {
   local i
@@ -125,7 +136,7 @@ owner_cut_from_api() {  # the announcer loses the API server but keeps the LAN
 table inet chaos-cut {
   chain out {
     type filter hook output priority 0;
-    ip daddr 198.18.0.1 tcp dport 6443 drop
+    ip daddr 198.18.0.1 tcp dport { 6443, 6444 } drop
   }
 }
 NFT
@@ -193,6 +204,8 @@ edits_under_load() {
 }
 
 step "API server stopped ${API_DOWN_S} s and restarted with its data" api_server_restart
+[[ $LAB_CONTROL_PLANE == kube ]] && step "etcd stopped ${API_DOWN_S} s and restarted with its data" etcd_restart
+step "connections refused for ${FAULT_S} s" connections_refused
 step "every watch dropped three times" watches_dropped
 step "500s then 429s injected for ${FAULT_S} s each" errors_injected
 step "announcing node cut from the API server, not from the LAN" owner_cut_from_api

@@ -1,7 +1,8 @@
 # The fail-over lab, shared by the fail-over benchmark (bench/failover.sh) and the chaos suite
-# (tests/chaos/chaos.sh): the lab API server, the operator with one pool, N nodes each with a
-# kube-proxy stand-in backend, a client, one L2 policy and one dual-stack Service "probe";
-# agents started, signalled and restarted per node; the prober (`l2a-lab probe`) in the client.
+# (tests/chaos/chaos.sh): the control plane (CONTROL_PLANE kube — l2a's components then reach it
+# through the fault proxy — or lab), the operator with one pool, N nodes each with a kube-proxy
+# stand-in backend, a client, one L2 policy and one dual-stack Service "probe"; agents started,
+# signalled and restarted per node; the prober (`l2a-lab probe`) in the client.
 # Source after netns_lab.sh; call fo_setup after lab_init. Addresses only from 198.18.0.0/15
 # and 2001:db8::/32.
 
@@ -10,10 +11,12 @@ declare -A FO_AGENT_PID=()
 FO_NODES=()
 FO_LEASE_MS=4000
 
-fo_setup() {  # fo_setup NODES [API SERVER ARGS...]: everything but the agents
+fo_setup() {  # fo_setup NODES: everything but the agents
   local count=$1 i
-  shift
-  lab_apiserver "$FO_BUILD/l2a-lab" --data-dir "/tmp/$LAB_ID-apidata" "$@" || return 1
+  L2A_LAB=$FO_BUILD/l2a-lab lab_control_plane || return 1
+  L2A_LAB=$FO_BUILD/l2a-lab lab_fault_proxy || return 1
+  FO_AGENT_KUBECONFIG=$(lab_component_kubeconfig agent) || return 1
+  FO_OPERATOR_KUBECONFIG=$(lab_component_kubeconfig operator) || return 1
   lab_kubectl apply -f deploy/crds/ >/dev/null || return 1
   FO_NODES=()
   for ((i = 1; i <= count; i++)); do
@@ -21,8 +24,7 @@ fo_setup() {  # fo_setup NODES [API SERVER ARGS...]: everything but the agents
     FO_NODES+=("$n")
     lab_host "$n" "198.18.0.$((10 + i))/24" "2001:db8::$((10 + i))/64"
     lab_service_backend "$n" "198.18.0.$((10 + i))" "2001:db8::$((10 + i))" "/tmp/$LAB_ID-www-$n"
-    printf 'apiVersion: v1\nkind: Node\nmetadata: {name: %s, labels: {kubernetes.io/hostname: %s}}\n' "$n" "$n" |
-      lab_kubectl apply -f - >/dev/null
+    lab_node_object "$n" "198.18.0.$((10 + i))" "2001:db8::$((10 + i))" || return 1
   done
   lab_host client 198.18.0.100/24 2001:db8::100/64
   lab_kubectl apply -f - >/dev/null <<'YAML'
@@ -52,7 +54,7 @@ YAML
 
 fo_start_operator() {
   lab_spawn "${FO_NODES[0]}" "/tmp/$LAB_ID-operator.log" "$FO_BUILD/l2a" operator \
-    --kubeconfig "$LAB_KUBECONFIG" --metrics-bind 127.0.0.1:9612
+    --kubeconfig "$FO_OPERATOR_KUBECONFIG" --namespace "$L2A_NS" --metrics-bind 127.0.0.1:9612
   FO_OPERATOR_PID=$LAB_LAST_PID
 }
 
@@ -64,7 +66,7 @@ fo_service_has_addresses() { [[ $(fo_service_addresses | wc -l) -eq 2 ]]; }
 fo_start_agent() {  # fo_start_agent NODE: with lease FO_LEASE_MS (renew deadline 3/4, retry 1/4)
   local n=$1
   lab_spawn "$n" "/tmp/$LAB_ID-agent-$n.log" "$FO_BUILD/l2a" agent --node-name "$n" \
-    --kubeconfig "$LAB_KUBECONFIG" --interface '^eth0$' --lease-duration-ms "$FO_LEASE_MS" \
+    --kubeconfig "$FO_AGENT_KUBECONFIG" --namespace "$L2A_NS" --interface '^eth0$' --lease-duration-ms "$FO_LEASE_MS" \
     --renew-deadline-ms $((FO_LEASE_MS * 3 / 4)) --retry-period-ms $((FO_LEASE_MS / 4)) \
     --metrics-bind 127.0.0.1:9611
   FO_AGENT_PID[$n]=$LAB_LAST_PID

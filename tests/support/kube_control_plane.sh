@@ -7,7 +7,7 @@
 #                     (an admin client certificate) and adds the processes to LAB_PIDS
 #   kcp_stop WHAT     stop etcd, kube-apiserver or kube-controller-manager (SIGTERM)
 #   kcp_start WHAT    start it again with the same data
-#   kcp_sa_kubeconfig NAMESPACE SERVICEACCOUNT FILE
+#   kcp_sa_kubeconfig NAMESPACE SERVICEACCOUNT FILE [SERVER]
 #                     a kubeconfig holding a token of that ServiceAccount (what a pod gets)
 #
 # Addresses: the Service ClusterIP ranges are 198.19.0.0/20 and 2001:db8:ffff::/112, inside the
@@ -148,14 +148,14 @@ kcp_up() {  # kcp_up DIR
   }
 }
 
-kcp_sa_kubeconfig() {  # kcp_sa_kubeconfig NAMESPACE SERVICEACCOUNT FILE
+kcp_sa_kubeconfig() {  # kcp_sa_kubeconfig NAMESPACE SERVICEACCOUNT FILE [SERVER]
   local token=$3.token
   lab_kubectl create token "$2" -n "$1" --duration=48h >"$token" || return 1
   cat >"$3" <<YAML
 apiVersion: v1
 kind: Config
 current-context: lab
-clusters: [{name: lab, cluster: {server: "$LAB_API", certificate-authority: $KCP_DIR/pki/ca.crt}}]
+clusters: [{name: lab, cluster: {server: "${4:-$LAB_API}", certificate-authority: $KCP_DIR/pki/ca.crt}}]
 contexts: [{name: lab, context: {cluster: lab, user: $2, namespace: $1}}]
 users: [{name: $2, user: {tokenFile: $token}}]
 YAML

@@ -330,12 +330,34 @@ lab_component_kubeconfig() {  # lab_component_kubeconfig agent|operator: prints 
   local file=$LAB_CP_DIR/$1.kubeconfig
   if [[ ! -f $file ]]; then
     if [[ $LAB_CONTROL_PLANE == kube ]]; then
-      kcp_sa_kubeconfig "$L2A_NS" "l2a-$1" "$file" || return 1
+      kcp_sa_kubeconfig "$L2A_NS" "l2a-$1" "$file" "${LAB_FAULT_PROXY:-$LAB_API}" || return 1
     else
       cp "$LAB_KUBECONFIG" "$file"
     fi
   fi
   echo "$file"
+}
+
+# Faults for l2a's components: on kube a fault proxy (l2a-lab proxy, TLS) in front of
+# kube-apiserver at 198.18.0.1:6444, which lab_component_kubeconfig then points them at; the lab
+# API server injects them itself. Call before the first lab_component_kubeconfig.
+lab_fault_proxy() {
+  [[ $LAB_CONTROL_PLANE == kube ]] || return 0
+  local pki=$LAB_CP_DIR/pki log=$LAB_CP_DIR/fault-proxy.log
+  ip netns exec "$LAB_LAN" "${L2A_LAB:-$LAB_ROOT/build/l2a-lab}" proxy --listen 198.18.0.1:6444 \
+    --upstream 127.0.0.1:6443 --admin 127.0.0.1:6445 --cert "$pki/apiserver.crt" --key "$pki/apiserver.key" \
+    --ca "$pki/ca.crt" >"$log" 2>&1 &
+  LAB_PIDS+=($!)
+  lab_wait_for 5 grep -q "serving" "$log" || return 1
+  LAB_FAULT_PROXY=https://198.18.0.1:6444
+}
+
+# POST /admin/WHAT (fault?..., close-watches, outage?seconds=N) where l2a's components' API
+# requests go through: the fault proxy on kube, the lab API server itself on lab.
+lab_api_admin() {  # lab_api_admin WHAT
+  local url=http://198.18.0.1:6443/admin/$1
+  [[ $LAB_CONTROL_PLANE == kube ]] && url=http://127.0.0.1:6445/admin/$1
+  ip netns exec "$LAB_LAN" curl -sf -X POST "$url" >/dev/null
 }
 
 # Stop and start the API server (keeping its data): an outage as a restart or crash gives one.
