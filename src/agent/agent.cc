@@ -20,11 +20,17 @@ using Steady = std::chrono::steady_clock;
 
 }  // namespace
 
-std::vector<PolicyKind> discoverPolicyKinds(kube::Client& client) {
+Result<std::vector<PolicyKind>> discoverPolicyKinds(kube::Client& client) {
   std::vector<PolicyKind> kinds{{{"l2announcer.io", "v1alpha1", "l2announcementpolicies", false, "L2AnnouncementPolicy"},
                                  "l2announcer.io"}};
   kube::Resource cilium{"cilium.io", "v2alpha1", "ciliuml2announcementpolicies", false, "CiliumL2AnnouncementPolicy"};
-  if (client.list(cilium, "", {.limit = 1})) kinds.push_back({cilium, "cilium.io"});
+  auto listed = client.list(cilium, "", {.limit = 1});
+  if (listed) {
+    kinds.push_back({cilium, "cilium.io"});
+  } else if (listed.error().code != kube::ApiErrorCodes::kNotFound) {
+    // Only a 404 means "not installed"; a 403 or an outage is an error, never a missing kind.
+    return fail(listed.error());
+  }
   return kinds;
 }
 

@@ -141,6 +141,6 @@ class Agent {
   std::atomic<bool> lostLease_{false};
 };
 
-std::vector<PolicyKind> discoverPolicyKinds(kube::Client& client);
+Result<std::vector<PolicyKind>> discoverPolicyKinds(kube::Client& client);
 
 }  // namespace l2a::agent

@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstdlib>
 #include <thread>
 
 #include "agent/agent.h"
+#include "cli/discovery_wait.h"
 #include "cli/exit_codes.h"
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
@@ -55,25 +57,12 @@ int runAgent(const AgentCommandOptions& options) {
   // cut from the API server notices and freezes in time.
   kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
   kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
-  agent::Agent agent(client, leaseClient, (*host)->responder(),
-                     agent::AgentOptions{.nodeName = node,
-                                         .ns = options.ns,
-                                         .interfaces = *selector,
-                                         .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
-                                         .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
-                                         .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs)},
-                     agent::discoverPolicyKinds(client), [] {
-                       auto links = net::dumpLinks();
-                       return links ? *links : std::vector<net::LinkInfo>{};
-                     });
-  (*host)->onLinksChanged([&agent] { agent.linksChanged(); });
-  (*host)->responder().setConflictHandler(
-      [&agent](const packet::IpAddress& a, const packet::MacAddress& m, const std::string& port) {
-        agent.conflictSeen(a, m, port);
-      });
-  spdlog::info("event=agent_started node={} namespace={} lease_duration_ms={}", node, options.ns,
-               options.leaseDurationMs);
 
+  // The agent exists once discovery has answered; /metrics and /readyz serve from the start.
+  std::unique_ptr<agent::Agent> agentHolder;
+  std::atomic<agent::Agent*> running{nullptr};
+  std::mutex blockedMutex;
+  std::string blocked = "starting";
   std::atomic<bool> stop{false};
   std::atomic<bool> responderRunning{false};
   std::unique_ptr<MetricsServer> metrics;
@@ -83,30 +72,41 @@ int runAgent(const AgentCommandOptions& options) {
         [&] {
           common::MetricsWriter w;
           writeResponderMetrics(w, (*host)->responder());
-          agent::AgentStatus st = agent.status();
-          w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
-          w.counter("l2a_takeovers_total", "Addresses this node started announcing", static_cast<double>(st.takeovers));
-          w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));
-          w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.reconciles - st.plansSkipped),
-                    {{"plan", "computed"}});
-          w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.plansSkipped),
-                    {{"plan", "unchanged"}});
-          w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsLost),
-                    {{"outcome", "released"}});
-          w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),
-                    {{"outcome", "reannounced"}});
-          w.gauge("l2a_frozen", "1 while the node cannot renew its lease (takes nothing new)", st.frozen ? 1 : 0);
-          w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",
-                    static_cast<double>(agent.nodeLease().renewFailures()));
-          w.gauge("l2a_node_lease_held", "1 while this node holds its lease", agent.nodeLease().isLeader() ? 1 : 0);
+          if (agent::Agent* agent = running.load()) {
+            agent::AgentStatus st = agent->status();
+            w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
+            w.counter("l2a_takeovers_total", "Addresses this node started announcing", static_cast<double>(st.takeovers));
+            w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));
+            w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.reconciles - st.plansSkipped),
+                      {{"plan", "computed"}});
+            w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.plansSkipped),
+                      {{"plan", "unchanged"}});
+            w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsLost),
+                      {{"outcome", "released"}});
+            w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),
+                      {{"outcome", "reannounced"}});
+            w.gauge("l2a_frozen", "1 while the node cannot renew its lease (takes nothing new)", st.frozen ? 1 : 0);
+            w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",
+                      static_cast<double>(agent->nodeLease().renewFailures()));
+            w.gauge("l2a_node_lease_held", "1 while this node holds its lease", agent->nodeLease().isLeader() ? 1 : 0);
+          }
           writeClientMetrics(w, client);
           return w.text();
         },
-        [&] {
-          for (kube::Informer* i : agent.informers()) {
-            if (!i->synced()) return false;
+        [&]() -> std::string {
+          {
+            std::lock_guard lock(blockedMutex);
+            if (!blocked.empty()) return blocked;
           }
-          return responderRunning.load();
+          agent::Agent* agent = running.load();
+          if (agent == nullptr) return "starting";
+          for (kube::Informer* i : agent->informers()) {
+            if (!i->synced()) {
+              std::string why = i->lastError();
+              return why.empty() ? "waiting for the first list" : why;
+            }
+          }
+          return responderRunning.load() ? "" : "the responder is not running";
         });
     if (!started) {
       fmt::print(stderr, "l2a: error: {}\n", started.error().message);
@@ -114,6 +114,41 @@ int runAgent(const AgentCommandOptions& options) {
     }
     metrics = std::move(started).value();
   }
+  auto policyKinds = waitForDiscovery<std::vector<agent::PolicyKind>>(
+      [&] { return agent::discoverPolicyKinds(client); },
+      [&](const std::string& why) {
+        std::lock_guard lock(blockedMutex);
+        blocked = why;
+      },
+      [&] {  // 5 s, or until SIGINT/SIGTERM
+        timespec wait{5, 0};
+        int signal = sigtimedwait(&signals, nullptr, &wait);
+        if (signal > 0) spdlog::info("event=signal signal={}", strsignal(signal));
+        return signal <= 0;
+      });
+  if (!policyKinds) return kExitOk;
+  agentHolder = std::make_unique<agent::Agent>(
+      client, leaseClient, (*host)->responder(),
+      agent::AgentOptions{.nodeName = node,
+                          .ns = options.ns,
+                          .interfaces = *selector,
+                          .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
+                          .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
+                          .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs)},
+      *policyKinds, [] {
+        auto links = net::dumpLinks();
+        return links ? *links : std::vector<net::LinkInfo>{};
+      });
+  agent::Agent& agent = *agentHolder;
+  (*host)->onLinksChanged([&agent] { agent.linksChanged(); });
+  (*host)->responder().setConflictHandler(
+      [&agent](const packet::IpAddress& a, const packet::MacAddress& m, const std::string& port) {
+        agent.conflictSeen(a, m, port);
+      });
+  running = &agent;
+  spdlog::info("event=agent_started node={} namespace={} lease_duration_ms={}", node, options.ns,
+               options.leaseDurationMs);
+
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     responderRunning = true;
@@ -137,6 +172,7 @@ int runAgent(const AgentCommandOptions& options) {
   agent.shutdown();  // release the node lease, answer until others announce, then stop
   (*host)->stop();
   for (auto& t : threads) t.join();
+  metrics.reset();  // before the agent it reads
   spdlog::info("event=stopped node={}", node);
   return kExitOk;
 }

@@ -22,10 +22,17 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::vector<Json> itemsOf(kube::Client& client, const kube::Resource& r, const std::string& ns = "") {
+// Every object of a resource. Reading the cluster never fails quietly: an error (a 403 names
+// the permission the caller lacks) is reported as one line, never read as "there is none".
+Result<std::vector<Json>> itemsOf(kube::Client& client, const kube::Resource& r, const std::string& ns = "") {
   auto list = client.listAll(r, ns, {.limit = 500});
-  if (!list) return {};
-  return (*list)["items"].get<std::vector<Json>>();
+  if (!list) {
+    return fail("read", fmt::format("cannot list {}{}: {}", r.displayName(), ns.empty() ? "" : " in " + ns,
+                                    list.error().message));
+  }
+  std::vector<Json> out;
+  for (Json& item : (*list)["items"]) out.push_back(std::move(item));
+  return out;
 }
 
 std::string step(bool ok) { return ok ? "[ok]" : "[!!]"; }
@@ -56,9 +63,8 @@ Json explainService(const Json& service, const policy::ClusterView& view,
   Json poolReport = Json::array();
   for (const auto& [pool, object] : pools) {
     bool selects = pool.serviceSelector.matches(info.labels);
-    std::string conflicting = object.value("/status/conflicting"_json_pointer, std::string("False"));
     std::string why = !selects ? "serviceSelector does not match"
-                      : conflicting == "True" ? "selects it, but is conflicting (allocates nothing)"
+                      : ipam::poolConflicting(object) ? "selects it, but is conflicting (allocates nothing)"
                       : pool.disabled ? "selects it, but is disabled (no new allocations)"
                       : "selects it";
     poolReport.push_back({{"pool", pool.key}, {"selects", selects}, {"why", why}});
@@ -239,11 +245,12 @@ int runExplain(const ExplainOptions& options) {
   }
   kube::CurlTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.maxRetries = 2});
-  if (auto version = client.list(kube::resources::kNamespaces, "", {.limit = 1}); !version) {
-    fmt::print(stderr, "l2a: error: cannot reach the API server: {}\n", version.error().message);
+  auto fetched = itemsOf(client, kube::resources::kServices);
+  if (!fetched) {
+    fmt::print(stderr, "l2a: error: {}\n", fetched.error().message);
     return kExitSoftware;
   }
-  std::vector<Json> services = itemsOf(client, kube::resources::kServices);
+  std::vector<Json> services = std::move(fetched).value();
   std::vector<Json> targets;
   bool byAddress = packet::parseIpAddress(options.target).has_value();
   for (const Json& s : services) {
@@ -259,31 +266,50 @@ int runExplain(const ExplainOptions& options) {
     return kExitFailure;
   }
 
+  // What else the chain needs; the first read that fails ends explain with its reason.
+  std::string readError;
+  auto read = [&](const kube::Resource& r, const std::string& ns = "") {
+    if (!readError.empty()) return std::vector<Json>{};
+    auto items = itemsOf(client, r, ns);
+    if (!items) readError = items.error().message;
+    return items ? std::move(items).value() : std::vector<Json>{};
+  };
   std::vector<policy::L2Policy> policies;
-  for (const auto& kind : agent::discoverPolicyKinds(client)) {
-    for (const Json& p : itemsOf(client, kind.resource)) policies.push_back(policy::parsePolicy(p, kind.group));
+  auto policyKinds = agent::discoverPolicyKinds(client);
+  auto poolKinds = ipam::discoverPoolKinds(client);
+  if (!policyKinds || !poolKinds) {
+    fmt::print(stderr, "l2a: error: cannot tell which kinds are installed: {}\n",
+               (!policyKinds ? policyKinds.error() : poolKinds.error()).message);
+    return kExitSoftware;
+  }
+  for (const auto& kind : *policyKinds) {
+    for (const Json& p : read(kind.resource)) policies.push_back(policy::parsePolicy(p, kind.group));
   }
   std::vector<std::pair<ipam::Pool, Json>> pools;
-  for (const auto& kind : ipam::discoverPoolKinds(client)) {
-    for (const Json& p : itemsOf(client, kind.resource)) pools.emplace_back(ipam::parsePool(p, kind.group), p);
+  for (const auto& kind : *poolKinds) {
+    for (const Json& p : read(kind.resource)) pools.emplace_back(ipam::parsePool(p, kind.group), p);
   }
   std::map<std::string, Json> leaseOfNode;
-  for (const Json& l : itemsOf(client, kube::resources::kLeases, options.agentNamespace)) {
+  for (const Json& l : read(kube::resources::kLeases, options.agentNamespace)) {
     std::string name = kube::nameOf(l);
     if (name.rfind(agent::kNodeLeasePrefix, 0) == 0) leaseOfNode[name.substr(std::string(agent::kNodeLeasePrefix).size())] = l;
   }
   auto now = std::chrono::system_clock::now();
   agent::ViewInputs in{
       .services = services,
-      .endpointSlices = itemsOf(client, kube::resources::kEndpointSlices),
+      .endpointSlices = read(kube::resources::kEndpointSlices),
       .policies = policies,
-      .nodes = itemsOf(client, kube::resources::kNodes),
+      .nodes = read(kube::resources::kNodes),
       .leaseOf = [&](const std::string& node) -> std::optional<Json> {
         auto it = leaseOfNode.find(node);
         if (it == leaseOfNode.end()) return std::nullopt;
         return it->second;
       },
       .live = [now](const std::string& node, const Json& lease) { return agent::leaseLiveByTimestamps(node, lease, now); }};
+  if (!readError.empty()) {
+    fmt::print(stderr, "l2a: error: {}\n", readError);
+    return kExitSoftware;
+  }
   policy::ClusterView view = agent::buildClusterView(in);
   auto plans = policy::planAddresses(view);
 

@@ -7,7 +7,7 @@ namespace l2a::cli {
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& bind,
                                                             std::function<std::string()> metrics,
-                                                            std::function<bool()> ready) {
+                                                            std::function<std::string()> notReady) {
   auto colon = bind.rfind(':');
   if (colon == std::string::npos) return fail("usage", fmt::format("--metrics-bind wants HOST:PORT, got '{}'", bind));
   std::string host = bind.substr(0, colon);
@@ -19,10 +19,10 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& b
     res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
   m->server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  m->server_->Get("/readyz", [ready](const httplib::Request&, httplib::Response& res) {
-    bool ok = ready();
-    res.status = ok ? 200 : 503;
-    res.set_content(ok ? "ready\n" : "not ready\n", "text/plain");
+  m->server_->Get("/readyz", [notReady](const httplib::Request&, httplib::Response& res) {
+    std::string why = notReady();
+    res.status = why.empty() ? 200 : 503;
+    res.set_content(why.empty() ? "ready\n" : "not ready: " + why + "\n", "text/plain");
   });
   if (!m->server_->bind_to_port(host, port)) {
     return fail("usage", fmt::format("cannot listen on {} for metrics", bind));

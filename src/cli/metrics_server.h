@@ -1,6 +1,7 @@
 // MetricsServer: /metrics (Prometheus text), /healthz (the process serves: 200) and /readyz
-// (200 when `ready()` says so, else 503) on one address, for the agent and the operator. Owns
-// its listening thread; destroyed = stopped.
+// (200 "ready" when `notReady()` says "", else 503 "not ready: " and its reason — a 403 names
+// the missing permission) on one address, for the agent and the operator. Owns its listening
+// thread; destroyed = stopped.
 #pragma once
 
 #include <functional>
@@ -21,7 +22,7 @@ class MetricsServer {
   // `bind` is HOST:PORT ("0.0.0.0:9611", "[::]:9611").
   static Result<std::unique_ptr<MetricsServer>> start(const std::string& bind,
                                                       std::function<std::string()> metrics,
-                                                      std::function<bool()> ready);
+                                                      std::function<std::string()> notReady);
   ~MetricsServer();
 
  private:

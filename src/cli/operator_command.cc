@@ -8,9 +8,11 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "cli/discovery_wait.h"
 #include "cli/exit_codes.h"
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
@@ -70,6 +72,7 @@ int runOperator(const OperatorOptions& options) {
   signalWaiter.detach();
   std::unique_ptr<ipam::LbIpamController> controller;
   std::mutex controllerMutex;
+  std::string blocked;  // why the active replica cannot start (discovery), under controllerMutex
   std::unique_ptr<MetricsServer> metrics;
   if (!options.metricsBind.empty()) {
     auto started = MetricsServer::start(
@@ -94,9 +97,16 @@ int runOperator(const OperatorOptions& options) {
           writeClientMetrics(w, client);
           return w.text();
         },
-        [&] {
+        [&]() -> std::string {
           std::lock_guard lock(controllerMutex);
-          return !leading.load() || (controller && controller->synced());  // a follower is ready to take over
+          if (!blocked.empty()) return blocked;
+          if (!leading.load()) return "";  // a follower is ready to take over
+          if (!controller) return "starting";
+          if (controller->synced()) return "";
+          for (kube::Informer* i : controller->informers()) {
+            if (!i->synced() && !i->lastError().empty()) return i->lastError();
+          }
+          return "waiting for the first lists";
         });
     if (!started) {
       fmt::print(stderr, "l2a: error: {}\n", started.error().message);
@@ -111,12 +121,24 @@ int runOperator(const OperatorOptions& options) {
   while (!stop && !leading) std::this_thread::sleep_for(std::chrono::milliseconds(20));
 
   std::vector<std::thread> threads;
+  std::optional<std::vector<ipam::PoolKind>> kinds;
   if (leading && !stop) {
-    auto kinds = ipam::discoverPoolKinds(client);
-    for (const auto& k : kinds) spdlog::info("event=following_pools resource={}", k.resource.apiVersion() + "/" + k.resource.plural);
+    kinds = waitForDiscovery<std::vector<ipam::PoolKind>>(
+        [&] { return ipam::discoverPoolKinds(client); },
+        [&](const std::string& why) {
+          std::lock_guard lock(controllerMutex);
+          blocked = why;
+        },
+        [&] {  // 5 s, or until stopped (a signal, or the lease lost)
+          for (int i = 0; i < 250 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          return !stop.load();
+        });
+  }
+  if (kinds) {
+    for (const auto& k : *kinds) spdlog::info("event=following_pools resource={}", k.resource.apiVersion() + "/" + k.resource.plural);
     {
       std::lock_guard lock(controllerMutex);
-      controller = std::make_unique<ipam::LbIpamController>(client, kinds);
+      controller = std::make_unique<ipam::LbIpamController>(client, *kinds);
     }
     for (kube::Informer* informer : controller->informers()) {
       threads.emplace_back([informer, &stop] { informer->run(stop); });

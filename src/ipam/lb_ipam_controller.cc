@@ -13,15 +13,18 @@
 namespace l2a::ipam {
 using Json = nlohmann::json;
 
-std::vector<PoolKind> discoverPoolKinds(kube::Client& client) {
+Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client) {
   std::vector<PoolKind> kinds{{{"l2announcer.io", "v1alpha1", "loadbalancerippools", false, "LoadBalancerIPPool"},
                                "l2announcer.io"}};
   for (const char* version : {"v2", "v2alpha1"}) {
     kube::Resource cilium{"cilium.io", version, "ciliumloadbalancerippools", false, "CiliumLoadBalancerIPPool"};
-    if (client.list(cilium, "", {.limit = 1})) {
+    auto listed = client.list(cilium, "", {.limit = 1});
+    if (listed) {
       kinds.push_back({cilium, "cilium.io"});
       break;
     }
+    // Only a 404 means "not served"; a 403 or an outage is an error, never a missing kind.
+    if (listed.error().code != kube::ApiErrorCodes::kNotFound) return fail(listed.error());
   }
   return kinds;
 }

@@ -76,7 +76,7 @@ class LbIpamController {
 };
 
 // Pool kinds the server serves: l2announcer.io/v1alpha1 always; cilium.io (v2, else v2alpha1)
-// when that CRD is installed.
-std::vector<PoolKind> discoverPoolKinds(kube::Client& client);
+// when that CRD is installed (a 404). Any other answer (a 403, an outage) is an error.
+Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client);
 
 }  // namespace l2a::ipam

@@ -71,6 +71,17 @@ std::string conditionReason(const Json& object, const std::string& type) {
   return "";
 }
 
+bool poolConflicting(const Json& pool) {
+  Json status = member(pool, "status", nullptr);
+  if (member(status, "conflicting", nullptr) == "True") return true;
+  for (const Json& c : member(status, "conditions", Json::array()).is_array() ? member(status, "conditions", Json::array())
+                                                                             : Json::array()) {
+    Json type = member(c, "type", nullptr);
+    if ((type == "PoolConflict" || type == "cilium.io/PoolConflict") && member(c, "status", nullptr) == "True") return true;
+  }
+  return false;
+}
+
 Json serviceStatusPatch(const Json& service, const AllocationResult& result, const std::string& now) {
   Json status = member(service, "status", Json::object());
   Json conditions = member(status, "conditions", Json::array());

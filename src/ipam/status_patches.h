@@ -20,6 +20,9 @@ inline constexpr const char* kConditionType = "l2announcer.io/IPAMRequestSatisfi
 // an ip), and the reason of its condition of `type` ("" when none); never throwing.
 std::vector<std::string> ingressAddresses(const nlohmann::json& service);
 std::string conditionReason(const nlohmann::json& object, const std::string& type);
+// Whether a pool's status says it conflicts with another: the PoolConflict condition (Cilium's
+// cilium.io/PoolConflict on cilium.io pools) or our kind's `conflicting` field.
+bool poolConflicting(const nlohmann::json& pool);
 
 // The patch of a Service's status (ingress + our condition) for `result`; null when unchanged
 // or when the Service is not ours to touch. `now` stamps a changed condition (RFC 3339).

@@ -1,5 +1,6 @@
 #include "kube/informer.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -94,6 +95,10 @@ void Informer::run(const std::atomic<bool>& stop) {
   bool needList = true;
   int failures = 0;  // consecutive: backoff doubles, and only the first is logged
   auto failed = [&](const char* what, const Error& error) {
+    {
+      std::lock_guard lock(mutex_);
+      lastError_ = fmt::format("{} {}: {}", resource_.displayName(), what, error.message);
+    }
     if (failures == 0) {
       spdlog::warn("event={} resource={} error=\"{}\"", what, resource_.displayName(), error.message);
     }
@@ -102,6 +107,10 @@ void Informer::run(const std::atomic<bool>& stop) {
     pause(std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(5)), stop);
   };
   auto recovered = [&] {
+    {
+      std::lock_guard lock(mutex_);
+      lastError_.clear();
+    }
     if (failures > 0) {
       spdlog::info("event=watch_recovered resource={} after_failures={}", resource_.displayName(), failures);
     }
@@ -187,6 +196,11 @@ size_t Informer::size() const {
 std::string Informer::resourceVersion() const {
   std::lock_guard lock(mutex_);
   return resourceVersion_;
+}
+
+std::string Informer::lastError() const {
+  std::lock_guard lock(mutex_);
+  return lastError_;
 }
 
 InformerStats Informer::stats() const {

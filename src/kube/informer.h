@@ -59,6 +59,9 @@ class Informer {
   size_t size() const;
   std::string resourceVersion() const;
   InformerStats stats() const;
+  // Why the last list or watch failed ("" once one succeeded since): a 403 names the missing
+  // permission, as the API server words it.
+  std::string lastError() const;
 
  private:
   Status<> relist();
@@ -73,6 +76,7 @@ class Informer {
   std::map<std::string, Json> cache_;
   std::string resourceVersion_;
   InformerStats stats_;
+  std::string lastError_;
   std::atomic<bool> synced_{false};
   std::atomic<bool> relist_{false};
 };
