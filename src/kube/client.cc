@@ -176,6 +176,14 @@ Result<Json> Client::listAll(const Resource& r, const std::string& ns, ListOptio
   Json all;
   for (;;) {
     auto page = list(r, ns, options);
+    if (!page && page.error().code == ApiErrorCodes::kGone && !options.continueToken.empty()) {
+      // The continue token expired (its version was compacted away while we paged): start over
+      // with one unpaged list, as client-go's pager does, rather than fail the whole list.
+      all = Json();
+      options.continueToken.clear();
+      options.limit = 0;
+      continue;
+    }
     if (!page) return page;
     if (all.is_null()) {
       all = *page;

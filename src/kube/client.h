@@ -44,7 +44,9 @@ struct WatchOptions {
   std::string labelSelector;
   std::string fieldSelector;
   int timeoutSeconds = 300;   // the server ends the watch after this; the caller re-watches
-  int idleTimeoutSeconds = 60;  // no byte (not even a bookmark) for this long: a dead link
+  // No byte for this long: a dead link. kube-apiserver sends a bookmark about once a minute on a
+  // quiet watch, so this must be longer than that.
+  int idleTimeoutSeconds = 90;
   const std::atomic<bool>* abort = nullptr;  // also ends the watch when set (besides `stop`)
 };
 
@@ -79,7 +81,8 @@ class Client {
   Result<Json> get(const Resource& r, const std::string& ns, const std::string& name);
   // One page. `items` plus metadata.continue / metadata.resourceVersion as the server sent them.
   Result<Json> list(const Resource& r, const std::string& ns, const ListOptions& options = {});
-  // Every page, following continue tokens; resourceVersion is the first page's.
+  // Every page, following continue tokens; resourceVersion is the first page's. A continue
+  // token that expired (410) mid-way starts the list over, unpaged.
   Result<Json> listAll(const Resource& r, const std::string& ns, ListOptions options = {});
   Result<Json> create(const Resource& r, const std::string& ns, const Json& object);
   // PUT with the object's metadata.resourceVersion: a stale one gives "conflict".

@@ -39,7 +39,7 @@ class Informer {
     std::string fieldSelector;
     int pageSize = 500;
     int watchTimeoutSeconds = 300;
-    int idleTimeoutSeconds = 60;
+    int idleTimeoutSeconds = 90;  // > kube-apiserver's bookmark period (about 60 s)
     std::chrono::milliseconds retryBackoff{500};
   };
 

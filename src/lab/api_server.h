@@ -2,8 +2,12 @@
 // discovery, core/v1 (Namespaces, Nodes, Services + status, Endpoints, Events),
 // discovery.k8s.io/v1 EndpointSlices, coordination.k8s.io/v1 Leases, apiextensions.k8s.io/v1
 // CRDs and every custom resource a CRD defines; watches as chunked streams with bookmarks;
-// fault injection and request counters under /admin. Lab and tests only: never linked into l2a.
-// serve() blocks its caller; everything else is safe from any thread.
+// fault injection and request counters under /admin. Where it differs from kube-apiserver is
+// listed in docs/lab.md and checked by the differential test. Lab and tests only: never linked
+// into l2a. serve() blocks its caller; everything else is safe from any thread.
+// Its parts: request parsing and routing (api_server.cc), discovery (api_discovery.cc), the
+// per-verb handlers (api_handlers.cc), watch streaming (api_watch.cc), the kinds it serves
+// (ResourceRegistry), Service defaulting (service_defaults.h), CRD schemas (schema.h).
 #pragma once
 
 #include <atomic>
@@ -11,17 +15,19 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 
 #include "common/result.h"
 #include "lab/fault_plan.h"
 #include "lab/object_store.h"
+#include "lab/resource_registry.h"
 
 namespace httplib {
 class Server;
-class Request;
-class Response;
+struct Request;
+struct Response;
 }  // namespace httplib
 
 namespace l2a::lab {
@@ -31,21 +37,8 @@ struct ApiServerOptions {
   int port = 0;  // 0: any free port
   std::string dataDirectory;
   size_t historyLimit = 1000;
-  std::chrono::milliseconds bookmarkInterval{1000};
-};
-
-struct ResourceInfo {
-  std::string group;
-  std::string version;
-  std::string plural;
-  std::string singular;
-  std::string kind;
-  bool namespaced = true;
-  bool hasStatus = false;
-  std::vector<std::string> shortNames;
-  Json printerColumns = Json::array();  // additionalPrinterColumns of a CRD
-  std::string storeId() const { return group + "/" + plural; }
-  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+  // kube-apiserver sends a bookmark on a quiet watch about once a minute.
+  std::chrono::milliseconds bookmarkInterval{60000};
 };
 
 class ApiServer {
@@ -59,30 +52,57 @@ class ApiServer {
   void shutdown();
 
  private:
-
+  // A request for a resource, from its path: /api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB]] or
+  // /apis/GROUP/VERSION/...
+  struct ApiRequest {
+    ResourceInfo info;
+    std::string ns;
+    std::string name;
+    std::string sub;  // "" or "status"
+    std::string id() const { return info.storeId(); }
+  };
 
   void configure(httplib::Server& server);
   void route(const httplib::Request& req, httplib::Response& res);
+  std::optional<ApiRequest> parse(const httplib::Request& req) const;
   void admin(const httplib::Request& req, httplib::Response& res);
   bool discovery(const httplib::Request& req, httplib::Response& res);
-  void registerResource(const ResourceInfo& info);
-  void registerCrd(const Json& crd);
-  void unregisterCrd(const Json& crd);
-  const ResourceInfo* findResource(const std::string& group, const std::string& version,
-                                   const std::string& plural) const;
+  void list(const ApiRequest& r, const httplib::Request& req, httplib::Response& res);
+  void watch(const ApiRequest& r, const httplib::Request& req, httplib::Response& res);
+  void get(const ApiRequest& r, const httplib::Request& req, httplib::Response& res);
+  void remove(const ApiRequest& r, httplib::Response& res);
+  void create(const ApiRequest& r, const httplib::Request& req, Json body, httplib::Response& res);
+  void update(const ApiRequest& r, const httplib::Request& req, Json body, httplib::Response& res);
+  void patch(const ApiRequest& r, const httplib::Request& req, const Json& body, httplib::Response& res);
+  // What the real server does to an object before storing it: Service defaulting, pruning of
+  // what a CRD's schema does not declare (refused instead under fieldValidation=Strict), a CRD's
+  // structural-schema check.
+  Result<Json, ApiFailure> admit(const ApiRequest& r, const httplib::Request& req, Json object,
+                                 const Json& previous);
+  // Stores an admitted object (verb: create, update or patch) and answers with it.
+  void store(const ApiRequest& r, Json object, const std::string& verb, httplib::Response& res);
   void count(const std::string& verb, const std::string& resource, int code);
   bool injectFault(const std::string& verb, httplib::Response& res);
 
   ApiServerOptions options_;
   ObjectStore store_;
+  ResourceRegistry registry_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> stopping_{false};
   int boundPort_ = 0;
   mutable std::mutex mutex_;
-  std::map<std::string, ResourceInfo> resources_;  // group/version/plural
   std::map<std::tuple<std::string, std::string, int>, uint64_t> counts_;
   FaultPlan faults_;
   std::chrono::steady_clock::time_point outageUntil_{};
+  // Paged lists are consistent, as kube-apiserver's (1.34) are: the rest of a list is kept under
+  // its continue token, which expires after a minute or when 64 newer lists are paged.
+  struct ListSnapshot {
+    std::vector<Json> rest;
+    uint64_t resourceVersion;
+    std::chrono::steady_clock::time_point taken;
+  };
+  std::map<std::string, ListSnapshot> snapshots_;  // by continue token, under mutex_
+  uint64_t snapshotSerial_ = 0;
 };
 
 }  // namespace l2a::lab

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   auto* apiserver = app.add_subcommand("apiserver", "Serve the Kubernetes REST API (plain HTTP)");
   std::string listen = "127.0.0.1:0";
   l2a::lab::ApiServerOptions options;
-  int bookmarkMs = 1000;
+  int bookmarkMs = 60000;  // kube-apiserver: about once a minute
   apiserver->add_option("--listen", listen, "HOST:PORT (port 0: any free port)")->capture_default_str();
   apiserver->add_option("--data-dir", options.dataDirectory, "Keep every object here across restarts");
   apiserver->add_option("--history", options.historyLimit, "Watch events kept (older: 410 Gone)")

@@ -95,8 +95,8 @@ Status<> ObjectStore::journal(const Json& line) {
 }
 
 void ObjectStore::record(const std::string& resource, const std::string& ns, const std::string& type,
-                         const Json& object) {
-  history_.push_back({resourceVersion_, resource, ns, type, object});
+                         const Json& object, const Json& previous) {
+  history_.push_back({resourceVersion_, resource, ns, type, object, previous});
   while (history_.size() > historyLimit_) {
     compactedThrough_ = history_.front().resourceVersion;
     history_.pop_front();
@@ -105,7 +105,7 @@ void ObjectStore::record(const std::string& resource, const std::string& ns, con
 }
 
 Result<Json, ApiFailure> ObjectStore::create(const std::string& resource, const std::string& ns,
-                                             Json object) {
+                                             Json object, bool tracksGeneration) {
   std::lock_guard lock(mutex_);
   std::string name = object["metadata"].value("name", "");
   std::string k = key(resource, ns, name);
@@ -117,13 +117,13 @@ Result<Json, ApiFailure> ObjectStore::create(const std::string& resource, const 
   meta["uid"] = newUid();
   meta["creationTimestamp"] = common::rfc3339();
   meta["resourceVersion"] = std::to_string(++resourceVersion_);
-  meta["generation"] = 1;
+  if (tracksGeneration) meta["generation"] = 1; else meta.erase("generation");
   if (!ns.empty()) meta["namespace"] = ns;
   if (auto s = journal({{"op", "put"}, {"rv", resourceVersion_}, {"key", k}, {"object", object}}); !s) {
     return fail(ApiFailure{500, "InternalError", s.error().message});
   }
   objects_[k] = object;
-  record(resource, ns, "ADDED", object);
+  record(resource, ns, "ADDED", object, nullptr);
   return object;
 }
 
@@ -137,7 +137,7 @@ Result<Json, ApiFailure> ObjectStore::get(const std::string& resource, const std
 
 Result<Json, ApiFailure> ObjectStore::update(const std::string& resource, const std::string& ns,
                                              const std::string& name, Json object, bool hasStatus,
-                                             bool statusOnly) {
+                                             bool statusOnly, bool tracksGeneration) {
   std::lock_guard lock(mutex_);
   std::string k = key(resource, ns, name);
   auto it = objects_.find(k);
@@ -166,16 +166,21 @@ Result<Json, ApiFailure> ObjectStore::update(const std::string& resource, const 
     for (const char* field : {"uid", "creationTimestamp", "namespace", "name"}) {
       if (stored["metadata"].contains(field)) next["metadata"][field] = stored["metadata"][field];
     }
-    int64_t generation = stored["metadata"].value("generation", int64_t{1});
-    next["metadata"]["generation"] = specOf(next) != specOf(stored) ? generation + 1 : generation;
+    if (tracksGeneration) {
+      int64_t generation = stored["metadata"].value("generation", int64_t{1});
+      next["metadata"]["generation"] = specOf(next) != specOf(stored) ? generation + 1 : generation;
+    } else {
+      next["metadata"].erase("generation");
+    }
   }
   if (next == stored) return stored;  // a no-op write does not bump the version
   next["metadata"]["resourceVersion"] = std::to_string(++resourceVersion_);
   if (auto s = journal({{"op", "put"}, {"rv", resourceVersion_}, {"key", k}, {"object", next}}); !s) {
     return fail(ApiFailure{500, "InternalError", s.error().message});
   }
+  Json previous = std::move(it->second);
   it->second = next;
-  record(resource, ns, "MODIFIED", next);
+  record(resource, ns, "MODIFIED", next, previous);
   return next;
 }
 
@@ -191,7 +196,7 @@ Result<Json, ApiFailure> ObjectStore::remove(const std::string& resource, const 
     return fail(ApiFailure{500, "InternalError", s.error().message});
   }
   objects_.erase(it);
-  record(resource, ns, "DELETED", object);
+  record(resource, ns, "DELETED", object, nullptr);
   return object;
 }
 

@@ -35,7 +35,8 @@ struct StoredEvent {
   std::string resource;  // group/plural
   std::string ns;
   std::string type;  // ADDED, MODIFIED, DELETED
-  Json object;
+  Json object;       // as stored by this event (the last state, for DELETED)
+  Json previous;     // before a MODIFIED event, else null: a watch with a selector needs both
 };
 
 class ObjectStore {
@@ -46,13 +47,16 @@ class ObjectStore {
   Status<> load();
 
   // `resource` is group/plural; `hasStatus` says whether status is a subresource (then a main
-  // update keeps the stored status, and a status update changes nothing else).
-  Result<Json, ApiFailure> create(const std::string& resource, const std::string& ns, Json object);
+  // update keeps the stored status, and a status update changes nothing else);
+  // `tracksGeneration` whether metadata.generation is kept (as kube-apiserver does for CRDs,
+  // custom objects, Deployments, EndpointSlices; not for Services, Leases, Nodes...).
+  Result<Json, ApiFailure> create(const std::string& resource, const std::string& ns, Json object,
+                                  bool tracksGeneration = true);
   Result<Json, ApiFailure> get(const std::string& resource, const std::string& ns,
                                const std::string& name) const;
   Result<Json, ApiFailure> update(const std::string& resource, const std::string& ns,
                                   const std::string& name, Json object, bool hasStatus,
-                                  bool statusOnly);
+                                  bool statusOnly, bool tracksGeneration = true);
   Result<Json, ApiFailure> remove(const std::string& resource, const std::string& ns,
                                   const std::string& name);
   void removeAll(const std::string& resource);
@@ -79,7 +83,7 @@ class ObjectStore {
   std::string key(const std::string& resource, const std::string& ns, const std::string& name) const;
   Status<> journal(const Json& line);
   void record(const std::string& resource, const std::string& ns, const std::string& type,
-              const Json& object);
+              const Json& object, const Json& previous);
 
   const size_t historyLimit_;
   const std::string dataDirectory_;

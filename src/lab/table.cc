@@ -5,7 +5,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "lab/api_server.h"
+#include "lab/resource_registry.h"
 
 namespace l2a::lab {
 namespace {

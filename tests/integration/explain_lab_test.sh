@@ -71,7 +71,7 @@ check "a nodeSelector that excludes every node: no candidate" lab_wait_for 5 say
 check "  ...naming the reason per node" lab_output_has "excluded worker1: no policy's nodeSelector selects it" explain web
 policy '{}' '["^nomatch$"]'
 check "an interfaces regex matching nothing: no candidate" lab_wait_for 5 says "no candidate node" web
-check "  ...because no selected interface is up" lab_output_has "excluded worker1: no selected interface is up" explain web
+check "  ...because no selected interface is up" lab_wait_for 5 lab_output_has "excluded worker1: no selected interface is up" explain web
 policy '{matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: DoesNotExist}]}' '[eth0]'
 check "healthy: announced" lab_wait_for 5 says "announced" web
 check "healthy with --probe: the expected node answered" lab_wait_for 5 lab_output_has "the expected node answered" explain web --probe
@@ -93,7 +93,7 @@ WEB=$(k get svc web -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
 ip netns exec l2alab-0-0-control-plane "$L2A" announce -i '^eth0$' "$WEB" >/dev/null 2>&1 &
 ROGUE=$!
 sleep 0.5
-check "--probe detects a conflict staged with l2a announce" lab_output_has "conflict: several MACs answered" explain web --probe
+check "--probe detects a conflict staged with l2a announce" lab_wait_for 5 lab_output_has "conflict: several MACs answered" explain web --probe
 check "  ...mapping the MACs to nodes" lab_output_has "= node control-plane" explain web --probe
 check "  ...and exits 1" bash -c "! ip netns exec $CLIENT env KUBECONFIG=/run/l2a-lab/kubeconfig $L2A explain web --probe >/dev/null"
 kill $ROGUE; wait $ROGUE 2>/dev/null

@@ -90,6 +90,19 @@ TEST(Client, ListAllFollowsContinueTokens) {
   EXPECT_EQ(h.transport.requests[1].target, "/api/v1/services?labelSelector=app%3Dx&limit=2&continue=2");
 }
 
+TEST(Client, ListAllStartsOverUnpagedWhenAContinueTokenExpired) {
+  Harness h;
+  h.transport.script(200, R"({"metadata":{"resourceVersion":"7","continue":"tok"},"items":[{"a":1},{"a":2}]})");
+  h.transport.script(410, R"({"kind":"Status","code":410,"reason":"Expired","message":"The provided continue parameter is too old"})");
+  h.transport.script(200, R"({"metadata":{"resourceVersion":"9"},"items":[{"a":1},{"a":2},{"a":3}]})");
+  auto all = h.client.listAll(resources::kServices, "", {.limit = 2});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ((*all)["items"].size(), 3u);  // the fresh list only: nothing twice
+  EXPECT_EQ((*all)["metadata"]["resourceVersion"], "9");
+  ASSERT_EQ(h.transport.requests.size(), 3u);
+  EXPECT_EQ(h.transport.requests[2].target, "/api/v1/services");
+}
+
 TEST(Client, PatchSendsAMergePatch) {
   Harness h;
   h.transport.script(200, "{}");

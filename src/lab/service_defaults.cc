@@ -1,0 +1,135 @@
+#include "lab/service_defaults.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+namespace l2a::lab {
+namespace {
+
+using Json = nlohmann::json;
+
+Json at(const Json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? Json(nullptr) : *it;
+}
+
+ApiFailure invalid(const Json& service, const std::string& detail) {
+  std::string name = at(at(service, "metadata"), "name").is_string() ? at(at(service, "metadata"), "name").get<std::string>() : "";
+  return {422, "Invalid", fmt::format("Service \"{}\" is invalid: {}", name, detail)};
+}
+
+std::string clusterAddress(bool v6, int n) {
+  return v6 ? fmt::format("2001:db8:ffff::{:x}", n) : fmt::format("198.19.{}.{}", n / 256, n % 256);
+}
+
+}  // namespace
+
+void defaultIngressIpMode(Json& service) {
+  if (!service.is_object() || !service.contains("status") || !service["status"].is_object()) return;
+  Json& status = service["status"];
+  if (!status.contains("loadBalancer") || !status["loadBalancer"].is_object()) return;
+  Json& lb = status["loadBalancer"];
+  if (!lb.contains("ingress") || !lb["ingress"].is_array()) return;
+  for (Json& i : lb["ingress"]) {
+    if (i.is_object() && i.contains("ip") && !i.contains("ipMode")) i["ipMode"] = "VIP";
+  }
+}
+
+Result<Json, ApiFailure> defaultService(Json service, const Json& previous, const std::vector<Json>& others) {
+  if (!service.contains("spec") || !service["spec"].is_object()) service["spec"] = Json::object();
+  Json& spec = service["spec"];
+  const Json before = at(previous, "spec");
+  if (!spec.contains("type")) spec["type"] = "ClusterIP";
+  std::string type = spec["type"].is_string() ? spec["type"].get<std::string>() : "";
+  if (!spec.contains("sessionAffinity")) spec["sessionAffinity"] = "None";
+  bool external = type == "NodePort" || type == "LoadBalancer";
+  if (type != "ExternalName") {
+    if (!spec.contains("internalTrafficPolicy")) spec["internalTrafficPolicy"] = "Cluster";
+    if (external && !spec.contains("externalTrafficPolicy")) spec["externalTrafficPolicy"] = "Cluster";
+    if (type == "LoadBalancer" && !spec.contains("allocateLoadBalancerNodePorts")) spec["allocateLoadBalancerNodePorts"] = true;
+  }
+  std::set<std::string> takenIps;
+  std::set<int> takenPorts;
+  for (const Json& o : others) {
+    Json ips = at(at(o, "spec"), "clusterIPs");
+    for (const Json& ip : ips.is_array() ? ips : Json::array()) if (ip.is_string()) takenIps.insert(ip);
+    Json ports = at(at(o, "spec"), "ports");
+    for (const Json& p : ports.is_array() ? ports : Json::array()) {
+      if (at(p, "nodePort").is_number_integer()) takenPorts.insert(at(p, "nodePort").get<int>());
+    }
+  }
+  Json ports = spec.value("ports", Json::array());
+  if (ports.is_array()) {
+    Json beforePorts = at(before, "ports");
+    for (size_t i = 0; i < ports.size(); ++i) {
+      Json& p = ports[i];
+      if (!p.is_object()) continue;
+      if (!p.contains("protocol")) p["protocol"] = "TCP";
+      if (!p.contains("targetPort") && p.contains("port")) p["targetPort"] = p["port"];
+      bool wantsNodePort = type == "NodePort" || (type == "LoadBalancer" && spec.value("allocateLoadBalancerNodePorts", true));
+      if (wantsNodePort && !p.contains("nodePort")) {
+        // Keep the port's node port across an update, as the real allocator does.
+        for (const Json& b : beforePorts.is_array() ? beforePorts : Json::array()) {
+          if (at(b, "port") == p["port"] && at(b, "protocol") == p["protocol"] && at(b, "nodePort").is_number_integer()) {
+            p["nodePort"] = b["nodePort"];
+          }
+        }
+        for (int n = 30000; !p.contains("nodePort") && n <= 32767; ++n) {
+          if (!takenPorts.count(n)) {
+            p["nodePort"] = n;
+            takenPorts.insert(n);
+          }
+        }
+      }
+    }
+    spec["ports"] = ports;
+  }
+  if (type == "ExternalName") return service;
+
+  // ipFamilyPolicy and ipFamilies, by kube-apiserver's rules (service/storage/alloc.go).
+  if (!spec.contains("ipFamilyPolicy")) spec["ipFamilyPolicy"] = at(before, "ipFamilyPolicy").is_string() ? at(before, "ipFamilyPolicy") : Json("SingleStack");
+  std::string policy = spec["ipFamilyPolicy"].is_string() ? spec["ipFamilyPolicy"].get<std::string>() : "";
+  if (policy != "SingleStack" && policy != "PreferDualStack" && policy != "RequireDualStack") {
+    return fail(invalid(service, fmt::format("spec.ipFamilyPolicy: Unsupported value: \"{}\": supported values: "
+                                             "\"PreferDualStack\", \"RequireDualStack\", \"SingleStack\"", policy)));
+  }
+  if (!spec.contains("ipFamilies") && at(before, "ipFamilies").is_array()) spec["ipFamilies"] = before["ipFamilies"];
+  Json families = spec.value("ipFamilies", Json::array());
+  if (!families.is_array()) families = Json::array();
+  if (policy == "SingleStack" && families.size() == 2) {
+    return fail(invalid(service, "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or "
+                                 "'PreferDualStack' when multiple IP families are specified"));
+  }
+  if (families.empty()) families.push_back("IPv4");
+  if (policy != "SingleStack" && families.size() == 1) families.push_back(families[0] == "IPv4" ? "IPv6" : "IPv4");
+  spec["ipFamilies"] = families;
+
+  // Cluster IPs: kept across updates, else the next free one of each family.
+  if (spec.value("clusterIP", "") == "None") return service;
+  Json ips = at(before, "clusterIPs").is_array() ? before["clusterIPs"]
+             : spec.contains("clusterIPs") && spec["clusterIPs"].is_array() ? spec["clusterIPs"]
+             : spec.contains("clusterIP") && spec["clusterIP"].is_string() && !spec["clusterIP"].get<std::string>().empty()
+                 ? Json::array({spec["clusterIP"]})
+                 : Json::array();
+  while (ips.size() > families.size()) ips.erase(ips.size() - 1);
+  for (size_t i = ips.size(); i < families.size(); ++i) {
+    bool v6 = families[i] == "IPv6";
+    for (int n = 10; n < 4096; ++n) {
+      std::string candidate = clusterAddress(v6, n);
+      if (!takenIps.count(candidate)) {
+        ips.push_back(candidate);
+        takenIps.insert(candidate);
+        break;
+      }
+    }
+  }
+  spec["clusterIPs"] = ips;
+  if (!ips.empty()) spec["clusterIP"] = ips[0];
+  if (previous.is_null() && !service.contains("status")) service["status"] = {{"loadBalancer", Json::object()}};
+  defaultIngressIpMode(service);
+  return service;
+}
+
+}  // namespace l2a::lab
