@@ -50,12 +50,12 @@ constexpr size_t kContinueKept = 64;
 }  // namespace
 
 void ApiServer::list(const ApiRequest& r, const httplib::Request& req, httplib::Response& res) {
-  auto labels = LabelSelector::parse(param(req, "labelSelector"));
-  auto fields = FieldSelector::parse(param(req, "fieldSelector"));
-  if (!labels || !fields) {
+  auto selectors = parseSelectors(req);
+  if (!selectors) {
     count("list", r.id(), 400);
-    return reply(res, 400, statusBody(400, "BadRequest", !labels ? labels.error().message : fields.error().message));
+    return replyFailure(res, selectors.error());
   }
+  const auto& [labels, fields] = *selectors;
   std::vector<Json> all;
   uint64_t resourceVersion;
   if (std::string token = param(req, "continue"); !token.empty()) {
@@ -77,7 +77,7 @@ void ApiServer::list(const ApiRequest& r, const httplib::Request& req, httplib::
     resourceVersion = it->second.resourceVersion;
     snapshots_.erase(it);
   } else {
-    auto result = store_.list(r.id(), r.ns, *labels, *fields);
+    auto result = store_.list(r.id(), r.ns, labels, fields);
     all = std::move(result.items);
     resourceVersion = result.resourceVersion;
   }
@@ -192,8 +192,19 @@ Result<Json, ApiFailure> ApiServer::admit(const ApiRequest& r, const httplib::Re
   return object;
 }
 
-void ApiServer::store(const ApiRequest& r, Json object, const std::string& verb, httplib::Response& res) {
+void ApiServer::commit(const ApiRequest& r, const httplib::Request& req, Json object, const Json& previous,
+                       const std::string& verb, httplib::Response& res) {
   bool created = verb == "create";
+  auto admitted = admit(r, req, std::move(object), previous);
+  if (!admitted) {
+    count(verb, r.id(), admitted.error().code);
+    return replyFailure(res, admitted.error());
+  }
+  object = std::move(admitted).value();
+  if (param(req, "dryRun") == "All") {
+    count(verb, r.id(), created ? 201 : 200);
+    return reply(res, created ? 201 : 200, object);
+  }
   auto stored = created ? store_.create(r.id(), r.ns, std::move(object), r.info.generation)
                         : store_.update(r.id(), r.ns, r.name, std::move(object), r.info.hasStatus, r.sub == "status",
                                         r.info.generation);
@@ -243,16 +254,7 @@ void ApiServer::create(const ApiRequest& r, const httplib::Request& req, Json bo
   if (r.info.namespaced && !store_.get("/namespaces", "", r.ns)) {
     return refuse(404, "NotFound", fmt::format("namespaces \"{}\" not found", r.ns));
   }
-  auto admitted = admit(r, req, std::move(body), nullptr);
-  if (!admitted) {
-    count("create", r.id(), admitted.error().code);
-    return replyFailure(res, admitted.error());
-  }
-  if (param(req, "dryRun") == "All") {
-    count("create", r.id(), 201);
-    return reply(res, 201, *admitted);
-  }
-  store(r, std::move(admitted).value(), "create", res);
+  commit(r, req, std::move(body), nullptr, "create", res);
 }
 
 void ApiServer::update(const ApiRequest& r, const httplib::Request& req, Json body, httplib::Response& res) {
@@ -277,16 +279,7 @@ void ApiServer::update(const ApiRequest& r, const httplib::Request& req, Json bo
     count("update", r.id(), previous.error().code);
     return replyFailure(res, previous.error());
   }
-  auto admitted = admit(r, req, std::move(body), *previous);
-  if (!admitted) {
-    count("update", r.id(), admitted.error().code);
-    return replyFailure(res, admitted.error());
-  }
-  if (param(req, "dryRun") == "All") {
-    count("update", r.id(), 200);
-    return reply(res, 200, *admitted);
-  }
-  store(r, std::move(admitted).value(), "update", res);
+  commit(r, req, std::move(body), *previous, "update", res);
 }
 
 void ApiServer::patch(const ApiRequest& r, const httplib::Request& req, const Json& body, httplib::Response& res) {
@@ -317,16 +310,7 @@ void ApiServer::patch(const ApiRequest& r, const httplib::Request& req, const Js
   if (!patched["metadata"].is_object() || patched["metadata"].value("name", "") != r.name) {
     return refuse(422, "Invalid", "metadata.name cannot be changed");
   }
-  auto admitted = admit(r, req, std::move(patched), *current);
-  if (!admitted) {
-    count("patch", r.id(), admitted.error().code);
-    return replyFailure(res, admitted.error());
-  }
-  if (param(req, "dryRun") == "All") {
-    count("patch", r.id(), 200);
-    return reply(res, 200, *admitted);
-  }
-  store(r, std::move(admitted).value(), "patch", res);
+  commit(r, req, std::move(patched), *current, "patch", res);
 }
 
 }  // namespace l2a::lab

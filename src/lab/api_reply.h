@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lab/object_store.h"
+#include "lab/selector.h"
 
 namespace l2a::lab::api {
 
@@ -28,6 +29,15 @@ inline void replyFailure(httplib::Response& res, const ApiFailure& f) {
 
 inline std::string param(const httplib::Request& req, const char* name) {
   return req.has_param(name) ? req.get_param_value(name) : "";
+}
+
+// A request's labelSelector and fieldSelector; a malformed one is a 400 BadRequest.
+inline Result<std::pair<LabelSelector, FieldSelector>, ApiFailure> parseSelectors(const httplib::Request& req) {
+  auto labels = LabelSelector::parse(param(req, "labelSelector"));
+  auto fields = FieldSelector::parse(param(req, "fieldSelector"));
+  if (!labels) return fail(ApiFailure{400, "BadRequest", labels.error().message});
+  if (!fields) return fail(ApiFailure{400, "BadRequest", fields.error().message});
+  return std::pair{*labels, *fields};
 }
 
 inline std::vector<std::string> splitPath(const std::string& path) {

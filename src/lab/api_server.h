@@ -79,8 +79,10 @@ class ApiServer {
   // structural-schema check.
   Result<Json, ApiFailure> admit(const ApiRequest& r, const httplib::Request& req, Json object,
                                  const Json& previous);
-  // Stores an admitted object (verb: create, update or patch) and answers with it.
-  void store(const ApiRequest& r, Json object, const std::string& verb, httplib::Response& res);
+  // The end of every write (verb: create, update or patch): admit, then store (unless dryRun)
+  // and answer with the stored object.
+  void commit(const ApiRequest& r, const httplib::Request& req, Json object, const Json& previous,
+              const std::string& verb, httplib::Response& res);
   void count(const std::string& verb, const std::string& resource, int code);
   bool injectFault(const std::string& verb, httplib::Response& res);
 

@@ -46,12 +46,12 @@ Json filtered(const StoredEvent& e, const LabelSelector& labels, const FieldSele
 }  // namespace
 
 void ApiServer::watch(const ApiRequest& r, const httplib::Request& req, httplib::Response& res) {
-  auto labels = LabelSelector::parse(param(req, "labelSelector"));
-  auto fields = FieldSelector::parse(param(req, "fieldSelector"));
-  if (!labels || !fields) {
+  auto parsed = parseSelectors(req);
+  if (!parsed) {
     count("watch", r.id(), 400);
-    return reply(res, 400, statusBody(400, "BadRequest", !labels ? labels.error().message : fields.error().message));
+    return replyFailure(res, parsed.error());
   }
+  const auto& [labels, fields] = *parsed;
   std::string from = param(req, "resourceVersion");
   bool bookmarks = param(req, "allowWatchBookmarks") == "true";
   int timeoutSeconds = std::atoi(param(req, "timeoutSeconds").c_str());
@@ -61,7 +61,7 @@ void ApiServer::watch(const ApiRequest& r, const httplib::Request& req, httplib:
   state->nextBookmark = std::chrono::steady_clock::now() + options_.bookmarkInterval;
   bool table = wantsTable(req.get_header_value("Accept"));
   if (from.empty() || from == "0") {
-    auto current = store_.list(r.id(), r.ns, *labels, *fields);
+    auto current = store_.list(r.id(), r.ns, labels, fields);
     state->cursor = current.resourceVersion;
     for (auto& o : current.items) {
       state->pending.push_back({{"type", "ADDED"}, {"object", table ? toTable(r.info, {o}, "") : std::move(o)}});
@@ -71,7 +71,7 @@ void ApiServer::watch(const ApiRequest& r, const httplib::Request& req, httplib:
   }
   count("watch", r.id(), 200);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
-  auto selectors = std::make_shared<std::pair<LabelSelector, FieldSelector>>(*labels, *fields);
+  auto selectors = std::make_shared<std::pair<LabelSelector, FieldSelector>>(labels, fields);
   // "stream=watch" also keeps cpp-httplib from gzip-buffering the stream.
   res.set_chunked_content_provider(
       "application/json;stream=watch",

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 #include <unistd.h>
 
@@ -15,6 +16,24 @@
 #include "lab/fault_proxy.h"
 #include "lab/hostile_command.h"
 #include "lab/probe_command.h"
+
+namespace {
+
+// SIGINT/SIGTERM are taken by a waiting thread, never in a handler: it calls `stop` once.
+void onTerminationSignal(std::function<void()> stop) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([stop = std::move(stop), signals] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    stop();
+  }).detach();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"l2a-lab — the l2announcer lab: a stand-in Kubernetes API server"};
@@ -97,16 +116,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "l2a-lab: error: {}\n", started.error().message);
       return 1;
     }
-    sigset_t proxySignals;
-    sigemptyset(&proxySignals);
-    sigaddset(&proxySignals, SIGINT);
-    sigaddset(&proxySignals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &proxySignals, nullptr);
-    std::thread([&server, proxySignals] {
-      int signal = 0;
-      sigwait(&proxySignals, &signal);
-      server.shutdown();
-    }).detach();
+    onTerminationSignal([&server] { server.shutdown(); });
     fmt::print("l2a-lab proxy: serving {}\n", *started);
     std::fflush(stdout);
     server.serve();
@@ -134,25 +144,14 @@ int main(int argc, char** argv) {
   options.port = std::atoi(listen.substr(colon + 1).c_str());
   options.bookmarkInterval = std::chrono::milliseconds(bookmarkMs);
 
-  // SIGINT/SIGTERM are taken by a waiting thread, never in a handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-
   l2a::lab::ApiServer server(options);
   auto url = server.start();
   if (!url) {
     fmt::print(stderr, "l2a-lab: error: {}\n", url.error().message);
     return 1;
   }
-  std::thread([&server, signals] {
-    int signal = 0;
-    sigwait(&signals, &signal);
-    server.shutdown();
-  }).detach();
+  onTerminationSignal([&server] { server.shutdown(); });
   fmt::print("l2a-lab apiserver: serving {}\n", *url);
   std::fflush(stdout);
   server.serve();
