@@ -97,7 +97,7 @@ build() {
     start=$(date +%s)
     printf 'kube-binaries: building %s (%d of %d) ... ' "$name" "$i" "${#TOOLS[@]}"
     echo "== go build $pkg" >>"$LOG"
-    if ! (cd "$ROOT/$dir" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go build -trimpath -ldflags "$flags" \
+    if ! (cd "$ROOT/$dir" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$flags" \
       -o "$BIN/$name.new" "$pkg") >>"$LOG" 2>&1; then
       echo "failed"
       echo "kube-binaries: error: building $name failed; see $LOG" >&2
