@@ -57,12 +57,14 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
   auto leaseChanged = [this](const Json& lease) {
     std::string name = kube::nameOf(lease);
     if (name.rfind(kNodeLeasePrefix, 0) != 0) return;
-    const Json& spec = lease.value("spec", Json::object());
+    // Any field may have any type: the record and its meaning are compared as text.
+    const Json spec = lease.value("spec", Json::object());
     std::string record = spec.dump();
     // What changes a plan: the holder and the published interfaces. A plain renewal only keeps
     // the node live (judged at every resync), so it does not cost a reconcile.
-    std::string meaning = spec.value("holderIdentity", "") + "|" +
-                          lease.value("/metadata/annotations"_json_pointer, Json::object()).value(kInterfacesAnnotation, "");
+    Json annotations = lease.value("/metadata/annotations"_json_pointer, Json::object());
+    std::string meaning = (spec.is_object() ? spec.value("holderIdentity", Json()).dump() : "") + "|" +
+                          (annotations.is_object() ? annotations.value(kInterfacesAnnotation, Json()).dump() : "");
     bool wakeUp = false;
     {
       std::lock_guard lock(mutex_);
@@ -88,12 +90,14 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       kube::InformerHandlers{.onAdd = leaseChanged,
                              .onUpdate = [leaseChanged](const Json&, const Json& n) { leaseChanged(n); },
                              .onDelete = [this](const Json& lease) {
-                               std::lock_guard lock(mutex_);
-                               leaseRecord_.erase(kube::nameOf(lease));
-                               leaseSeen_.erase(kube::nameOf(lease));
+                               {
+                                 std::lock_guard lock(mutex_);
+                                 leaseRecord_.erase(kube::nameOf(lease));
+                                 leaseSeen_.erase(kube::nameOf(lease));
+                                 leaseMeaning_.erase(kube::nameOf(lease));
+                               }
                                ++objectEvents_;
-                               dirty_ = true;
-                               changed_.notify_one();
+                               wake();
                              }});
   for (const PolicyKind& kind : policyKinds_) {
     policies_.push_back(std::make_unique<kube::Informer>(client_, kind.resource, "", h));
@@ -130,7 +134,7 @@ std::vector<kube::Informer*> Agent::informers() {
 }
 
 void Agent::wake() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(inbox_);
   dirty_ = true;
   changed_.notify_one();
 }
@@ -138,11 +142,41 @@ void Agent::wake() {
 void Agent::linksChanged() { wake(); }
 
 void Agent::conflictSeen(const packet::IpAddress& address, const packet::MacAddress& other, const std::string& port) {
-  std::lock_guard lock(mutex_);
-  conflicts_[packet::toString(address)] = other.toString() + " on " + port;
-  foreignSeen_[packet::toString(address)] = Steady::now();
+  std::string text = packet::toString(address);
+  std::string who = other.toString() + " on " + port;
+  auto now = Steady::now();
+  std::lock_guard lock(inbox_);
+  reported_.emplace_back(text, std::move(who));
+  reportedAt_.emplace_back(std::move(text), now);
   dirty_ = true;
   changed_.notify_one();
+}
+
+std::vector<std::pair<std::string, std::string>> Agent::takeInbox() {
+  std::vector<std::pair<std::string, std::string>> conflicts;
+  std::vector<std::pair<std::string, Steady::time_point>> seen;
+  {
+    std::lock_guard lock(inbox_);
+    conflicts.swap(reported_);
+    seen.swap(reportedAt_);
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& [address, when] : seen) foreignSeen_[address] = when;
+  return conflicts;
+}
+
+void Agent::reportProblems(const std::vector<std::string>& problems) {
+  std::set<std::string> now(problems.begin(), problems.end());
+  std::vector<std::string> fresh;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& p : now) {
+      if (!problems_.count(p)) fresh.push_back(p);
+    }
+    problems_ = std::move(now);  // only what is malformed now: nothing grows
+    status_.malformedObjects = problems_.size();
+  }
+  for (const auto& p : fresh) spdlog::warn("event=malformed_object node={} problem=\"{}\"", options_.nodeName, p);
 }
 
 AgentStatus Agent::status() const {
@@ -155,7 +189,9 @@ bool Agent::nodeLeaseLive(const std::string& node, const Json& spec, Steady::tim
   // writer's clock.
   if (!spec.is_object()) return false;
   auto durationField = spec.value("leaseDurationSeconds", Json(0));
-  auto duration = std::chrono::seconds(durationField.is_number_integer() ? durationField.get<int64_t>() : 0);
+  // The record's own duration, bounded to an hour: a huge one must not overflow the clock.
+  auto duration = std::chrono::seconds(
+      durationField.is_number_integer() ? std::clamp<int64_t>(durationField.get<int64_t>(), 0, 3600) : 0);
   auto holder = spec.value("holderIdentity", Json(""));
   auto seen = leaseSeen_.find(kNodeLeasePrefix + node);
   bool live = holder.is_string() && holder.get<std::string>() == node && seen != leaseSeen_.end() &&
@@ -244,6 +280,10 @@ void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::s
 }
 
 void Agent::reconcile() {
+  for (auto& [address, other] : takeInbox()) {
+    std::lock_guard lock(mutex_);
+    conflicts_[address] = std::move(other);
+  }
   // This node's interfaces, as the policies' regexes will see them.
   std::map<std::string, std::pair<bool, std::string>> mine;
   for (const net::LinkInfo& l : links_()) {
@@ -264,6 +304,7 @@ void Agent::reconcile() {
     lastPlanInputs_ = inputs;
   }
   policy::ClusterView view = snapshot();
+  reportProblems(view.problems);
   for (auto& node : view.nodes) {
     if (node.name != options_.nodeName) continue;
     std::map<std::string, bool> up;
@@ -277,12 +318,16 @@ void Agent::reconcile() {
     if (plan.owner == options_.nodeName && packet::parseIpAddress(address)) desired[address] = plan.interfacePatterns;
   }
 
+  // Decided under the lock, done after it: responder calls and log lines wait for nothing.
+  std::vector<packet::IpAddress> toRelease, toReannounce;
+  std::vector<std::pair<packet::IpAddress, net::InterfaceSelector>> toClaim;
+  std::vector<std::pair<spdlog::level::level_enum, std::string>> logs;
+  std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, reason, message
   std::unique_lock lock(mutex_);
   ++status_.reconciles;
   // Frozen, we cannot vouch for what we announce: the responder keeps asking the LAN whether
   // another node answers for it (an answer comes back as a conflict, and a frozen node never
   // is the rightful owner). Thawed, announce again: clients may have moved meanwhile.
-  responder_.setConfirmed(!frozen);
   bool thawed = status_.frozen && !frozen;
   status_.frozen = frozen;
   ClaimChanges changes = planClaims(desired, claimed_, frozen);
@@ -296,12 +341,14 @@ void Agent::reconcile() {
     if (plan == plans.end() || plan->second.owner.empty() || plan->second.owner == options_.nodeName) continue;
     auto [it, inserted] = handingOver_.try_emplace(address, now + kHandoverTimeout);
     if (inserted) {
-      spdlog::info("event=handing_over address={} node={} to={}", address, options_.nodeName, plan->second.owner);
+      logs.emplace_back(spdlog::level::info, fmt::format("event=handing_over address={} node={} to={}", address,
+                                                         options_.nodeName, plan->second.owner));
     }
     auto seen = foreignSeen_.find(address);
     bool announcedThere = seen != foreignSeen_.end() && now - seen->second < kHandoverTimeout;
     if (announcedThere && inserted) {
-      spdlog::info("event=handed_over address={} node={} note=\"announced there already\"", address, options_.nodeName);
+      logs.emplace_back(spdlog::level::info, fmt::format("event=handed_over address={} node={} note=\"announced there already\"",
+                                                         address, options_.nodeName));
     }
     if (now < it->second && !announcedThere) moving.insert(address);
   }
@@ -317,30 +364,34 @@ void Agent::reconcile() {
     if (rightful) {
       auto last = reannounced_.find(address);
       if (last == reannounced_.end() || Steady::now() - last->second > std::chrono::seconds(1)) {
-        responder_.reannounce(*packet::parseIpAddress(address));
+        toReannounce.push_back(*packet::parseIpAddress(address));
         reannounced_[address] = Steady::now();
       }
       ++status_.conflictsWon;
-      spdlog::warn("event=conflict address={} other=\"{}\" node={} action=reannounce reason=rightful_owner", address,
-                   other, options_.nodeName);
+      logs.emplace_back(spdlog::level::warn,
+                        fmt::format("event=conflict address={} other=\"{}\" node={} action=reannounce reason=rightful_owner",
+                                    address, other, options_.nodeName));
     } else if (moving.erase(address)) {
-      spdlog::info("event=handed_over address={} node={} other=\"{}\"", address, options_.nodeName, other);
+      logs.emplace_back(spdlog::level::info, fmt::format("event=handed_over address={} node={} other=\"{}\"", address,
+                                                         options_.nodeName, other));
     } else if (std::find(changes.release.begin(), changes.release.end(), address) == changes.release.end()) {
       changes.release.push_back(address);
       changes.claim.erase(address);
       ++status_.conflictsLost;
-      spdlog::warn("event=conflict address={} other=\"{}\" node={} action=release owner={}", address, other,
-                   options_.nodeName, plan == plans.end() || plan->second.owner.empty() ? "-" : plan->second.owner);
+      logs.emplace_back(spdlog::level::warn,
+                        fmt::format("event=conflict address={} other=\"{}\" node={} action=release owner={}", address, other,
+                                    options_.nodeName,
+                                    plan == plans.end() || plan->second.owner.empty() ? "-" : plan->second.owner));
     }
   }
   std::erase_if(changes.release, [&](const std::string& address) { return moving.count(address) > 0; });
   for (const std::string& address : changes.release) handingOver_.erase(address);
-  std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, reason, message
   for (const std::string& address : changes.release) {
-    responder_.release(*packet::parseIpAddress(address));
+    toRelease.push_back(*packet::parseIpAddress(address));
     claimed_.erase(address);
+    reannounced_.erase(address);
     ++status_.releases;
-    spdlog::info("event=released address={} node={}", address, options_.nodeName);
+    logs.emplace_back(spdlog::level::info, fmt::format("event=released address={} node={}", address, options_.nodeName));
     auto plan = plans.find(address);
     if (plan == plans.end()) continue;
     std::string why = plan->second.owner.empty() ? "no candidate node" : "now announced by " + plan->second.owner;
@@ -352,7 +403,7 @@ void Agent::reconcile() {
   for (const auto& [address, patterns] : changes.claim) {
     auto selector = net::InterfaceSelector::create(patterns);
     if (!selector) continue;  // invalid policies never reach a plan
-    responder_.claim(*packet::parseIpAddress(address), *selector);
+    toClaim.emplace_back(*packet::parseIpAddress(address), *selector);
     bool fresh = !claimed_.count(address);
     claimed_[address] = patterns;
     if (!fresh) continue;
@@ -361,8 +412,8 @@ void Agent::reconcile() {
     for (const auto& [name, state] : mine) {
       if (state.first && selector->matches(name)) macs.push_back(name + " " + state.second);
     }
-    spdlog::info("event=announcing address={} node={} interfaces=\"{}\"", address, options_.nodeName,
-                 fmt::join(macs, ","));
+    logs.emplace_back(spdlog::level::info, fmt::format("event=announcing address={} node={} interfaces=\"{}\"", address,
+                                                       options_.nodeName, fmt::join(macs, ",")));
     for (const auto& svc : plans[address].services) {
       events.emplace_back(svc, "AnnouncementStarted", fmt::format("node {} announces {} on {}", options_.nodeName, address,
                                                      macs.empty() ? std::string("no interface up") : fmt::format("{}", fmt::join(macs, ", "))));
@@ -371,9 +422,15 @@ void Agent::reconcile() {
   status_.announced.clear();
   for (const auto& [address, scope] : claimed_) {
     status_.announced.push_back(address);
-    if (thawed && !changes.claim.count(address)) responder_.reannounce(*packet::parseIpAddress(address));
+    if (thawed && !changes.claim.count(address)) toReannounce.push_back(*packet::parseIpAddress(address));
   }
   lock.unlock();
+
+  responder_.setConfirmed(!frozen);
+  for (const auto& address : toRelease) responder_.release(address);
+  for (auto& [address, selector] : toClaim) responder_.claim(address, std::move(selector));
+  for (const auto& address : toReannounce) responder_.reannounce(address);
+  for (const auto& [level, line] : logs) spdlog::log(level, "{}", line);
   for (const auto& [svc, reason, message] : events) event(svc, "Normal", reason, message);
   if (!frozen) writePolicyStatuses(view);
 }
@@ -399,11 +456,16 @@ void Agent::writePolicyStatuses(const policy::ClusterView& view) {
       }
       std::string signature = p.key;
       for (const auto& c : conditions) signature += c.value("status", "") + c.value("message", "");
-      Json current = object.value("/status/conditions"_json_pointer, Json::array());
+      // Whatever the stored conditions hold (any field may have any type), compared as text.
+      Json status = object.value("status", Json::object());
+      Json current = status.is_object() ? status.value("conditions", Json::array()) : Json::array();
       std::string currentSignature = p.key;
       for (const char* type : {"InvalidServiceSelector", "InvalidNodeSelector", "InvalidInterfaces"}) {
-        for (const auto& c : current) {
-          if (c.value("type", "") == type) currentSignature += c.value("status", "") + c.value("message", "");
+        for (const auto& c : current.is_array() ? current : Json::array()) {
+          if (!c.is_object() || c.value("type", Json()) != Json(type)) continue;
+          Json cs = c.value("status", Json("")), cm = c.value("message", Json(""));
+          currentSignature += (cs.is_string() ? cs.get<std::string>() : cs.dump()) +
+                              (cm.is_string() ? cm.get<std::string>() : cm.dump());
         }
       }
       if (signature == currentSignature) continue;
@@ -446,13 +508,17 @@ void Agent::run(const std::atomic<bool>& stop) {
   };
   while (!stop.load() && !allSynced()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   while (!stop.load()) {
+    Steady::time_point until;
+    {
+      std::lock_guard lock(mutex_);
+      until = std::min(Steady::now() + options_.resyncPeriod,
+                       nextExpiry_ == Steady::time_point::max() ? Steady::time_point::max()
+                                                                : nextExpiry_ + std::chrono::milliseconds(5));
+      for (const auto& [address, giveUpAt] : handingOver_) until = std::min(until, giveUpAt);
+    }
     {
       // Periodic as well as on change: reconciliation never depends on one event arriving.
-      std::unique_lock lock(mutex_);
-      auto until = std::min(Steady::now() + options_.resyncPeriod,
-                            nextExpiry_ == Steady::time_point::max() ? Steady::time_point::max()
-                                                                     : nextExpiry_ + std::chrono::milliseconds(5));
-      for (const auto& [address, giveUpAt] : handingOver_) until = std::min(until, giveUpAt);
+      std::unique_lock lock(inbox_);
       changed_.wait_until(lock, until, [&] { return dirty_ || stop.load(); });
       if (stop.load()) break;
       dirty_ = false;
@@ -472,21 +538,31 @@ void Agent::shutdown() {
   } else {
     spdlog::info("event=node_lease_released node={}", options_.nodeName);
   }
-  std::unique_lock lock(mutex_);
   auto announcedElsewhere = [&](const std::string& address) {
     auto seen = foreignSeen_.find(address);
     return seen != foreignSeen_.end() && seen->second >= started;
   };
-  changed_.wait_until(lock, started + kHandoverTimeout, [&] {
+  auto allHandedOver = [&] {
+    takeInbox();
+    std::lock_guard lock(mutex_);
     return std::all_of(claimed_.begin(), claimed_.end(), [&](const auto& c) { return announcedElsewhere(c.first); });
-  });
-  for (const auto& [address, scope] : claimed_) {
+  };
+  while (!allHandedOver() && Steady::now() < started + kHandoverTimeout) {
+    std::unique_lock lock(inbox_);
+    changed_.wait_until(lock, started + kHandoverTimeout, [&] { return !reported_.empty(); });
+  }
+  std::vector<std::pair<std::string, bool>> released;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [address, scope] : claimed_) released.emplace_back(address, announcedElsewhere(address));
+    claimed_.clear();
+    status_.announced.clear();
+  }
+  for (const auto& [address, handedOver] : released) {
     responder_.release(*packet::parseIpAddress(address));
     spdlog::info("event=released address={} node={} reason=shutdown handed_over={}", address, options_.nodeName,
-                 announcedElsewhere(address));
+                 handedOver);
   }
-  claimed_.clear();
-  status_.announced.clear();
 }
 
 }  // namespace l2a::agent

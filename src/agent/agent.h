@@ -6,7 +6,9 @@
 // drives) is its liveness; when it cannot renew it, the agent freezes: takes nothing new, keeps
 // what it announces. It publishes its interfaces (carrier, MAC) as a Lease annotation.
 // Threads: the caller runs informers(), the elector (LeaseDriver) and run() on threads of its
-// own; shutdown() after run() returned; status() from any thread.
+// own; shutdown() after run() returned; status() from any thread. The responder's packet thread
+// only ever takes the inbox lock (held for a push, never while anything is called), so no
+// reconcile, log line or API call can hold it up.
 #pragma once
 
 #include <atomic>
@@ -63,6 +65,7 @@ struct AgentStatus {
   uint64_t plansSkipped = 0;  // reconciles that found nothing changed since the last plan
   uint64_t conflictsLost = 0;  // released because another node rightly announced
   uint64_t conflictsWon = 0;   // re-announced because we are the rightful owner
+  size_t malformedObjects = 0; // objects (or fields) read but malformed, left out or taken in part
 };
 
 class Agent {
@@ -101,6 +104,10 @@ class Agent {
   void event(const std::string& serviceKey, const std::string& type, const std::string& reason,
              const std::string& message);
   void wake();
+  // Logs each malformed object once, as it appears; keeps the current ones for status().
+  void reportProblems(const std::vector<std::string>& problems);
+  // Conflicts the packet thread reported since the last call (inbox_ taken only to swap).
+  std::vector<std::pair<std::string, std::string>> takeInbox();
 
   kube::Client& client_;
   kube::Client& writer_;
@@ -112,9 +119,15 @@ class Agent {
   std::vector<std::unique_ptr<kube::Informer>> policies_;
   std::unique_ptr<kube::LeaderElector> lease_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
+  // The inbox: what the packet thread (and the informers' and elector's threads) tell the loop.
+  std::mutex inbox_;
+  std::condition_variable changed_;  // with inbox_
   bool dirty_ = true;
+  std::vector<std::pair<std::string, std::string>> reported_;  // address, "MAC on port"
+  std::vector<std::pair<std::string, Steady::time_point>> reportedAt_;
+  // The loop's state, shared with the informers' handlers and status() readers; never held
+  // while the responder, the logger or the API is called.
+  mutable std::mutex mutex_;
   // Node lease -> when its record last changed, by our clock (liveness as client-go judges it).
   std::map<std::string, std::chrono::steady_clock::time_point> leaseSeen_;
   std::map<std::string, std::string> leaseRecord_;
@@ -137,6 +150,7 @@ class Agent {
   // arrive a moment before our view says the address moves to it.
   std::map<std::string, Steady::time_point> foreignSeen_;
   AgentStatus status_;
+  std::set<std::string> problems_;  // malformed objects as of the last plan
   std::atomic<bool> shuttingDown_{false};
   std::atomic<bool> lostLease_{false};
 };

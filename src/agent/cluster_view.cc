@@ -1,5 +1,9 @@
 #include "agent/cluster_view.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <map>
 #include <set>
@@ -10,6 +14,55 @@ namespace l2a::agent {
 
 using Json = nlohmann::json;
 
+namespace {
+
+// A node's weight from its l2announcer.io/weight annotation: a finite number in (0, 1000];
+// anything else is a problem and the weight stays 1 (NaN would make every score NaN).
+double weightOf(const std::string& text, std::string& problem) {
+  if (text.empty()) return 1.0;
+  char* end = nullptr;
+  double w = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(w) || w <= 0 || w > 1000) {
+    problem = fmt::format("annotation {}=\"{}\" is not a number in (0, 1000]; weight 1 used", kWeightAnnotation, text);
+    return 1.0;
+  }
+  return w;
+}
+
+std::string annotation(const Json& object, const char* key) {
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return "";
+  auto annotations = meta->find("annotations");
+  if (annotations == meta->end() || !annotations->is_object()) return "";
+  auto value = annotations->find(key);
+  return value != annotations->end() && value->is_string() ? value->get<std::string>() : "";
+}
+
+// The interfaces a node's agent published on its Lease: {"eth0": {"up": true, "mac": "..."}}.
+// Malformed, it is unknown (nullopt) and a problem.
+std::optional<std::map<std::string, bool>> publishedInterfaces(const std::string& text, std::string& problem) {
+  if (text.empty()) return std::nullopt;
+  Json interfaces = Json::parse(text, nullptr, false);
+  std::map<std::string, bool> up;
+  bool valid = interfaces.is_object();
+  for (const auto& [name, state] : valid ? interfaces.items() : Json::object().items()) {
+    auto u = state.is_object() ? state.find("up") : state.end();
+    if (!state.is_object() || u == state.end() || !u->is_boolean()) {
+      valid = false;
+      break;
+    }
+    up[name] = u->get<bool>();
+  }
+  if (!valid) {
+    problem = fmt::format("annotation {} on its Lease is not {{\"IFACE\": {{\"up\": BOOL}}}}; interfaces unknown",
+                          kInterfacesAnnotation);
+    return std::nullopt;
+  }
+  return up;
+}
+
+}  // namespace
+
 policy::ClusterView buildClusterView(const ViewInputs& in) {
   policy::ClusterView view;
   std::map<std::string, std::set<std::string>> readyNodes;  // service key -> nodes
@@ -17,14 +70,20 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
     std::string svc = kube::labelsOf(slice)["kubernetes.io/service-name"];
     if (svc.empty()) continue;
     std::string key = kube::namespaceOf(slice) + "/" + svc;
-    for (const Json& e : slice.value("endpoints", Json::array())) {
-      bool ready = e.value("/conditions/ready"_json_pointer, true);  // unset means ready
-      std::string node = e.value("nodeName", "");
-      if (ready && !node.empty()) readyNodes[key].insert(node);
+    Json endpoints = slice.contains("endpoints") ? slice["endpoints"] : Json::array();
+    if (!endpoints.is_array()) endpoints = Json::array();
+    for (const Json& e : endpoints) {
+      if (!e.is_object()) continue;
+      Json ready = e.contains("conditions") && e["conditions"].is_object() ? e["conditions"].value("ready", Json(true))
+                                                                           : Json(true);
+      Json node = e.value("nodeName", Json(""));
+      // Unset means ready; a non-boolean is not.
+      if (ready == Json(true) && node.is_string() && !node.get<std::string>().empty()) readyNodes[key].insert(node);
     }
   }
   for (const Json& s : in.services) {
     policy::ServiceInfo info = policy::serviceInfoFrom(s);
+    if (!info.problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info.key, info.problem));
     info.readyEndpointNodes = readyNodes[info.key];
     view.services.push_back(std::move(info));
   }
@@ -33,19 +92,14 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
     policy::NodeInfo node;
     node.name = kube::nameOf(n);
     node.labels = kube::labelsOf(n);
-    std::string weight = n.value("/metadata/annotations"_json_pointer, Json::object()).value(kWeightAnnotation, "");
-    if (!weight.empty()) node.weight = std::strtod(weight.c_str(), nullptr);
+    node.weight = weightOf(annotation(n, kWeightAnnotation), node.problem);
     if (auto lease = in.leaseOf(node.name)) {
       node.live = in.live(node.name, *lease);
-      std::string published = lease->value("/metadata/annotations"_json_pointer, Json::object())
-                                  .value(kInterfacesAnnotation, "");
-      Json interfaces = Json::parse(published, nullptr, false);
-      if (interfaces.is_object()) {
-        std::map<std::string, bool> up;
-        for (const auto& [name, state] : interfaces.items()) up[name] = state.value("up", false);
-        node.interfaces = up;
-      }
+      std::string problem;
+      node.interfaces = publishedInterfaces(annotation(*lease, kInterfacesAnnotation), problem);
+      if (!problem.empty()) node.problem += (node.problem.empty() ? "" : "; ") + problem;
     }
+    if (!node.problem.empty()) view.problems.push_back(fmt::format("Node {}: {}", node.name, node.problem));
     view.nodes.push_back(std::move(node));
   }
   return view;
@@ -53,15 +107,20 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
 
 bool leaseLiveByTimestamps(const std::string& node, const Json& lease,
                            std::chrono::system_clock::time_point now) {
-  const Json& spec = lease.value("spec", Json::object());
-  if (spec.value("holderIdentity", "") != node) return false;
-  std::string renew = spec.value("renewTime", "");
+  const Json spec = lease.is_object() ? lease.value("spec", Json::object()) : Json::object();
+  if (!spec.is_object() || spec.value("holderIdentity", Json()) != Json(node)) return false;
+  Json renewField = spec.value("renewTime", Json(""));
+  Json durationField = spec.value("leaseDurationSeconds", Json(0));
+  if (!renewField.is_string() || !durationField.is_number_integer()) return false;
+  // A record's duration bounded to an hour: a huge one must not overflow the clock.
+  auto duration = std::chrono::seconds(std::clamp<int64_t>(durationField.get<int64_t>(), 0, 3600));
+  std::string renew = renewField.get<std::string>();
   std::tm tm{};
   if (strptime(renew.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return false;
   auto renewed = std::chrono::system_clock::from_time_t(timegm(&tm));
   auto dot = renew.find('.');
   if (dot != std::string::npos) renewed += std::chrono::microseconds(std::atol(renew.substr(dot + 1, 6).c_str()));
-  return renewed + std::chrono::seconds(spec.value("leaseDurationSeconds", 0)) > now;
+  return renewed + duration > now;
 }
 
 }  // namespace l2a::agent

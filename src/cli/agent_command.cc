@@ -86,6 +86,8 @@ int runAgent(const AgentCommandOptions& options) {
             w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),
                       {{"outcome", "reannounced"}});
             w.gauge("l2a_frozen", "1 while the node cannot renew its lease (takes nothing new)", st.frozen ? 1 : 0);
+            w.gauge("l2a_malformed_objects", "Objects read but malformed: left out, or taken in part (see the log)",
+                    static_cast<double>(st.malformedObjects));
             w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",
                       static_cast<double>(agent->nodeLease().renewFailures()));
             w.gauge("l2a_node_lease_held", "1 while this node holds its lease", agent->nodeLease().isLeader() ? 1 : 0);

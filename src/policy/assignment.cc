@@ -13,7 +13,9 @@ void addUnique(std::vector<std::string>& list, const std::string& value) {
 
 }  // namespace
 
-ServiceInfo serviceInfoFrom(const nlohmann::json& service) {
+namespace {
+
+ServiceInfo serviceInfoFields(const nlohmann::json& service) {
   ServiceInfo s;
   const auto& meta = service.value("metadata", nlohmann::json::object());
   const auto& spec = service.value("spec", nlohmann::json::object());
@@ -37,6 +39,27 @@ ServiceInfo serviceInfoFrom(const nlohmann::json& service) {
   }
   s.local = spec.value("externalTrafficPolicy", std::string("Cluster")) == "Local";
   return s;
+}
+
+}  // namespace
+
+// A field of the wrong type makes the Service one this node does not announce, with the reason,
+// never an exception.
+ServiceInfo serviceInfoFrom(const nlohmann::json& service) {
+  try {
+    return serviceInfoFields(service);
+  } catch (const nlohmann::json::exception& e) {
+    auto metadata = [&](const char* field) -> std::string {
+      auto m = service.find("metadata");
+      if (m == service.end() || !m->is_object()) return "";
+      auto f = m->find(field);
+      return f != m->end() && f->is_string() ? f->get<std::string>() : "";
+    };
+    ServiceInfo s;
+    s.key = metadata("namespace") + "/" + metadata("name");
+    s.problem = std::string("malformed object: ") + e.what();
+    return s;
+  }
 }
 
 std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {

@@ -23,6 +23,7 @@ struct NodeInfo {
   bool live = false;
   // Interface name -> carrier, as the node's agent publishes it; nullopt when unknown.
   std::optional<std::map<std::string, bool>> interfaces;
+  std::string problem;  // what was malformed in its Node or Lease ("" when nothing)
 };
 
 struct ServiceInfo {
@@ -33,12 +34,16 @@ struct ServiceInfo {
   std::vector<std::string> externalIPs;
   bool local = false;  // externalTrafficPolicy: Local
   std::set<std::string> readyEndpointNodes;
+  std::string problem;  // a malformed field: the Service is not handled, and this says why
 };
 
 struct ClusterView {
   std::vector<ServiceInfo> services;
   std::vector<L2Policy> policies;
   std::vector<NodeInfo> nodes;
+  // Objects read but malformed, "kind namespace/name: reason" (a slice, a Lease annotation...):
+  // each is left out or taken in part, never an exception.
+  std::vector<std::string> problems;
 };
 
 struct Exclusion {

@@ -1,0 +1,135 @@
+// The agent in-process (Cilium's newFixture habit): the lab API server on loopback, an Agent over
+// a responder on a fake frame I/O and scripted links, its informers, node Lease and loop on
+// threads of their own — real concurrency, no sleeps in the decisions.
+#include "agent/agent.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <thread>
+
+#include "kube/curl_transport.h"
+#include "lab/api_server.h"
+#include "support/fake_frame_io.h"
+
+namespace l2a::agent {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// A log sink that holds the thread writing a line containing `pattern` until released: the
+// reconcile loop caught in the middle of its work.
+class HoldingSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  explicit HoldingSink(std::string pattern) : pattern_(std::move(pattern)) {}
+  bool waitHeld(std::chrono::milliseconds limit) { return held_.get_future().wait_for(limit) == std::future_status::ready; }
+  void release() { release_.set_value(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (std::string_view(msg.payload.data(), msg.payload.size()).find(pattern_) == std::string_view::npos) return;
+    if (once_.exchange(true)) return;
+    held_.set_value();
+    releasedFuture_.wait();
+  }
+  void flush_() override {}
+
+ private:
+  std::string pattern_;
+  std::atomic<bool> once_{false};
+  std::promise<void> held_, release_;
+  std::shared_future<void> releasedFuture_ = release_.get_future().share();
+};
+
+struct LabApi {
+  lab::ApiServer server{lab::ApiServerOptions{}};
+  std::thread serving;
+  std::unique_ptr<kube::CurlTransport> transport;
+  std::unique_ptr<kube::Client> client;
+  LabApi() {
+    auto url = server.start();
+    EXPECT_TRUE(url.ok());
+    serving = std::thread([this] { server.serve(); });
+    kube::ClientConfig config;
+    config.server = *url;
+    transport = std::make_unique<kube::CurlTransport>(config);
+    client = std::make_unique<kube::Client>(*transport);
+  }
+  ~LabApi() {
+    server.shutdown();
+    serving.join();
+  }
+  void create(const kube::Resource& r, const std::string& ns, const Json& object) {
+    ASSERT_TRUE(client->create(r, ns, object).ok()) << object.dump();
+  }
+};
+
+const kube::Resource kPolicies{"l2announcer.io", "v1alpha1", "l2announcementpolicies", false, "L2AnnouncementPolicy"};
+
+void seedCluster(LabApi& api) {
+  api.create(kube::resources::kNamespaces, "", {{"metadata", {{"name", "l2announcer"}}}});
+  api.create(kube::resources::kCustomResourceDefinitions, "", Json::parse(R"({
+    "metadata": {"name": "l2announcementpolicies.l2announcer.io"},
+    "spec": {"group": "l2announcer.io", "scope": "Cluster",
+      "names": {"kind": "L2AnnouncementPolicy", "plural": "l2announcementpolicies", "singular": "l2announcementpolicy"},
+      "versions": [{"name": "v1alpha1", "served": true, "storage": true, "subresources": {"status": {}},
+        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})"));
+  api.create(kPolicies, "", Json::parse(R"({"metadata": {"name": "all"},
+    "spec": {"loadBalancerIPs": true, "interfaces": ["^eth0$"]}})"));
+  api.create(kube::resources::kNodes, "", {{"metadata", {{"name", "n1"}}}});
+  api.create(kube::resources::kServices, "default", Json::parse(R"({"metadata": {"name": "web"},
+    "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})"));
+  ASSERT_TRUE(api.client->patch(kube::resources::kServices, "default", "web",
+                                Json::parse(R"({"status": {"loadBalancer": {"ingress": [{"ip": "198.18.0.200"}]}}})"),
+                                "status"));
+}
+
+// Before: the loop held the agent's lock while it called the responder and logged, and the
+// responder's packet thread took that lock to report a conflict or a link change — one slow
+// log line (or a big reconcile) silenced ARP on the node.
+TEST(Agent, ThePacketThreadNeverWaitsWhileTheLoopWorks) {
+  LabApi api;
+  seedCluster(api);
+  auto sink = std::make_shared<HoldingSink>("event=announcing address=198.18.0.200");
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("agent-test", sink));
+
+  testing::FakeFrameIo io;
+  responder::Responder responder(io, responder::AnnouncementConfig{});
+  net::LinkInfo eth0{.ifindex = 2, .name = "eth0", .mac = *packet::MacAddress::parse("02:00:00:00:00:01"),
+                     .ethernet = true, .up = true, .carrier = true};
+  Agent agent(*api.client, *api.client, responder,
+              AgentOptions{.nodeName = "n1", .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms,
+                           .resyncPeriod = 200ms},
+              {{kPolicies, "l2announcer.io"}}, [eth0] { return std::vector<net::LinkInfo>{eth0}; });
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (kube::Informer* informer : agent.informers()) threads.emplace_back([informer, &stop] { informer->run(stop); });
+  kube::LeaseDriver driver;
+  driver.add(agent.nodeLease());
+  threads.emplace_back([&] { driver.run(stop); });
+  std::thread loop([&] { agent.run(stop); });
+
+  // The loop is now inside its work (writing the line that says it announces the address).
+  ASSERT_TRUE(sink->waitHeld(20s)) << "the agent never announced the Service's address";
+  auto reported = std::async(std::launch::async, [&] {
+    agent.conflictSeen(*packet::parseIpAddress("198.18.0.200"), *packet::MacAddress::parse("02:00:00:00:00:99"), "eth0");
+    agent.linksChanged();
+  });
+  EXPECT_EQ(reported.wait_for(2s), std::future_status::ready) << "the packet thread waited for the loop";
+  sink->release();
+  reported.wait();
+
+  stop = true;
+  agent.linksChanged();
+  loop.join();
+  for (auto& t : threads) t.join();
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(agent.status().announced, std::vector<std::string>{"198.18.0.200"});
+}
+
+}  // namespace
+}  // namespace l2a::agent
