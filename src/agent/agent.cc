@@ -435,18 +435,25 @@ void Agent::reconcile() {
   if (!frozen) writePolicyStatuses(view);
 }
 
+namespace {
+// The conditions one agent writes on every policy: each of its problems, or that it has none.
+constexpr const char* kPolicyConditionTypes[] = {"InvalidServiceSelector", "InvalidNodeSelector", "InvalidInterfaces",
+                                                 "MalformedObject"};
+}  // namespace
+
 void Agent::writePolicyStatuses(const policy::ClusterView& view) {
-  // One writer per policy: the live node rendezvous hashing picks for it.
+  // One writer per policy: the live node rendezvous hashing picks for it, among nodes whose
+  // agents publish their interfaces (a Lease held by something else writes nothing).
   std::vector<policy::Candidate> live;
   for (const auto& n : view.nodes) {
-    if (n.live) live.push_back({n.name, 1.0});
+    if (n.live && (!n.interfaces || !n.interfaces->empty())) live.push_back({n.name, 1.0});
   }
   for (size_t i = 0; i < policies_.size(); ++i) {
     for (const Json& object : policies_[i]->items()) {
       policy::L2Policy p = policy::parsePolicy(object, policyKinds_[i].group);
       if (policy::chooseOwner("policy/" + p.key, live) != options_.nodeName) continue;
       Json conditions = Json::array();
-      for (const char* type : {"InvalidServiceSelector", "InvalidNodeSelector", "InvalidInterfaces"}) {
+      for (const char* type : kPolicyConditionTypes) {
         auto e = std::find_if(p.errors.begin(), p.errors.end(), [&](const auto& x) { return x.first == type; });
         conditions.push_back({{"type", type},
                               {"status", e == p.errors.end() ? "False" : "True"},
@@ -460,7 +467,7 @@ void Agent::writePolicyStatuses(const policy::ClusterView& view) {
       Json status = object.value("status", Json::object());
       Json current = status.is_object() ? status.value("conditions", Json::array()) : Json::array();
       std::string currentSignature = p.key;
-      for (const char* type : {"InvalidServiceSelector", "InvalidNodeSelector", "InvalidInterfaces"}) {
+      for (const char* type : kPolicyConditionTypes) {
         for (const auto& c : current.is_array() ? current : Json::array()) {
           if (!c.is_object() || c.value("type", Json()) != Json(type)) continue;
           Json cs = c.value("status", Json("")), cm = c.value("message", Json(""));

@@ -39,7 +39,7 @@ std::string annotation(const Json& object, const char* key) {
 }
 
 // The interfaces a node's agent published on its Lease: {"eth0": {"up": true, "mac": "..."}}.
-// Malformed, it is unknown (nullopt) and a problem.
+// Absent, unknown (nullopt); malformed, none up, and a problem.
 std::optional<std::map<std::string, bool>> publishedInterfaces(const std::string& text, std::string& problem) {
   if (text.empty()) return std::nullopt;
   Json interfaces = Json::parse(text, nullptr, false);
@@ -54,9 +54,11 @@ std::optional<std::map<std::string, bool>> publishedInterfaces(const std::string
     up[name] = u->get<bool>();
   }
   if (!valid) {
-    problem = fmt::format("annotation {} on its Lease is not {{\"IFACE\": {{\"up\": BOOL}}}}; interfaces unknown",
+    // Not "unknown" (which trusts the node, as before its agent first publishes): a node that
+    // publishes garbage is given no interface, so nothing is planned onto it.
+    problem = fmt::format("annotation {} on its Lease is not {{\"IFACE\": {{\"up\": BOOL}}}}; no interface taken as up",
                           kInterfacesAnnotation);
-    return std::nullopt;
+    return std::map<std::string, bool>{};
   }
   return up;
 }
