@@ -44,11 +44,15 @@ int runOperator(const OperatorOptions& options) {
 
   kube::CurlTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
+  // The election Lease has its own connection and client: each renewal is one attempt bounded by
+  // the retry period, never retried behind the controller's traffic, so a renewal cannot outlast
+  // the lease while the controller keeps writing (client-go bounds it by the renew deadline).
+  kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
+  kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
   std::atomic<bool> stop{false};
-  std::atomic<bool> lost{false};
   std::atomic<bool> leading{false};
   kube::LeaderElector elector(
-      client,
+      leaseClient,
       {.ns = options.ns, .name = "l2a-operator", .identity = identity,
        .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
        .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
@@ -58,9 +62,10 @@ int runOperator(const OperatorOptions& options) {
          leading = true;
        },
        .onStoppedLeading = [&] {
-         spdlog::error("event=lost_leadership identity={}", identity);
-         lost = true;
-         stop = true;
+         // Writes stop at once (the controller asks before each); the term is wound down and
+         // this replica campaigns again, in process.
+         leading = false;
+         spdlog::warn("event=lost_leadership identity={} note=\"stepping down, campaigning again\"", identity);
        },
        .onNewLeader = [&](const std::string& who) { spdlog::info("event=leader identity={}", who); }});
   std::thread signalWaiter([&] {
@@ -88,6 +93,8 @@ int runOperator(const OperatorOptions& options) {
             w.counter("l2a_ipam_status_writes_total", "Status writes", static_cast<double>(st.poolStatusWrites), {{"kind", "pool"}});
             w.counter("l2a_ipam_events_total", "Events created", static_cast<double>(st.events));
             w.counter("l2a_ipam_write_failures_total", "Failed status or event writes", static_cast<double>(st.writeFailures));
+            w.counter("l2a_ipam_writes_skipped_total", "Writes not made: leadership lost mid-pass",
+                      static_cast<double>(st.writesSkipped));
             for (const auto& p : controller->poolStatuses()) {
               w.gauge("l2a_ipam_pool_ips", "Pool addresses by state", p.total, {{"pool", p.pool}, {"state", "total"}});
               w.gauge("l2a_ipam_pool_ips", "Pool addresses by state", p.used, {{"pool", p.pool}, {"state", "used"}});
@@ -117,37 +124,44 @@ int runOperator(const OperatorOptions& options) {
   kube::LeaseDriver driver;
   driver.add(elector);
   std::thread electing([&] { driver.run(stop); });
-  spdlog::info("event=waiting_for_lease lease={}/l2a-operator identity={}", options.ns, identity);
-  while (!stop && !leading) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-
-  std::vector<std::thread> threads;
-  std::optional<std::vector<ipam::PoolKind>> kinds;
-  if (leading && !stop) {
-    kinds = waitForDiscovery<std::vector<ipam::PoolKind>>(
+  // Terms: lead while the Lease is ours, step down when it is not, campaign again — until a signal.
+  while (!stop) {
+    spdlog::info("event=waiting_for_lease lease={}/l2a-operator identity={}", options.ns, identity);
+    while (!stop && !leading) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (stop) break;
+    std::atomic<bool> termOver{false};
+    auto endOfTerm = [&] { return stop.load() || !leading.load(); };
+    auto kinds = waitForDiscovery<std::vector<ipam::PoolKind>>(
         [&] { return ipam::discoverPoolKinds(client); },
         [&](const std::string& why) {
           std::lock_guard lock(controllerMutex);
           blocked = why;
         },
-        [&] {  // 5 s, or until stopped (a signal, or the lease lost)
-          for (int i = 0; i < 250 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-          return !stop.load();
+        [&] {  // 5 s, or until the term ends (a signal, or the Lease lost)
+          for (int i = 0; i < 250 && !endOfTerm(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          return !endOfTerm();
         });
-  }
-  if (kinds) {
+    if (!kinds) continue;
     for (const auto& k : *kinds) spdlog::info("event=following_pools resource={}", k.resource.apiVersion() + "/" + k.resource.plural);
     {
       std::lock_guard lock(controllerMutex);
-      controller = std::make_unique<ipam::LbIpamController>(client, *kinds);
+      controller = std::make_unique<ipam::LbIpamController>(client, *kinds, [&] { return leading.load(); });
     }
+    std::vector<std::thread> threads;
     for (kube::Informer* informer : controller->informers()) {
-      threads.emplace_back([informer, &stop] { informer->run(stop); });
+      threads.emplace_back([informer, &termOver] { informer->run(termOver); });
     }
-    threads.emplace_back([&] { controller->run(stop); });
+    threads.emplace_back([&] { controller->run(termOver); });
+    while (!endOfTerm()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    termOver = true;
+    for (auto& t : threads) t.join();
+    {
+      std::lock_guard lock(controllerMutex);
+      controller.reset();
+    }
+    if (!stop) spdlog::info("event=stepped_down identity={}", identity);
   }
-  for (auto& t : threads) t.join();
   electing.join();
-  if (lost) return kExitFailure;
   if (auto released = elector.release(); !released) {
     spdlog::warn("event=release_failed error=\"{}\"", released.error().message);
   }

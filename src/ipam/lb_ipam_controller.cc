@@ -29,8 +29,9 @@ Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client) {
   return kinds;
 }
 
-LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds)
-    : client_(client), poolKinds_(std::move(poolKinds)) {
+LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds,
+                                   std::function<bool()> mayWrite)
+    : client_(client), poolKinds_(std::move(poolKinds)), mayWrite_(std::move(mayWrite)) {
   auto onSynced = [this] {
     std::lock_guard lock(mutex_);
     importPending_ = true;
@@ -144,6 +145,10 @@ void LbIpamController::reconcileService(const std::string& key) {
 void LbIpamController::writeServiceStatus(const Json& service, const AllocationResult& result) {
   Json patch = serviceStatusPatch(service, result, common::rfc3339());
   if (patch.is_null()) return;
+  if (!allowedToWrite()) return;
+  // Only over the version this decision was made from: another replica's write in between
+  // makes this one fail (409) instead of overwriting it unseen.
+  patch["metadata"] = {{"resourceVersion", service["metadata"].value("resourceVersion", "")}};
   auto written = client_.patch(kube::resources::kServices, kube::namespaceOf(service), kube::nameOf(service),
                                patch, "status");
   {
@@ -189,6 +194,8 @@ void LbIpamController::writePoolStatuses() {
       PoolStatus s = allocator_.poolStatus(pool.key);
       Json patch = poolStatusPatch(object, poolKinds_[i].group, pool, s, common::rfc3339());
       if (patch.is_null()) continue;
+      if (!allowedToWrite()) return;
+      patch["metadata"] = {{"resourceVersion", object["metadata"].value("resourceVersion", "")}};
       bool newlyInvalid = !pool.errors.empty() &&
                           object.value("status", Json::object()).dump().find("InvalidBlocks") == std::string::npos;
       auto written = client_.patch(poolKinds_[i].resource, "", pool.name, patch, "status");
@@ -201,8 +208,16 @@ void LbIpamController::writePoolStatuses() {
   }
 }
 
+bool LbIpamController::allowedToWrite() {
+  if (mayWrite_()) return true;
+  std::lock_guard lock(mutex_);
+  ++stats_.writesSkipped;
+  return false;
+}
+
 void LbIpamController::event(const Json& object, const std::string& type, const std::string& reason,
                              const std::string& message) {
+  if (!allowedToWrite()) return;
   static std::mt19937_64 rng{std::random_device{}()};
   std::string ns = kube::namespaceOf(object).empty() ? "default" : kube::namespaceOf(object);
   std::string now = common::rfc3339();

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -33,12 +34,15 @@ struct ControllerStats {
   uint64_t poolStatusWrites = 0;
   uint64_t events = 0;
   uint64_t writeFailures = 0;
+  uint64_t writesSkipped = 0;  // not written: leadership lost mid-pass
 };
 
 class LbIpamController {
  public:
-  // `poolKinds`: which pool resources to follow (see discoverPoolKinds).
-  LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds);
+  // `poolKinds`: which pool resources to follow (see discoverPoolKinds). `mayWrite` is asked
+  // before every write: false (leadership lost) and nothing more is written.
+  LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds,
+                   std::function<bool()> mayWrite = [] { return true; });
   std::vector<kube::Informer*> informers();
   void run(const std::atomic<bool>& stop);
   ControllerStats stats() const;
@@ -57,11 +61,13 @@ class LbIpamController {
   void reconcileService(const std::string& key);
   void writeServiceStatus(const nlohmann::json& service, const AllocationResult& result);
   void writePoolStatuses();
+  bool allowedToWrite();  // mayWrite_(), counting what is skipped
   void event(const nlohmann::json& object, const std::string& type, const std::string& reason,
              const std::string& message);
 
   kube::Client& client_;
   std::vector<PoolKind> poolKinds_;
+  std::function<bool()> mayWrite_;
   std::unique_ptr<kube::Informer> services_;
   std::vector<std::unique_ptr<kube::Informer>> pools_;
   Allocator allocator_;

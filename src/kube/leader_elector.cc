@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace l2a::kube {
@@ -37,12 +38,27 @@ void LeaderElector::setLeading(bool leading) {
   if (!leading && callbacks_.onStoppedLeading) callbacks_.onStoppedLeading();
 }
 
+namespace {
+
+// Fields of a Lease record as another writer left them: any type may be there.
+std::string holderOf(const Json& spec) {
+  Json h = spec.is_object() ? spec.value("holderIdentity", Json()) : Json();
+  return h.is_string() ? h.get<std::string>() : "";
+}
+
+int64_t integerOf(const Json& spec, const char* field, int64_t fallback) {
+  Json v = spec.is_object() ? spec.value(field, Json()) : Json();
+  return v.is_number_integer() ? v.get<int64_t>() : fallback;
+}
+
+}  // namespace
+
 void LeaderElector::observe(const Json& spec, SteadyClock::time_point now) {
   if (spec != observedSpec_) {
     observedSpec_ = spec;
     observedTime_ = now;
   }
-  std::string holder = spec.value("holderIdentity", std::string());
+  std::string holder = holderOf(spec);
   bool changed;
   {
     std::lock_guard lock(mutex_);
@@ -74,14 +90,19 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now) {
   }
   Json old = current->value("spec", Json::object());
   observe(old, now);
-  std::string holder = old.value("holderIdentity", std::string());
+  std::string holder = holderOf(old);
   bool held = holder == config_.identity;
-  if (!holder.empty() && !held && now < observedTime_ + config_.leaseDuration) return false;
+  // Another holder's record is judged by its own duration (client-go), not ours: a contender
+  // configured shorter must not take over a lease its holder renews in time. Bounded to an hour.
+  auto recorded = std::chrono::seconds(std::clamp<int64_t>(integerOf(old, "leaseDurationSeconds", 0), 0, 3600));
+  if (!holder.empty() && !held && now < observedTime_ + recorded) return false;
+  int64_t transitions = std::max<int64_t>(0, integerOf(old, "leaseTransitions", 0));
   if (held) {
-    spec["acquireTime"] = old.value("acquireTime", stamp);
-    spec["leaseTransitions"] = old.value("leaseTransitions", 0);
+    Json acquired = old.value("acquireTime", Json(stamp));
+    spec["acquireTime"] = acquired.is_string() ? acquired : Json(stamp);
+    spec["leaseTransitions"] = transitions;
   } else {
-    spec["leaseTransitions"] = old.value("leaseTransitions", 0) + 1;
+    spec["leaseTransitions"] = transitions + 1;
   }
   Json updated = *current;
   updated["spec"] = spec;
@@ -115,7 +136,7 @@ Status<> LeaderElector::release() {
   if (!leading_.load()) return Ok{};
   auto current = client_.get(resources::kLeases, config_.ns, config_.name);
   if (!current) return fail(current.error());
-  if ((*current)["spec"].value("holderIdentity", std::string()) != config_.identity) {
+  if (holderOf(current->value("spec", Json::object())) != config_.identity) {
     setLeading(false);
     return Ok{};
   }

@@ -1,6 +1,7 @@
 // LeaderElector: a coordination.k8s.io/v1 Lease lock with client-go's leaderelection semantics
 // (same record fields and timestamps; take-over only after the observed record has not changed
-// for a full leaseDuration by the local clock; renew deadline; retry period; release clears the
+// for the record's own leaseDurationSeconds by the local clock; renew deadline; retry period;
+// a record of any shape read without an exception; release clears the
 // holder so another contender takes over at once). The same code keeps a per-node heartbeat
 // Lease. Driven by tick(now) — no thread of its own — so many electors share one thread
 // (LeaseDriver). Not thread-safe except isLeader()/leader()/lastRenew(), which any thread reads.

@@ -239,11 +239,17 @@ TEST(KubeClientLab, LeaderElectionAmongClientsInOneProcess) {
                              .leaseDuration = 1500ms, .renewDeadline = 1000ms, .retryPeriod = 200ms},
         LeaderCallbacks{}));
   }
-  LeaseDriver driver;
-  for (auto& e : electors) driver.add(*e);
+  // Each contender on a thread of its own, as in separate processes: their reads and writes
+  // interleave for real (one thread ticking them in turn never lets two writes race).
+  std::vector<std::unique_ptr<LeaseDriver>> drivers;
+  for (auto& e : electors) {
+    drivers.push_back(std::make_unique<LeaseDriver>());
+    drivers.back()->add(*e);
+  }
   std::atomic<bool> stop{false};
   std::atomic<int> maxLeaders{0};
-  std::thread runner([&] { driver.run(stop); });
+  std::vector<std::thread> runners;
+  for (auto& d : drivers) runners.emplace_back([&stop, driver = d.get()] { driver->run(stop); });
   std::thread watcher([&] {
     while (!stop) {
       int n = 0;
@@ -253,8 +259,9 @@ TEST(KubeClientLab, LeaderElectionAmongClientsInOneProcess) {
     }
   });
   ASSERT_TRUE(eventually([&] { return electors[0]->isLeader() || electors[1]->isLeader() || electors[2]->isLeader(); }));
+  std::this_thread::sleep_for(3s);  // several terms of renewals racing the others' attempts
   stop = true;
-  runner.join();
+  for (auto& r : runners) r.join();
   watcher.join();
   EXPECT_EQ(maxLeaders.load(), 1);
   auto lease = lab.client.get(resources::kLeases, "kube-system", "l2a-test");

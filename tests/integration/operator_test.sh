@@ -127,12 +127,24 @@ kubectl patch svc extra1 --type=merge -p '{"spec":{"type":"ClusterIP"}}' >/dev/n
 check "its ingress is removed" lab_wait_for 5 test -z "$(ips extra1)"
 check "and its condition" test -z "$(cond extra1 reason)"
 
-echo "# two replicas: one active, the other takes over"
+echo "# two replicas: one active, the other takes over; a replica that loses its Lease steps down"
 start_operator b
 sleep 1
 check "the second replica waits" bash -c "! grep -q 'event=leading' '/tmp/$LAB_ID-b.log'"
-stop9 $OP_a
+kill -STOP "$OP_a"  # frozen longer than its 3 s lease: b takes over meanwhile
+lb_service "during-freeze"
+check "the second replica takes over while the first is frozen, and allocates" lab_wait_for 10 has_ips during-freeze
+kill -CONT "$OP_a"
+check "the thawed replica steps down in process (no exit)" lab_wait_for 10 grep -q "event=stepped_down" "/tmp/$LAB_ID-a.log"
+check "  ...and keeps running, campaigning again" kill -0 "$OP_a"
+lb_service "after-thaw"
+check "a Service created after the thaw gets addresses" lab_wait_for 10 has_ips after-thaw
+sleep 1
+check "  ...with exactly one IPAllocated Event: the two replicas never both wrote" test "$(allocated_events after-thaw)" = 1
+check "the thawed replica wrote nothing after it lost its Lease (its skipped writes are counted instead)" \
+  bash -c "! grep -q 'event=service_addresses service=default/after-thaw' '/tmp/$LAB_ID-a.log'"
+stop9 $OP_b
 lb_service "after-failover"
-check "the second replica takes over and allocates" lab_wait_for 10 has_ips after-failover
-check "it logged leading" grep -q "event=leading" "/tmp/$LAB_ID-b.log"
+check "the first replica, campaigning again, takes over from the killed one and allocates" lab_wait_for 10 has_ips after-failover
+check "it logged leading twice (two terms in one process)" test "$(grep -c 'event=leading' "/tmp/$LAB_ID-a.log")" = 2
 lab_finish
