@@ -30,11 +30,16 @@ Informer::Informer(Client& client, Resource resource, std::string ns, InformerHa
       handlers_(std::move(handlers)),
       options_(std::move(options)) {}
 
-Status<> Informer::relist() {
+Status<> Informer::relist(bool consistent) {
+  std::string from = consistent ? "" : resourceVersion();
+  if (!consistent && from.empty()) from = "0";
+  // From the watch cache a list comes whole (a page size would ask for an exact version from
+  // etcd); a consistent list is paged.
   auto list = client_.listAll(resource_, namespace_,
                               {.labelSelector = options_.labelSelector,
                                .fieldSelector = options_.fieldSelector,
-                               .limit = options_.pageSize});
+                               .limit = consistent ? options_.pageSize : 0,
+                               .resourceVersion = from});
   if (!list) return fail(list.error());
   std::map<std::string, Json> fresh;
   for (auto& item : (*list)["items"]) fresh.emplace(keyOf(item), std::move(item));
@@ -93,7 +98,9 @@ void Informer::apply(const WatchEvent& event) {
 
 void Informer::run(const std::atomic<bool>& stop) {
   bool needList = true;
-  int failures = 0;  // consecutive: backoff doubles, and only the first is logged
+  bool consistent = false;  // the next list must be a quorum read (after a 410)
+  int failures = 0;  // consecutive: only the first is logged
+  Backoff backoff(options_.retryBackoff);
   auto failed = [&](const char* what, const Error& error) {
     {
       std::lock_guard lock(mutex_);
@@ -102,11 +109,12 @@ void Informer::run(const std::atomic<bool>& stop) {
     if (failures == 0) {
       spdlog::warn("event={} resource={} error=\"{}\"", what, resource_.displayName(), error.message);
     }
-    auto wait = options_.retryBackoff * (1 << std::min(failures, 6));
     ++failures;
-    pause(std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(5)), stop);
+    pause(backoff.next(), stop);
   };
-  auto recovered = [&] {
+  // A list that works does not end the backoff (a list/watch/ERROR cycle must keep slowing
+  // down); a watch that ran its course does.
+  auto recovered = [&](bool watchRan) {
     {
       std::lock_guard lock(mutex_);
       lastError_.clear();
@@ -115,17 +123,21 @@ void Informer::run(const std::atomic<bool>& stop) {
       spdlog::info("event=watch_recovered resource={} after_failures={}", resource_.displayName(), failures);
     }
     failures = 0;
+    if (watchRan) backoff.reset();
   };
   while (!stop.load()) {
     if (needList) {
-      if (auto s = relist(); !s) {
+      if (auto s = relist(consistent); !s) {
+        if (s.error().code == ApiErrorCodes::kGone) consistent = true;
         failed("list_failed", s.error());
         continue;
       }
-      recovered();
+      recovered(false);
       needList = false;
+      consistent = false;
     }
     bool gone = false;
+    std::string errorEvent;
     WatchOptions watch{.resourceVersion = resourceVersion(),
                        .labelSelector = options_.labelSelector,
                        .fieldSelector = options_.fieldSelector,
@@ -148,8 +160,12 @@ void Informer::run(const std::atomic<bool>& stop) {
           }
           if (event.type == "ERROR") {
             // metav1.Status; 410 means our resourceVersion is older than the server keeps.
-            gone = event.object.value("code", 0) == 410;
-            if (!gone) needList = true;
+            Json code = event.object.is_object() ? event.object.value("code", Json()) : Json();
+            gone = code == Json(410);
+            if (!gone) {
+              needList = true;
+              errorEvent = event.object.dump();
+            }
             return false;
           }
           apply(event);
@@ -159,13 +175,17 @@ void Informer::run(const std::atomic<bool>& stop) {
     if (!status) {
       gone = gone || status.error().code == ApiErrorCodes::kGone;
       if (!gone) failed("watch_failed", status.error());
+    } else if (!errorEvent.empty()) {
+      // An ERROR event that is not 410: relist, after the backoff (never a tight loop).
+      failed("watch_error", Error{"watch_error", errorEvent.substr(0, 300)});
     } else {
-      recovered();
+      recovered(true);
     }
     if (gone) {
       std::lock_guard lock(mutex_);
       ++stats_.gone;
       needList = true;
+      consistent = true;
     }
     if (relist_.exchange(false)) needList = true;
   }

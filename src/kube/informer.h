@@ -1,7 +1,9 @@
 // Informer: a local cache of one resource kept in step with the API server by list-then-watch,
 // with add/update/delete handlers. After every relist (start, 410 Gone, watch errors) the new
 // list is diffed against the cache, so deletes that happened while not watching are delivered
-// too. run() blocks the calling thread until `stop`; the cache getters and synced() are safe
+// too. Lists are served from kube-apiserver's watch cache (resourceVersion "0" at start, else
+// the last version seen: never older) except after a 410, when only a consistent read from etcd
+// is safe — the cache could hand back a past we already moved beyond. run() blocks the calling thread until `stop`; the cache getters and synced() are safe
 // from any thread; handlers run on the run() thread.
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kube/backoff.h"
 #include "kube/client.h"
 
 namespace l2a::kube {
@@ -40,7 +43,9 @@ class Informer {
     int pageSize = 500;
     int watchTimeoutSeconds = 300;
     int idleTimeoutSeconds = 90;  // > kube-apiserver's bookmark period (about 60 s)
-    std::chrono::milliseconds retryBackoff{500};
+    // Between failed lists and watches: client-go's reflector backoff (800 ms doubling to 30 s,
+    // jittered); a failed watch that ended in an ERROR event waits too (no list/watch/ERROR loop).
+    Backoff::Options retryBackoff{};
   };
 
   Informer(Client& client, Resource resource, std::string ns, InformerHandlers handlers,
@@ -64,7 +69,9 @@ class Informer {
   std::string lastError() const;
 
  private:
-  Status<> relist();
+  // `consistent`: a quorum read (after 410: what we saw is gone); else not older than what we
+  // last saw, which kube-apiserver serves from its watch cache.
+  Status<> relist(bool consistent);
   void apply(const WatchEvent& event);
 
   Client& client_;

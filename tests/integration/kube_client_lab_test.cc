@@ -144,7 +144,7 @@ TEST(KubeClientLab, InformerRelistsAfter410WithoutLostOrPhantomEvents) {
       .onUpdate = [&](const Json&, const Json& n) { std::lock_guard l(mu); live.insert(nameOf(n)); },
       .onDelete = [&](const Json& o) { std::lock_guard l(mu); live.erase(nameOf(o)); deleted.push_back(nameOf(o)); }};
   Informer informer(lab.client, resources::kServices, "", handlers,
-                    {.retryBackoff = std::chrono::milliseconds(100)});
+                    {.retryBackoff = {.initial = std::chrono::milliseconds(100), .max = std::chrono::milliseconds(1000)}});
   std::atomic<bool> stop{false};
   std::thread runner([&] { informer.run(stop); });
   ASSERT_TRUE(eventually([&] { return informer.synced() && informer.size() == 5; }));
@@ -183,7 +183,7 @@ TEST(KubeClientLab, RestartKeepsObjectsAndVersionsKeepIncreasing) {
   ASSERT_TRUE(a.ok());
   uint64_t before = std::stoull((*a)["metadata"]["resourceVersion"].get<std::string>());
   std::atomic<bool> stop{false};
-  Informer informer(lab.client, resources::kServices, "", {}, {.retryBackoff = std::chrono::milliseconds(100)});
+  Informer informer(lab.client, resources::kServices, "", {}, {.retryBackoff = {.initial = std::chrono::milliseconds(100), .max = std::chrono::milliseconds(1000)}});
   std::thread runner([&] { informer.run(stop); });
   ASSERT_TRUE(eventually([&] { return informer.size() == 1; }));
 

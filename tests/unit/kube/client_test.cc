@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "kube/backoff.h"
+#include "kube/informer.h"
 #include "kube/token_bucket.h"
 #include "kube/watch_decoder.h"
 #include "support/fake_transport.h"
@@ -152,6 +157,45 @@ TEST(WatchDecoder, CountsMalformedLines) {
   d.feed("garbage\n{\"no\":\"type\"}\n\n{\"type\":\"ADDED\"}\n", [&](WatchEvent) { ++n; });
   EXPECT_EQ(n, 1);
   EXPECT_EQ(d.malformed(), 2u);
+}
+
+// Before: a watch that ended in an ERROR event other than 410 relisted at once, and a server
+// answering every watch that way kept the informer in a list/watch/ERROR loop.
+TEST(Informer, AWatchErrorEventBacksOffBeforeRelisting) {
+  testing::FakeTransport transport;
+  std::atomic<int> lists{0}, watches{0};
+  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.target.find("watch=") != std::string::npos) {
+      ++watches;
+      return HttpResponse{200, R"({"type":"ERROR","object":{"kind":"Status","code":500,"message":"etcd unavailable"}})" "\n", {}};
+    }
+    ++lists;
+    return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[]})", {}};
+  };
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+  Informer informer(client, resources::kServices, "", {}, {.retryBackoff = {.initial = 50ms, .max = 400ms, .jitter = 0}});
+  std::atomic<bool> stop{false};
+  std::thread running([&] { informer.run(stop); });
+  std::this_thread::sleep_for(1s);  // 50 + 100 + 200 + 400 ms of backoff: about 4 rounds
+  stop = true;
+  running.join();
+  EXPECT_GE(lists.load(), 2);
+  EXPECT_LE(lists.load(), 8) << "relisted without backing off";
+  EXPECT_NE(informer.lastError().find("etcd unavailable"), std::string::npos);
+}
+
+// client-go's reflector backoff: 800 ms doubling to 30 s, each wait stretched by up to 100 %.
+TEST(Backoff, DoublesToItsCapWithJitterAndResets) {
+  double r = 0.0;
+  Backoff b({}, [&] { return r; });
+  std::vector<long> waits;
+  for (int i = 0; i < 8; ++i) waits.push_back(b.next().count());
+  EXPECT_EQ(waits, (std::vector<long>{800, 1600, 3200, 6400, 12800, 25600, 30000, 30000}));
+  r = 0.5;
+  EXPECT_EQ(b.next().count(), 45000);  // 30 s base, half again of jitter
+  b.reset();
+  r = 0.999;
+  EXPECT_EQ(b.next().count(), 1599);  // back to 800 ms, jittered
 }
 
 TEST(TokenBucket, BurstThenSteadyRate) {
