@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <random>
 #include <thread>
 
 #include "agent/cluster_view.h"
@@ -102,6 +101,8 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
   for (const PolicyKind& kind : policyKinds_) {
     policies_.push_back(std::make_unique<kube::Informer>(client_, kind.resource, "", h));
   }
+  events_ = std::make_unique<kube::EventRecorder>(
+      leaseClient, kube::EventRecorder::Options{.component = "l2a-agent", .host = options_.nodeName});
   lease_ = std::make_unique<kube::LeaderElector>(
       leaseClient,
       kube::LeaderElectionConfig{.ns = options_.ns,
@@ -180,8 +181,11 @@ void Agent::reportProblems(const std::vector<std::string>& problems) {
 }
 
 AgentStatus Agent::status() const {
+  auto events = events_->stats();
   std::lock_guard lock(mutex_);
-  return status_;
+  AgentStatus out = status_;
+  out.events = events;
+  return out;
 }
 
 bool Agent::nodeLeaseLive(const std::string& node, const Json& spec, Steady::time_point now) {
@@ -484,26 +488,10 @@ void Agent::writePolicyStatuses(const policy::ClusterView& view) {
 
 void Agent::event(const std::string& serviceKey, const std::string& type, const std::string& reason,
                   const std::string& message) {
-  static std::mt19937_64 rng{std::random_device{}()};
   auto slash = serviceKey.find('/');
-  std::string ns = serviceKey.substr(0, slash), name = serviceKey.substr(slash + 1);
-  auto svc = services_->get(serviceKey);
-  std::string now = common::rfc3339();
-  Json e{{"apiVersion", "v1"},
-         {"kind", "Event"},
-         {"metadata", {{"name", fmt::format("{}.{:x}", name, rng())}, {"namespace", ns}}},
-         {"involvedObject", {{"apiVersion", "v1"}, {"kind", "Service"}, {"name", name}, {"namespace", ns},
-                             {"uid", svc ? (*svc)["metadata"].value("uid", "") : ""}}},
-         {"reason", reason},
-         {"message", message},
-         {"type", type},
-         {"source", {{"component", "l2a-agent"}, {"host", options_.nodeName}}},
-         {"reportingComponent", "l2a-agent"},
-         {"reportingInstance", options_.nodeName},
-         {"firstTimestamp", now},
-         {"lastTimestamp", now},
-         {"count", 1}};
-  (void)writer_.create(kube::resources::kEvents, ns, e);
+  kube::InvolvedObject involved{"v1", "Service", serviceKey.substr(0, slash), serviceKey.substr(slash + 1), ""};
+  if (auto svc = services_->get(serviceKey)) involved.uid = kube::InvolvedObject::of(*svc).uid;
+  events_->record(involved, type, reason, message);
 }
 
 void Agent::run(const std::atomic<bool>& stop) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kube/client.h"
+#include "kube/event_recorder.h"
 #include "kube/informer.h"
 #include "kube/leader_elector.h"
 #include "net/interface_selector.h"
@@ -66,6 +67,7 @@ struct AgentStatus {
   uint64_t conflictsLost = 0;  // released because another node rightly announced
   uint64_t conflictsWon = 0;   // re-announced because we are the rightful owner
   size_t malformedObjects = 0; // objects (or fields) read but malformed, left out or taken in part
+  kube::EventRecorder::Stats events;  // Service Events: created, aggregated, dropped
 };
 
 class Agent {
@@ -118,6 +120,9 @@ class Agent {
   std::unique_ptr<kube::Informer> services_, slices_, nodes_, leases_;
   std::vector<std::unique_ptr<kube::Informer>> policies_;
   std::unique_ptr<kube::LeaderElector> lease_;
+  // Events about Services (announcing started/stopped): aggregated per Service, rate-limited,
+  // sent by a thread of the recorder's own so a reconcile never waits on the API server.
+  std::unique_ptr<kube::EventRecorder> events_;
 
   // The inbox: what the packet thread (and the informers' and elector's threads) tell the loop.
   std::mutex inbox_;

@@ -86,6 +86,13 @@ int runAgent(const AgentCommandOptions& options) {
             w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),
                       {{"outcome", "reannounced"}});
             w.gauge("l2a_frozen", "1 while the node cannot renew its lease (takes nothing new)", st.frozen ? 1 : 0);
+            for (const auto& [outcome, n] : std::vector<std::pair<const char*, uint64_t>>{
+                     {"created", st.events.created}, {"aggregated", st.events.aggregated},
+                     {"rate_limited", st.events.rateLimited}, {"queue_full", st.events.queueFull},
+                     {"failed", st.events.failed}}) {
+              w.counter("l2a_events_total", "Service Events, by what became of them", static_cast<double>(n),
+                        {{"outcome", outcome}});
+            }
             w.gauge("l2a_malformed_objects", "Objects read but malformed: left out, or taken in part (see the log)",
                     static_cast<double>(st.malformedObjects));
             w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",

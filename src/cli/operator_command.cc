@@ -91,7 +91,9 @@ int runOperator(const OperatorOptions& options) {
             w.counter("l2a_ipam_reconciles_total", "Service reconciles", static_cast<double>(st.reconciles));
             w.counter("l2a_ipam_status_writes_total", "Status writes", static_cast<double>(st.serviceStatusWrites), {{"kind", "service"}});
             w.counter("l2a_ipam_status_writes_total", "Status writes", static_cast<double>(st.poolStatusWrites), {{"kind", "pool"}});
-            w.counter("l2a_ipam_events_total", "Events created", static_cast<double>(st.events));
+            w.counter("l2a_ipam_events_total", "Events created or counted on an existing one", static_cast<double>(st.events));
+            w.counter("l2a_ipam_events_dropped_total", "Events not sent: rate-limited per object, or over the queue",
+                      static_cast<double>(st.eventsDropped));
             w.counter("l2a_ipam_write_failures_total", "Failed status or event writes", static_cast<double>(st.writeFailures));
             w.counter("l2a_ipam_writes_skipped_total", "Writes not made: leadership lost mid-pass",
                       static_cast<double>(st.writesSkipped));

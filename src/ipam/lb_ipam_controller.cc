@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <random>
 
 namespace l2a::ipam {
 using Json = nlohmann::json;
@@ -31,7 +30,10 @@ Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client) {
 
 LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds,
                                    std::function<bool()> mayWrite)
-    : client_(client), poolKinds_(std::move(poolKinds)), mayWrite_(std::move(mayWrite)) {
+    : client_(client),
+      poolKinds_(std::move(poolKinds)),
+      mayWrite_(std::move(mayWrite)),
+      events_(client, kube::EventRecorder::Options{.component = "l2a-operator"}) {
   auto onSynced = [this] {
     std::lock_guard lock(mutex_);
     importPending_ = true;
@@ -85,8 +87,13 @@ bool LbIpamController::synced() const {
 }
 
 ControllerStats LbIpamController::stats() const {
+  auto sent = events_.stats();
   std::lock_guard lock(mutex_);
-  return stats_;
+  ControllerStats out = stats_;
+  out.events = sent.created + sent.aggregated;
+  out.eventsDropped = sent.rateLimited + sent.queueFull;
+  out.writeFailures += sent.failed;
+  return out;
 }
 
 void LbIpamController::markAll() {
@@ -218,28 +225,9 @@ bool LbIpamController::allowedToWrite() {
 void LbIpamController::event(const Json& object, const std::string& type, const std::string& reason,
                              const std::string& message) {
   if (!allowedToWrite()) return;
-  static std::mt19937_64 rng{std::random_device{}()};
-  std::string ns = kube::namespaceOf(object).empty() ? "default" : kube::namespaceOf(object);
-  std::string now = common::rfc3339();
-  Json e{{"apiVersion", "v1"},
-         {"kind", "Event"},
-         {"metadata", {{"name", fmt::format("{}.{:x}", kube::nameOf(object), rng())}, {"namespace", ns}}},
-         {"involvedObject", {{"apiVersion", object.value("apiVersion", "v1")},
-                             {"kind", object.value("kind", "")},
-                             {"name", kube::nameOf(object)},
-                             {"namespace", kube::namespaceOf(object)},
-                             {"uid", object["metadata"].value("uid", "")}}},
-         {"reason", reason},
-         {"message", message},
-         {"type", type},
-         {"source", {{"component", "l2a-operator"}}},
-         {"reportingComponent", "l2a-operator"},
-         {"firstTimestamp", now},
-         {"lastTimestamp", now},
-         {"count", 1}};
-  auto created = client_.create(kube::resources::kEvents, ns, e);
-  std::lock_guard lock(mutex_);
-  if (created) ++stats_.events; else ++stats_.writeFailures;
+  kube::InvolvedObject involved = kube::InvolvedObject::of(object);
+  if (involved.apiVersion.empty()) involved.apiVersion = "v1";
+  events_.record(involved, type, reason, message);
 }
 
 }  // namespace l2a::ipam

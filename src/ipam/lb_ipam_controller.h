@@ -19,6 +19,7 @@
 #include "ipam/allocator.h"
 #include "ipam/status_patches.h"
 #include "kube/client.h"
+#include "kube/event_recorder.h"
 #include "kube/informer.h"
 
 namespace l2a::ipam {
@@ -32,7 +33,8 @@ struct ControllerStats {
   uint64_t reconciles = 0;
   uint64_t serviceStatusWrites = 0;
   uint64_t poolStatusWrites = 0;
-  uint64_t events = 0;
+  uint64_t events = 0;          // Events created or counted on an existing one
+  uint64_t eventsDropped = 0;   // rate-limited or over the queue
   uint64_t writeFailures = 0;
   uint64_t writesSkipped = 0;  // not written: leadership lost mid-pass
 };
@@ -68,6 +70,7 @@ class LbIpamController {
   kube::Client& client_;
   std::vector<PoolKind> poolKinds_;
   std::function<bool()> mayWrite_;
+  kube::EventRecorder events_;  // aggregated, rate-limited, sent off this loop's thread
   std::unique_ptr<kube::Informer> services_;
   std::vector<std::unique_ptr<kube::Informer>> pools_;
   Allocator allocator_;
