@@ -105,6 +105,11 @@ void Responder::setPorts(const std::vector<Port>& ports) {
   ports_.clear();
   for (const Port& port : ports) {
     ports_.emplace(port.ifindex, PortState{port, &counters_[port.name]});
+    removed_.erase(port.name);
+  }
+  for (const auto& [name, counters] : counters_) {
+    bool present = std::any_of(ports.begin(), ports.end(), [&](const Port& p) { return p.name == name; });
+    if (!present) removed_.try_emplace(name);
   }
   for (auto& entry : claims_) {
     Claim& claim = entry.second;
@@ -341,6 +346,15 @@ void Responder::sendProbes() {
 std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
   std::lock_guard lock(mutex_);
   syncMemberships();
+  for (auto it = removed_.begin(); it != removed_.end();) {
+    if (!it->second) it->second = now;
+    if (now - *it->second >= kCountersKeptAfterRemoval) {
+      counters_.erase(it->first);
+      it = removed_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   if (!confirmed_ && !claims_.empty() && now >= nextProbeRound_) {
     probesDue_ = true;
     nextProbeRound_ = now + kUnconfirmedProbeInterval;

@@ -99,7 +99,10 @@ class Responder {
   void countDrop(int ifindex, packet::DropReason reason);
 
   std::vector<ClaimInfo> claims() const;
-  std::map<std::string, PortCounters> counters() const;  // by port name, kept after removal
+  // By port name. A port that went away keeps its counters for kCountersKeptAfterRemoval (an
+  // interface that flaps keeps counting), then they go — veths come and go by the thousand.
+  std::map<std::string, PortCounters> counters() const;
+  static constexpr std::chrono::minutes kCountersKeptAfterRemoval{10};
   std::vector<Port> ports() const;
 
  private:
@@ -156,6 +159,8 @@ class Responder {
   std::unordered_map<packet::IpAddress, Claim> claims_;
   std::unordered_map<int, PortState> ports_;
   std::map<std::string, PortCounters> counters_;
+  // Ports removed, and since when (stamped at the first tick after the removal).
+  std::map<std::string, std::optional<Clock::time_point>> removed_;
   // Solicited-node groups joined per port. Changed only on the loop thread (FrameIo's rule);
   // claim()/release() on other threads just mark it stale.
   std::set<std::pair<int, packet::MacAddress>> joined_;
