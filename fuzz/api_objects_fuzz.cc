@@ -7,7 +7,7 @@
 #include "ipam/allocator.h"
 #include "ipam/pool.h"
 #include "ipam/service_request.h"
-#include "kube/label_selector.h"
+#include "k8s/label_selector.h"
 #include "policy/l2_policy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto result = allocator.reconcile(l2a::ipam::parseService(object));
     (void)result;
   }
-  auto selector = l2a::kube::LabelSelector::fromJson(object.value("selector", nlohmann::json::object()));
+  auto selector = l2a::k8s::LabelSelector::fromJson(object.value("selector", nlohmann::json::object()));
   (void)selector.ok();
   return 0;
 }

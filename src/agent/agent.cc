@@ -54,7 +54,7 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
   slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h);
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h);
   auto leaseChanged = [this](const Json& lease) {
-    std::string name = kube::nameOf(lease);
+    std::string name = k8s::nameOf(lease);
     if (name.rfind(kNodeLeasePrefix, 0) != 0) return;
     // Any field may have any type: the record and its meaning are compared as text.
     const Json spec = lease.value("spec", Json::object());
@@ -91,9 +91,9 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                              .onDelete = [this](const Json& lease) {
                                {
                                  std::lock_guard lock(mutex_);
-                                 leaseRecord_.erase(kube::nameOf(lease));
-                                 leaseSeen_.erase(kube::nameOf(lease));
-                                 leaseMeaning_.erase(kube::nameOf(lease));
+                                 leaseRecord_.erase(k8s::nameOf(lease));
+                                 leaseSeen_.erase(k8s::nameOf(lease));
+                                 leaseMeaning_.erase(k8s::nameOf(lease));
                                }
                                ++objectEvents_;
                                wake();
@@ -324,7 +324,7 @@ void Agent::reconcile() {
 
   // Decided under the lock, done after it: responder calls and log lines wait for nothing.
   std::vector<packet::IpAddress> toRelease, toReannounce;
-  std::vector<std::pair<packet::IpAddress, net::InterfaceSelector>> toClaim;
+  std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
   std::vector<std::pair<spdlog::level::level_enum, std::string>> logs;
   std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, reason, message
   std::unique_lock lock(mutex_);
@@ -405,7 +405,7 @@ void Agent::reconcile() {
     }
   }
   for (const auto& [address, patterns] : changes.claim) {
-    auto selector = net::InterfaceSelector::create(patterns);
+    auto selector = k8s::InterfaceSelector::create(patterns);
     if (!selector) continue;  // invalid policies never reach a plan
     toClaim.emplace_back(*packet::parseIpAddress(address), *selector);
     bool fresh = !claimed_.count(address);

@@ -26,7 +26,7 @@
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
 #include "kube/leader_elector.h"
-#include "net/interface_selector.h"
+#include "k8s/interface_selector.h"
 #include "net/link_info.h"
 #include "policy/assignment.h"
 #include "responder/responder.h"
@@ -45,7 +45,7 @@ inline constexpr std::chrono::milliseconds kHandoverTimeout{1500};
 struct AgentOptions {
   std::string nodeName;
   std::string ns = "l2announcer";
-  net::InterfaceSelector interfaces;  // the interfaces this agent may use
+  k8s::InterfaceSelector interfaces;  // the interfaces this agent may use
   std::chrono::milliseconds leaseDuration{4000};
   std::chrono::milliseconds renewDeadline{3000};
   std::chrono::milliseconds retryPeriod{1000};

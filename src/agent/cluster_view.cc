@@ -69,9 +69,9 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
   policy::ClusterView view;
   std::map<std::string, std::set<std::string>> readyNodes;  // service key -> nodes
   for (const Json& slice : in.endpointSlices) {
-    std::string svc = kube::labelsOf(slice)["kubernetes.io/service-name"];
+    std::string svc = k8s::labelsOf(slice)["kubernetes.io/service-name"];
     if (svc.empty()) continue;
-    std::string key = kube::namespaceOf(slice) + "/" + svc;
+    std::string key = k8s::namespaceOf(slice) + "/" + svc;
     Json endpoints = slice.contains("endpoints") ? slice["endpoints"] : Json::array();
     if (!endpoints.is_array()) endpoints = Json::array();
     for (const Json& e : endpoints) {
@@ -92,8 +92,8 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
   view.policies = in.policies;
   for (const Json& n : in.nodes) {
     policy::NodeInfo node;
-    node.name = kube::nameOf(n);
-    node.labels = kube::labelsOf(n);
+    node.name = k8s::nameOf(n);
+    node.labels = k8s::labelsOf(n);
     node.weight = weightOf(annotation(n, kWeightAnnotation), node.problem);
     if (auto lease = in.leaseOf(node.name)) {
       node.live = in.live(node.name, *lease);

@@ -28,7 +28,7 @@ int runAgent(const AgentCommandOptions& options) {
     fmt::print(stderr, "l2a: error: no node name: pass --node-name or set NODE_NAME\n");
     return kExitUsage;
   }
-  auto selector = net::InterfaceSelector::create(options.interfaces);
+  auto selector = k8s::InterfaceSelector::create(options.interfaces);
   if (!selector) {
     fmt::print(stderr, "l2a: error: {}\n", selector.error().message);
     return kExitUsage;

@@ -36,7 +36,7 @@ int runAnnounce(const AnnounceOptions& options) {
     }
     addresses.push_back(*address);
   }
-  auto selector = net::InterfaceSelector::create(options.interfaces);
+  auto selector = k8s::InterfaceSelector::create(options.interfaces);
   if (!selector) {
     fmt::print(stderr, "l2a: error: {}\n", selector.error().message);
     return kExitUsage;

@@ -42,7 +42,7 @@ Json explainService(const Json& service, const policy::ClusterView& view,
                     const std::map<std::string, policy::AddressPlan>& plans,
                     const std::vector<std::pair<ipam::Pool, Json>>& pools,
                     const std::map<std::string, Json>& leaseOfNode, const ExplainOptions& options) {
-  Json out{{"service", kube::keyOf(service)}, {"steps", Json::array()}};
+  Json out{{"service", k8s::keyOf(service)}, {"steps", Json::array()}};
   std::string verdict;
   auto add = [&](const std::string& name, bool ok, const std::string& detail, Json extra = Json::object()) {
     Json s{{"step", name}, {"ok", ok}, {"detail", detail}};
@@ -257,7 +257,7 @@ int runExplain(const ExplainOptions& options) {
     policy::ServiceInfo info = policy::serviceInfoFrom(s);
     bool match = byAddress ? (std::count(info.loadBalancerIPs.begin(), info.loadBalancerIPs.end(), options.target) ||
                               std::count(info.externalIPs.begin(), info.externalIPs.end(), options.target))
-                           : kube::nameOf(s) == options.target && kube::namespaceOf(s) == options.ns;
+                           : k8s::nameOf(s) == options.target && k8s::namespaceOf(s) == options.ns;
     if (match) targets.push_back(s);
   }
   if (targets.empty()) {
@@ -291,7 +291,7 @@ int runExplain(const ExplainOptions& options) {
   }
   std::map<std::string, Json> leaseOfNode;
   for (const Json& l : read(kube::resources::kLeases, options.agentNamespace)) {
-    std::string name = kube::nameOf(l);
+    std::string name = k8s::nameOf(l);
     if (name.rfind(agent::kNodeLeasePrefix, 0) == 0) leaseOfNode[name.substr(std::string(agent::kNodeLeasePrefix).size())] = l;
   }
   auto now = std::chrono::system_clock::now();

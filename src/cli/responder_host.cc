@@ -6,7 +6,7 @@
 
 namespace l2a::cli {
 
-Result<std::unique_ptr<ResponderHost>> ResponderHost::create(net::InterfaceSelector interfaces,
+Result<std::unique_ptr<ResponderHost>> ResponderHost::create(k8s::InterfaceSelector interfaces,
                                                              responder::AnnouncementConfig config) {
   auto loop = net::EventLoop::create();
   if (!loop) return fail(loop.error());
@@ -22,7 +22,7 @@ Result<std::unique_ptr<ResponderHost>> ResponderHost::create(net::InterfaceSelec
 }
 
 ResponderHost::ResponderHost(net::EventLoop loop, net::LinkWatcher watcher,
-                             net::InterfaceSelector interfaces,
+                             k8s::InterfaceSelector interfaces,
                              responder::AnnouncementConfig config)
     : loop_(std::move(loop)),
       watcher_(std::move(watcher)),

@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 #include "net/event_loop.h"
-#include "net/interface_selector.h"
+#include "k8s/interface_selector.h"
 #include "net/netlink.h"
 #include "net/packet_socket.h"
 #include "responder/frame_io.h"
@@ -20,7 +20,7 @@ namespace l2a::cli {
 
 class ResponderHost : public responder::FrameIo {
  public:
-  static Result<std::unique_ptr<ResponderHost>> create(net::InterfaceSelector interfaces,
+  static Result<std::unique_ptr<ResponderHost>> create(k8s::InterfaceSelector interfaces,
                                                        responder::AnnouncementConfig config);
   responder::Responder& responder() { return responder_; }
   net::EventLoop& loop() { return loop_; }
@@ -34,14 +34,14 @@ class ResponderHost : public responder::FrameIo {
   void leaveMulticast(int ifindex, const packet::MacAddress& group) override;
 
  private:
-  ResponderHost(net::EventLoop loop, net::LinkWatcher watcher, net::InterfaceSelector interfaces,
+  ResponderHost(net::EventLoop loop, net::LinkWatcher watcher, k8s::InterfaceSelector interfaces,
                 responder::AnnouncementConfig config);
   void refreshLinks();
   void receiveFrom(int ifindex);
 
   net::EventLoop loop_;
   net::LinkWatcher watcher_;
-  net::InterfaceSelector interfaces_;
+  k8s::InterfaceSelector interfaces_;
   responder::Responder responder_;
   std::map<int, net::PacketSocket> sockets_;
   std::function<void()> linksChanged_;

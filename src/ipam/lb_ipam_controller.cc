@@ -42,7 +42,7 @@ LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> p
   };
   auto dirtyService = [this](const Json& o) {
     std::lock_guard lock(mutex_);
-    dirty_.insert(kube::keyOf(o));
+    dirty_.insert(k8s::keyOf(o));
     wake_.notify_one();
   };
   services_ = std::make_unique<kube::Informer>(
@@ -98,7 +98,7 @@ ControllerStats LbIpamController::stats() const {
 
 void LbIpamController::markAll() {
   std::lock_guard lock(mutex_);
-  for (const Json& s : services_->items()) dirty_.insert(kube::keyOf(s));
+  for (const Json& s : services_->items()) dirty_.insert(k8s::keyOf(s));
 }
 
 void LbIpamController::importAll() {
@@ -127,7 +127,7 @@ void LbIpamController::run(const std::atomic<bool>& stop) {
       }
       allocator_.setPools(std::move(parsed));
       // A pool change can change which pool selects any Service: look at all of them.
-      for (const Json& s : services_->items()) dirty.insert(kube::keyOf(s));
+      for (const Json& s : services_->items()) dirty.insert(k8s::keyOf(s));
     }
     if (import) importAll();
     for (const std::string& key : dirty) reconcileService(key);
@@ -156,19 +156,19 @@ void LbIpamController::writeServiceStatus(const Json& service, const AllocationR
   // Only over the version this decision was made from: another replica's write in between
   // makes this one fail (409) instead of overwriting it unseen.
   patch["metadata"] = {{"resourceVersion", service["metadata"].value("resourceVersion", "")}};
-  auto written = client_.patch(kube::resources::kServices, kube::namespaceOf(service), kube::nameOf(service),
+  auto written = client_.patch(kube::resources::kServices, k8s::namespaceOf(service), k8s::nameOf(service),
                                patch, "status");
   {
     std::lock_guard lock(mutex_);
     ++(written ? stats_.serviceStatusWrites : stats_.writeFailures);
   }
   if (!written) {
-    spdlog::warn("event=status_write_failed service={} error=\"{}\"", kube::keyOf(service), written.error().message);
+    spdlog::warn("event=status_write_failed service={} error=\"{}\"", k8s::keyOf(service), written.error().message);
     return;
   }
   std::vector<std::string> texts;
   for (const Address& a : result.addresses) texts.push_back(a.toString());
-  spdlog::info("event=service_addresses service={} addresses=\"{}\" reason={}", kube::keyOf(service),
+  spdlog::info("event=service_addresses service={} addresses=\"{}\" reason={}", k8s::keyOf(service),
                fmt::join(texts, ","), result.handled ? result.reason : "released");
   if (ingressAddresses(service) == texts && conditionReason(service, kConditionType) == result.reason) return;
   if (!result.handled) {

@@ -69,12 +69,12 @@ Pool parsePoolFields(const nlohmann::json& object, const std::string& group) {
                           ? spec["allowFirstLastIPs"].get<std::string>()
                           : "Yes";
   bool allowFirstLast = allow != "No";
-  auto selector = kube::LabelSelector::fromJson(spec.value("serviceSelector", nlohmann::json()));
+  auto selector = k8s::LabelSelector::fromJson(spec.value("serviceSelector", nlohmann::json()));
   if (selector) {
     pool.serviceSelector = *selector;
   } else {
     pool.errors.push_back("invalid serviceSelector: " + selector.error().message);
-    pool.serviceSelector = *kube::LabelSelector::fromJson({{"matchExpressions",
+    pool.serviceSelector = *k8s::LabelSelector::fromJson({{"matchExpressions",
         {{{"key", "l2announcer.io/invalid-selector"}, {"operator", "Exists"}}}}});  // selects nothing
   }
   for (const auto& block : spec.value("blocks", nlohmann::json::array())) {
@@ -112,7 +112,7 @@ Pool parsePool(const nlohmann::json& object, const std::string& group) {
     return parsePoolFields(object, group);
   } catch (const nlohmann::json::exception& e) {
     Pool pool;
-    pool.name = kube::nameOf(object);
+    pool.name = k8s::nameOf(object);
     pool.key = group + "/" + pool.name;
     pool.errors.push_back(std::string("malformed object: ") + e.what());
     return pool;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ipam/address.h"
-#include "kube/label_selector.h"
+#include "k8s/label_selector.h"
 
 namespace l2a::ipam {
 
@@ -28,7 +28,7 @@ struct Pool {
   std::string name;
   std::string creationTimestamp;
   std::vector<Range> ranges;
-  kube::LabelSelector serviceSelector;
+  k8s::LabelSelector serviceSelector;
   bool disabled = false;
   std::vector<std::string> errors;  // invalid blocks or selector: shown in the pool's status
 

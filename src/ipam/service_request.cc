@@ -44,7 +44,7 @@ ServiceRequest parseServiceFields(const nlohmann::json& service) {
   r.ns = meta.value("namespace", "");
   r.name = meta.value("name", "");
   r.key = r.ns + "/" + r.name;
-  r.labels = kube::labelsOf(service);
+  r.labels = k8s::labelsOf(service);
   r.labels["io.kubernetes.service.name"] = r.name;
   r.labels["io.kubernetes.service.namespace"] = r.ns;
   std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
@@ -116,8 +116,8 @@ ServiceRequest parseService(const nlohmann::json& service) {
     return parseServiceFields(service);
   } catch (const nlohmann::json::exception& e) {
     ServiceRequest r;
-    r.ns = kube::namespaceOf(service);
-    r.name = kube::nameOf(service);
+    r.ns = k8s::namespaceOf(service);
+    r.name = k8s::nameOf(service);
     r.key = r.ns + "/" + r.name;
     r.requestError = std::string("malformed object: ") + e.what();
     return r;

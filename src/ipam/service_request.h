@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ipam/address.h"
-#include "kube/label_selector.h"
+#include "k8s/label_selector.h"
 
 namespace l2a::ipam {
 
@@ -31,7 +31,7 @@ struct ServiceRequest {
   std::string key;  // namespace/name
   std::string ns;
   std::string name;
-  kube::Labels labels;  // with io.kubernetes.service.name / .namespace added
+  k8s::Labels labels;  // with io.kubernetes.service.name / .namespace added
   bool qualifies = false;  // type LoadBalancer with a handled class
   std::vector<Address> requested;
   std::string requestError;  // a malformed address annotation / loadBalancerIP

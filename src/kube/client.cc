@@ -50,25 +50,6 @@ bool retryable(long status) { return status == 429 || status >= 500; }
 
 }  // namespace
 
-std::string nameOf(const Json& object) {
-  auto m = object.find("metadata");
-  if (m == object.end() || !m->is_object()) return "";
-  auto n = m->find("name");
-  return n != m->end() && n->is_string() ? n->get<std::string>() : "";
-}
-
-std::string namespaceOf(const Json& object) {
-  auto m = object.find("metadata");
-  if (m == object.end() || !m->is_object()) return "";
-  auto n = m->find("namespace");
-  return n != m->end() && n->is_string() ? n->get<std::string>() : "";
-}
-
-std::string keyOf(const Json& object) {
-  std::string ns = namespaceOf(object);
-  return ns.empty() ? nameOf(object) : ns + "/" + nameOf(object);
-}
-
 Client::Client(HttpTransport& transport, Options options)
     : transport_(transport), options_(std::move(options)), bucket_(options_.qps, options_.burst) {
   if (!options_.sleep) options_.sleep = [](auto d) { std::this_thread::sleep_for(d); };

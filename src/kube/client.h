@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "common/result.h"
+#include "k8s/object_meta.h"
 #include "kube/http_transport.h"
 #include "kube/resource.h"
 #include "kube/token_bucket.h"
@@ -124,10 +125,9 @@ class Client {
   std::map<std::pair<std::string, std::string>, Latency> latency_;
 };
 
-// metadata.name / metadata.namespace of an object ("" when absent).
-std::string nameOf(const Json& object);
-std::string namespaceOf(const Json& object);
-// "ns/name" or "name": the key objects are cached by.
-std::string keyOf(const Json& object);
+// Names of objects: k8s/object_meta.h.
+using k8s::keyOf;
+using k8s::nameOf;
+using k8s::namespaceOf;
 
 }  // namespace l2a::kube

@@ -21,7 +21,7 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service) {
   const auto& spec = service.value("spec", nlohmann::json::object());
   std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
   s.key = ns + "/" + name;
-  s.labels = kube::labelsOf(service);
+  s.labels = k8s::labelsOf(service);
   s.labels["io.kubernetes.service.name"] = name;
   s.labels["io.kubernetes.service.namespace"] = ns;
   std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()

@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "kube/label_selector.h"
+#include "k8s/label_selector.h"
 #include "policy/l2_policy.h"
 
 namespace l2a::policy {
 
 struct NodeInfo {
   std::string name;
-  kube::Labels labels;
+  k8s::Labels labels;
   double weight = 1.0;
   bool live = false;
   // Interface name -> carrier, as the node's agent publishes it; nullopt when unknown.
@@ -28,7 +28,7 @@ struct NodeInfo {
 
 struct ServiceInfo {
   std::string key;  // namespace/name
-  kube::Labels labels;  // with the io.kubernetes.service.* pseudo-labels
+  k8s::Labels labels;  // with the io.kubernetes.service.* pseudo-labels
   bool handled = false;  // type LoadBalancer, class none / l2announcer.io/l2 / io.cilium/l2-announcer
   std::vector<std::string> loadBalancerIPs;
   std::vector<std::string> externalIPs;

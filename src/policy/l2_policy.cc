@@ -11,14 +11,14 @@ L2Policy parsePolicyFields(const nlohmann::json& object, const std::string& grou
   p.name = object.value("metadata", nlohmann::json::object()).value("name", "");
   p.key = group + "/" + p.name;
   const auto& spec = object.value("spec", nlohmann::json::object());
-  auto services = kube::LabelSelector::fromJson(spec.value("serviceSelector", nlohmann::json()));
+  auto services = k8s::LabelSelector::fromJson(spec.value("serviceSelector", nlohmann::json()));
   if (services) p.serviceSelector = *services; else p.errors.emplace_back("InvalidServiceSelector", services.error().message);
-  auto nodes = kube::LabelSelector::fromJson(spec.value("nodeSelector", nlohmann::json()));
+  auto nodes = k8s::LabelSelector::fromJson(spec.value("nodeSelector", nlohmann::json()));
   if (nodes) p.nodeSelector = *nodes; else p.errors.emplace_back("InvalidNodeSelector", nodes.error().message);
   for (const auto& i : spec.value("interfaces", nlohmann::json::array())) {
     if (i.is_string()) p.interfaces.push_back(i);
   }
-  auto selector = net::InterfaceSelector::create(p.interfaces);
+  auto selector = k8s::InterfaceSelector::create(p.interfaces);
   if (selector) p.interfaceSelector = *selector; else p.errors.emplace_back("InvalidInterfaces", selector.error().message);
   p.loadBalancerIPs = spec.value("loadBalancerIPs", false);
   p.externalIPs = spec.value("externalIPs", false);
@@ -34,7 +34,7 @@ L2Policy parsePolicy(const nlohmann::json& object, const std::string& group) {
     return parsePolicyFields(object, group);
   } catch (const nlohmann::json::exception& e) {
     L2Policy p;
-    p.name = kube::nameOf(object);
+    p.name = k8s::nameOf(object);
     p.key = group + "/" + p.name;
     p.errors.emplace_back("MalformedObject", e.what());
     return p;

@@ -7,18 +7,18 @@
 #include <string>
 #include <vector>
 
-#include "kube/label_selector.h"
-#include "net/interface_selector.h"
+#include "k8s/label_selector.h"
+#include "k8s/interface_selector.h"
 
 namespace l2a::policy {
 
 struct L2Policy {
   std::string key;  // group/name
   std::string name;
-  kube::LabelSelector serviceSelector;
-  kube::LabelSelector nodeSelector;
+  k8s::LabelSelector serviceSelector;
+  k8s::LabelSelector nodeSelector;
   std::vector<std::string> interfaces;  // regexes, OR-ed; empty = every interface the agent uses
-  net::InterfaceSelector interfaceSelector;
+  k8s::InterfaceSelector interfaceSelector;
   bool loadBalancerIPs = false;
   bool externalIPs = false;
   // Problems by condition type: InvalidServiceSelector, InvalidNodeSelector, InvalidInterfaces.

@@ -28,7 +28,7 @@ std::optional<packet::MacAddress> multicastGroupOf(const IpAddress& address) {
 Responder::Responder(FrameIo& io, AnnouncementConfig config, std::function<void()> wake)
     : io_(io), config_(config), wake_(std::move(wake)) {}
 
-bool Responder::claim(const IpAddress& address, net::InterfaceSelector scope) {
+bool Responder::claim(const IpAddress& address, k8s::InterfaceSelector scope) {
   {
     std::lock_guard lock(mutex_);
     auto it = claims_.find(address);

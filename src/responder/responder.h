@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "net/interface_selector.h"
+#include "k8s/interface_selector.h"
 #include "packet/bytes.h"
 #include "packet/ethernet.h"
 #include "packet/ip_address.h"
@@ -57,7 +57,7 @@ class Responder {
   // Starts answering for `address` on the ports `scope` selects, and schedules its
   // announcements. Claiming again with the same scope changes nothing; with another scope it
   // moves and re-announces. Returns true when something changed.
-  bool claim(const packet::IpAddress& address, net::InterfaceSelector scope = {});
+  bool claim(const packet::IpAddress& address, k8s::InterfaceSelector scope = {});
   // Stops answering for `address` at once. Returns false when it was not claimed.
   bool release(const packet::IpAddress& address);
 
@@ -107,7 +107,7 @@ class Responder {
 
  private:
   struct Claim {
-    net::InterfaceSelector scope;
+    k8s::InterfaceSelector scope;
     std::vector<int> activeIfindexes;
     int remainingBursts = 0;
     uint64_t generation = 0;

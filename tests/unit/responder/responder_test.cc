@@ -23,8 +23,8 @@ const packet::IpAddress kV4 = *packet::parseIpAddress("198.18.0.11");
 const packet::IpAddress kV6 = *packet::parseIpAddress("2001:db8::11");
 const packet::IpAddress kV6b = *packet::parseIpAddress("2001:db8::200");
 
-net::InterfaceSelector selector(std::vector<std::string> patterns) {
-  return net::InterfaceSelector::create(patterns).value();
+k8s::InterfaceSelector selector(std::vector<std::string> patterns) {
+  return k8s::InterfaceSelector::create(patterns).value();
 }
 
 class ResponderTest : public ::testing::Test {

@@ -1,8 +1,8 @@
-#include "net/interface_selector.h"
+#include "k8s/interface_selector.h"
 
 #include <fmt/format.h>
 
-namespace l2a::net {
+namespace l2a::k8s {
 
 Result<InterfaceSelector> InterfaceSelector::create(const std::vector<std::string>& patterns) {
   InterfaceSelector selector;
@@ -25,4 +25,4 @@ bool InterfaceSelector::matches(std::string_view name) const {
   return false;
 }
 
-}  // namespace l2a::net
+}  // namespace l2a::k8s

@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 
-namespace l2a::net {
+namespace l2a::k8s {
 
 class InterfaceSelector {
  public:
@@ -26,4 +26,4 @@ class InterfaceSelector {
   std::vector<std::regex> compiled_;
 };
 
-}  // namespace l2a::net
+}  // namespace l2a::k8s

@@ -1,10 +1,10 @@
-#include "kube/label_selector.h"
+#include "k8s/label_selector.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-namespace l2a::kube {
+namespace l2a::k8s {
 
 Result<LabelSelector> LabelSelector::fromJson(const nlohmann::json& selector) {
   LabelSelector out;
@@ -73,4 +73,4 @@ Labels labelsOf(const nlohmann::json& object) {
   return out;
 }
 
-}  // namespace l2a::kube
+}  // namespace l2a::k8s

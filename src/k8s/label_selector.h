@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 
-namespace l2a::kube {
+namespace l2a::k8s {
 
 using Labels = std::map<std::string, std::string>;
 
@@ -33,4 +33,4 @@ class LabelSelector {
 // metadata.labels of an object as a map (non-string values ignored).
 Labels labelsOf(const nlohmann::json& object);
 
-}  // namespace l2a::kube
+}  // namespace l2a::k8s

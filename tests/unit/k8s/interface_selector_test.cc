@@ -1,8 +1,8 @@
-#include "net/interface_selector.h"
+#include "k8s/interface_selector.h"
 
 #include <gtest/gtest.h>
 
-namespace l2a::net {
+namespace l2a::k8s {
 namespace {
 
 TEST(InterfaceSelector, EmptyListSelectsEverything) {
@@ -30,4 +30,4 @@ TEST(InterfaceSelector, BadRegexIsAnErrorNamingIt) {
 }
 
 }  // namespace
-}  // namespace l2a::net
+}  // namespace l2a::k8s

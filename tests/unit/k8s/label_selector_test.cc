@@ -1,8 +1,8 @@
-#include "kube/label_selector.h"
+#include "k8s/label_selector.h"
 
 #include <gtest/gtest.h>
 
-namespace l2a::kube {
+namespace l2a::k8s {
 namespace {
 
 using Json = nlohmann::json;
@@ -43,4 +43,4 @@ TEST(LabelSelector, InvalidSelectorsAreErrors) {
 }
 
 }  // namespace
-}  // namespace l2a::kube
+}  // namespace l2a::k8s
