@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 #include "cli/discovery_wait.h"
 #include "cli/exit_codes.h"
+#include "cli/guarded_thread.h"
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
 #include "cli/responder_host.h"
@@ -159,18 +160,18 @@ int runAgent(const AgentCommandOptions& options) {
                options.leaseDurationMs);
 
   std::vector<std::thread> threads;
-  threads.emplace_back([&] {
+  threads.emplace_back(guarded("responder", [&] {
     responderRunning = true;
     (*host)->run();
     responderRunning = false;
-  });
+  }));
   for (kube::Informer* informer : agent.informers()) {
-    threads.emplace_back([informer, &stop] { informer->run(stop); });
+    threads.emplace_back(guarded("informer", [informer, &stop] { informer->run(stop); }));
   }
   kube::LeaseDriver driver;
   driver.add(agent.nodeLease());
-  threads.emplace_back([&] { driver.run(stop); });
-  std::thread reconciler([&] { agent.run(stop); });
+  threads.emplace_back(guarded("node lease", [&] { driver.run(stop); }));
+  std::thread reconciler(guarded("reconcile loop", [&] { agent.run(stop); }));
 
   int signal = 0;
   sigwait(&signals, &signal);

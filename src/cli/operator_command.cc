@@ -14,6 +14,7 @@
 
 #include "cli/discovery_wait.h"
 #include "cli/exit_codes.h"
+#include "cli/guarded_thread.h"
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
 #include "ipam/lb_ipam_controller.h"
@@ -125,7 +126,7 @@ int runOperator(const OperatorOptions& options) {
   }
   kube::LeaseDriver driver;
   driver.add(elector);
-  std::thread electing([&] { driver.run(stop); });
+  std::thread electing(guarded("election", [&] { driver.run(stop); }));
   // Terms: lead while the Lease is ours, step down when it is not, campaign again — until a signal.
   while (!stop) {
     spdlog::info("event=waiting_for_lease lease={}/l2a-operator identity={}", options.ns, identity);
@@ -151,9 +152,9 @@ int runOperator(const OperatorOptions& options) {
     }
     std::vector<std::thread> threads;
     for (kube::Informer* informer : controller->informers()) {
-      threads.emplace_back([informer, &termOver] { informer->run(termOver); });
+      threads.emplace_back(guarded("informer", [informer, &termOver] { informer->run(termOver); }));
     }
-    threads.emplace_back([&] { controller->run(termOver); });
+    threads.emplace_back(guarded("controller", [&] { controller->run(termOver); }));
     while (!endOfTerm()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     termOver = true;
     for (auto& t : threads) t.join();
