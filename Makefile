@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # etcd and kube-controller-manager, built from their modules the first time).
 CONTROL_PLANE ?= lab
 
-.PHONY: all bootstrap build test demo bench bench-failover chaos fuzz format sanitize clean
+.PHONY: all bootstrap build test demo bench bench-failover bench-churn chaos fuzz format sanitize clean
 
 all: build
 
@@ -34,6 +34,11 @@ bench: build
 # l2a and keepalived side by side under six failures (about an hour with RUNS=10).
 bench-failover: build
 	bash bench/failover.sh
+
+# Churn soak: Services, Leases and ports created and deleted for 10 minutes; RSS and metric
+# series at start and end (about 13 minutes).
+bench-churn: build
+	bash bench/churn.sh
 
 # The chaos suite in full (make test runs its short form).
 chaos: build

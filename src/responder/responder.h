@@ -102,7 +102,7 @@ class Responder {
   // By port name. A port that went away keeps its counters for kCountersKeptAfterRemoval (an
   // interface that flaps keeps counting), then they go — veths come and go by the thousand.
   std::map<std::string, PortCounters> counters() const;
-  static constexpr std::chrono::minutes kCountersKeptAfterRemoval{10};
+  static constexpr std::chrono::minutes kCountersKeptAfterRemoval{2};
   std::vector<Port> ports() const;
 
  private:
