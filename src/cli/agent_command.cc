@@ -45,7 +45,8 @@ int runAgent(const AgentCommandOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto host = ResponderHost::create(*selector, responder::AnnouncementConfig{});
+  auto host = ResponderHost::create(
+      *selector, responder::AnnouncementConfig{.refresh = std::chrono::milliseconds(options.announceRefreshMs)});
   if (!host) {
     fmt::print(stderr, "l2a: error: {}\n", host.error().message);
     return kExitSoftware;

@@ -23,6 +23,7 @@ struct AgentCommandOptions {
   double apiQps = 50;
   int apiBurst = 100;
   std::string metricsBind = "0.0.0.0:9611";  // "" disables /metrics, /healthz, /readyz
+  int announceRefreshMs = 0;  // gratuitous ARP / unsolicited NA again every so often; 0: never
 };
 
 int runAgent(const AgentCommandOptions& options);

@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
                        "Answers per interface per second, beyond which a flood is dropped (0: no limit)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e9));
+  agentCmd->add_option("--announce-refresh-ms", ag.announceRefreshMs,
+                       "Announce every claimed address again this often, for switches that age MAC entries (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   agentCmd->add_option("--metrics-bind", ag.metricsBind, "HOST:PORT for /metrics, /healthz, /readyz (\"\": off)")
       ->capture_default_str();
 

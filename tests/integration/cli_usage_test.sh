@@ -21,6 +21,7 @@ check "announce: bad regex" one_line_error "$L2A" announce -i 'eth[' 198.18.0.1
 check "announce: no interface" one_line_error "$L2A" announce 198.18.0.1
 check "announce: no address" one_line_error "$L2A" announce -i eth0
 check "announce: bad --announce-count" one_line_error "$L2A" announce -i eth0 --announce-count x 198.18.0.1
+check "agent: negative --announce-refresh-ms" one_line_error "$L2A" agent --node-name n1 --announce-refresh-ms -5
 check "whohas: invalid IP" one_line_error "$L2A" whohas not-an-ip
 check "whohas: unknown interface" one_line_error "$L2A" whohas --interface nosuch0 198.18.0.1
 check "whohas: bad --output" one_line_error "$L2A" whohas --output xml 198.18.0.1
