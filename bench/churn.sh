@@ -63,13 +63,13 @@ churn_round() {
   for ((k = 0; k < 20; k++)); do
     docs+="apiVersion: v1
 kind: Service
-metadata: {name: c$round-$k, namespace: default, labels: {churn-round: "$round"}}
+metadata: {name: c$round-$k, namespace: default, labels: {churn-round: r$round}}
 spec: {type: LoadBalancer, ports: [{port: 80}]}
 ---
 "
   done
   lab_kubectl apply -f - >/dev/null <<<"$docs"
-  lab_kubectl delete svc -l "churn-round=$((round - 1))" --wait=false >/dev/null 2>&1
+  lab_kubectl delete svc -l "churn-round=r$((round - 1))" --wait=false >/dev/null 2>&1
   lab_kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Node
