@@ -28,7 +28,18 @@ for crd in loadbalancerippools.l2announcer.io l2announcementpolicies.l2announcer
   check "$crd is Established" lab_wait_for 10 established "$crd"
 done
 check "the pool CRD has printer columns" lab_output_has "IPs Available" kubectl get crd loadbalancerippools.l2announcer.io -o yaml
-check "and the short name ippool" lab_output_has "ippool" kubectl get crd loadbalancerippools.l2announcer.io -o jsonpath='{.spec.names.shortNames}'
+check "and the short name l2ippool" lab_output_has "l2ippool" kubectl get crd loadbalancerippools.l2announcer.io -o jsonpath='{.spec.names.shortNames}'
+# Cilium's pool CRD claims ippool, ippools, lbippool and lbippools: ours must not, or `kubectl get
+# ippool` is ambiguous in a cluster running both (the normal state during a migration).
+no_shared_short_names() {
+  local ours theirs
+  ours=$(kubectl get crd loadbalancerippools.l2announcer.io -o jsonpath='{.spec.names.shortNames[*]}')
+  theirs=$(kubectl get crd ciliumloadbalancerippools.cilium.io -o jsonpath='{.spec.names.shortNames[*]}')
+  [[ -n $ours && -n $theirs ]] && ! comm -12 <(tr ' ' '\n' <<<"$ours" | sort) <(tr ' ' '\n' <<<"$theirs" | sort) | grep -q .
+}
+check "no short name is shared with Cilium's pool kind" no_shared_short_names
+unambiguous() { ! kubectl get ippool 2>&1 | grep -qi 'could also match'; }
+check "kubectl get ippool means Cilium's kind, unambiguously" unambiguous
 cat >"/tmp/$LAB_ID-unknown.yaml" <<'YAML'
 apiVersion: l2announcer.io/v1alpha1
 kind: LoadBalancerIPPool
@@ -39,9 +50,33 @@ YAML
 check "a field the schema does not declare is refused (strict field validation)" \
   lab_output_has 'unknown field "spec.blocks\[0\].color"' kubectl apply -f "/tmp/$LAB_ID-unknown.yaml"
 
-echo "# install.md step 3: the chart"
+echo "# install.md step 3: the namespace, then the chart into it"
+check "kubectl apply -f deploy/manifests/namespace.yaml" kubectl apply -f "$ROOT/deploy/manifests/namespace.yaml"
 check "helm lint" helm lint "$CHART"
-check "helm install" helm install l2announcer "$CHART" --set image.repository=registry.example/l2a
+check "helm install -n l2announcer" helm install l2announcer "$CHART" -n l2announcer --set image.repository=registry.example/l2a
+check "the release lives in that namespace" lab_output_has "^l2announcer[[:space:]]+l2announcer[[:space:]]" helm list -n l2announcer
+# What Pod Security admission makes of the agent's pod (hostNetwork, NET_RAW): a pod made from
+# the DaemonSet's template, created as a dry run where the DaemonSet controller would create it.
+agent_pod() {  # agent_pod NAMESPACE: the DaemonSet's pod template as a Pod in NAMESPACE
+  kubectl get ds l2a-agent -n l2announcer -o json | python3 -c 'import json,sys
+ds = json.load(sys.stdin)
+tpl = ds["spec"]["template"]
+tpl["spec"]["nodeName"] = "any"
+print(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "agent-probe", "namespace": sys.argv[1],
+                  "labels": tpl["metadata"]["labels"]}, "spec": tpl["spec"]}))' "$1"
+}
+admitted() { agent_pod l2announcer | kubectl create --dry-run=server -f - >/dev/null; }
+check "the agent's pod is admitted in the namespace as deploy/ labels it" admitted
+kubectl create namespace baseline-only >/dev/null 2>&1 || true
+kubectl label namespace baseline-only pod-security.kubernetes.io/enforce=baseline --overwrite >/dev/null
+printf 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: l2a-agent, namespace: baseline-only}\n' | kubectl apply -f - >/dev/null
+refused_by_baseline() {
+  agent_pod baseline-only | kubectl create --dry-run=server -f - 2>&1 | grep -q 'violates PodSecurity "baseline'
+}
+check "  ...and refused where baseline is enforced (hostNetwork), which is why the label is needed" refused_by_baseline
+python3 "$ROOT/scripts/values-table.py" "$CHART" >"/tmp/$LAB_ID-values.md"
+check "the chart's README has the values table of values.yaml (scripts/values-table.py)" \
+  diff -u <(sed -n '/^| value | default | meaning |$/,$p' "$CHART/README.md") "/tmp/$LAB_ID-values.md"
 check "the agent DaemonSet is created" lab_output_has "l2a-agent" kubectl get ds -n l2announcer
 check "it runs on the host network" test "$(field ds/l2a-agent '{.spec.template.spec.hostNetwork}')" = true
 check "with NET_RAW only" test "$(field ds/l2a-agent '{.spec.template.spec.containers[0].securityContext.capabilities.add}')" = '["NET_RAW"]'
@@ -100,17 +135,20 @@ check "nor the agent" \
   bash -c "grep -q '^l2a_api_requests_total' /tmp/$LAB_ID-agent.metrics && ! grep -q 'code=\"403\"' /tmp/$LAB_ID-agent.metrics"
 
 echo "# helm uninstall, then the plain manifest"
-check "helm uninstall" helm uninstall l2announcer --wait
+check "helm uninstall" helm uninstall l2announcer -n l2announcer --wait
 gone() { ! kubectl get clusterrole l2a-agent >/dev/null 2>&1 && ! kubectl get ds l2a-agent -n l2announcer >/dev/null 2>&1; }
 check "its objects are gone" lab_wait_for 30 gone
-helm template l2announcer "$CHART" >"/tmp/$LAB_ID-rendered.yaml"
-check "the committed plain manifest is helm template of the chart" \
-  diff -u <(grep -v '^# Rendered from' "$ROOT/deploy/manifests/l2announcer.yaml") "/tmp/$LAB_ID-rendered.yaml"
+check "and the namespace stays (the chart does not own it)" kubectl get namespace l2announcer
+helm template l2announcer "$CHART" -n l2announcer >"/tmp/$LAB_ID-rendered.yaml"
+check "the committed plain manifest is helm template -n l2announcer of the chart" \
+  diff -u <(tail -n +3 "$ROOT/deploy/manifests/l2announcer.yaml") "/tmp/$LAB_ID-rendered.yaml"
 check "kubectl apply -f deploy/manifests/l2announcer.yaml" kubectl apply -f "$ROOT/deploy/manifests/l2announcer.yaml"
 check "the same objects exist" kubectl get ds/l2a-agent deploy/l2a-operator sa/l2a-agent sa/l2a-operator -n l2announcer
 check "and the cluster roles" kubectl get clusterrole/l2a-agent clusterrole/l2a-operator
-helm template l2announcer "$CHART" --set agent.interface='^bond0$' --set agent.leaseDurationMs=6000 \
-  --set namespace=lb >"/tmp/$LAB_ID-custom.yaml"
-check "values change interfaces, timing and namespace" bash -c "grep -qF -- '--interface=^bond0\$' /tmp/$LAB_ID-custom.yaml &&
-  grep -qF -- '--lease-duration-ms=6000' /tmp/$LAB_ID-custom.yaml && grep -qF -- '--namespace=lb' /tmp/$LAB_ID-custom.yaml"
+helm template l2announcer "$CHART" -n lb --set agent.interface='^bond0$' --set agent.leaseDurationMs=6000 \
+  --set agent.nodeSelector.role=edge --set agent.logFormat=json >"/tmp/$LAB_ID-custom.yaml"
+check "values and the release namespace change interfaces, timing, nodes, logs and namespace" \
+  bash -c "grep -qF -- '--interface=^bond0\$' /tmp/$LAB_ID-custom.yaml &&
+  grep -qF -- '--lease-duration-ms=6000' /tmp/$LAB_ID-custom.yaml && grep -qF -- '--namespace=lb' /tmp/$LAB_ID-custom.yaml &&
+  grep -qF -- '--log-format=json' /tmp/$LAB_ID-custom.yaml && grep -qF 'role: edge' /tmp/$LAB_ID-custom.yaml"
 lab_finish

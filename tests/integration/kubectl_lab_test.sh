@@ -39,11 +39,11 @@ spec:
     stop: 198.18.100.20
 YAML
 check "apply a LoadBalancerIPPool" lab_output_has "loadbalancerippool.l2announcer.io/blue created" kubectl apply -f "$DIR/pool.yaml"
-check "get it by its short name" lab_output_has "^blue " kubectl get ippool
+check "get it by its short name" lab_output_has "^blue " kubectl get l2ippool
 sed -i 's/stop: 198.18.100.20/stop: 198.18.100.30/' "$DIR/pool.yaml"
 check "apply a change" lab_output_has "configured" kubectl apply -f "$DIR/pool.yaml"
-check "the change is stored" test "$(field ippool/blue '{.spec.blocks[1].stop}')" = 198.18.100.30
-check "generation counts spec changes" test "$(field ippool/blue '{.metadata.generation}')" = 2
+check "the change is stored" test "$(field l2ippool/blue '{.spec.blocks[1].stop}')" = 198.18.100.30
+check "generation counts spec changes" test "$(field l2ippool/blue '{.metadata.generation}')" = 2
 check "re-applying the same file changes nothing" lab_output_has "unchanged" kubectl apply -f "$DIR/pool.yaml"
 
 cat >"$DIR/policy.yaml" <<'YAML'
@@ -101,9 +101,9 @@ check "a protobuf body (kubectl create service) is refused with 415, saying JSON
   lab_output_has "reads JSON request bodies only" kubectl create service clusterip typed --tcp=80:80
 check "delete a Service" kubectl delete svc httpd
 check "it is gone" lab_output_has "NotFound" kubectl get svc httpd
-check "delete a custom resource" kubectl delete ippool blue
+check "delete a custom resource" kubectl delete l2ippool blue
 check "delete the CRDs" kubectl delete -f "$ROOT/deploy/crds/"
-check "the custom kind is no longer served" lab_output_has "doesn't have a resource type|could not find the requested resource" kubectl get ippool
+check "the custom kind is no longer served" lab_output_has "doesn't have a resource type|could not find the requested resource" kubectl get l2ippool
 check "a malformed manifest is rejected with a message" lab_output_has "Invalid|invalid" \
   bash -c "echo '{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"Bad_Name\"},\"spec\":{}}' | kubectl apply -f -"
 lab_finish

@@ -97,12 +97,12 @@ metadata: {name: overlapping}
 spec:
   blocks: [{cidr: 198.18.0.128/25}]
 YAML
-conflicting() { [[ $(pool_field ippool/overlapping '{.status.conflicting}') == True ]]; }
+conflicting() { [[ $(pool_field l2ippool/overlapping '{.status.conflicting}') == True ]]; }
 check "marked conflicting" lab_wait_for 5 conflicting
 check "with a PoolConflict condition naming the older pool" lab_output_has "seed-pool" \
-  kubectl get ippool overlapping -o jsonpath='{.status.conditions[?(@.type=="PoolConflict")].message}'
+  kubectl get l2ippool overlapping -o jsonpath='{.status.conditions[?(@.type=="PoolConflict")].message}'
 check "the older pool keeps working" test "$(pool_field ciliumloadbalancerippool/seed-pool '{.status.conditions[?(@.type=="cilium.io/PoolConflict")].status}')" = False
-kubectl delete ippool overlapping >/dev/null
+kubectl delete l2ippool overlapping >/dev/null
 
 echo "# bad input"
 lb_service "wants-outside"

@@ -313,9 +313,11 @@ lab_control_plane_only() {  # lab_control_plane_only [DIR]: start it, nothing in
   esac
 }
 
-# The Namespace, ServiceAccounts, roles and bindings of deploy/manifests/l2announcer.yaml, as an
-# operator installs them (the DaemonSet and Deployment are not: the lab runs l2a itself).
+# deploy/manifests/namespace.yaml, and the ServiceAccounts, roles and bindings of
+# deploy/manifests/l2announcer.yaml, as an operator installs them (the DaemonSet and Deployment
+# are not: the lab runs l2a itself).
 lab_deploy_rbac() {
+  lab_kubectl apply -f "$LAB_ROOT/deploy/manifests/namespace.yaml" >/dev/null || return 1
   python3 - "$LAB_ROOT/deploy/manifests/l2announcer.yaml" <<'PY' | lab_kubectl apply -f - >/dev/null
 import sys, yaml
 rbac = {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
