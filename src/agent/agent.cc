@@ -239,7 +239,8 @@ policy::ClusterView Agent::snapshot() {
       .live = [this, now](const std::string& node, const Json& lease) {
         std::lock_guard lock(mutex_);
         return nodeLeaseLive(node, lease.value("spec", Json::object()), now);
-      }};
+      },
+      .classes = options_.classes};
   policy::ClusterView view = buildClusterView(in);
   // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
   // back through the watch — a view that lags behind the API server must not take anything.

@@ -50,6 +50,7 @@ struct AgentOptions {
   std::chrono::milliseconds renewDeadline{3000};
   std::chrono::milliseconds retryPeriod{1000};
   std::chrono::milliseconds resyncPeriod{1000};
+  k8s::LoadBalancerClasses classes;  // which Services this agent announces
 };
 
 struct PolicyKind {

@@ -84,7 +84,7 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
     }
   }
   for (const Json& s : in.services) {
-    policy::ServiceInfo info = policy::serviceInfoFrom(s);
+    policy::ServiceInfo info = policy::serviceInfoFrom(s, in.classes);
     if (!info.problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info.key, info.problem));
     info.readyEndpointNodes = readyNodes[info.key];
     view.services.push_back(std::move(info));

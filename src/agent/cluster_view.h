@@ -3,6 +3,8 @@
 // liveness judged by its own clock) and `l2a explain` (one-shot, judged by renewTime). Pure.
 #pragma once
 
+#include "k8s/load_balancer_class.h"
+
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +24,7 @@ struct ViewInputs {
   std::function<std::optional<nlohmann::json>(const std::string& node)> leaseOf;
   // Whether that Lease shows a live holder.
   std::function<bool(const std::string& node, const nlohmann::json& lease)> live;
+  k8s::LoadBalancerClasses classes;  // which Services are ours
 };
 
 policy::ClusterView buildClusterView(const ViewInputs& inputs);

@@ -145,7 +145,8 @@ int runAgent(const AgentCommandOptions& options) {
                           .interfaces = *selector,
                           .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
                           .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
-                          .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs)},
+                          .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs),
+                          .classes = {.ownClassOnly = options.ownClassOnly}},
       *policyKinds, [] {
         auto links = net::dumpLinks();
         return links ? *links : std::vector<net::LinkInfo>{};

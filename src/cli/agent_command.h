@@ -24,6 +24,7 @@ struct AgentCommandOptions {
   int apiBurst = 100;
   std::string metricsBind = "0.0.0.0:9611";  // "" disables /metrics, /healthz, /readyz
   int announceRefreshMs = 0;  // gratuitous ARP / unsolicited NA again every so often; 0: never
+  bool ownClassOnly = false;  // only Services with loadBalancerClass l2announcer.io/l2
 };
 
 int runAgent(const AgentCommandOptions& options);

@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
   operatorCmd->add_option("--context", op.context, "kubeconfig context (default: current)");
   operatorCmd->add_option("--namespace,-n", op.ns, "Namespace of the election Lease")->capture_default_str();
   operatorCmd->add_option("--identity", op.identity, "Election identity (default: hostname-pid)");
+  operatorCmd->add_flag("--own-class-only", op.ownClassOnly,
+                        "Serve only Services with loadBalancerClass l2announcer.io/l2 (beside another LB implementation)");
+  operatorCmd->add_option("--follow-cilium-pools", op.followCiliumPools,
+                          "Also allocate from Cilium's pools when their CRD is served (false: leave them to Cilium)")
+      ->capture_default_str();
   operatorCmd->add_option("--lease-duration-ms", op.leaseDurationMs, "Lease duration")->capture_default_str()
       ->check(CLI::Range(1000, 600000));
   operatorCmd->add_option("--renew-deadline-ms", op.renewDeadlineMs, "Renew deadline")->capture_default_str()
@@ -107,6 +112,8 @@ int main(int argc, char** argv) {
                        "Answers per interface per second, beyond which a flood is dropped (0: no limit)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e9));
+  agentCmd->add_flag("--own-class-only", ag.ownClassOnly,
+                     "Announce only Services with loadBalancerClass l2announcer.io/l2 (beside another LB implementation)");
   agentCmd->add_option("--announce-refresh-ms", ag.announceRefreshMs,
                        "Announce every claimed address again this often, for switches that age MAC entries (0: never)")
       ->capture_default_str()

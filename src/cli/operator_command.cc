@@ -135,7 +135,7 @@ int runOperator(const OperatorOptions& options) {
     std::atomic<bool> termOver{false};
     auto endOfTerm = [&] { return stop.load() || !leading.load(); };
     auto kinds = waitForDiscovery<std::vector<ipam::PoolKind>>(
-        [&] { return ipam::discoverPoolKinds(client); },
+        [&] { return ipam::discoverPoolKinds(client, options.followCiliumPools); },
         [&](const std::string& why) {
           std::lock_guard lock(controllerMutex);
           blocked = why;
@@ -148,7 +148,8 @@ int runOperator(const OperatorOptions& options) {
     for (const auto& k : *kinds) spdlog::info("event=following_pools resource={}", k.resource.apiVersion() + "/" + k.resource.plural);
     {
       std::lock_guard lock(controllerMutex);
-      controller = std::make_unique<ipam::LbIpamController>(client, *kinds, [&] { return leading.load(); });
+      controller = std::make_unique<ipam::LbIpamController>(client, *kinds, [&] { return leading.load(); },
+                                                            k8s::LoadBalancerClasses{.ownClassOnly = options.ownClassOnly});
     }
     std::vector<std::thread> threads;
     for (kube::Informer* informer : controller->informers()) {

@@ -18,6 +18,8 @@ struct OperatorOptions {
   double apiQps = 50;  // client-side rate limit towards the API server
   int apiBurst = 100;
   std::string metricsBind = "0.0.0.0:9612";  // "" disables /metrics, /healthz, /readyz
+  bool ownClassOnly = false;      // only Services with loadBalancerClass l2announcer.io/l2
+  bool followCiliumPools = true;  // also allocate from cilium.io pools when that CRD is served
 };
 
 int runOperator(const OperatorOptions& options);

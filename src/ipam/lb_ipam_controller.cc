@@ -12,9 +12,10 @@
 namespace l2a::ipam {
 using Json = nlohmann::json;
 
-Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client) {
+Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client, bool followCilium) {
   std::vector<PoolKind> kinds{{{"l2announcer.io", "v1alpha1", "loadbalancerippools", false, "LoadBalancerIPPool"},
                                "l2announcer.io"}};
+  if (!followCilium) return kinds;
   for (const char* version : {"v2", "v2alpha1"}) {
     kube::Resource cilium{"cilium.io", version, "ciliumloadbalancerippools", false, "CiliumLoadBalancerIPPool"};
     auto listed = client.list(cilium, "", {.limit = 1});
@@ -29,10 +30,11 @@ Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client) {
 }
 
 LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds,
-                                   std::function<bool()> mayWrite)
+                                   std::function<bool()> mayWrite, k8s::LoadBalancerClasses classes)
     : client_(client),
       poolKinds_(std::move(poolKinds)),
       mayWrite_(std::move(mayWrite)),
+      classes_(classes),
       events_(client, kube::EventRecorder::Options{.component = "l2a-operator"}) {
   auto onSynced = [this] {
     std::lock_guard lock(mutex_);
@@ -103,7 +105,7 @@ void LbIpamController::markAll() {
 
 void LbIpamController::importAll() {
   // Addresses Services already hold come back first, so nothing new can take them.
-  for (const Json& s : services_->items()) allocator_.reconcile(parseService(s), false);
+  for (const Json& s : services_->items()) allocator_.reconcile(parseService(s, classes_), false);
 }
 
 void LbIpamController::run(const std::atomic<bool>& stop) {
@@ -145,7 +147,7 @@ void LbIpamController::reconcileService(const std::string& key) {
     allocator_.forget(key);
     return;
   }
-  AllocationResult result = allocator_.reconcile(parseService(*object));
+  AllocationResult result = allocator_.reconcile(parseService(*object, classes_));
   writeServiceStatus(*object, result);
 }
 

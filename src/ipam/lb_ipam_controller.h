@@ -44,7 +44,7 @@ class LbIpamController {
   // `poolKinds`: which pool resources to follow (see discoverPoolKinds). `mayWrite` is asked
   // before every write: false (leadership lost) and nothing more is written.
   LbIpamController(kube::Client& client, std::vector<PoolKind> poolKinds,
-                   std::function<bool()> mayWrite = [] { return true; });
+                   std::function<bool()> mayWrite = [] { return true; }, k8s::LoadBalancerClasses classes = {});
   std::vector<kube::Informer*> informers();
   void run(const std::atomic<bool>& stop);
   ControllerStats stats() const;
@@ -70,6 +70,7 @@ class LbIpamController {
   kube::Client& client_;
   std::vector<PoolKind> poolKinds_;
   std::function<bool()> mayWrite_;
+  k8s::LoadBalancerClasses classes_;
   kube::EventRecorder events_;  // aggregated, rate-limited, sent off this loop's thread
   std::unique_ptr<kube::Informer> services_;
   std::vector<std::unique_ptr<kube::Informer>> pools_;
@@ -85,7 +86,8 @@ class LbIpamController {
 };
 
 // Pool kinds the server serves: l2announcer.io/v1alpha1 always; cilium.io (v2, else v2alpha1)
-// when that CRD is installed (a 404). Any other answer (a 403, an outage) is an error.
-Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client);
+// when that CRD is installed (a 404 says not) and `followCilium`. Any other answer (a 403, an
+// outage) is an error.
+Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client, bool followCilium = true);
 
 }  // namespace l2a::ipam

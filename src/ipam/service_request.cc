@@ -31,13 +31,9 @@ std::vector<std::string> splitList(const std::string& text) {
 
 }  // namespace
 
-bool handledClass(const std::string& loadBalancerClass) {
-  return loadBalancerClass.empty() || loadBalancerClass == kClassOwn || loadBalancerClass == kClassCilium;
-}
-
 namespace {
 
-ServiceRequest parseServiceFields(const nlohmann::json& service) {
+ServiceRequest parseServiceFields(const nlohmann::json& service, const k8s::LoadBalancerClasses& classes) {
   ServiceRequest r;
   const auto& meta = service.value("metadata", nlohmann::json::object());
   const auto& spec = service.value("spec", nlohmann::json::object());
@@ -50,7 +46,7 @@ ServiceRequest parseServiceFields(const nlohmann::json& service) {
   std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
                         ? spec["loadBalancerClass"].get<std::string>()
                         : "";
-  r.qualifies = spec.value("type", "") == "LoadBalancer" && handledClass(cls);
+  r.qualifies = spec.value("type", "") == "LoadBalancer" && classes.serves(cls);
 
   const auto& annotations = meta.value("annotations", nlohmann::json::object());
   std::vector<std::string> requested = splitList(annotation(annotations, kAnnotationIps, kAnnotationIpsCilium));
@@ -111,9 +107,9 @@ ServiceRequest parseServiceFields(const nlohmann::json& service) {
 
 // A field of the wrong type makes the Service one LB-IPAM does not serve, with the reason as
 // its request error, never an exception.
-ServiceRequest parseService(const nlohmann::json& service) {
+ServiceRequest parseService(const nlohmann::json& service, const k8s::LoadBalancerClasses& classes) {
   try {
-    return parseServiceFields(service);
+    return parseServiceFields(service, classes);
   } catch (const nlohmann::json::exception& e) {
     ServiceRequest r;
     r.ns = k8s::namespaceOf(service);

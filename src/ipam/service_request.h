@@ -9,11 +9,12 @@
 
 #include "ipam/address.h"
 #include "k8s/label_selector.h"
+#include "k8s/load_balancer_class.h"
 
 namespace l2a::ipam {
 
-inline constexpr const char* kClassOwn = "l2announcer.io/l2";
-inline constexpr const char* kClassCilium = "io.cilium/l2-announcer";
+using k8s::kClassCilium;
+using k8s::kClassOwn;
 inline constexpr const char* kAnnotationIps = "l2announcer.io/ips";
 inline constexpr const char* kAnnotationIpsCilium = "lbipam.cilium.io/ips";
 inline constexpr const char* kAnnotationSharingKey = "l2announcer.io/sharing-key";
@@ -46,9 +47,7 @@ struct ServiceRequest {
   std::vector<Address> ingress;  // status.loadBalancer.ingress[].ip now
 };
 
-ServiceRequest parseService(const nlohmann::json& service);
-
-// Whether `class` (spec.loadBalancerClass, "" when unset) is one this project handles.
-bool handledClass(const std::string& loadBalancerClass);
+// `classes`: which loadBalancerClass values are ours (qualifies is false for the others).
+ServiceRequest parseService(const nlohmann::json& service, const k8s::LoadBalancerClasses& classes = {});
 
 }  // namespace l2a::ipam

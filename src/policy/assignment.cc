@@ -15,7 +15,7 @@ void addUnique(std::vector<std::string>& list, const std::string& value) {
 
 namespace {
 
-ServiceInfo serviceInfoFields(const nlohmann::json& service) {
+ServiceInfo serviceInfoFields(const nlohmann::json& service, const k8s::LoadBalancerClasses& classes) {
   ServiceInfo s;
   const auto& meta = service.value("metadata", nlohmann::json::object());
   const auto& spec = service.value("spec", nlohmann::json::object());
@@ -26,8 +26,7 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service) {
   s.labels["io.kubernetes.service.namespace"] = ns;
   std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
                         ? spec["loadBalancerClass"].get<std::string>() : "";
-  s.handled = spec.value("type", "") == "LoadBalancer" &&
-              (cls.empty() || cls == "l2announcer.io/l2" || cls == "io.cilium/l2-announcer");
+  s.handled = spec.value("type", "") == "LoadBalancer" && classes.serves(cls);
   const auto& ingress = service.value("status", nlohmann::json::object())
                             .value("loadBalancer", nlohmann::json::object())
                             .value("ingress", nlohmann::json::array());
@@ -45,9 +44,9 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service) {
 
 // A field of the wrong type makes the Service one this node does not announce, with the reason,
 // never an exception.
-ServiceInfo serviceInfoFrom(const nlohmann::json& service) {
+ServiceInfo serviceInfoFrom(const nlohmann::json& service, const k8s::LoadBalancerClasses& classes) {
   try {
-    return serviceInfoFields(service);
+    return serviceInfoFields(service, classes);
   } catch (const nlohmann::json::exception& e) {
     auto metadata = [&](const char* field) -> std::string {
       auto m = service.find("metadata");

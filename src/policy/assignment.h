@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "k8s/label_selector.h"
+#include "k8s/load_balancer_class.h"
 #include "policy/l2_policy.h"
 
 namespace l2a::policy {
@@ -65,6 +66,6 @@ struct AddressPlan {
 std::map<std::string, AddressPlan> planAddresses(const ClusterView& view);
 
 // Parses a Service object into what planning needs (labels, class, addresses, policy).
-ServiceInfo serviceInfoFrom(const nlohmann::json& service);
+ServiceInfo serviceInfoFrom(const nlohmann::json& service, const k8s::LoadBalancerClasses& classes = {});
 
 }  // namespace l2a::policy

@@ -135,6 +135,24 @@ TEST(Allocator, RequestedAddressesAreExactlyWhatTheServiceGets) {
   EXPECT_TRUE(wrongFamily.addresses.empty());
 }
 
+// Beside another implementation that serves class-less Services, l2announcer serves only its own
+// class (--own-class-only).
+TEST(Allocator, OwnClassOnlyLeavesOtherServicesAlone) {
+  Allocator a;
+  a.setPools({pool("p", {{{"cidr", "198.18.0.0/24"}}})});
+  k8s::LoadBalancerClasses own{.ownClassOnly = true};
+  Json ours = kV4Only;
+  ours["loadBalancerClass"] = "l2announcer.io/l2";
+  Json cilium = kV4Only;
+  cilium["loadBalancerClass"] = "io.cilium/l2-announcer";
+  EXPECT_FALSE(parseService(serviceJson("classless", kV4Only), own).qualifies);
+  EXPECT_FALSE(parseService(serviceJson("cilium", cilium), own).qualifies);
+  EXPECT_TRUE(parseService(serviceJson("ours", ours), own).qualifies);
+  EXPECT_TRUE(parseService(serviceJson("classless", kV4Only)).qualifies);  // the default serves it
+  EXPECT_TRUE(a.reconcile(parseService(serviceJson("ours", ours), own)).satisfied);
+  EXPECT_FALSE(a.reconcile(parseService(serviceJson("classless", kV4Only), own)).handled);
+}
+
 TEST(Allocator, SharingKeyRules) {
   Allocator a;
   a.setPools({pool("p", {{{"cidr", "198.18.0.0/24"}}})});
