@@ -205,9 +205,11 @@ bool Agent::nodeLeaseLive(const std::string& node, const Json& spec, Steady::tim
   return live;
 }
 
-std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen) {
+std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen,
+                              const wire::WireView& wire) {
   auto now = Steady::now();
   std::string inputs = std::to_string(objectEvents_.load()) + (frozen ? " frozen" : " live");
+  inputs += fmt::format(" wire-excluded={}", fmt::join(wire.excluded, ","));
   for (const auto& [name, state] : mine) inputs += fmt::format(" {}={}/{}", name, state.first, state.second);
   std::lock_guard lock(mutex_);
   nextExpiry_ = Steady::time_point::max();
@@ -220,7 +222,7 @@ std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::s
   return inputs;
 }
 
-policy::ClusterView Agent::snapshot() {
+policy::ClusterView Agent::snapshot(const wire::WireView& wire) {
   std::vector<policy::L2Policy> policies;
   for (size_t i = 0; i < policies_.size(); ++i) {
     for (const Json& p : policies_[i]->items()) policies.push_back(policy::parsePolicy(p, policyKinds_[i].group));
@@ -247,6 +249,9 @@ policy::ClusterView Agent::snapshot() {
   bool live = !isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) && viewFresh();
   for (auto& node : view.nodes) {
     if (node.name == options_.nodeName) node.live = live;
+    // The wire only takes liveness away: a node it excludes (silent, held down after coming
+    // back, or accused by a peer we hear — us included) takes nothing.
+    if (wire.excluded.count(node.name)) node.live = false;
   }
   return view;
 }
@@ -284,6 +289,22 @@ void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::s
   }
 }
 
+bool Agent::heardAnnouncing(const wire::WireView& wire, const std::string& node, const std::string& address) {
+  auto peer = wire.announced.find(node);
+  if (peer == wire.announced.end()) return false;
+  auto parsed = packet::parseIpAddress(address);
+  return parsed && std::find(peer->second.begin(), peer->second.end(), *parsed) != peer->second.end();
+}
+
+std::string Agent::takeoverCause(const policy::ClusterView& view, const wire::WireView& wire,
+                                 const std::string& address) const {
+  auto last = lastOwner_.find(address);
+  if (last == lastOwner_.end() || last->second.empty() || last->second == options_.nodeName) return "plan";
+  if (wire.excluded.count(last->second)) return "wire";
+  auto node = std::find_if(view.nodes.begin(), view.nodes.end(), [&](const auto& n) { return n.name == last->second; });
+  return node == view.nodes.end() || !node->live ? "lease" : "plan";
+}
+
 void Agent::reconcile() {
   for (auto& [address, other] : takeInbox()) {
     std::lock_guard lock(mutex_);
@@ -295,10 +316,11 @@ void Agent::reconcile() {
     if (l.ethernet && options_.interfaces.matches(l.name)) mine[l.name] = {l.up && l.carrier, l.mac.toString()};
   }
   publishInterfaces(mine);
+  wire::WireView wireView = wire_ ? wire_->view() : wire::WireView{};
   bool frozenNow = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   // Nothing the plan depends on changed since the last one (the periodic resync on a quiet
   // cluster): skip planning, which costs O(Services), unless something is pending.
-  std::string inputs = planInputs(mine, frozenNow);
+  std::string inputs = planInputs(mine, frozenNow, wireView);
   {
     std::lock_guard lock(mutex_);
     if (inputs == lastPlanInputs_ && conflicts_.empty() && handingOver_.empty() && status_.frozen == frozenNow) {
@@ -308,7 +330,7 @@ void Agent::reconcile() {
     }
     lastPlanInputs_ = inputs;
   }
-  policy::ClusterView view = snapshot();
+  policy::ClusterView view = snapshot(wireView);
   reportProblems(view.problems);
   for (auto& node : view.nodes) {
     if (node.name != options_.nodeName) continue;
@@ -350,7 +372,8 @@ void Agent::reconcile() {
                                                          options_.nodeName, plan->second.owner));
     }
     auto seen = foreignSeen_.find(address);
-    bool announcedThere = seen != foreignSeen_.end() && now - seen->second < kHandoverTimeout;
+    bool announcedThere = (seen != foreignSeen_.end() && now - seen->second < kHandoverTimeout) ||
+                          heardAnnouncing(wireView, plan->second.owner, address);
     if (announcedThere && inserted) {
       logs.emplace_back(spdlog::level::info, fmt::format("event=handed_over address={} node={} note=\"announced there already\"",
                                                          address, options_.nodeName));
@@ -394,6 +417,10 @@ void Agent::reconcile() {
   for (const std::string& address : changes.release) {
     toRelease.push_back(*packet::parseIpAddress(address));
     claimed_.erase(address);
+    if (auto at = claimedAt_.find(address); at != claimedAt_.end()) {
+      if (now - at->second < std::chrono::seconds(1)) ++status_.givenBackSoon;
+      claimedAt_.erase(at);
+    }
     reannounced_.erase(address);
     ++status_.releases;
     logs.emplace_back(spdlog::level::info, fmt::format("event=released address={} node={}", address, options_.nodeName));
@@ -413,6 +440,8 @@ void Agent::reconcile() {
     claimed_[address] = patterns;
     if (!fresh) continue;
     ++status_.takeovers;
+    claimedAt_[address] = now;
+    ++status_.takeoversByCause[takeoverCause(view, wireView, address)];
     std::vector<std::string> macs;
     for (const auto& [name, state] : mine) {
       if (state.first && selector->matches(name)) macs.push_back(name + " " + state.second);
@@ -425,11 +454,18 @@ void Agent::reconcile() {
     }
   }
   status_.announced.clear();
+  std::vector<packet::IpAddress> announced;
   for (const auto& [address, scope] : claimed_) {
     status_.announced.push_back(address);
+    announced.push_back(*packet::parseIpAddress(address));
     if (thawed && !changes.claim.count(address)) toReannounce.push_back(*packet::parseIpAddress(address));
   }
+  // Who owns what, for the next take-over's cause: only addresses some plan has.
+  lastOwner_.clear();
+  for (const auto& [address, plan] : plans) lastOwner_[address] = plan.owner;
   lock.unlock();
+
+  if (wire_) wire_->setAnnounced(std::move(announced));
 
   responder_.setConfirmed(!frozen);
   for (const auto& address : toRelease) responder_.release(address);

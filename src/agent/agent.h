@@ -30,6 +30,7 @@
 #include "net/link_info.h"
 #include "policy/assignment.h"
 #include "responder/responder.h"
+#include "wire/heartbeats.h"
 
 namespace l2a::agent {
 
@@ -62,6 +63,11 @@ struct AgentStatus {
   bool frozen = false;
   std::vector<std::string> announced;  // addresses claimed now
   uint64_t takeovers = 0;
+  // Take-overs by what made the previous owner lose the address: "wire" (excluded by
+  // heartbeats), "lease" (its Lease expired or went), "plan" (anything else: a new Service, a
+  // policy, a node back).
+  std::map<std::string, uint64_t> takeoversByCause;
+  uint64_t givenBackSoon = 0;  // addresses released within 1 s of taking them (false alarms)
   uint64_t releases = 0;
   uint64_t reconciles = 0;
   uint64_t plansSkipped = 0;  // reconciles that found nothing changed since the last plan
@@ -82,6 +88,12 @@ class Agent {
 
   std::vector<kube::Informer*> informers();
   kube::LeaderElector& nodeLease() { return *lease_; }
+  // Before run(): node liveness heard on the wire (null: Leases alone). A node the wire
+  // excludes takes no address even while its Lease is live; the Lease stays the membership
+  // authority (an expired Lease is dead whatever the wire says). Call wireChanged() from
+  // Heartbeats' `changed`.
+  void setWire(wire::Heartbeats* heartbeats) { wire_ = heartbeats; }
+  void wireChanged() { wake(); }
   // A link changed (called from the responder's loop thread): reconcile soon.
   void linksChanged();
   // Another MAC announced an address we announce (responder's loop thread): check our view at
@@ -94,14 +106,19 @@ class Agent {
   AgentStatus status() const;
 
  private:
-  policy::ClusterView snapshot();
+  policy::ClusterView snapshot(const wire::WireView& wire);
   // Caller holds mutex_. Whether NODE's Lease (its spec) is live now; keeps nextExpiry_.
   bool nodeLeaseLive(const std::string& node, const nlohmann::json& spec, Steady::time_point now);
   // A fingerprint of everything a plan depends on besides the objects' contents.
-  std::string planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen);
+  std::string planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen,
+                         const wire::WireView& wire);
   // Our own Lease's renewals reach us through the watch: our view is current.
   bool viewFresh();
   void reconcile();
+  static bool heardAnnouncing(const wire::WireView& wire, const std::string& node, const std::string& address);
+  // Caller holds mutex_. Why `address` came to us (AgentStatus::takeoversByCause).
+  std::string takeoverCause(const policy::ClusterView& view, const wire::WireView& wire,
+                            const std::string& address) const;
   void publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine);
   void writePolicyStatuses(const policy::ClusterView& view);
   void event(const std::string& serviceKey, const std::string& type, const std::string& reason,
@@ -121,6 +138,7 @@ class Agent {
   std::unique_ptr<kube::Informer> services_, slices_, nodes_, leases_;
   std::vector<std::unique_ptr<kube::Informer>> policies_;
   std::unique_ptr<kube::LeaderElector> lease_;
+  wire::Heartbeats* wire_ = nullptr;
   // Events about Services (announcing started/stopped): aggregated per Service, rate-limited,
   // sent by a thread of the recorder's own so a reconcile never waits on the API server.
   std::unique_ptr<kube::EventRecorder> events_;
@@ -155,6 +173,8 @@ class Agent {
   // When another MAC last announced each of our addresses: the new owner's announcement can
   // arrive a moment before our view says the address moves to it.
   std::map<std::string, Steady::time_point> foreignSeen_;
+  std::map<std::string, Steady::time_point> claimedAt_;  // our claims, since when
+  std::map<std::string, std::string> lastOwner_;         // address -> owner in the last plan
   AgentStatus status_;
   std::set<std::string> problems_;  // malformed objects as of the last plan
   std::atomic<bool> shuttingDown_{false};

@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstring>
+#include <fstream>
+#include <optional>
 #include <mutex>
 #include <cstdlib>
 #include <thread>
@@ -21,6 +24,30 @@
 #include "net/netlink.h"
 
 namespace l2a::cli {
+
+namespace {
+
+struct HeartbeatKeys {
+  std::vector<std::string> keys;
+  std::string error;  // of the last read that failed
+};
+
+// One key per line (blank lines and surrounding blanks ignored); the first signs.
+Result<HeartbeatKeys, std::string> readHeartbeatKeys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail(fmt::format("heartbeat key file {}: {}", path, std::strerror(errno)));
+  HeartbeatKeys out;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    out.keys.push_back(line.substr(first, line.find_last_not_of(" \t\r") - first + 1));
+  }
+  if (out.keys.empty()) return fail(fmt::format("heartbeat key file {}: no key in it", path));
+  return out;
+}
+
+}  // namespace
 
 int runAgent(const AgentCommandOptions& options) {
   std::string node = options.nodeName;
@@ -74,10 +101,17 @@ int runAgent(const AgentCommandOptions& options) {
         [&] {
           common::MetricsWriter w;
           writeResponderMetrics(w, (*host)->responder());
+          if (const wire::Heartbeats* heartbeats = (*host)->heartbeats()) writeHeartbeatMetrics(w, *heartbeats);
           if (agent::Agent* agent = running.load()) {
             agent::AgentStatus st = agent->status();
             w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
-            w.counter("l2a_takeovers_total", "Addresses this node started announcing", static_cast<double>(st.takeovers));
+            for (const char* cause : {"wire", "lease", "plan"}) {
+              auto n = st.takeoversByCause.find(cause);
+              w.counter("l2a_takeovers_total", "Addresses this node started announcing, by why the previous owner lost them",
+                        n == st.takeoversByCause.end() ? 0.0 : static_cast<double>(n->second), {{"cause", cause}});
+            }
+            w.counter("l2a_takeovers_given_back_total", "Addresses released within 1 s of taking them (false alarms)",
+                      static_cast<double>(st.givenBackSoon));
             w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));
             w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.reconciles - st.plansSkipped),
                       {{"plan", "computed"}});
@@ -125,6 +159,16 @@ int runAgent(const AgentCommandOptions& options) {
     }
     metrics = std::move(started).value();
   }
+  std::optional<HeartbeatKeys> keys;
+  if (!options.heartbeatKeyFile.empty()) {
+    auto read = readHeartbeatKeys(options.heartbeatKeyFile);
+    if (!read) {
+      fmt::print(stderr, "l2a: error: {}\n", read.error());
+      return kExitUsage;
+    }
+    keys = std::move(read).value();
+    spdlog::info("event=heartbeat_keys_loaded keys={}", keys->keys.size());
+  }
   auto policyKinds = waitForDiscovery<std::vector<agent::PolicyKind>>(
       [&] { return agent::discoverPolicyKinds(client); },
       [&](const std::string& why) {
@@ -157,6 +201,16 @@ int runAgent(const AgentCommandOptions& options) {
       [&agent](const packet::IpAddress& a, const packet::MacAddress& m, const std::string& port) {
         agent.conflictSeen(a, m, port);
       });
+  if (options.heartbeatIntervalMs > 0) {
+    auto& heartbeats = (*host)->enableHeartbeats(
+        wire::HeartbeatOptions{.node = node,
+                               .interval = std::chrono::milliseconds(options.heartbeatIntervalMs),
+                               .liveness = {.misses = options.heartbeatMisses,
+                                            .holdDown = std::chrono::milliseconds(options.heartbeatHoldDownMs)}},
+        [&agent] { agent.wireChanged(); });
+    if (keys) heartbeats.setKeys(keys->keys);
+    agent.setWire(&heartbeats);
+  }
   running = &agent;
   spdlog::info("event=agent_started node={} namespace={} lease_duration_ms={}", node, options.ns,
                options.leaseDurationMs);
@@ -174,6 +228,25 @@ int runAgent(const AgentCommandOptions& options) {
   driver.add(agent.nodeLease());
   threads.emplace_back(guarded("node lease", [&] { driver.run(stop); }));
   std::thread reconciler(guarded("reconcile loop", [&] { agent.run(stop); }));
+  if (keys && (*host)->heartbeats()) {
+    // A Secret mounted as a volume changes in place: new keys are taken without a restart.
+    threads.emplace_back(guarded("heartbeat keys", [&] {
+      while (!stop.load()) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        auto fresh = readHeartbeatKeys(options.heartbeatKeyFile);
+        if (!fresh) {
+          if (keys->error != fresh.error()) spdlog::warn("event=heartbeat_keys_unreadable error=\"{}\" note=\"keeping the keys read before\"", fresh.error());
+          keys->error = fresh.error();
+          continue;
+        }
+        keys->error.clear();
+        if (fresh->keys == keys->keys) continue;
+        keys->keys = fresh->keys;
+        (*host)->heartbeats()->setKeys(keys->keys);
+        spdlog::info("event=heartbeat_keys_loaded keys={}", keys->keys.size());
+      }
+    }));
+  }
 
   int signal = 0;
   sigwait(&signals, &signal);

@@ -25,6 +25,11 @@ struct AgentCommandOptions {
   std::string metricsBind = "0.0.0.0:9611";  // "" disables /metrics, /healthz, /readyz
   int announceRefreshMs = 0;  // gratuitous ARP / unsolicited NA again every so often; 0: never
   bool ownClassOnly = false;  // only Services with loadBalancerClass l2announcer.io/l2
+  // Node liveness on the wire (wire/heartbeats.h): 0 turns heartbeats off.
+  int heartbeatIntervalMs = 40;
+  int heartbeatMisses = 5;
+  int heartbeatHoldDownMs = 10000;
+  std::string heartbeatKeyFile;  // HMAC keys, one per line, the first signs; re-read when it changes
 };
 
 int runAgent(const AgentCommandOptions& options);

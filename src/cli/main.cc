@@ -114,6 +114,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e9));
   agentCmd->add_flag("--own-class-only", ag.ownClassOnly,
                      "Announce only Services with loadBalancerClass l2announcer.io/l2 (beside another LB implementation)");
+  agentCmd->add_option("--heartbeat-interval-ms", ag.heartbeatIntervalMs,
+                       "Send heartbeats to the other agents on each interface this often (grows past 40 nodes; 0: off, Leases alone)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
+  agentCmd->add_option("--heartbeat-misses", ag.heartbeatMisses,
+                       "A peer silent for this many of its intervals is wire-dead: its addresses move at once")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
+  agentCmd->add_option("--heartbeat-hold-down-ms", ag.heartbeatHoldDownMs,
+                       "A peer heard again after silence takes no address for this long (no move-back storm)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
+  agentCmd->add_option("--heartbeat-key-file", ag.heartbeatKeyFile,
+                       "HMAC keys for heartbeats, one per line, the first signs (a mounted Secret; re-read when it changes)");
   agentCmd->add_option("--announce-refresh-ms", ag.announceRefreshMs,
                        "Announce every claimed address again this often, for switches that age MAC entries (0: never)")
       ->capture_default_str()

@@ -36,4 +36,27 @@ void writeClientMetrics(common::MetricsWriter& w, const kube::Client& client) {
   }
 }
 
+void writeHeartbeatMetrics(common::MetricsWriter& w, const wire::Heartbeats& heartbeats) {
+  wire::HeartbeatStats st = heartbeats.stats();
+  w.counter("l2a_heartbeats_sent_total", "Heartbeat frames sent (one per port per interval)", static_cast<double>(st.sent));
+  w.counter("l2a_heartbeat_send_failures_total", "Heartbeat frames the kernel refused", static_cast<double>(st.sendFailures));
+  w.gauge("l2a_heartbeat_interval_seconds", "How often this node sends heartbeats now (grows with the segment)",
+          std::chrono::duration<double>(st.interval).count());
+  for (const auto& [reason, n] : st.rejected) {
+    w.counter("l2a_heartbeats_rejected_total", "Heartbeat frames ignored, by reason", static_cast<double>(n),
+              {{"reason", reason}});
+  }
+  for (const auto& [peer, c] : st.peers) {
+    w.counter("l2a_heartbeats_received_total", "Heartbeats heard from each peer", static_cast<double>(c.received),
+              {{"peer", peer}});
+    w.counter("l2a_heartbeats_missed_total", "Heartbeats of each peer never heard (sequence gaps)",
+              static_cast<double>(c.missed), {{"peer", peer}});
+    w.counter("l2a_wire_dead_transitions_total", "Times each peer fell silent for longer than its window",
+              static_cast<double>(c.deadTransitions), {{"peer", peer}});
+    w.gauge("l2a_peer_heard", "1 while each peer is heard within its window", c.heard ? 1 : 0, {{"peer", peer}});
+    w.gauge("l2a_peer_excluded", "1 while this node holds each peer wire-dead or held down", c.excluded ? 1 : 0,
+            {{"peer", peer}});
+  }
+}
+
 }  // namespace l2a::cli

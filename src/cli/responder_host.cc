@@ -64,6 +64,7 @@ void ResponderHost::refreshLinks() {
   }
   sockets_ = std::move(kept);
   responder_.setPorts(ports);
+  if (heartbeats_) heartbeats_->setPorts(ports);
   if (linksChanged_) linksChanged_();
 }
 
@@ -86,8 +87,16 @@ void ResponderHost::receiveFrom(int ifindex) {
     if (it == sockets_.end()) return;
     auto n = it->second.receive(buffer);
     if (!n) return;
-    responder_.handleFrame(ifindex, std::span<const std::byte>(buffer.data(), *n));
+    std::span<const std::byte> frame(buffer.data(), *n);
+    if (heartbeats_ && heartbeats_->handleFrame(ifindex, frame)) continue;
+    responder_.handleFrame(ifindex, frame);
   }
+}
+
+wire::Heartbeats& ResponderHost::enableHeartbeats(wire::HeartbeatOptions options, std::function<void()> changed) {
+  heartbeats_ = std::make_unique<wire::Heartbeats>(*this, std::move(options), std::move(changed));
+  heartbeats_->setPorts(responder_.ports());
+  return *heartbeats_;
 }
 
 void ResponderHost::run() {
@@ -95,6 +104,7 @@ void ResponderHost::run() {
     lastTurn_ = responder::Clock::now();
     auto next = responder_.tick(lastTurn_);
     auto turn = lastTurn_ + kTurn;
+    if (heartbeats_) turn = std::min(turn, heartbeats_->tick(lastTurn_));
     return next ? std::min(*next, turn) : turn;
   });
 }

@@ -15,6 +15,7 @@
 #include "net/packet_socket.h"
 #include "responder/frame_io.h"
 #include "responder/responder.h"
+#include "wire/heartbeats.h"
 
 namespace l2a::cli {
 
@@ -28,6 +29,10 @@ class ResponderHost : public responder::FrameIo {
   void stop() { loop_.stop(); }
   // Called on the loop thread after every change of links (set before run()).
   void onLinksChanged(std::function<void()> observer) { linksChanged_ = std::move(observer); }
+  // Before run(): send and read heartbeats on the same ports (wire/heartbeats.h); `changed` is
+  // called on the loop thread when a verdict changes. Null until enabled.
+  wire::Heartbeats& enableHeartbeats(wire::HeartbeatOptions options, std::function<void()> changed);
+  wire::Heartbeats* heartbeats() { return heartbeats_.get(); }
 
   bool send(int ifindex, packet::ByteSpan frame) override;
   void joinMulticast(int ifindex, const packet::MacAddress& group) override;
@@ -45,6 +50,7 @@ class ResponderHost : public responder::FrameIo {
   responder::Responder responder_;
   std::map<int, net::PacketSocket> sockets_;
   std::function<void()> linksChanged_;
+  std::unique_ptr<wire::Heartbeats> heartbeats_;
   // The loop turns at least every kTurn; a frame handled more than kStall after the last turn
   // waited out a stall of the whole process (SIGSTOP, VM pause). Such frames are discarded
   // unread: answering them late could override the node that took over meanwhile.

@@ -19,30 +19,33 @@ namespace {
 constexpr int kReceiveBufferBytes = 4 << 20;
 
 // Classic BPF: untagged frames only (VLAN traffic belongs to the VLAN's own interface), then ARP
-// with one of two operations, or IPv6 + ICMPv6 (no extension headers) with one of two types.
+// with one of two operations, the agents' heartbeats (EtherType 0x88B5, the responder only), or
+// IPv6 + ICMPv6 (no extension headers) with one of two types.
 // The responder takes requests (ARP request, NS) and others' announcements (ARP reply, NA, for
 // conflict detection); whohas takes answers only.
-std::array<sock_filter, 15> filterProgram(FrameFilter kind) {
+std::array<sock_filter, 16> filterProgram(FrameFilter kind) {
   bool requests = kind == FrameFilter::kRequests;
   uint32_t arpA = requests ? 1 : 2, arpB = 2;
   uint32_t icmpA = requests ? 135 : 136, icmpB = 136;
+  uint32_t heartbeat = requests ? 0x88b5 : ETH_P_ARP;  // ARP never gets this far: no match
   return {{
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                         static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
-      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 12),         // tagged: drop
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 13),         // tagged: drop
       /* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 3),  // not ARP: try IPv6
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 3),  // not ARP: try the others
       /* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),                // ARP operation
-      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpA, 7, 0),
-      /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpB, 6, 7),
-      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 6),
-      /* 8 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),                // next header
-      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 4),
-      /* 10 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),               // ICMPv6 type
-      /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpA, 1, 0),
-      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpB, 0, 1),
-      /* 13 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
-      /* 14 */ BPF_STMT(BPF_RET | BPF_K, 0),
+      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpA, 8, 0),
+      /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpB, 7, 8),
+      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, heartbeat, 6, 0),
+      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 6),
+      /* 9 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),                // next header
+      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 4),
+      /* 11 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),               // ICMPv6 type
+      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpA, 1, 0),
+      /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpB, 0, 1),
+      /* 14 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
+      /* 15 */ BPF_STMT(BPF_RET | BPF_K, 0),
   }};
 }
 

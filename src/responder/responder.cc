@@ -107,7 +107,8 @@ void Responder::setPorts(const std::vector<Port>& ports) {
     ports_.emplace(port.ifindex, PortState{port, &counters_[port.name]});
     removed_.erase(port.name);
   }
-  for (const auto& [name, counters] : counters_) {
+  for (const auto& entry : counters_) {
+    const std::string& name = entry.first;
     bool present = std::any_of(ports.begin(), ports.end(), [&](const Port& p) { return p.name == name; });
     if (!present) removed_.try_emplace(name);
   }

@@ -1,0 +1,88 @@
+// Liveness: what the heartbeats one node hears say about its peers. A peer heard before and
+// silent for more than `misses` of its own intervals is wire-dead; one heard again after that is
+// held down for `holdDown` (no addresses yet), so a node that blips does not pull addresses
+// back and forth. Every node lists the peers it holds dead or down in its own heartbeats, and a
+// peer any heard node accuses is excluded by everyone — the observers converge on one set even
+// when they hear differently (a one-way cut, a port that flaps), and the accused node learns it
+// is excluded and lets its addresses go.
+// A node that hears no peer at all judges nobody (it may be the one cut off), and after such a
+// silence, or at start, it waits a whole window before it judges anyone.
+// Pure: time comes in as arguments. Not thread-safe; Heartbeats locks it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "packet/ip_address.h"
+#include "wire/heartbeat.h"
+
+namespace l2a::wire {
+
+using Clock = std::chrono::steady_clock;
+
+struct LivenessOptions {
+  int misses = 5;                                  // intervals of silence before wire-dead
+  std::chrono::milliseconds holdDown{10000};       // after coming back, before addresses return
+  std::chrono::milliseconds forgetAfter{600000};   // a peer silent this long is forgotten
+};
+
+struct PeerState {
+  uint64_t incarnation = 0;
+  uint64_t lastSequence = 0;
+  std::chrono::milliseconds interval{0};
+  Clock::time_point lastHeard{};
+  std::optional<Clock::time_point> deadSince;  // judged wire-dead (by us)
+  std::optional<Clock::time_point> backAt;     // heard again after that: held down until + holdDown
+  std::vector<std::string> accuses;            // what its last heartbeat listed
+  std::vector<packet::IpAddress> announced;
+  uint32_t announcedCount = 0;
+  std::set<std::string> ports;                 // where we hear it
+  // Counters (metrics).
+  uint64_t received = 0;
+  uint64_t missed = 0;          // sequence numbers never heard
+  uint64_t deadTransitions = 0;
+  uint64_t restarts = 0;        // a new incarnation
+};
+
+class Liveness {
+ public:
+  Liveness(std::string self, LivenessOptions options, Clock::time_point now);
+
+  // A heartbeat from another node on `port`. True when it changes a verdict (a new peer, one
+  // back from silence, a restart, a change of what it accuses).
+  bool heard(const Heartbeat& heartbeat, const std::string& port, Clock::time_point now);
+  // Judges silences and ends hold-downs as of `now`. True when a verdict changed.
+  bool evaluate(Clock::time_point now);
+  // Peers we hold wire-dead or held down now: what our heartbeats accuse.
+  std::vector<std::string> accused(Clock::time_point now) const;
+  // Every node that must not take addresses now: our own accusations and those of every peer
+  // we hear (ourselves included, when a peer accuses us).
+  std::set<std::string> excluded(Clock::time_point now) const;
+  // No peer heard within its window (we may be the one cut off). False with no peers known.
+  bool isolated(Clock::time_point now) const;
+  // Forgets a peer (its node Lease was deleted).
+  void forget(const std::string& node) { peers_.erase(node); }
+  const std::map<std::string, PeerState>& peers() const { return peers_; }
+  size_t heardCount(Clock::time_point now) const;
+
+ private:
+  std::chrono::milliseconds window(const PeerState& peer) const { return options_.misses * peer.interval; }
+  bool heardWithin(const PeerState& peer, Clock::time_point now) const { return now - peer.lastHeard <= window(peer); }
+  bool heldDown(const PeerState& peer, Clock::time_point now) const {
+    return peer.deadSince || (peer.backAt && now < *peer.backAt + options_.holdDown);
+  }
+
+  std::string self_;
+  LivenessOptions options_;
+  std::map<std::string, PeerState> peers_;
+  // Judging starts a window after this: the start, or the end of our last isolation.
+  Clock::time_point judgingFrom_;
+  bool wasIsolated_ = true;
+};
+
+}  // namespace l2a::wire

@@ -1,0 +1,141 @@
+#include "wire/liveness.h"
+
+#include <gtest/gtest.h>
+
+namespace l2a::wire {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LivenessTest : public ::testing::Test {
+ protected:
+  // Every heard peer sends every 40 ms; silence beyond 5 of them (200 ms) is wire-death.
+  void hear(const std::string& node, std::vector<std::string> accused = {}, uint64_t incarnation = 1) {
+    auto& seq = sequence_[node];
+    live_.heard(Heartbeat{.node = node, .incarnation = incarnation, .sequence = ++seq, .intervalMs = 40,
+                          .accused = std::move(accused)},
+                "eth0", now_);
+  }
+  // Time passes in 40 ms steps; `talking` send on each, and we judge on each.
+  void run(std::chrono::milliseconds span, const std::vector<std::string>& talking) {
+    for (auto end = now_ + span; now_ < end;) {
+      now_ += 40ms;
+      for (const auto& n : talking) hear(n);
+      live_.evaluate(now_);
+    }
+  }
+  bool excluded(const std::string& node) { return live_.excluded(now_).count(node) > 0; }
+
+  Clock::time_point now_ = Clock::time_point{} + 1000h;
+  Liveness live_{"self", LivenessOptions{.misses = 5, .holdDown = 10s}, now_};
+  std::map<std::string, uint64_t> sequence_;
+};
+
+TEST_F(LivenessTest, APeerSilentForMoreThanItsWindowIsExcluded) {
+  run(400ms, {"a", "b"});
+  EXPECT_FALSE(excluded("b"));
+  run(160ms, {"a"});  // b silent for 160 ms: within 5 × 40 ms
+  EXPECT_FALSE(excluded("b"));
+  run(80ms, {"a"});  // 240 ms
+  EXPECT_TRUE(excluded("b"));
+  EXPECT_FALSE(excluded("a"));
+  EXPECT_EQ(live_.peers().at("b").deadTransitions, 1u);
+  EXPECT_EQ(live_.accused(now_), std::vector<std::string>{"b"});
+}
+
+TEST_F(LivenessTest, ANodeThatHearsNobodyJudgesNobody) {
+  run(400ms, {"a", "b"});
+  run(2s, {});  // we are the one cut off, or everyone died at once: the Leases decide
+  EXPECT_TRUE(live_.isolated(now_));
+  EXPECT_FALSE(excluded("a"));
+  EXPECT_FALSE(excluded("b"));
+}
+
+TEST_F(LivenessTest, TwoNodesAloneLeaveItToTheLease) {
+  run(400ms, {"a"});
+  run(2s, {});  // our only peer fell silent: we cannot tell who is cut off
+  EXPECT_FALSE(excluded("a"));
+}
+
+TEST_F(LivenessTest, AfterHearingNobodyItWaitsAWholeWindowBeforeJudging) {
+  run(400ms, {"a", "b"});
+  run(1s, {});  // isolated
+  // Back: a is heard first, b a moment later (a queue drained in pieces) — b is not judged.
+  now_ += 40ms;
+  hear("a");
+  live_.evaluate(now_);
+  EXPECT_FALSE(excluded("b"));
+  run(40ms, {"a", "b"});
+  EXPECT_FALSE(excluded("b"));
+  EXPECT_EQ(live_.peers().at("b").deadTransitions, 0u);
+}
+
+TEST_F(LivenessTest, NobodyIsJudgedInTheFirstWindowAfterStart) {
+  hear("a");
+  hear("b");
+  now_ += 100ms;
+  hear("a");
+  live_.evaluate(now_);
+  now_ += 150ms;  // b silent 250 ms, but we started 250 ms ago... and heard it at start
+  hear("a");
+  live_.evaluate(now_);
+  EXPECT_TRUE(excluded("b"));  // a whole window passed since start: judged
+  Liveness fresh{"self", LivenessOptions{.misses = 5}, now_};
+  fresh.heard(Heartbeat{.node = "a", .incarnation = 1, .sequence = 1, .intervalMs = 40}, "eth0", now_);
+  fresh.heard(Heartbeat{.node = "b", .incarnation = 1, .sequence = 1, .intervalMs = 40}, "eth0", now_ - 1s);
+  fresh.evaluate(now_ + 100ms);
+  EXPECT_TRUE(fresh.excluded(now_ + 100ms).empty());
+}
+
+TEST_F(LivenessTest, APeerBackFromSilenceIsHeldDownThenTakesPartAgain) {
+  run(400ms, {"a", "b"});
+  run(400ms, {"a"});
+  ASSERT_TRUE(excluded("b"));
+  run(1s, {"a", "b"});
+  EXPECT_TRUE(excluded("b"));  // heard again, but held down: no move back yet
+  run(8900ms, {"a", "b"});
+  EXPECT_TRUE(excluded("b"));
+  run(200ms, {"a", "b"});  // 10 s since it was heard again
+  EXPECT_FALSE(excluded("b"));
+  // A blip restarts the hold-down: a flapping node never pulls addresses back and forth.
+  run(400ms, {"a"});
+  run(40ms, {"a", "b"});
+  EXPECT_TRUE(excluded("b"));
+  EXPECT_EQ(live_.peers().at("b").deadTransitions, 2u);
+}
+
+TEST_F(LivenessTest, WhatAHeardPeerAccusesIsExcludedByUsToo) {
+  run(400ms, {"a", "b"});
+  now_ += 40ms;
+  hear("a", {"c", "self"});
+  hear("b");
+  EXPECT_TRUE(excluded("c"));     // we never heard c: a's word is enough
+  EXPECT_TRUE(excluded("self"));  // we are accused: we take nothing
+  // The accusation of a peer we no longer hear does not count.
+  run(400ms, {"b"});
+  EXPECT_FALSE(excluded("c"));
+  EXPECT_FALSE(excluded("self"));
+  EXPECT_TRUE(excluded("a"));
+}
+
+TEST_F(LivenessTest, CountsRestartsAndMissedSequenceNumbers) {
+  run(400ms, {"a", "b"});
+  sequence_["a"] += 3;  // three frames lost
+  run(40ms, {"a", "b"});
+  EXPECT_EQ(live_.peers().at("a").missed, 3u);
+  sequence_["a"] = 0;
+  now_ += 40ms;
+  hear("a", {}, 2);  // restarted: a new incarnation
+  EXPECT_EQ(live_.peers().at("a").restarts, 1u);
+  EXPECT_EQ(live_.peers().at("a").missed, 3u);
+}
+
+TEST_F(LivenessTest, APeerSilentForLongIsForgotten) {
+  run(400ms, {"a", "b"});
+  run(11min, {"a"});
+  EXPECT_FALSE(live_.peers().count("b"));
+  EXPECT_TRUE(live_.peers().count("a"));
+}
+
+}  // namespace
+}  // namespace l2a::wire
