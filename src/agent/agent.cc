@@ -222,7 +222,7 @@ std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::s
   return inputs;
 }
 
-policy::ClusterView Agent::snapshot(const wire::WireView& wire) {
+policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
   std::vector<policy::L2Policy> policies;
   for (size_t i = 0; i < policies_.size(); ++i) {
     for (const Json& p : policies_[i]->items()) policies.push_back(policy::parsePolicy(p, policyKinds_[i].group));
@@ -247,11 +247,28 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire) {
   // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
   // back through the watch — a view that lags behind the API server must not take anything.
   bool live = !isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) && viewFresh();
+  std::set<std::string> leaseLive;
+  std::vector<std::string> leaseDeadHeard;
   for (auto& node : view.nodes) {
     if (node.name == options_.nodeName) node.live = live;
+    if (node.live) leaseLive.insert(node.name);
+    if (!node.live && node.name != options_.nodeName && wire.heard.count(node.name)) leaseDeadHeard.push_back(node.name);
+    // The API server out of reach for us: the nodes that were Lease-live and are still heard
+    // (us, when we hear anyone) decide among themselves; the Lease takes over again when it
+    // returns.
+    if (wireOnly) {
+      node.live = lastLeaseLive_.count(node.name) && (node.name == options_.nodeName || wire.heard.count(node.name));
+    }
     // The wire only takes liveness away: a node it excludes (silent, held down after coming
     // back, or accused by a peer we hear — us included) takes nothing.
     if (wire.excluded.count(node.name)) node.live = false;
+  }
+  std::lock_guard lock(mutex_);
+  if (live) {
+    lastLeaseLive_ = std::move(leaseLive);
+    leaseDeadHeard_ = std::move(leaseDeadHeard);
+  } else {
+    leaseDeadHeard_.clear();  // frozen, our view of others' Leases proves nothing
   }
   return view;
 }
@@ -289,6 +306,12 @@ void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::s
   }
 }
 
+bool Agent::wireOnlyPossible(const wire::WireView& wire) {
+  if (!wire_ || !wire.enabled || wire.isolated || wire.heard.empty()) return false;
+  std::lock_guard lock(mutex_);
+  return lastLeaseLive_.count(options_.nodeName) > 0;
+}
+
 bool Agent::heardAnnouncing(const wire::WireView& wire, const std::string& node, const std::string& address) {
   auto peer = wire.announced.find(node);
   if (peer == wire.announced.end()) return false;
@@ -320,7 +343,9 @@ void Agent::reconcile() {
   bool frozenNow = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   // Nothing the plan depends on changed since the last one (the periodic resync on a quiet
   // cluster): skip planning, which costs O(Services), unless something is pending.
+  bool wireOnlyNow = frozenNow && wireOnlyPossible(wireView);
   std::string inputs = planInputs(mine, frozenNow, wireView);
+  if (wireOnlyNow) inputs += fmt::format(" wire-only heard={}", fmt::join(wireView.heard, ","));
   {
     std::lock_guard lock(mutex_);
     if (inputs == lastPlanInputs_ && conflicts_.empty() && handingOver_.empty() && status_.frozen == frozenNow) {
@@ -330,7 +355,9 @@ void Agent::reconcile() {
     }
     lastPlanInputs_ = inputs;
   }
-  policy::ClusterView view = snapshot(wireView);
+  bool frozenAtPlan = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
+  bool wireOnly = frozenAtPlan && wireOnlyPossible(wireView);
+  policy::ClusterView view = snapshot(wireView, wireOnly);
   reportProblems(view.problems);
   for (auto& node : view.nodes) {
     if (node.name != options_.nodeName) continue;
@@ -339,7 +366,8 @@ void Agent::reconcile() {
     node.interfaces = up;  // our own state first-hand, not as last published
   }
   auto plans = policy::planAddresses(view);
-  bool frozen = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
+  // Deciding by the wire, a frozen node may take and give up addresses as if it were live.
+  bool frozen = frozenAtPlan && !wireOnly;
   std::map<std::string, std::vector<std::string>> desired;
   for (const auto& [address, plan] : plans) {
     if (plan.owner == options_.nodeName && packet::parseIpAddress(address)) desired[address] = plan.interfacePatterns;
@@ -355,8 +383,14 @@ void Agent::reconcile() {
   // Frozen, we cannot vouch for what we announce: the responder keeps asking the LAN whether
   // another node answers for it (an answer comes back as a conflict, and a frozen node never
   // is the rightful owner). Thawed, announce again: clients may have moved meanwhile.
-  bool thawed = status_.frozen && !frozen;
-  status_.frozen = frozen;
+  bool thawed = status_.frozen && !frozenAtPlan;
+  if (wireOnly != status_.wireOnly) {
+    logs.emplace_back(spdlog::level::warn,
+                      wireOnly ? fmt::format("event=wire_only node={} note=\"API server out of reach: deciding by heartbeats among the nodes Lease-live before\"", options_.nodeName)
+                               : fmt::format("event=wire_only_ended node={}", options_.nodeName));
+  }
+  status_.frozen = frozenAtPlan;
+  status_.wireOnly = wireOnly;
   ClaimChanges changes = planClaims(desired, claimed_, frozen);
   // Make before break: an address moving to another node that is live keeps being answered
   // here until that node's announcement shows up as a conflict (below) or kHandoverTimeout
@@ -465,7 +499,11 @@ void Agent::reconcile() {
   for (const auto& [address, plan] : plans) lastOwner_[address] = plan.owner;
   lock.unlock();
 
-  if (wire_) wire_->setAnnounced(std::move(announced));
+  if (wire_) {
+    wire_->setAnnounced(std::move(announced));
+    std::lock_guard guard(mutex_);
+    wire_->setLeaseDead(leaseDeadHeard_);
+  }
 
   responder_.setConfirmed(!frozen);
   for (const auto& address : toRelease) responder_.release(address);
@@ -473,7 +511,7 @@ void Agent::reconcile() {
   for (const auto& address : toReannounce) responder_.reannounce(address);
   for (const auto& [level, line] : logs) spdlog::log(level, "{}", line);
   for (const auto& [svc, reason, message] : events) event(svc, "Normal", reason, message);
-  if (!frozen) writePolicyStatuses(view);
+  if (!frozenAtPlan) writePolicyStatuses(view);
 }
 
 namespace {

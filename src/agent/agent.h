@@ -68,6 +68,7 @@ struct AgentStatus {
   // policy, a node back).
   std::map<std::string, uint64_t> takeoversByCause;
   uint64_t givenBackSoon = 0;  // addresses released within 1 s of taking them (false alarms)
+  bool wireOnly = false;  // frozen, deciding by the wire among the last Lease-live nodes
   uint64_t releases = 0;
   uint64_t reconciles = 0;
   uint64_t plansSkipped = 0;  // reconciles that found nothing changed since the last plan
@@ -106,7 +107,9 @@ class Agent {
   AgentStatus status() const;
 
  private:
-  policy::ClusterView snapshot(const wire::WireView& wire);
+  // `wireOnly`: frozen (the API server out of reach) but hearing peers: liveness is the wire's
+  // among the nodes that were Lease-live when we were last live.
+  policy::ClusterView snapshot(const wire::WireView& wire, bool wireOnly);
   // Caller holds mutex_. Whether NODE's Lease (its spec) is live now; keeps nextExpiry_.
   bool nodeLeaseLive(const std::string& node, const nlohmann::json& spec, Steady::time_point now);
   // A fingerprint of everything a plan depends on besides the objects' contents.
@@ -115,6 +118,8 @@ class Agent {
   // Our own Lease's renewals reach us through the watch: our view is current.
   bool viewFresh();
   void reconcile();
+  // Frozen, we may still decide by the wire: heartbeats on, peers heard, and we were live.
+  bool wireOnlyPossible(const wire::WireView& wire);
   static bool heardAnnouncing(const wire::WireView& wire, const std::string& node, const std::string& address);
   // Caller holds mutex_. Why `address` came to us (AgentStatus::takeoversByCause).
   std::string takeoverCause(const policy::ClusterView& view, const wire::WireView& wire,
@@ -175,6 +180,8 @@ class Agent {
   std::map<std::string, Steady::time_point> foreignSeen_;
   std::map<std::string, Steady::time_point> claimedAt_;  // our claims, since when
   std::map<std::string, std::string> lastOwner_;         // address -> owner in the last plan
+  std::set<std::string> lastLeaseLive_;  // nodes Lease-live when we last were (us included)
+  std::vector<std::string> leaseDeadHeard_;  // Lease expired, still heard: what we accuse
   AgentStatus status_;
   std::set<std::string> problems_;  // malformed objects as of the last plan
   std::atomic<bool> shuttingDown_{false};

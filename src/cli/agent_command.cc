@@ -122,6 +122,8 @@ int runAgent(const AgentCommandOptions& options) {
             w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),
                       {{"outcome", "reannounced"}});
             w.gauge("l2a_frozen", "1 while the node cannot renew its lease (takes nothing new)", st.frozen ? 1 : 0);
+            w.gauge("l2a_wire_only", "1 while frozen but deciding by heartbeats among the nodes Lease-live before",
+                    st.wireOnly ? 1 : 0);
             for (const auto& [outcome, n] : std::vector<std::pair<const char*, uint64_t>>{
                      {"created", st.events.created}, {"aggregated", st.events.aggregated},
                      {"rate_limited", st.events.rateLimited}, {"queue_full", st.events.queueFull},

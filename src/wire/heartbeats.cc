@@ -80,6 +80,7 @@ Clock::time_point Heartbeats::tick(Clock::time_point now) {
                           .announcedCount = static_cast<uint32_t>(announced_.size()),
                           .announced = {},
                           .accused = liveness_.accused(now)};
+      heartbeat.accused.insert(heartbeat.accused.end(), leaseDead_.begin(), leaseDead_.end());
       heartbeat.announced.assign(announced_.begin(),
                                  announced_.begin() + static_cast<std::ptrdiff_t>(std::min(announced_.size(), kMaxListedAddresses)));
       std::string key = keys_.empty() ? std::string() : keys_.front();
@@ -107,6 +108,11 @@ void Heartbeats::setAnnounced(std::vector<packet::IpAddress> addresses) {
   announced_ = std::move(addresses);
 }
 
+void Heartbeats::setLeaseDead(std::vector<std::string> nodes) {
+  std::lock_guard lock(mutex_);
+  leaseDead_ = std::move(nodes);
+}
+
 void Heartbeats::setKeys(std::vector<std::string> keys) {
   std::erase_if(keys, [](const std::string& k) { return k.empty(); });
   std::lock_guard lock(mutex_);
@@ -120,7 +126,9 @@ WireView Heartbeats::view(Clock::time_point now) const {
   out.isolated = liveness_.isolated(now);
   out.excluded = liveness_.excluded(now);
   for (const auto& [node, peer] : liveness_.peers()) {
-    if (now - peer.lastHeard <= options_.liveness.misses * peer.interval) out.announced[node] = peer.announced;
+    if (now - peer.lastHeard > options_.liveness.misses * peer.interval) continue;
+    out.heard.insert(node);
+    out.announced[node] = peer.announced;
   }
   return out;
 }

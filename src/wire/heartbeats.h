@@ -40,6 +40,7 @@ struct WireView {
   bool enabled = false;
   bool isolated = false;            // we hear no peer at all
   std::set<std::string> excluded;   // nodes that must not take addresses now (maybe us)
+  std::set<std::string> heard;      // peers heard within their window now
   std::map<std::string, std::vector<packet::IpAddress>> announced;  // by peers heard now
 };
 
@@ -75,6 +76,10 @@ class Heartbeats {
   // The first key signs; frames are accepted with any of them (rotation: new first, old second).
   // Empty: frames are neither signed nor checked.
   void setKeys(std::vector<std::string> keys);
+  // Nodes the agent holds dead by their Lease though they are still heard (a node cut off from
+  // the API server only): our heartbeats accuse them too, so such a node learns it and stands
+  // aside instead of trusting the wire alone.
+  void setLeaseDead(std::vector<std::string> nodes);
   WireView view(Clock::time_point now = Clock::now()) const;
   HeartbeatStats stats(Clock::time_point now = Clock::now()) const;
 
@@ -91,6 +96,7 @@ class Heartbeats {
   Liveness liveness_;
   std::vector<packet::IpAddress> announced_;
   std::vector<std::string> keys_;
+  std::vector<std::string> leaseDead_;
   uint64_t sequence_ = 0;
   Clock::time_point nextSend_{};
   HeartbeatStats stats_;

@@ -17,6 +17,15 @@ size_t Liveness::heardCount(Clock::time_point now) const {
       std::count_if(peers_.begin(), peers_.end(), [&](const auto& p) { return heardWithin(p.second, now); }));
 }
 
+bool Liveness::othersHeardSince(const std::string& node, Clock::time_point deadline) const {
+  // Another peer heard within its own interval of the deadline: we were hearing the segment
+  // when `node` should have been heard. Peers that fell silent together (our own cable, a
+  // stall) are not judged one by one as their windows run out.
+  return std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) {
+    return p.first != node && p.second.lastHeard > deadline - p.second.interval;
+  });
+}
+
 bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock::time_point now) {
   if (heartbeat.node == self_) return false;
   // Back from hearing nobody: what we missed meanwhile says nothing about the others yet.
@@ -61,7 +70,8 @@ bool Liveness::evaluate(Clock::time_point now) {
       changed = true;
       continue;
     }
-    if (!peer.deadSince && !heardWithin(peer, now) && !alone && now - judgingFrom_ > window(peer)) {
+    if (!peer.deadSince && !heardWithin(peer, now) && !alone && now - judgingFrom_ > window(peer) &&
+        othersHeardSince(it->first, peer.lastHeard + window(peer))) {
       peer.deadSince = peer.lastHeard + window(peer);
       peer.backAt.reset();
       ++peer.deadTransitions;
@@ -87,9 +97,13 @@ std::vector<std::string> Liveness::accused(Clock::time_point now) const {
 std::set<std::string> Liveness::excluded(Clock::time_point now) const {
   std::set<std::string> out;
   for (const auto& [node, peer] : peers_) {
-    if (heldDown(peer, now)) out.insert(node);
-    if (!heardWithin(peer, now)) continue;
-    out.insert(peer.accuses.begin(), peer.accuses.end());
+    if (heldDown(peer, now)) {
+      // Nor do we take the word of a peer we hold down: back from a silence, what it says of
+      // the others may be what it missed.
+      out.insert(node);
+      continue;
+    }
+    if (heardWithin(peer, now)) out.insert(peer.accuses.begin(), peer.accuses.end());
   }
   return out;
 }

@@ -2,11 +2,13 @@
 // silent for more than `misses` of its own intervals is wire-dead; one heard again after that is
 // held down for `holdDown` (no addresses yet), so a node that blips does not pull addresses
 // back and forth. Every node lists the peers it holds dead or down in its own heartbeats, and a
-// peer any heard node accuses is excluded by everyone — the observers converge on one set even
+// peer any heard node accuses (unless we hold that node down) is excluded by everyone — the observers converge on one set even
 // when they hear differently (a one-way cut, a port that flaps), and the accused node learns it
 // is excluded and lets its addresses go.
 // A node that hears no peer at all judges nobody (it may be the one cut off), and after such a
-// silence, or at start, it waits a whole window before it judges anyone.
+// silence, or at start, it waits a whole window before it judges anyone; and it judges a
+// silent peer only while it hears another one, after the silent one's deadline (peers that fell
+// silent together, as when our own cable goes, are not judged one by one).
 // Pure: time comes in as arguments. Not thread-safe; Heartbeats locks it.
 #pragma once
 
@@ -71,6 +73,7 @@ class Liveness {
   size_t heardCount(Clock::time_point now) const;
 
  private:
+  bool othersHeardSince(const std::string& node, Clock::time_point deadline) const;
   std::chrono::milliseconds window(const PeerState& peer) const { return options_.misses * peer.interval; }
   bool heardWithin(const PeerState& peer, Clock::time_point now) const { return now - peer.lastHeard <= window(peer); }
   bool heldDown(const PeerState& peer, Clock::time_point now) const {

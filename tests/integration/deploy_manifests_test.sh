@@ -151,4 +151,10 @@ check "values and the release namespace change interfaces, timing, nodes, logs a
   bash -c "grep -qF -- '--interface=^bond0\$' /tmp/$LAB_ID-custom.yaml &&
   grep -qF -- '--lease-duration-ms=6000' /tmp/$LAB_ID-custom.yaml && grep -qF -- '--namespace=lb' /tmp/$LAB_ID-custom.yaml &&
   grep -qF -- '--log-format=json' /tmp/$LAB_ID-custom.yaml && grep -qF 'role: edge' /tmp/$LAB_ID-custom.yaml"
+helm template l2announcer "$CHART" -n l2announcer --set agent.heartbeatKeySecret=l2a-heartbeat >"/tmp/$LAB_ID-keys.yaml"
+check "heartbeatKeySecret mounts the Secret's keys and passes the file" \
+  bash -c "grep -qF -- '--heartbeat-key-file=/etc/l2a/heartbeat/keys' /tmp/$LAB_ID-keys.yaml &&
+  grep -qF 'secretName: l2a-heartbeat' /tmp/$LAB_ID-keys.yaml"
+check "  ...and kube-apiserver takes that DaemonSet (server-side dry run)" \
+  kubectl apply --dry-run=server -f "/tmp/$LAB_ID-keys.yaml"
 lab_finish

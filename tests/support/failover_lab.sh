@@ -10,6 +10,7 @@ FO_BUILD=${FO_BUILD:-build}
 declare -A FO_AGENT_PID=()
 FO_NODES=()
 FO_LEASE_MS=4000
+FO_AGENT_ARGS=()  # more arguments for every agent
 
 fo_setup() {  # fo_setup NODES: everything but the agents
   local count=$1 i
@@ -68,7 +69,7 @@ fo_start_agent() {  # fo_start_agent NODE: with lease FO_LEASE_MS (renew deadlin
   lab_spawn "$n" "/tmp/$LAB_ID-agent-$n.log" "$FO_BUILD/l2a" agent --node-name "$n" \
     --kubeconfig "$FO_AGENT_KUBECONFIG" --namespace "$L2A_NS" --interface '^eth0$' --lease-duration-ms "$FO_LEASE_MS" \
     --renew-deadline-ms $((FO_LEASE_MS * 3 / 4)) --retry-period-ms $((FO_LEASE_MS / 4)) \
-    --metrics-bind 127.0.0.1:9611
+    --metrics-bind 127.0.0.1:9611 "${FO_AGENT_ARGS[@]}"
   FO_AGENT_PID[$n]=$LAB_LAST_PID
 }
 

@@ -118,6 +118,35 @@ TEST_F(LivenessTest, WhatAHeardPeerAccusesIsExcludedByUsToo) {
   EXPECT_TRUE(excluded("a"));
 }
 
+// Our own cable goes: a was last heard 30 ms before b. When a's window runs out b's has not yet,
+// but nobody was heard after a's deadline: a is not judged (it was, at first, and our
+// accusation then excluded a everywhere).
+TEST_F(LivenessTest, PeersThatFallSilentTogetherAreNotJudgedOneByOne) {
+  run(400ms, {"a", "b"});
+  now_ += 10ms;
+  hear("a");
+  now_ += 30ms;
+  hear("b");
+  for (int i = 0; i < 100; ++i) {
+    now_ += 5ms;
+    live_.evaluate(now_);
+    EXPECT_FALSE(excluded("a")) << i;
+    EXPECT_FALSE(excluded("b")) << i;
+  }
+  EXPECT_EQ(live_.peers().at("a").deadTransitions, 0u);
+}
+
+TEST_F(LivenessTest, APeerWeHoldDownIsNotBelieved) {
+  run(400ms, {"a", "b"});
+  run(400ms, {"a"});
+  ASSERT_TRUE(excluded("b"));
+  now_ += 40ms;
+  hear("a");
+  hear("b", {"a"});  // back, and accusing a of what it missed
+  EXPECT_FALSE(excluded("a"));
+  EXPECT_TRUE(excluded("b"));
+}
+
 TEST_F(LivenessTest, CountsRestartsAndMissedSequenceNumbers) {
   run(400ms, {"a", "b"});
   sequence_["a"] += 3;  // three frames lost
