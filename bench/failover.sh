@@ -7,6 +7,10 @@
 #   sigstop  SIGSTOP of it for HOLD seconds, then SIGCONT (frozen, not dead)
 #   ifdown   the announcing node's eth0 set down for HOLD seconds, then up
 #   linkcut  the node's switch port taken off the LAN (the node sees no carrier change)
+#   apidown  the same cut while the API server is down (stopped 5 s before; l2a's agents are
+#            frozen and decide by their heartbeats; keepalived has no API server to lose)
+#   oneway   the node's frames dropped at the switch (nftables on the bridge): it hears the LAN
+#            but is not heard
 #   sigterm  graceful stop
 #   rolling  every node's announcer restarted in turn
 # Systems: l2a with its default 4 s node lease and a tuned 1 s lease; keepalived (VRRP, Debian
@@ -17,7 +21,7 @@
 # Usage: bench/failover.sh [SCENARIOS] [SYSTEMS]    (RUNS=10 by default)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-SCENARIOS=${1:-"kill9 sigstop ifdown linkcut sigterm rolling"}
+SCENARIOS=${1:-"kill9 sigstop ifdown linkcut apidown oneway sigterm rolling"}
 SYSTEMS=${2:-"l2a-4s l2a-1s keepalived-default keepalived-tuned"}
 RUNS=${RUNS:-10}
 KA_VIP=198.18.0.200
@@ -122,12 +126,16 @@ restore() {  # restore NODE: every announcer running again, links up, one owner 
   one_up "$n" 2>/dev/null || { stop_one "$n" KILL; start_one "$n"; lab_wait_for 20 one_up "$n"; }
   sleep 1
   lab_wait_for 30 stable_single || echo "  (no single owner 30 s after restoring $n)" >&2
+  # l2a holds a node back from silence down for 10 s, then gives its addresses back: wait that
+  # out, so the next run breaks the node that announces for good.
+  if [[ $SYSTEM == l2a-* ]]; then sleep 10; lab_wait_for 30 stable_single; fi
   sleep 1
 }
 
 run_one() {  # run_one SCENARIO RUN
   local scenario=$1 run=$2 victim out
   victim=$(announcer) || { echo "  no announcer before $scenario run $run" >&2; return 1; }
+  if [[ $scenario == apidown ]]; then lab_api_stop; sleep 5; fi
   out=/tmp/$LAB_ID-probe-$SYSTEM-$scenario-$run.json
   fo_probe_start "$out" $(targets) || return 1
   sleep 1
@@ -140,6 +148,12 @@ run_one() {  # run_one SCENARIO RUN
             ip -n "$(lab_ns "$victim")" link set eth0 up; sleep "$tail" ;;
     linkcut) ip -n "$LAB_LAN" link set "v-$victim" nomaster; sleep "$HOLD"
              ip -n "$LAB_LAN" link set "v-$victim" master br0; sleep "$tail" ;;
+    apidown) ip -n "$LAB_LAN" link set "v-$victim" nomaster; sleep "$HOLD"
+             ip -n "$LAB_LAN" link set "v-$victim" master br0; sleep "$tail" ;;
+    oneway) ip netns exec "$LAB_LAN" nft add table bridge oneway
+            ip netns exec "$LAB_LAN" nft add chain bridge oneway forward '{ type filter hook forward priority 0; }'
+            ip netns exec "$LAB_LAN" nft add rule bridge oneway forward iifname "v-$victim" drop; sleep "$HOLD"
+            ip netns exec "$LAB_LAN" nft delete table bridge oneway; sleep "$tail" ;;
     rolling)
       local n
       for n in "${FO_NODES[@]}"; do
@@ -148,6 +162,7 @@ run_one() {  # run_one SCENARIO RUN
       sleep "$tail" ;;
   esac
   fo_probe_stop
+  [[ $scenario == apidown ]] && lab_api_start
   restore "$victim"
   local line
   while read -r line; do
@@ -174,7 +189,7 @@ for line in open(sys.argv[1]):
     family = "IPv6" if ":" in address else "IPv4"
     rows.setdefault((scenario, system, family), []).append(
         (int(gap), int(unanswered), int(overlap), int(lost)))
-names = {"l2a-4s": "l2a, 4 s lease (default)", "l2a-1s": "l2a, 1 s lease",
+names = {"l2a-4s": "l2a defaults (40 ms heartbeats, 4 s lease)", "l2a-1s": "l2a, 1 s lease",
          "keepalived-default": "keepalived, advert_int 1 (default)",
          "keepalived-tuned": "keepalived, VRRPv3 advert_int 0.1"}
 print("| scenario | system | family | runs | TCP outage ms, median / max | nobody answers ARP/NDP ms, median / max | two MACs answer ms, median / max | lost requests, median / max |")

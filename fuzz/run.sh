@@ -10,7 +10,7 @@ shift $(($# < 2 ? $# : 2))
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(ethernet_fuzz arp_fuzz neighbor_solicitation_fuzz neighbor_advertisement_fuzz
-  responder_fuzz kubeconfig_fuzz watch_decoder_fuzz api_objects_fuzz cluster_view_fuzz)
+  responder_fuzz kubeconfig_fuzz watch_decoder_fuzz api_objects_fuzz cluster_view_fuzz heartbeat_fuzz)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 status=0

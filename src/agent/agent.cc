@@ -162,7 +162,7 @@ std::vector<std::pair<std::string, std::string>> Agent::takeInbox() {
     seen.swap(reportedAt_);
   }
   std::lock_guard lock(mutex_);
-  for (const auto& [address, when] : seen) foreignSeen_[address] = when;
+  for (const auto& [address, when] : seen) handover_.foreignSeen(address, when);
   return conflicts;
 }
 
@@ -348,7 +348,7 @@ void Agent::reconcile() {
   if (wireOnlyNow) inputs += fmt::format(" wire-only heard={}", fmt::join(wireView.heard, ","));
   {
     std::lock_guard lock(mutex_);
-    if (inputs == lastPlanInputs_ && conflicts_.empty() && handingOver_.empty() && status_.frozen == frozenNow) {
+    if (inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() && status_.frozen == frozenNow) {
       ++status_.reconciles;
       ++status_.plansSkipped;
       return;
@@ -391,71 +391,27 @@ void Agent::reconcile() {
   }
   status_.frozen = frozenAtPlan;
   status_.wireOnly = wireOnly;
-  ClaimChanges changes = planClaims(desired, claimed_, frozen);
-  // Make before break: an address moving to another node that is live keeps being answered
-  // here until that node's announcement shows up as a conflict (below) or kHandoverTimeout
-  // passes, so the hand-over leaves no moment with nobody answering.
   auto now = Steady::now();
-  std::set<std::string> moving;
-  for (const std::string& address : changes.release) {
-    auto plan = plans.find(address);
-    if (plan == plans.end() || plan->second.owner.empty() || plan->second.owner == options_.nodeName) continue;
-    auto [it, inserted] = handingOver_.try_emplace(address, now + kHandoverTimeout);
-    if (inserted) {
-      logs.emplace_back(spdlog::level::info, fmt::format("event=handing_over address={} node={} to={}", address,
-                                                         options_.nodeName, plan->second.owner));
-    }
-    auto seen = foreignSeen_.find(address);
-    bool announcedThere = (seen != foreignSeen_.end() && now - seen->second < kHandoverTimeout) ||
-                          heardAnnouncing(wireView, plan->second.owner, address);
-    if (announcedThere && inserted) {
-      logs.emplace_back(spdlog::level::info, fmt::format("event=handed_over address={} node={} note=\"announced there already\"",
-                                                         address, options_.nodeName));
-    }
-    if (now < it->second && !announcedThere) moving.insert(address);
-  }
-  std::erase_if(foreignSeen_, [&](const auto& entry) { return now - entry.second >= kHandoverTimeout; });
-  std::erase_if(handingOver_, [&](const auto& entry) {
-    return std::find(changes.release.begin(), changes.release.end(), entry.first) == changes.release.end();
-  });
-  // Someone else announced an address we announce: our view decides, even when frozen.
-  for (const auto& [address, other] : std::exchange(conflicts_, {})) {
-    if (!claimed_.count(address)) continue;
-    auto plan = plans.find(address);
-    bool rightful = plan != plans.end() && plan->second.owner == options_.nodeName;
-    if (rightful) {
-      auto last = reannounced_.find(address);
-      if (last == reannounced_.end() || Steady::now() - last->second > std::chrono::seconds(1)) {
-        toReannounce.push_back(*packet::parseIpAddress(address));
-        reannounced_[address] = Steady::now();
-      }
-      ++status_.conflictsWon;
-      logs.emplace_back(spdlog::level::warn,
-                        fmt::format("event=conflict address={} other=\"{}\" node={} action=reannounce reason=rightful_owner",
-                                    address, other, options_.nodeName));
-    } else if (moving.erase(address)) {
-      logs.emplace_back(spdlog::level::info, fmt::format("event=handed_over address={} node={} other=\"{}\"", address,
-                                                         options_.nodeName, other));
-    } else if (std::find(changes.release.begin(), changes.release.end(), address) == changes.release.end()) {
-      changes.release.push_back(address);
-      changes.claim.erase(address);
-      ++status_.conflictsLost;
-      logs.emplace_back(spdlog::level::warn,
-                        fmt::format("event=conflict address={} other=\"{}\" node={} action=release owner={}", address, other,
-                                    options_.nodeName,
-                                    plan == plans.end() || plan->second.owner.empty() ? "-" : plan->second.owner));
-    }
-  }
-  std::erase_if(changes.release, [&](const std::string& address) { return moving.count(address) > 0; });
-  for (const std::string& address : changes.release) handingOver_.erase(address);
-  for (const std::string& address : changes.release) {
+  HandoverInput input{.desired = std::move(desired),
+                      .owners = {},
+                      .conflicts = std::exchange(conflicts_, {}),
+                      .heardAnnouncing = [&wireView](const std::string& node, const std::string& address) {
+                        return heardAnnouncing(wireView, node, address);
+                      },
+                      .frozen = frozen,
+                      .now = now};
+  for (const auto& [address, plan] : plans) input.owners[address] = plan.owner;
+  HandoverActions actions = handover_.step(input);
+  status_.conflictsWon += actions.conflictsWon;
+  status_.conflictsLost += actions.conflictsLost;
+  for (auto& [warning, line] : actions.logs) logs.emplace_back(warning ? spdlog::level::warn : spdlog::level::info, std::move(line));
+  for (const std::string& address : actions.reannounce) toReannounce.push_back(*packet::parseIpAddress(address));
+  for (const std::string& address : actions.release) {
     toRelease.push_back(*packet::parseIpAddress(address));
-    claimed_.erase(address);
     if (auto at = claimedAt_.find(address); at != claimedAt_.end()) {
       if (now - at->second < std::chrono::seconds(1)) ++status_.givenBackSoon;
       claimedAt_.erase(at);
     }
-    reannounced_.erase(address);
     ++status_.releases;
     logs.emplace_back(spdlog::level::info, fmt::format("event=released address={} node={}", address, options_.nodeName));
     auto plan = plans.find(address);
@@ -466,13 +422,11 @@ void Agent::reconcile() {
                           fmt::format("node {} stopped announcing {}: {}", options_.nodeName, address, why));
     }
   }
-  for (const auto& [address, patterns] : changes.claim) {
+  for (const auto& [address, patterns] : actions.claim) {
     auto selector = k8s::InterfaceSelector::create(patterns);
     if (!selector) continue;  // invalid policies never reach a plan
     toClaim.emplace_back(*packet::parseIpAddress(address), *selector);
-    bool fresh = !claimed_.count(address);
-    claimed_[address] = patterns;
-    if (!fresh) continue;
+    if (std::find(actions.started.begin(), actions.started.end(), address) == actions.started.end()) continue;
     ++status_.takeovers;
     claimedAt_[address] = now;
     ++status_.takeoversByCause[takeoverCause(view, wireView, address)];
@@ -489,10 +443,10 @@ void Agent::reconcile() {
   }
   status_.announced.clear();
   std::vector<packet::IpAddress> announced;
-  for (const auto& [address, scope] : claimed_) {
+  for (const auto& [address, scope] : handover_.claimed()) {
     status_.announced.push_back(address);
     announced.push_back(*packet::parseIpAddress(address));
-    if (thawed && !changes.claim.count(address)) toReannounce.push_back(*packet::parseIpAddress(address));
+    if (thawed && !actions.claim.count(address)) toReannounce.push_back(*packet::parseIpAddress(address));
   }
   // Who owns what, for the next take-over's cause: only addresses some plan has.
   lastOwner_.clear();
@@ -584,7 +538,7 @@ void Agent::run(const std::atomic<bool>& stop) {
       until = std::min(Steady::now() + options_.resyncPeriod,
                        nextExpiry_ == Steady::time_point::max() ? Steady::time_point::max()
                                                                 : nextExpiry_ + std::chrono::milliseconds(5));
-      for (const auto& [address, giveUpAt] : handingOver_) until = std::min(until, giveUpAt);
+      if (auto giveUp = handover_.nextGiveUp()) until = std::min(until, *giveUp);
     }
     {
       // Periodic as well as on change: reconciliation never depends on one event arriving.
@@ -608,14 +562,12 @@ void Agent::shutdown() {
   } else {
     spdlog::info("event=node_lease_released node={}", options_.nodeName);
   }
-  auto announcedElsewhere = [&](const std::string& address) {
-    auto seen = foreignSeen_.find(address);
-    return seen != foreignSeen_.end() && seen->second >= started;
-  };
+  auto announcedElsewhere = [&](const std::string& address) { return handover_.foreignSeenSince(address, started); };
   auto allHandedOver = [&] {
     takeInbox();
     std::lock_guard lock(mutex_);
-    return std::all_of(claimed_.begin(), claimed_.end(), [&](const auto& c) { return announcedElsewhere(c.first); });
+    const auto& claimed = handover_.claimed();
+    return std::all_of(claimed.begin(), claimed.end(), [&](const auto& c) { return announcedElsewhere(c.first); });
   };
   while (!allHandedOver() && Steady::now() < started + kHandoverTimeout) {
     std::unique_lock lock(inbox_);
@@ -624,8 +576,8 @@ void Agent::shutdown() {
   std::vector<std::pair<std::string, bool>> released;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [address, scope] : claimed_) released.emplace_back(address, announcedElsewhere(address));
-    claimed_.clear();
+    for (const auto& [address, scope] : handover_.claimed()) released.emplace_back(address, announcedElsewhere(address));
+    handover_.releaseAll();
     status_.announced.clear();
   }
   for (const auto& [address, handedOver] : released) {

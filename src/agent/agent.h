@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/handover.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -39,9 +40,6 @@ using Steady = std::chrono::steady_clock;
 inline constexpr const char* kInterfacesAnnotation = "l2announcer.io/interfaces";
 inline constexpr const char* kWeightAnnotation = "l2announcer.io/weight";
 inline constexpr const char* kNodeLeasePrefix = "l2a-node-";
-// How long an address moving to another live node is still answered here, waiting for that
-// node's announcement, before it is released regardless.
-inline constexpr std::chrono::milliseconds kHandoverTimeout{1500};
 
 struct AgentOptions {
   std::string nodeName;
@@ -166,18 +164,11 @@ class Agent {
   std::atomic<uint64_t> objectEvents_{0};
   std::string lastPlanInputs_;
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
-  std::map<std::string, std::vector<std::string>> claimed_;  // address -> interface patterns
+  Handover handover_{options_.nodeName};  // what we announce, hand-overs, conflicts (handover.h)
   std::string publishedInterfaces_;  // what we last wrote
   Steady::time_point publishedAt_{};
   std::map<std::string, std::string> policyStatusWritten_;
   std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
-  std::map<std::string, Steady::time_point> reannounced_;
-  // Addresses moving to another node that we still answer for until its announcement is seen
-  // (make before break), with the time we give up waiting and release anyway.
-  std::map<std::string, Steady::time_point> handingOver_;
-  // When another MAC last announced each of our addresses: the new owner's announcement can
-  // arrive a moment before our view says the address moves to it.
-  std::map<std::string, Steady::time_point> foreignSeen_;
   std::map<std::string, Steady::time_point> claimedAt_;  // our claims, since when
   std::map<std::string, std::string> lastOwner_;         // address -> owner in the last plan
   std::set<std::string> lastLeaseLive_;  // nodes Lease-live when we last were (us included)

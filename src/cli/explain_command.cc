@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
@@ -159,17 +160,38 @@ Json explainService(const Json& service, const policy::ClusterView& view,
     }
     for (Json& entry : out["addresses"]) {
       auto probe = probeOwners({.interface = options.interface, .timeoutMs = options.timeoutMs,
-                                .address = entry["address"].get<std::string>()});
+                                .address = entry["address"].get<std::string>(), .heartbeats = true});
       if (!probe) {
         entry["probe"] = {{"error", probe.error().message}};
         continue;
+      }
+      // What the agents' heartbeats say: a node any heard agent accuses takes nothing, so the
+      // owner is the plan's among the others (wire/liveness.h) — the Leases alone may name one
+      // that is silent on the LAN.
+      std::string owner = entry["owner"].get<std::string>();
+      if (!probe->heartbeats.empty()) {
+        std::set<std::string> accused;
+        Json heard = Json::array();
+        for (const auto& [node, h] : probe->heartbeats) {
+          heard.push_back(node);
+          accused.insert(h.accused.begin(), h.accused.end());
+        }
+        policy::ClusterView wireView = view;
+        for (auto& n : wireView.nodes) {
+          if (accused.count(n.name)) n.live = false;
+        }
+        auto wirePlans = policy::planAddresses(wireView);
+        auto wp = wirePlans.find(entry["address"].get<std::string>());
+        owner = wp == wirePlans.end() ? "" : wp->second.owner;
+        entry["wire"] = {{"heard", heard}, {"accused", Json(std::vector<std::string>(accused.begin(), accused.end()))},
+                         {"owner", owner}};
       }
       Json answered = Json::array();
       bool expected = false;
       for (const auto& mac : probe->owners) {
         std::string node = nodeOfMac.count(mac) ? nodeOfMac[mac] : "";
         answered.push_back({{"mac", mac}, {"node", node}});
-        expected = expected || node == entry["owner"];
+        expected = expected || (!node.empty() && node == owner);
       }
       std::string result = probe->owners.empty() ? "nobody answered"
                            : probe->owners.size() > 1 ? "conflict: several MACs answered"
@@ -213,6 +235,15 @@ void printText(const Json& r) {
       for (const Json& i : a.value("ownerInterfaces", Json::array())) {
         fmt::print("               {} {} {}\n", i["interface"].get<std::string>(), i["mac"].get<std::string>(),
                    i["up"].get<bool>() ? "up" : "DOWN");
+      }
+    }
+    if (a.contains("wire")) {
+      const Json& w = a["wire"];
+      fmt::print("               heartbeats heard from: {}\n", fmt::join(w["heard"].get<std::vector<std::string>>(), ", "));
+      if (!w["accused"].empty()) {
+        fmt::print("               held dead on the wire: {} — announcer by the wire: {}\n",
+                   fmt::join(w["accused"].get<std::vector<std::string>>(), ", "),
+                   w["owner"].get<std::string>().empty() ? std::string("none") : w["owner"].get<std::string>());
       }
     }
     if (a.contains("probe")) {

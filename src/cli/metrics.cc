@@ -46,7 +46,22 @@ void writeHeartbeatMetrics(common::MetricsWriter& w, const wire::Heartbeats& hea
     w.counter("l2a_heartbeats_rejected_total", "Heartbeat frames ignored, by reason", static_cast<double>(n),
               {{"reason", reason}});
   }
+  // One series per peer up to kPerPeerSeries peers; past that (a big segment) the peers that are
+  // heard and not excluded are summed into peer="(others)", so series do not grow with N².
+  constexpr size_t kPerPeerSeries = 50;
+  std::map<std::string, wire::PeerCounters> peers;
   for (const auto& [peer, c] : st.peers) {
+    if (st.peers.size() <= kPerPeerSeries || c.excluded || !c.heard) {
+      peers[peer] = c;
+      continue;
+    }
+    wire::PeerCounters& sum = peers["(others)"];
+    sum.received += c.received;
+    sum.missed += c.missed;
+    sum.deadTransitions += c.deadTransitions;
+    sum.heard = true;
+  }
+  for (const auto& [peer, c] : peers) {
     w.counter("l2a_heartbeats_received_total", "Heartbeats heard from each peer", static_cast<double>(c.received),
               {{"peer", peer}});
     w.counter("l2a_heartbeats_missed_total", "Heartbeats of each peer never heard (sequence gaps)",

@@ -77,6 +77,15 @@ Result<ProbeResult> probeOwners(const WhohasOptions& options) {
     // Answers to a DAD-style probe go to all-nodes; make sure the NIC passes them up.
     (void)sock->joinMulticast(Ipv6Address::allNodes().multicastMac());
   }
+  // The agents' heartbeats ride another filter: a second socket, only when asked.
+  std::optional<net::PacketSocket> listener;
+  if (options.heartbeats) {
+    if (auto opened = net::PacketSocket::open(ifindex, net::FrameFilter::kRequests)) {
+      listener.emplace(std::move(opened).value());
+      (void)listener->joinMulticast(wire::kHeartbeatGroup);
+    }
+  }
+  std::map<std::string, wire::Heartbeat> heard;
   IpAddress source = sourceFor(*target, ifindex, preferredSource);
   net::NeighborProbe probe(link->mac, source, *target);
   packet::Bytes request = probe.request();
@@ -96,13 +105,19 @@ Result<ProbeResult> probeOwners(const WhohasOptions& options) {
     }
     auto until = resent ? deadline : resendAt;
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-    pollfd pfd{sock->fd(), POLLIN, 0};
-    if (poll(&pfd, 1, static_cast<int>(std::max<int64_t>(wait, 0))) <= 0) continue;
+    std::array<pollfd, 2> pfds{pollfd{sock->fd(), POLLIN, 0}, pollfd{listener ? listener->fd() : -1, POLLIN, 0}};
+    if (poll(pfds.data(), pfds.size(), static_cast<int>(std::max<int64_t>(wait, 0))) <= 0) continue;
     while (auto n = sock->receive(buffer)) {
       probe.observe(std::span<const std::byte>(buffer.data(), *n));
     }
+    while (listener) {
+      auto n = listener->receive(buffer);
+      if (!n) break;
+      // Read, not verified: explain observes what the agents hear (a signed frame reads the same).
+      if (auto h = wire::parseHeartbeat(std::span<const std::byte>(buffer.data(), *n))) heard[h->node] = *h;
+    }
   }
-  ProbeResult result{link->name, packet::toString(source), {}};
+  ProbeResult result{link->name, packet::toString(source), {}, std::move(heard)};
   for (const auto& mac : probe.owners()) result.owners.push_back(mac.toString());
   return result;
 }

@@ -2,10 +2,12 @@
 // Exit status: 0 exactly one owner, 1 nobody answered, 2 several (a conflict), 64 bad usage.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "wire/heartbeat.h"
 
 namespace l2a::cli {
 
@@ -14,6 +16,7 @@ struct WhohasOptions {
   int timeoutMs = 1000;
   std::string output = "text";  // or "json"
   std::string address;
+  bool heartbeats = false;  // also listen to the agents' heartbeats while probing (explain)
 };
 
 int runWhohas(const WhohasOptions& options);
@@ -22,6 +25,7 @@ struct ProbeResult {
   std::string interface;
   std::string source;
   std::vector<std::string> owners;  // MACs, in the order they answered
+  std::map<std::string, wire::Heartbeat> heartbeats;  // the last one heard from each node
 };
 
 // The probe itself (also used by `l2a explain --probe`). Errors: code "usage" for bad input

@@ -85,7 +85,6 @@ class Liveness {
   std::map<std::string, PeerState> peers_;
   // Judging starts a window after this: the start, or the end of our last isolation.
   Clock::time_point judgingFrom_;
-  bool wasIsolated_ = true;
 };
 
 }  // namespace l2a::wire

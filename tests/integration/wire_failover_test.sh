@@ -42,6 +42,12 @@ check "another node answers now ($NEW)" test -n "$NEW" -a "$NEW" != "$OWNER"
 check "  ...and counts it as a take-over the wire caused" test "$(metric "$NEW" '^l2a_takeovers_total\{cause="wire"\}')" -ge 1
 check "  ...with the Lease of $OWNER still live (the wire alone moved it)" \
   lab_output_has "$OWNER" lab_kubectl get lease -n "$L2A_NS" "l2a-node-$OWNER" -o jsonpath='{.spec.holderIdentity}'
+explain_json() { ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAB_KUBECONFIG" "$FO_BUILD/l2a" explain probe --probe -o json; }
+wire_field() {  # wire_field KEY: the wire report on $V4, from explain --probe
+  explain_json | python3 -c "import json,sys; a=[x for x in json.load(sys.stdin)['addresses'] if x['address'] == '$V4'][0]; print(' '.join(a['wire']['$1']) if isinstance(a['wire']['$1'], list) else a['wire']['$1'], a['probe']['result'])"
+}
+check "l2a explain --probe hears the heartbeats and names $OWNER held dead on the wire" lab_output_has "\b$OWNER\b" wire_field accused
+check "  ...and its announcer by the wire ($NEW) is the one that answered" lab_output_has "^$NEW the expected node answered" wire_field owner
 ip -n "$LAB_LAN" link set "v-$OWNER" master br0
 sleep 3
 check "back on the LAN, $OWNER is held down: the address stays on $NEW" test "$(fo_owner "$V4")" = "$NEW"
