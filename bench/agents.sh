@@ -2,18 +2,20 @@
 # Agent scale benchmark (part of make bench): N agents (network namespaces on one LAN) and S
 # announced Services (one address each) with the lab API server, the operator and one L2 policy.
 # Measures, at steady state, API requests per second (from the server's counters), agent and
-# operator CPU and memory, then kill -9 of one agent and the time until every one of its
-# addresses is announced by another node (from the takers' logs). One Markdown row per run.
-# Usage: bench/agents.sh "3 20" "1 100 1000 10000"
+# operator CPU and memory, heartbeat frames per second on the LAN (an nftables counter on the
+# bridge), then kill -9 of one agent and the time until every one of its addresses is announced
+# by another node (from the takers' logs). One Markdown row per run.
+# Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODES_LIST=${1:-"3 20"}
 SERVICES_LIST=${2:-"1 100 1000 10000"}
 LEASE_MS=${LEASE_MS:-4000}
+HEARTBEAT_MS=${HEARTBEAT_MS:-40}
 source tests/support/netns_lab.sh
 lab_require_root
-echo "| agents | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB) | kill -9 → all its addresses elsewhere |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB) | heartbeat frames/s on the LAN | kill -9 → all its addresses elsewhere |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run() {  # run NODES SERVICES
   local nodes=$1 services=$2
   lab_init bench
@@ -25,6 +27,10 @@ run() {  # run NODES SERVICES
     lab_host "n$i" "198.18.0.$((10 + i))/24"
     printf 'apiVersion: v1\nkind: Node\nmetadata: {name: n%s}\n' "$i" | lab_kubectl apply -f - >/dev/null
   done
+  # Every heartbeat frame entering the bridge, counted once.
+  ip netns exec "$LAB_LAN" nft add table bridge heartbeats
+  ip netns exec "$LAB_LAN" nft add chain bridge heartbeats in '{ type filter hook prerouting priority 0; }'
+  ip netns exec "$LAB_LAN" nft add rule bridge heartbeats in ether type 0x88b5 counter
   lab_kubectl apply -f - >/dev/null <<'YAML'
 apiVersion: l2announcer.io/v1alpha1
 kind: L2AnnouncementPolicy
@@ -60,7 +66,7 @@ YAML
   for ((i = 1; i <= nodes; i++)); do
     lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" build/l2a agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
-      --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "" --log-level info
+      --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "" --log-level info --heartbeat-interval-ms "$HEARTBEAT_MS"
     pids+=("$LAB_LAST_PID")
   done
   # Converged: every Service address announced by someone (from the agents' logs).
@@ -69,11 +75,12 @@ YAML
   sleep $((3 + services / 2000))
   counters() { ip netns exec "$LAB_LAN" curl -s http://198.18.0.1:6443/admin/counters | python3 -c 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)))'; }
   cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
-  local r0 c0 r1 c1 o0 o1
+  local r0 c0 r1 c1 o0 o1 h0 h1
   ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-  r0=$(counters); c0=$(cpu); o0=$(ticks "$operator")
+  frames() { ip netns exec "$LAB_LAN" nft list chain bridge heartbeats in | awk '{for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
+  r0=$(counters); c0=$(cpu); o0=$(ticks "$operator"); h0=$(frames)
   sleep 10
-  r1=$(counters); c1=$(cpu); o1=$(ticks "$operator")
+  r1=$(counters); c1=$(cpu); o1=$(ticks "$operator"); h1=$(frames)
   local op_cpu op_rss
   op_cpu=$(python3 -c "print(round(($o1 - $o0) / 10, 2))")
   op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
@@ -117,7 +124,7 @@ YAML
   }
   local ms="-"
   if [[ $count -gt 0 ]] && lab_wait_for 60 taken; then ms="$(( ($(date +%s%N) - start) / 1000000 )) ms ($count addresses)"; fi
-  echo "| $nodes | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss | $ms |"
+  echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss | $(( (h1 - h0) / 10 )) | $ms |"
   lab_cleanup
   trap - EXIT
 }
