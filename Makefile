@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # etcd and kube-controller-manager, built from their modules the first time).
 CONTROL_PLANE ?= lab
 
-.PHONY: all bootstrap build test demo bench bench-failover bench-churn chaos fuzz format sanitize clean
+.PHONY: all bootstrap build test demo image bench bench-failover bench-churn chaos fuzz format sanitize clean
 
 all: build
 
@@ -28,10 +28,15 @@ demo:
 	  >$(BUILD)/build.log 2>&1 || { tail -20 $(BUILD)/build.log; echo "make demo: the build failed; the whole log is in $(BUILD)/build.log" >&2; exit 1; }
 	@bash scripts/demo.sh --control-plane $(CONTROL_PLANE)
 
+# The container image with podman, no registry: localhost/l2a:VERSION and build/l2a-image.tar
+# (an OCI archive for skopeo copy), from the binary this build made.
+image: build
+	bash scripts/image.sh $(BUILD)
+
 bench: build
 	bash bench/run.sh
 
-# l2a and keepalived side by side under six failures (about an hour with RUNS=10).
+# l2a and keepalived side by side under nine failures (about an hour and a half with RUNS=10).
 bench-failover: build
 	bash bench/failover.sh
 

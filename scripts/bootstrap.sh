@@ -18,6 +18,8 @@ packages=(
   keepalived
   # reads manifests in the tests (the Helm chart itself is rendered by the real helm)
   python3-yaml
+  # the container image (make image): daemonless podman with runc (crun refuses hybrid cgroups)
+  podman runc
 )
 
 missing=()

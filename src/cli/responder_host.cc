@@ -8,6 +8,9 @@ namespace l2a::cli {
 
 Result<std::unique_ptr<ResponderHost>> ResponderHost::create(k8s::InterfaceSelector interfaces,
                                                              responder::AnnouncementConfig config) {
+  // Without CAP_NET_RAW every port would fail to open, one log line at a time, while the process
+  // looked alive: say it once, up front, and stop.
+  if (auto probe = net::PacketSocket::canOpen(); !probe) return fail(probe.error());
   auto loop = net::EventLoop::create();
   if (!loop) return fail(loop.error());
   auto watcher = net::LinkWatcher::open();

@@ -21,6 +21,8 @@ enum class FrameFilter {
 class PacketSocket {
  public:
   static Result<PacketSocket> open(int ifindex, FrameFilter filter);
+  // Whether this process may open AF_PACKET sockets at all; the error names CAP_NET_RAW.
+  static Status<> canOpen();
   PacketSocket(PacketSocket&& other) noexcept;
   PacketSocket& operator=(PacketSocket&& other) noexcept;
   PacketSocket(const PacketSocket&) = delete;

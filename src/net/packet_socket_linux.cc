@@ -57,6 +57,19 @@ Error socketError(const char* what, int ifindex) {
 
 }  // namespace
 
+Status<> PacketSocket::canOpen() {
+  int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    ::close(fd);
+    return Ok{};
+  }
+  if (errno == EPERM || errno == EACCES) {
+    return fail(Error{"permission", "AF_PACKET sockets need the CAP_NET_RAW capability, which this process lacks "
+                                    "(a container: securityContext.capabilities.add [NET_RAW])"});
+  }
+  return fail(Error{"socket", fmt::format("AF_PACKET socket: {}", std::strerror(errno))});
+}
+
 Result<PacketSocket> PacketSocket::open(int ifindex, FrameFilter filter) {
   // Protocol 0 receives nothing until bind(), so no frame slips in before the filter is set.
   int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
