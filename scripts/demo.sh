@@ -14,11 +14,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 CONTROL_PLANE=lab
-case ${1:-} in
-  --control-plane) CONTROL_PLANE=${2:-}; shift 2 ;;
-  "") ;;
-  *) echo "usage: scripts/demo.sh [--control-plane lab|kube]" >&2; exit 64 ;;
-esac
+FROM_IMAGE=()
+while (($#)); do
+  case $1 in
+    --control-plane) CONTROL_PLANE=${2:-}; shift 2 ;;
+    --agents-from-image) FROM_IMAGE=(--agents-from-image); shift ;;  # kube only: agents as containers of make image
+    *) echo "usage: scripts/demo.sh [--control-plane lab|kube] [--agents-from-image]" >&2; exit 64 ;;
+  esac
+done
 [[ $CONTROL_PLANE == lab || $CONTROL_PLANE == kube ]] || { echo "demo: error: --control-plane must be lab or kube" >&2; exit 64; }
 # The lab's kubectl: the one built from the pinned Kubernetes release.
 PATH="$(bash scripts/kube-binaries.sh --dir):$PATH"
@@ -58,8 +61,8 @@ if [[ $CONTROL_PLANE == kube ]]; then
 else
   bold "0. A lab cluster: the lab API server + 2 workers + a client, on one LAN (network namespaces)"
 fi
-printf '\033[36m#\033[0m %s\n' "l2a-lab up --control-plane $CONTROL_PLANE --workers 2"
-"$LAB_BIN" up --control-plane "$CONTROL_PLANE" --workers 2 | sed 's/^/     /'
+printf '\033[36m#\033[0m %s\n' "l2a-lab up --control-plane $CONTROL_PLANE --workers 2 ${FROM_IMAGE[*]}"
+"$LAB_BIN" up --control-plane "$CONTROL_PLANE" --workers 2 "${FROM_IMAGE[@]}" | sed 's/^/     /'
 run kubectl get nodes
 
 bold "1. An IP pool and the httpd Service (labelled announcement: l2)"

@@ -11,7 +11,10 @@
 # is a Pod (status set by the lab, as kwok does) and the real EndpointSlice controller lists it;
 # on the lab server the lab publishes the EndpointSlice. Addresses only from 198.18.0.0/15 and
 # 2001:db8::/32. State lives in /run/l2a-lab; `down` removes every namespace, link and process,
-# also after a crash.
+# also after a crash. With `--agents-from-image` (kube only) every node's agent is a podman
+# container of the image `make image` builds, run as the DaemonSet runs it: the chart's
+# arguments (with the lab's lease), NODE_NAME, every capability dropped but NET_RAW, a read-only
+# root filesystem and the ServiceAccount token where a pod has it (in-cluster config).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -25,16 +28,17 @@ LAB_ID=l2alab-0-0  # fixed: one lab cluster per machine; never taken for a stale
 LAB_LAN=$LAB_ID-lan
 
 usage() {
-  echo "usage: l2a-lab up [--control-plane lab|kube] [--workers N] [--lease-duration-ms MS] | down | status" >&2
+  echo "usage: l2a-lab up [--control-plane lab|kube] [--workers N] [--lease-duration-ms MS] [--agents-from-image] | down | status" >&2
   exit 64
 }
 
 save_pid() { echo "$2" >>"$STATE/pids"; echo "$2" >"$STATE/$1.pid"; }
 
 lab_up() {
-  local workers=2 lease=2000
+  local workers=2 lease=2000 from_image=0
   while (($#)); do
     case $1 in
+      --agents-from-image) from_image=1; shift ;;
       --workers) workers=$2; shift 2 ;;
       --lease-duration-ms) lease=$2; shift 2 ;;
       --control-plane) LAB_CONTROL_PLANE=$2; shift 2 ;;
@@ -45,6 +49,10 @@ lab_up() {
   [[ $workers =~ ^[0-9]+$ && $workers -ge 1 && $workers -le 20 ]] || { echo "l2a-lab: error: --workers must be 1 to 20" >&2; exit 64; }
   [[ $LAB_CONTROL_PLANE == lab || $LAB_CONTROL_PLANE == kube ]] || { echo "l2a-lab: error: --control-plane must be lab or kube" >&2; exit 64; }
   [[ -x $L2A && -x $LAB_BIN ]] || { echo "l2a-lab: error: build first (make build)" >&2; exit 1; }
+  if ((from_image)); then
+    [[ $LAB_CONTROL_PLANE == kube ]] || { echo "l2a-lab: error: --agents-from-image needs --control-plane kube (pods' in-cluster credentials are TLS)" >&2; exit 64; }
+    bash "$ROOT/scripts/image.sh" "$BUILD" >/dev/null || { echo "l2a-lab: error: make image failed" >&2; exit 1; }
+  fi
   lab_down >/dev/null 2>&1
   mkdir -p "$STATE"
   : >"$STATE/pids"
@@ -89,11 +97,15 @@ lab_up() {
         endpoints+="{addresses: [198.18.0.$i], nodeName: $n, conditions: {ready: true}},"
       fi
     fi
-    ip netns exec "$(lab_ns "$n")" "$L2A" agent --node-name "$n" --kubeconfig "$agent_kubeconfig" \
-      --namespace "$L2A_NS" --interface '^eth0$' \
-      --lease-duration-ms "$lease" --renew-deadline-ms $((lease * 3 / 4)) --retry-period-ms $((lease / 6)) \
-      >"$STATE/agent-$n.log" 2>&1 &
-    save_pid "agent-$n" $!
+    if ((from_image)); then
+      agent_container "$n" "$lease" || { echo "l2a-lab: error: the agent container on $n did not start; see $STATE/agent-$n.log" >&2; exit 1; }
+    else
+      ip netns exec "$(lab_ns "$n")" "$L2A" agent --node-name "$n" --kubeconfig "$agent_kubeconfig" \
+        --namespace "$L2A_NS" --interface '^eth0$' \
+        --lease-duration-ms "$lease" --renew-deadline-ms $((lease * 3 / 4)) --retry-period-ms $((lease / 6)) \
+        >"$STATE/agent-$n.log" 2>&1 &
+      save_pid "agent-$n" $!
+    fi
   done
   ip netns exec "$(lab_ns control-plane)" "$L2A" operator --kubeconfig "$operator_kubeconfig" \
     --namespace "$L2A_NS" >"$STATE/operator.log" 2>&1 &
@@ -114,7 +126,35 @@ YAML
   echo "  kubectl:   ip netns exec $(lab_ns client) env KUBECONFIG=$STATE/kubeconfig kubectl get nodes"
 }
 
+# agent_container NODE LEASE_MS: NODE's agent from the image, as the chart's DaemonSet runs it.
+agent_container() {
+  local n=$1 lease=$2 sa=$STATE/serviceaccount version
+  if [[ ! -f $sa/token ]]; then
+    mkdir -p "$sa"
+    lab_kubectl create token l2a-agent -n "$L2A_NS" --duration=24h >"$sa/token" || return 1
+    cp "$LAB_CP_DIR/pki/ca.crt" "$sa/ca.crt"
+    echo "$L2A_NS" >"$sa/namespace"
+  fi
+  version=$("$L2A" version | awk '{print $2}')
+  local args
+  mapfile -t args < <("$LAB_KUBE_BIN/helm" template l2announcer "$ROOT/deploy/helm/l2announcer" -n "$L2A_NS" \
+    --set agent.interface='^eth0$' --set agent.leaseDurationMs="$lease" --set agent.renewDeadlineMs=$((lease * 3 / 4)) \
+    --set agent.retryPeriodMs=$((lease / 6)) | python3 -c 'import sys, yaml
+for d in yaml.safe_load_all(sys.stdin):
+    if d and d["kind"] == "DaemonSet":
+        print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["args"]))')
+  podman --runtime runc run -d --name "$LAB_ID-agent-$n" --network "ns:/run/netns/$(lab_ns "$n")" \
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --cap-drop ALL --cap-add NET_RAW --read-only \
+    -e NODE_NAME="$n" -e KUBERNETES_SERVICE_HOST=198.18.0.1 -e KUBERNETES_SERVICE_PORT=6443 \
+    -v "$sa:/var/run/secrets/kubernetes.io/serviceaccount:ro" \
+    --log-driver k8s-file --log-opt path="$STATE/agent-$n.log" "localhost/l2a:$version" "${args[@]}" >/dev/null || return 1
+  echo "$(podman inspect --format '{{.State.Pid}}' "$LAB_ID-agent-$n")" >"$STATE/agent-$n.pid"
+}
+
 lab_down() {
+  # Agent containers (--agents-from-image) first: podman owns them.
+  command -v podman >/dev/null &&
+    podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$LAB_ID-agent-" | xargs -r podman rm -f >/dev/null 2>&1
   if [[ -f $STATE/pids ]]; then
     # Only processes still ours (their command line names the state directory): PIDs are reused.
     ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$STATE"; }

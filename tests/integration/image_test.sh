@@ -6,7 +6,7 @@
 # mounted where a pod has them (in-cluster config: what deploy/ grants is all they get), on
 # kube-apiserver. The seed story: a Service gets an address, a node answers ARP and NDP for it,
 # curl works, a silent cut of that node fails over. Without NET_RAW the agent stops with one
-# line naming the capability.
+# line naming the capability. Then make demo's whole story on `l2a-lab up --agents-from-image`.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/support/netns_lab.sh
@@ -105,4 +105,13 @@ STATUS=$?
 check "without NET_RAW the agent stops (status $STATUS, 70)" test "$STATUS" -eq 70
 check "  ...with one line naming the capability" \
   bash -c "[[ \$(wc -l <'/tmp/$LAB_ID-nocap.err') -eq 1 ]] && grep -q 'CAP_NET_RAW' '/tmp/$LAB_ID-nocap.err'"
+
+# --- the demo's seed story on a lab cluster whose agents run from the image -------------------
+lab_stop_containers
+lab_cleanup  # this test's lab first: one control plane at a time on two cores
+trap - EXIT
+check "make demo's story holds with every agent from the image (l2a-lab up --agents-from-image)" \
+  bash -c "bash scripts/demo.sh --control-plane kube --agents-from-image >'/tmp/$LAB_ID-demo.log' 2>&1"
+grep -q "FAILED" "/tmp/$LAB_ID-demo.log" && sed 's/^/       /' "/tmp/$LAB_ID-demo.log" | tail -30
+grep -E "took over|answered again" "/tmp/$LAB_ID-demo.log" | sed 's/^ */     demo: /'
 lab_finish
