@@ -17,6 +17,13 @@
 int main(int argc, char** argv) {
   using namespace l2a::cli;
   CLI::App app{"l2a — L2 announcements (ARP/NDP) for bare-metal Kubernetes LoadBalancer IPs"};
+  // A Lease records its duration in whole seconds (leaseDurationSeconds), and every other
+  // contender judges it by that: 1500 ms would behave as 2 s. Refuse what cannot be honoured.
+  const CLI::Validator wholeSeconds(
+      [](std::string& value) -> std::string {
+        return std::stol(value) % 1000 == 0 ? "" : "must be whole seconds (a Lease records its duration in seconds)";
+      },
+      "whole seconds");
   app.require_subcommand(1);
   app.fallthrough();  // global options (--log-level) may follow the subcommand
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
@@ -79,8 +86,8 @@ int main(int argc, char** argv) {
   operatorCmd->add_option("--follow-cilium-pools", op.followCiliumPools,
                           "Also allocate from Cilium's pools when their CRD is served (false: leave them to Cilium)")
       ->capture_default_str();
-  operatorCmd->add_option("--lease-duration-ms", op.leaseDurationMs, "Lease duration")->capture_default_str()
-      ->check(CLI::Range(1000, 600000));
+  operatorCmd->add_option("--lease-duration-ms", op.leaseDurationMs, "Lease duration, whole seconds")->capture_default_str()
+      ->check(CLI::Range(1000, 600000))->check(wholeSeconds);
   operatorCmd->add_option("--renew-deadline-ms", op.renewDeadlineMs, "Renew deadline")->capture_default_str()
       ->check(CLI::Range(500, 600000));
   operatorCmd->add_option("--retry-period-ms", op.retryPeriodMs, "Retry period")->capture_default_str()
@@ -100,8 +107,9 @@ int main(int argc, char** argv) {
   agentCmd->add_option("--namespace,-n", ag.ns, "Namespace of the node Leases")->capture_default_str();
   agentCmd->add_option("--interface,-i", ag.interfaces, "Interfaces the agent may use (regex, repeatable; default: all)")
       ->allow_extra_args(false);
-  agentCmd->add_option("--lease-duration-ms", ag.leaseDurationMs, "Node lease duration: the kill -9 fail-over bound")
-      ->capture_default_str()->check(CLI::Range(1000, 600000));
+  agentCmd->add_option("--lease-duration-ms", ag.leaseDurationMs,
+                       "Node lease duration, whole seconds: the fail-over bound without heartbeats")
+      ->capture_default_str()->check(CLI::Range(1000, 600000))->check(wholeSeconds);
   agentCmd->add_option("--renew-deadline-ms", ag.renewDeadlineMs, "Renew deadline (then the agent freezes)")
       ->capture_default_str()->check(CLI::Range(500, 600000));
   agentCmd->add_option("--retry-period-ms", ag.retryPeriodMs, "Lease renew period")->capture_default_str()

@@ -19,6 +19,8 @@ check "announce: invalid IP" one_line_error "$L2A" announce -i eth0 198.18.0.300
 check "announce: IP with a prefix" one_line_error "$L2A" announce -i eth0 198.18.0.1/32
 check "announce: bad regex" one_line_error "$L2A" announce -i 'eth[' 198.18.0.1
 check "announce: no interface" one_line_error "$L2A" announce 198.18.0.1
+check "agent: a lease that is not whole seconds (1500 ms would act as 2 s)" one_line_error "$L2A" agent --node-name n --lease-duration-ms 1500
+check "operator: the same" one_line_error "$L2A" operator --lease-duration-ms 2500
 check "announce: no address" one_line_error "$L2A" announce -i eth0
 check "announce: bad --announce-count" one_line_error "$L2A" announce -i eth0 --announce-count x 198.18.0.1
 check "agent: negative --announce-refresh-ms" one_line_error "$L2A" agent --node-name n1 --announce-refresh-ms -5
