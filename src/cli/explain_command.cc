@@ -209,6 +209,10 @@ Json explainService(const Json& service, const policy::ClusterView& view,
 
 void printText(const Json& r) {
   fmt::print("Service {}\n", r["service"].get<std::string>());
+  if (r.contains("agentLeases")) {
+    fmt::print("  agents' node Leases: {} in namespace {} (looked in {})\n", r["agentLeases"]["count"].get<size_t>(),
+               r["agentLeases"]["namespace"].get<std::string>(), r["agentLeases"]["lookedIn"].get<std::string>());
+  }
   for (const Json& s : r["steps"]) {
     fmt::print("  {} {:<9} {}\n", step(s["ok"]), s["step"].get<std::string>(), s["detail"].get<std::string>());
     for (const char* list : {"pools", "policies"}) {
@@ -320,10 +324,31 @@ int runExplain(const ExplainOptions& options) {
   for (const auto& kind : *poolKinds) {
     for (const Json& p : read(kind.resource)) pools.emplace_back(ipam::parsePool(p, kind.group), p);
   }
+  // The agents' node Leases: in --agent-namespace when given; else in the chart's namespace,
+  // else wherever Leases named l2a-node-* are (the output says where it looked).
+  auto isNodeLease = [](const Json& l) { return k8s::nameOf(l).rfind(agent::kNodeLeasePrefix, 0) == 0; };
+  std::string agentNamespace = options.agentNamespace.empty() ? kDefaultAgentNamespace : options.agentNamespace;
+  std::vector<Json> leases = read(kube::resources::kLeases, agentNamespace);
+  std::string lookedIn = fmt::format("namespace {}{}", agentNamespace, options.agentNamespace.empty() ? " (the default)" : "");
+  if (options.agentNamespace.empty() && readError.empty() && std::none_of(leases.begin(), leases.end(), isNodeLease)) {
+    std::set<std::string> found;
+    if (auto all = itemsOf(client, kube::resources::kLeases, "")) {
+      for (const Json& l : *all) {
+        if (isNodeLease(l)) found.insert(k8s::namespaceOf(l));
+      }
+      lookedIn += found.empty() ? ", then every namespace: no agent's Lease anywhere"
+                                : fmt::format(", then every namespace: found in {}", fmt::join(found, ", "));
+    } else {
+      lookedIn += fmt::format(", not elsewhere ({})", all.error().message);
+    }
+    if (found.size() == 1) {
+      agentNamespace = *found.begin();
+      leases = read(kube::resources::kLeases, agentNamespace);
+    }
+  }
   std::map<std::string, Json> leaseOfNode;
-  for (const Json& l : read(kube::resources::kLeases, options.agentNamespace)) {
-    std::string name = k8s::nameOf(l);
-    if (name.rfind(agent::kNodeLeasePrefix, 0) == 0) leaseOfNode[name.substr(std::string(agent::kNodeLeasePrefix).size())] = l;
+  for (const Json& l : leases) {
+    if (isNodeLease(l)) leaseOfNode[k8s::nameOf(l).substr(std::string(agent::kNodeLeasePrefix).size())] = l;
   }
   auto now = std::chrono::system_clock::now();
   agent::ViewInputs in{
@@ -348,6 +373,7 @@ int runExplain(const ExplainOptions& options) {
   bool ok = true;
   for (const Json& s : targets) {
     Json r = explainService(s, view, plans, pools, leaseOfNode, options);
+    r["agentLeases"] = {{"namespace", agentNamespace}, {"lookedIn", lookedIn}, {"count", leaseOfNode.size()}};
     ok = ok && r["ok"].get<bool>();
     reports.push_back(r);
   }

@@ -9,11 +9,13 @@
 
 namespace l2a::cli {
 
+inline constexpr const char* kDefaultAgentNamespace = "l2announcer";  // where deploy/ puts the agents
+
 struct ExplainOptions {
   std::string kubeconfig;
   std::string context;
   std::string ns = "default";        // the Service's namespace
-  std::string agentNamespace = "l2announcer";  // where node Leases live (deploy/ puts them there)
+  std::string agentNamespace;  // where node Leases live; empty: the chart's namespace, else found
   std::string target;                // Service name or IP address
   bool probe = false;
   std::string interface;             // for --probe; default: route to the address

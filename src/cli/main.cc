@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
   auto* explainCmd = app.add_subcommand("explain", "Who owns this Service's IPs, and if nobody, why");
   explainCmd->add_option("target", ex.target, "Service name (with -n) or an IP address")->required();
   explainCmd->add_option("--namespace,-n", ex.ns, "The Service's namespace")->capture_default_str();
-  explainCmd->add_option("--agent-namespace", ex.agentNamespace, "Namespace of the agents' node Leases")
-      ->capture_default_str();
+  explainCmd->add_option("--agent-namespace", ex.agentNamespace,
+                         "Namespace of the agents' node Leases (default: l2announcer, else wherever they are found)");
   explainCmd->add_option("--kubeconfig", ex.kubeconfig, "kubeconfig file (default: $KUBECONFIG, then in-cluster)");
   explainCmd->add_option("--context", ex.context, "kubeconfig context (default: current)");
   explainCmd->add_flag("--probe", ex.probe, "Also ask the wire who answers (as l2a whohas) and compare");

@@ -98,4 +98,18 @@ check "  ...mapping the MACs to nodes" lab_output_has "= node control-plane" exp
 check "  ...and exits 1" bash -c "! ip netns exec $CLIENT env KUBECONFIG=/run/l2a-lab/kubeconfig $L2A explain web --probe >/dev/null"
 kill $ROGUE; wait $ROGUE 2>/dev/null
 check "unknown Service: one line, exit 1" bash -c "ip netns exec $CLIENT env KUBECONFIG=/run/l2a-lab/kubeconfig $L2A explain nosuch 2>&1 | grep -q 'not found'"
+
+check "explain says where it found the agents' Leases" \
+  lab_output_has "agents' node Leases: [0-9]+ in namespace l2announcer \(looked in namespace l2announcer \(the default\)\)" explain web
+# Agents installed in another namespace: explain finds their Leases there by itself.
+for n in $(cat /run/l2a-lab/nodes); do kill -9 "$(cat "/run/l2a-lab/agent-$n.pid")" 2>/dev/null; done
+k create namespace elsewhere >/dev/null
+k get leases -n l2announcer -o json | python3 -c 'import json, sys
+items = [l for l in json.load(sys.stdin)["items"] if l["metadata"]["name"].startswith("l2a-node-")]
+for l in items:
+    l["metadata"] = {"name": l["metadata"]["name"], "namespace": "elsewhere"}
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))' | k apply -f - >/dev/null
+for n in $(cat /run/l2a-lab/nodes); do k delete lease -n l2announcer "l2a-node-$n" >/dev/null 2>&1; done
+check "  ...and finds them in another namespace by itself" \
+  lab_output_has "agents' node Leases: 3 in namespace elsewhere \(looked in namespace l2announcer \(the default\), then every namespace: found in elsewhere\)" explain web
 lab_finish
