@@ -209,7 +209,7 @@ std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::s
                               const wire::WireView& wire) {
   auto now = Steady::now();
   std::string inputs = std::to_string(objectEvents_.load()) + (frozen ? " frozen" : " live");
-  inputs += fmt::format(" wire-excluded={}", fmt::join(wire.excluded, ","));
+  inputs += fmt::format(" wire-excluded={} last-resort={}", fmt::join(wire.excluded, ","), fmt::join(wire.lastResort, ","));
   for (const auto& [name, state] : mine) inputs += fmt::format(" {}={}/{}", name, state.first, state.second);
   std::lock_guard lock(mutex_);
   nextExpiry_ = Steady::time_point::max();
@@ -259,9 +259,10 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
     if (wireOnly) {
       node.live = lastLeaseLive_.count(node.name) && (node.name == options_.nodeName || wire.heard.count(node.name));
     }
-    // The wire only takes liveness away: a node it excludes (silent, held down after coming
-    // back, or accused by a peer we hear — us included) takes nothing.
+    // The wire only takes liveness away: a node it excludes (silent, or said so by a peer we
+    // hear — us included) takes nothing; one held down after coming back is a last resort.
     if (wire.excluded.count(node.name)) node.live = false;
+    if (wire.lastResort.count(node.name)) node.weight = 0;
   }
   std::lock_guard lock(mutex_);
   if (live) {
@@ -323,7 +324,7 @@ std::string Agent::takeoverCause(const policy::ClusterView& view, const wire::Wi
                                  const std::string& address) const {
   auto last = lastOwner_.find(address);
   if (last == lastOwner_.end() || last->second.empty() || last->second == options_.nodeName) return "plan";
-  if (wire.excluded.count(last->second)) return "wire";
+  if (wire.excluded.count(last->second) || wire.lastResort.count(last->second)) return "wire";
   auto node = std::find_if(view.nodes.begin(), view.nodes.end(), [&](const auto& n) { return n.name == last->second; });
   return node == view.nodes.end() || !node->live ? "lease" : "plan";
 }

@@ -170,21 +170,23 @@ Json explainService(const Json& service, const policy::ClusterView& view,
       // that is silent on the LAN.
       std::string owner = entry["owner"].get<std::string>();
       if (!probe->heartbeats.empty()) {
-        std::set<std::string> accused;
+        std::set<std::string> accused, held;
         Json heard = Json::array();
         for (const auto& [node, h] : probe->heartbeats) {
           heard.push_back(node);
           accused.insert(h.accused.begin(), h.accused.end());
+          held.insert(h.heldDown.begin(), h.heldDown.end());
         }
         policy::ClusterView wireView = view;
         for (auto& n : wireView.nodes) {
           if (accused.count(n.name)) n.live = false;
+          if (held.count(n.name)) n.weight = 0;  // a last resort, as the agents plan it
         }
         auto wirePlans = policy::planAddresses(wireView);
         auto wp = wirePlans.find(entry["address"].get<std::string>());
         owner = wp == wirePlans.end() ? "" : wp->second.owner;
         entry["wire"] = {{"heard", heard}, {"accused", Json(std::vector<std::string>(accused.begin(), accused.end()))},
-                         {"owner", owner}};
+                         {"heldDown", Json(std::vector<std::string>(held.begin(), held.end()))}, {"owner", owner}};
       }
       Json answered = Json::array();
       bool expected = false;
@@ -244,9 +246,10 @@ void printText(const Json& r) {
     if (a.contains("wire")) {
       const Json& w = a["wire"];
       fmt::print("               heartbeats heard from: {}\n", fmt::join(w["heard"].get<std::vector<std::string>>(), ", "));
-      if (!w["accused"].empty()) {
-        fmt::print("               held dead on the wire: {} — announcer by the wire: {}\n",
-                   fmt::join(w["accused"].get<std::vector<std::string>>(), ", "),
+      if (!w["accused"].empty() || !w["heldDown"].empty()) {
+        fmt::print("               held dead on the wire: {}; held down (back from a silence): {} — announcer by the wire: {}\n",
+                   w["accused"].empty() ? std::string("none") : fmt::format("{}", fmt::join(w["accused"].get<std::vector<std::string>>(), ", ")),
+                   w["heldDown"].empty() ? std::string("none") : fmt::format("{}", fmt::join(w["heldDown"].get<std::vector<std::string>>(), ", ")),
                    w["owner"].get<std::string>().empty() ? std::string("none") : w["owner"].get<std::string>());
       }
     }

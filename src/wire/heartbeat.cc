@@ -78,18 +78,21 @@ packet::Bytes buildHeartbeat(const packet::MacAddress& source, const Heartbeat& 
       out.bytes(std::get<packet::Ipv6Address>(heartbeat.announced[i]).octets);
     }
   }
-  // Names while they fit; a node accused by many is accused by the others' frames too.
-  std::vector<std::string_view> accused;
+  // Names while they fit, dead ones first; a node accused by many is accused by the others'
+  // frames too.
   size_t bytes = 0;
-  for (const std::string& a : heartbeat.accused) {
-    if (a.empty() || a.size() > 255 || bytes + a.size() + 1 > kMaxAccusedBytes) continue;
-    accused.push_back(a);
-    bytes += a.size() + 1;
-  }
-  out.u8(static_cast<uint8_t>(accused.size()));
-  for (std::string_view a : accused) {
-    out.u8(static_cast<uint8_t>(a.size()));
-    out.bytes(packet::ByteSpan(reinterpret_cast<const std::byte*>(a.data()), a.size()));
+  for (const auto* names : {&heartbeat.accused, &heartbeat.heldDown}) {
+    std::vector<std::string_view> fit;
+    for (const std::string& a : *names) {
+      if (a.empty() || a.size() > 255 || bytes + a.size() + 1 > kMaxAccusedBytes) continue;
+      fit.push_back(a);
+      bytes += a.size() + 1;
+    }
+    out.u8(static_cast<uint8_t>(fit.size()));
+    for (std::string_view a : fit) {
+      out.u8(static_cast<uint8_t>(a.size()));
+      out.bytes(packet::ByteSpan(reinterpret_cast<const std::byte*>(a.data()), a.size()));
+    }
   }
   if (!key.empty()) {
     Mac mac = hmac(key, packet::ByteSpan(frame).subspan(payloadStart));
@@ -132,11 +135,13 @@ Result<Heartbeat, HeartbeatError> parseHeartbeat(packet::ByteSpan frame, const s
       return fail(HeartbeatError::kBadField);
     }
   }
-  uint8_t accusedCount = in.u8();
-  for (uint8_t i = 0; i < accusedCount && !in.failed(); ++i) {
-    packet::ByteSpan a = in.take(in.u8());
-    if (a.empty() && !in.failed()) return fail(HeartbeatError::kBadField);
-    out.accused.emplace_back(reinterpret_cast<const char*>(a.data()), a.size());
+  for (auto* names : {&out.accused, &out.heldDown}) {
+    uint8_t count = in.u8();
+    for (uint8_t i = 0; i < count && !in.failed(); ++i) {
+      packet::ByteSpan a = in.take(in.u8());
+      if (a.empty() && !in.failed()) return fail(HeartbeatError::kBadField);
+      names->emplace_back(reinterpret_cast<const char*>(a.data()), a.size());
+    }
   }
   size_t signedBytes = in.position();
   out.authenticated = (flags & kFlagHmac) != 0;

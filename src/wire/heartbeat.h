@@ -34,8 +34,10 @@ struct Heartbeat {
   uint16_t intervalMs = 0;   // how often the sender sends: observers judge silence by it
   uint32_t announcedCount = 0;
   std::vector<packet::IpAddress> announced;  // the first kMaxListedAddresses of them
-  // Peers the sender holds wire-dead or held down (see wire/liveness.h): as many names as fit.
+  // Peers the sender holds wire-dead (see wire/liveness.h), then those it holds down after a
+  // silence: as many names as fit, dead ones first.
   std::vector<std::string> accused;
+  std::vector<std::string> heldDown;
   bool authenticated = false;                // carried an HMAC (checked by parseHeartbeat)
 };
 

@@ -79,7 +79,8 @@ Clock::time_point Heartbeats::tick(Clock::time_point now) {
                           .intervalMs = static_cast<uint16_t>(std::min<int64_t>(every.count(), 60000)),
                           .announcedCount = static_cast<uint32_t>(announced_.size()),
                           .announced = {},
-                          .accused = liveness_.accused(now)};
+                          .accused = liveness_.accused(now),
+                          .heldDown = liveness_.heldDown(now)};
       heartbeat.accused.insert(heartbeat.accused.end(), leaseDead_.begin(), leaseDead_.end());
       heartbeat.announced.assign(announced_.begin(),
                                  announced_.begin() + static_cast<std::ptrdiff_t>(std::min(announced_.size(), kMaxListedAddresses)));
@@ -125,6 +126,7 @@ WireView Heartbeats::view(Clock::time_point now) const {
   std::lock_guard lock(mutex_);
   out.isolated = liveness_.isolated(now);
   out.excluded = liveness_.excluded(now);
+  out.lastResort = liveness_.lastResort(now);
   for (const auto& [node, peer] : liveness_.peers()) {
     if (now - peer.lastHeard > options_.liveness.misses * peer.interval) continue;
     out.heard.insert(node);
@@ -137,6 +139,8 @@ HeartbeatStats Heartbeats::stats(Clock::time_point now) const {
   std::lock_guard lock(mutex_);
   HeartbeatStats out = stats_;
   auto accused = liveness_.accused(now);
+  auto held = liveness_.heldDown(now);
+  accused.insert(accused.end(), held.begin(), held.end());
   for (const auto& [node, peer] : liveness_.peers()) {
     out.peers[node] = PeerCounters{.received = peer.received,
                                    .missed = peer.missed,

@@ -40,6 +40,7 @@ struct WireView {
   bool enabled = false;
   bool isolated = false;            // we hear no peer at all
   std::set<std::string> excluded;   // nodes that must not take addresses now (maybe us)
+  std::set<std::string> lastResort; // nodes held down after a silence: only when nobody else can
   std::set<std::string> heard;      // peers heard within their window now
   std::map<std::string, std::vector<packet::IpAddress>> announced;  // by peers heard now
 };

@@ -44,11 +44,12 @@ bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock:
     peer.backAt = now;
     changed = true;
   }
-  std::vector<std::string> accuses;
-  for (const std::string& node : heartbeat.accused) accuses.push_back(node);
+  std::vector<std::string> accuses = heartbeat.accused, holds = heartbeat.heldDown;
   std::sort(accuses.begin(), accuses.end());
-  if (accuses != peer.accuses) changed = true;
+  std::sort(holds.begin(), holds.end());
+  if (accuses != peer.accuses || holds != peer.holds) changed = true;
   peer.accuses = std::move(accuses);
+  peer.holds = std::move(holds);
   peer.incarnation = heartbeat.incarnation;
   peer.lastSequence = std::max(peer.lastSequence, heartbeat.sequence);
   peer.interval = std::chrono::milliseconds(heartbeat.intervalMs);
@@ -86,24 +87,38 @@ bool Liveness::evaluate(Clock::time_point now) {
   return changed;
 }
 
-std::vector<std::string> Liveness::accused(Clock::time_point now) const {
+std::vector<std::string> Liveness::accused(Clock::time_point /*now*/) const {
   std::vector<std::string> out;
   for (const auto& [node, peer] : peers_) {
-    if (heldDown(peer, now)) out.push_back(node);
+    if (peer.deadSince) out.push_back(node);
   }
   return out;
 }
 
+std::vector<std::string> Liveness::heldDown(Clock::time_point now) const {
+  std::vector<std::string> out;
+  for (const auto& [node, peer] : peers_) {
+    if (held(peer, now)) out.push_back(node);
+  }
+  return out;
+}
+
+// We do not take the word of a peer we hold dead or down: back from a silence, what it says of
+// the others may be what it missed.
 std::set<std::string> Liveness::excluded(Clock::time_point now) const {
   std::set<std::string> out;
   for (const auto& [node, peer] : peers_) {
-    if (heldDown(peer, now)) {
-      // Nor do we take the word of a peer we hold down: back from a silence, what it says of
-      // the others may be what it missed.
-      out.insert(node);
-      continue;
-    }
-    if (heardWithin(peer, now)) out.insert(peer.accuses.begin(), peer.accuses.end());
+    if (peer.deadSince) out.insert(node);
+    if (believed(peer, now)) out.insert(peer.accuses.begin(), peer.accuses.end());
+  }
+  return out;
+}
+
+std::set<std::string> Liveness::lastResort(Clock::time_point now) const {
+  std::set<std::string> out;
+  for (const auto& [node, peer] : peers_) {
+    if (held(peer, now)) out.insert(node);
+    if (believed(peer, now)) out.insert(peer.holds.begin(), peer.holds.end());
   }
   return out;
 }

@@ -1,10 +1,12 @@
 // Liveness: what the heartbeats one node hears say about its peers. A peer heard before and
-// silent for more than `misses` of its own intervals is wire-dead; one heard again after that is
-// held down for `holdDown` (no addresses yet), so a node that blips does not pull addresses
-// back and forth. Every node lists the peers it holds dead or down in its own heartbeats, and a
-// peer any heard node accuses (unless we hold that node down) is excluded by everyone — the observers converge on one set even
-// when they hear differently (a one-way cut, a port that flaps), and the accused node learns it
-// is excluded and lets its addresses go.
+// silent for more than `misses` of its own intervals is wire-dead: it takes no address. One heard
+// again after that is held down for `holdDown`: a last resort only (an address goes to it only
+// when no other node can take it), so a node that blips does not pull addresses back and forth,
+// and a rolling restart that holds several nodes down never leaves an address with nobody.
+// Every node lists the peers it holds dead and those it holds down in its own heartbeats, and
+// what any heard node says (unless we hold that node down or dead) counts for everyone — the
+// observers converge on one verdict even when they hear differently (a one-way cut, a port that
+// flaps), and the accused node learns it and lets its addresses go.
 // A node that hears no peer at all judges nobody (it may be the one cut off), and after such a
 // silence, or at start, it waits a whole window before it judges anyone; and it judges a
 // silent peer only while it hears another one, after the silent one's deadline (peers that fell
@@ -40,7 +42,8 @@ struct PeerState {
   Clock::time_point lastHeard{};
   std::optional<Clock::time_point> deadSince;  // judged wire-dead (by us)
   std::optional<Clock::time_point> backAt;     // heard again after that: held down until + holdDown
-  std::vector<std::string> accuses;            // what its last heartbeat listed
+  std::vector<std::string> accuses;            // what its last heartbeat listed as dead
+  std::vector<std::string> holds;              // ...and as held down
   std::vector<packet::IpAddress> announced;
   uint32_t announcedCount = 0;
   std::set<std::string> ports;                 // where we hear it
@@ -60,11 +63,13 @@ class Liveness {
   bool heard(const Heartbeat& heartbeat, const std::string& port, Clock::time_point now);
   // Judges silences and ends hold-downs as of `now`. True when a verdict changed.
   bool evaluate(Clock::time_point now);
-  // Peers we hold wire-dead or held down now: what our heartbeats accuse.
+  // Peers we hold wire-dead now, and those we hold down: what our heartbeats say.
   std::vector<std::string> accused(Clock::time_point now) const;
-  // Every node that must not take addresses now: our own accusations and those of every peer
-  // we hear (ourselves included, when a peer accuses us).
+  std::vector<std::string> heldDown(Clock::time_point now) const;
+  // Every node that must not take addresses now (wire-dead by us or by a peer we hear — us
+  // included, when a peer says so), and every node held down (a last resort), likewise.
   std::set<std::string> excluded(Clock::time_point now) const;
+  std::set<std::string> lastResort(Clock::time_point now) const;
   // No peer heard within its window (we may be the one cut off). False with no peers known.
   bool isolated(Clock::time_point now) const;
   // Forgets a peer (its node Lease was deleted).
@@ -76,8 +81,12 @@ class Liveness {
   bool othersHeardSince(const std::string& node, Clock::time_point deadline) const;
   std::chrono::milliseconds window(const PeerState& peer) const { return options_.misses * peer.interval; }
   bool heardWithin(const PeerState& peer, Clock::time_point now) const { return now - peer.lastHeard <= window(peer); }
-  bool heldDown(const PeerState& peer, Clock::time_point now) const {
-    return peer.deadSince || (peer.backAt && now < *peer.backAt + options_.holdDown);
+  bool held(const PeerState& peer, Clock::time_point now) const {
+    return !peer.deadSince && peer.backAt && now < *peer.backAt + options_.holdDown;
+  }
+  // A peer whose word counts: heard now, and neither dead nor held down by us.
+  bool believed(const PeerState& peer, Clock::time_point now) const {
+    return heardWithin(peer, now) && !peer.deadSince && !held(peer, now);
   }
 
   std::string self_;

@@ -14,7 +14,8 @@ Heartbeat sample() {
                    .intervalMs = 40,
                    .announcedCount = 2,
                    .announced = {*packet::parseIpAddress("198.18.0.200"), *packet::parseIpAddress("2001:db8::200")},
-                   .accused = {"worker-3"}};
+                   .accused = {"worker-3"},
+                   .heldDown = {"worker-4", "worker-5"}};
 }
 
 TEST(Heartbeat, RoundTripsEveryField) {
@@ -31,6 +32,7 @@ TEST(Heartbeat, RoundTripsEveryField) {
   EXPECT_EQ(parsed->announcedCount, 2u);
   EXPECT_EQ(parsed->announced, sample().announced);
   EXPECT_EQ(parsed->accused, std::vector<std::string>{"worker-3"});
+  EXPECT_EQ(parsed->heldDown, (std::vector<std::string>{"worker-4", "worker-5"}));
   EXPECT_FALSE(parsed->authenticated);
 }
 

@@ -51,6 +51,7 @@ class Segment : public ::testing::Test {
     }
   }
   std::set<std::string> excluded(Node& n) { return n.heartbeats->view(now_).excluded; }
+  std::set<std::string> lastResort(Node& n) { return n.heartbeats->view(now_).lastResort; }
 
   Clock::time_point now_ = Clock::time_point{} + 1000h;
   std::vector<std::unique_ptr<Node>> nodes_;
@@ -94,12 +95,15 @@ TEST_F(Segment, ASilentNodeIsExcludedByAllWithinItsWindowAndHeldDownWhenBack) {
   EXPECT_TRUE(excluded(c).empty());  // cut off, c judges nobody
   c.sends = c.hears = true;
   run(100ms);
-  // Back: c hears itself accused and stands aside, as the others hold it down.
-  EXPECT_EQ(excluded(c), std::set<std::string>{"c"});
-  EXPECT_EQ(excluded(a), std::set<std::string>{"c"});
-  run(10s);
+  // Back: the others hold c down, and c hears it: a last resort everywhere, c's own view included.
   EXPECT_TRUE(excluded(a).empty());
   EXPECT_TRUE(excluded(c).empty());
+  EXPECT_EQ(lastResort(a), std::set<std::string>{"c"});
+  EXPECT_EQ(lastResort(b), std::set<std::string>{"c"});
+  EXPECT_EQ(lastResort(c), std::set<std::string>{"c"});
+  run(10s);
+  EXPECT_TRUE(lastResort(a).empty());
+  EXPECT_TRUE(lastResort(c).empty());
 }
 
 TEST_F(Segment, AOneWayCutEndsWithTheUnheardNodeStandingAsideEverywhere) {

@@ -25,6 +25,7 @@ class LivenessTest : public ::testing::Test {
     }
   }
   bool excluded(const std::string& node) { return live_.excluded(now_).count(node) > 0; }
+  bool lastResort(const std::string& node) { return live_.lastResort(now_).count(node) > 0; }
 
   Clock::time_point now_ = Clock::time_point{} + 1000h;
   Liveness live_{"self", LivenessOptions{.misses = 5, .holdDown = 10s}, now_};
@@ -92,15 +93,19 @@ TEST_F(LivenessTest, APeerBackFromSilenceIsHeldDownThenTakesPartAgain) {
   run(400ms, {"a"});
   ASSERT_TRUE(excluded("b"));
   run(1s, {"a", "b"});
-  EXPECT_TRUE(excluded("b"));  // heard again, but held down: no move back yet
+  EXPECT_FALSE(excluded("b"));  // heard again: live, but held down — a last resort, no move back yet
+  EXPECT_TRUE(lastResort("b"));
+  EXPECT_EQ(live_.heldDown(now_), std::vector<std::string>{"b"});
+  EXPECT_TRUE(live_.accused(now_).empty());
   run(8900ms, {"a", "b"});
-  EXPECT_TRUE(excluded("b"));
+  EXPECT_TRUE(lastResort("b"));
   run(200ms, {"a", "b"});  // 10 s since it was heard again
+  EXPECT_FALSE(lastResort("b"));
   EXPECT_FALSE(excluded("b"));
   // A blip restarts the hold-down: a flapping node never pulls addresses back and forth.
   run(400ms, {"a"});
   run(40ms, {"a", "b"});
-  EXPECT_TRUE(excluded("b"));
+  EXPECT_TRUE(lastResort("b"));
   EXPECT_EQ(live_.peers().at("b").deadTransitions, 2u);
 }
 
@@ -144,7 +149,7 @@ TEST_F(LivenessTest, APeerWeHoldDownIsNotBelieved) {
   hear("a");
   hear("b", {"a"});  // back, and accusing a of what it missed
   EXPECT_FALSE(excluded("a"));
-  EXPECT_TRUE(excluded("b"));
+  EXPECT_TRUE(lastResort("b"));
 }
 
 TEST_F(LivenessTest, CountsRestartsAndMissedSequenceNumbers) {
