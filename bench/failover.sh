@@ -11,6 +11,7 @@
 #            frozen and decide by their heartbeats; keepalived has no API server to lose)
 #   oneway   the node's frames dropped at the switch (nftables on the bridge): it hears the LAN
 #            but is not heard
+#   starve   the announcer's processes held to 5 % of a CPU for 2 s (cgroup cpu quota)
 #   sigterm  graceful stop
 #   rolling  every node's announcer restarted in turn
 # Systems: l2a with its default 4 s node lease and a tuned 1 s lease; keepalived (VRRP, Debian
@@ -21,7 +22,7 @@
 # Usage: bench/failover.sh [SCENARIOS] [SYSTEMS]    (RUNS=10 by default)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-SCENARIOS=${1:-"kill9 sigstop ifdown linkcut apidown oneway sigterm rolling"}
+SCENARIOS=${1:-"kill9 sigstop ifdown linkcut apidown oneway starve sigterm rolling"}
 SYSTEMS=${2:-"l2a-4s l2a-1s keepalived-default keepalived-tuned"}
 RUNS=${RUNS:-10}
 KA_VIP=198.18.0.200
@@ -83,6 +84,17 @@ SYSTEM=""
 targets() { if [[ $SYSTEM == l2a-* ]]; then echo "${L2A_ADDRESSES[@]}"; else echo "$KA_VIP"; fi; }
 announcer() {  # the node announcing the (first) address now
   if [[ $SYSTEM == l2a-* ]]; then fo_owner "${L2A_ADDRESSES[0]}"; else ka_holder; fi
+}
+announcer_pids() {  # the announcer's processes on NODE
+  if [[ $SYSTEM == l2a-* ]]; then echo "${FO_AGENT_PID[$1]}"; else ka_pids "$1"; fi
+}
+starve() {  # starve NODE SECONDS: its announcer held to 5 % of one CPU (cgroup v1 cpu quota)
+  local cg=/sys/fs/cgroup/cpu/$LAB_ID-starve p
+  mkdir -p "$cg" && echo 100000 >"$cg/cpu.cfs_period_us" && echo 5000 >"$cg/cpu.cfs_quota_us"
+  for p in $(announcer_pids "$1"); do echo "$p" >"$cg/cgroup.procs"; done
+  sleep "$2"
+  for p in $(cat "$cg/cgroup.procs"); do echo "$p" >/sys/fs/cgroup/cpu/cgroup.procs; done
+  rmdir "$cg"
 }
 start_one() { if [[ $SYSTEM == l2a-* ]]; then fo_start_agent "$1"; else ka_start "$1"; fi; }
 stop_one() {  # stop_one NODE SIGNAL
@@ -150,6 +162,7 @@ run_one() {  # run_one SCENARIO RUN
              ip -n "$LAB_LAN" link set "v-$victim" master br0; sleep "$tail" ;;
     apidown) ip -n "$LAB_LAN" link set "v-$victim" nomaster; sleep "$HOLD"
              ip -n "$LAB_LAN" link set "v-$victim" master br0; sleep "$tail" ;;
+    starve) starve "$victim" 2; sleep "$tail" ;;
     oneway) ip netns exec "$LAB_LAN" nft add table bridge oneway
             ip netns exec "$LAB_LAN" nft add chain bridge oneway forward '{ type filter hook forward priority 0; }'
             ip netns exec "$LAB_LAN" nft add rule bridge oneway forward iifname "v-$victim" drop; sleep "$HOLD"

@@ -45,7 +45,10 @@ std::optional<std::map<std::string, bool>> publishedInterfaces(const std::string
   Json interfaces = Json::parse(text, nullptr, false);
   std::map<std::string, bool> up;
   bool valid = interfaces.is_object();
-  for (const auto& [name, state] : valid ? interfaces.items() : Json::object().items()) {
+  // Iterate only a live object: items() of a temporary (the empty object this loop once fell
+  // back to) dangles — found by the cluster_view fuzz target under ASan.
+  if (!valid) interfaces = Json::object();
+  for (const auto& [name, state] : interfaces.items()) {
     auto u = state.is_object() ? state.find("up") : state.end();
     if (!state.is_object() || u == state.end() || !u->is_boolean()) {
       valid = false;
