@@ -326,7 +326,11 @@ std::string Agent::takeoverCause(const policy::ClusterView& view, const wire::Wi
   if (last == lastOwner_.end() || last->second.empty() || last->second == options_.nodeName) return "plan";
   if (wire.excluded.count(last->second) || wire.lastResort.count(last->second)) return "wire";
   auto node = std::find_if(view.nodes.begin(), view.nodes.end(), [&](const auto& n) { return n.name == last->second; });
-  return node == view.nodes.end() || !node->live ? "lease" : "plan";
+  if (node == view.nodes.end() || !node->live) return "lease";
+  // Live, but its agent published no interface up: its carrier went.
+  bool anyUp = !node->interfaces ||
+               std::any_of(node->interfaces->begin(), node->interfaces->end(), [](const auto& i) { return i.second; });
+  return anyUp ? "plan" : "carrier";
 }
 
 void Agent::reconcile() {

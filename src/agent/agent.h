@@ -61,9 +61,9 @@ struct AgentStatus {
   bool frozen = false;
   std::vector<std::string> announced;  // addresses claimed now
   uint64_t takeovers = 0;
-  // Take-overs by what made the previous owner lose the address: "wire" (excluded by
-  // heartbeats), "lease" (its Lease expired or went), "plan" (anything else: a new Service, a
-  // policy, a node back).
+  // Take-overs by what made the previous owner lose the address: "wire" (excluded or held down
+  // by heartbeats), "lease" (its Lease expired or went), "carrier" (its interfaces went down, as
+  // its Lease publishes them), "plan" (anything else: a new Service, a policy, a node back).
   std::map<std::string, uint64_t> takeoversByCause;
   uint64_t givenBackSoon = 0;  // addresses released within 1 s of taking them (false alarms)
   bool wireOnly = false;  // frozen, deciding by the wire among the last Lease-live nodes

@@ -46,9 +46,9 @@ HandoverActions Handover::step(const HandoverInput& in) {
     auto seen = foreignSeen_.find(address);
     bool announcedThere = (seen != foreignSeen_.end() && in.now - seen->second < kHandoverTimeout) ||
                           (in.heardAnnouncing && in.heardAnnouncing(owner, address));
-    if (announcedThere && inserted) {
-      out.logs.emplace_back(false, fmt::format("event=handed_over address={} node={} note=\"announced there already\"",
-                                               address, self_));
+    if (announcedThere) {
+      out.logs.emplace_back(false, fmt::format("event=handed_over address={} node={} note=\"announced there{}\"",
+                                               address, self_, inserted ? " already" : ""));
     }
     if (in.now < it->second && !announcedThere) moving.insert(address);
   }

@@ -105,7 +105,7 @@ int runAgent(const AgentCommandOptions& options) {
           if (agent::Agent* agent = running.load()) {
             agent::AgentStatus st = agent->status();
             w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
-            for (const char* cause : {"wire", "lease", "plan"}) {
+            for (const char* cause : {"wire", "lease", "carrier", "plan"}) {
               auto n = st.takeoversByCause.find(cause);
               w.counter("l2a_takeovers_total", "Addresses this node started announcing, by why the previous owner lost them",
                         n == st.takeoversByCause.end() ? 0.0 : static_cast<double>(n->second), {{"cause", cause}});

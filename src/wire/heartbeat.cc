@@ -121,6 +121,8 @@ Result<Heartbeat, HeartbeatError> parseHeartbeat(packet::ByteSpan frame, const s
   out.node.assign(reinterpret_cast<const char*>(name.data()), name.size());
   out.announcedCount = in.u32();
   uint8_t listed = in.u8();
+  // No sender lists more (buildHeartbeat); more is malformed, not read.
+  if (listed > kMaxListedAddresses && !in.failed()) return fail(HeartbeatError::kBadField);
   for (uint8_t i = 0; i < listed && !in.failed(); ++i) {
     uint8_t family = in.u8();
     if (family == kFamilyIpv4) {

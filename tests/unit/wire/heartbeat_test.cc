@@ -106,6 +106,18 @@ TEST(Heartbeat, MalformedFieldsAreRefusedWithAReason) {
   frame = buildHeartbeat(kMac, sample());
   frame[18] = std::byte{9};
   EXPECT_EQ(parseHeartbeat(frame).error(), HeartbeatError::kBadVersion);
+  // More listed addresses than any sender lists (found by heartbeat_fuzz: read, then built
+  // again with 64, it did not round-trip).
+  Heartbeat many = sample();
+  many.announced.assign(kMaxListedAddresses, *packet::parseIpAddress("198.18.0.200"));
+  many.announcedCount = 100;
+  frame = buildHeartbeat(kMac, many);
+  size_t listedAt = 14 + 4 + 1 + 1 + 2 + 8 + 8 + 1 + many.node.size() + 4;
+  ASSERT_EQ(frame[listedAt], std::byte{64});
+  frame[listedAt] = std::byte{65};
+  frame.insert(frame.begin() + static_cast<std::ptrdiff_t>(listedAt) + 1, {std::byte{4}, std::byte{198}, std::byte{18},
+                                                                            std::byte{0}, std::byte{1}});
+  EXPECT_EQ(parseHeartbeat(frame).error(), HeartbeatError::kBadField);
   frame = buildHeartbeat(kMac, sample());
   frame[13] = std::byte{0x06};
   EXPECT_EQ(parseHeartbeat(frame).error(), HeartbeatError::kNotHeartbeat);
