@@ -28,39 +28,9 @@ PODMAN=(podman --runtime runc run --rm --ulimit nofile=1024:1024 --ulimit nproc=
 check "l2a version runs in it" lab_output_has "^l2a $VERSION\$" "${PODMAN[@]}" "$IMAGE" version
 
 # --- the seed story with agents from the image -----------------------------------------------
-lab_control_plane || { echo "FAIL - the control plane did not start"; exit 1; }
-lab_kubectl apply -f deploy/crds/ >/dev/null
-lab_host client 198.18.0.100/24 2001:db8::100/64
-for i in 1 2 3; do
-  n=node$i
-  FO_NODES+=("$n")
-  lab_host "$n" "198.18.0.1$i/24" "2001:db8::1$i/64"
-  lab_service_backend "$n" "198.18.0.1$i" "2001:db8::1$i" "/tmp/$LAB_ID-www-$n"
-  lab_node_object "$n" "198.18.0.1$i" "2001:db8::1$i"
-done
-lab_kubectl apply -f - >/dev/null <<'YAML'
-apiVersion: l2announcer.io/v1alpha1
-kind: LoadBalancerIPPool
-metadata: {name: image-pool}
-spec: {blocks: [{cidr: 198.18.0.128/28}, {cidr: "2001:db8::1:0/124"}]}
----
-apiVersion: l2announcer.io/v1alpha1
-kind: L2AnnouncementPolicy
-metadata: {name: image-policy}
-spec: {loadBalancerIPs: true, interfaces: ["^eth0$"]}
-YAML
-lab_kubectl apply -f - >/dev/null <<'YAML'
-apiVersion: v1
-kind: Service
-metadata: {name: probe, namespace: default}
-spec:
-  type: LoadBalancer
-  ipFamilyPolicy: RequireDualStack
-  ipFamilies: [IPv4, IPv6]
-  ports: [{name: http, port: 80, protocol: TCP}]
-YAML
-lab_spawn lan "/tmp/$LAB_ID-operator.log" "$BUILD/l2a" operator --kubeconfig "$(lab_component_kubeconfig operator)" \
-  --namespace "$L2A_NS" --metrics-bind ""
+# The fail-over lab (tests/support/failover_lab.sh): control plane, operator, three nodes with
+# backends, a client, the dual-stack Service "probe" with its addresses — all but the agents.
+fo_setup 3 || { echo "FAIL - the fail-over lab did not come up"; exit 1; }
 # A pod's ServiceAccount volume: token, CA, namespace.
 SA=/tmp/$LAB_ID-serviceaccount
 mkdir -p "$SA"
@@ -86,7 +56,6 @@ for n in "${FO_NODES[@]}"; do
   agent_container "$n" "$n" --cap-drop ALL --cap-add NET_RAW >"/tmp/$LAB_ID-agent-$n.log" 2>&1 &
 done
 check "the chart's agent arguments were read" test "${#AGENT_ARGS[@]}" -gt 5
-check "the Service gets its addresses" lab_wait_for 30 fo_service_has_addresses
 mapfile -t ADDRESSES < <(fo_service_addresses)
 V4=${ADDRESSES[0]} V6=${ADDRESSES[1]}
 check "a node's agent container answers ARP for $V4 (arping)" lab_wait_for 30 lab_exec client arping -c 1 -w 1 -I eth0 "$V4"
