@@ -28,10 +28,12 @@ demo:
 	  >$(BUILD)/build.log 2>&1 || { tail -20 $(BUILD)/build.log; echo "make demo: the build failed; the whole log is in $(BUILD)/build.log" >&2; exit 1; }
 	@bash scripts/demo.sh --control-plane $(CONTROL_PLANE)
 
-# The container image with podman, no registry: localhost/l2a:VERSION and build/l2a-image.tar
-# (an OCI archive for skopeo copy), from the binary this build made.
-image: build
-	bash scripts/image.sh $(BUILD)
+# The container image: the Dockerfile built with podman, no registry (the debian:12 base made with
+# debootstrap), compiling l2a from this tree: localhost/l2a:VERSION and build/l2a-image.tar (an OCI
+# archive for skopeo copy). The tests build the same Dockerfile from the binary just built.
+image:
+	@bash scripts/bootstrap.sh --packages-only
+	bash scripts/image.sh --from source $(BUILD)
 
 bench: build
 	bash bench/run.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests, the demo and the benchmarks need, from Debian 12
 # packages, and the lab's Kubernetes binaries (scripts/kube-binaries.sh; all of them, or only the
-# ones named as arguments). Idempotent: does nothing when everything is already there. Run as root.
+# ones named as arguments; none with --packages-only). Idempotent: does nothing when everything is already there. Run as root.
 set -euo pipefail
 
 packages=(
@@ -18,8 +18,9 @@ packages=(
   keepalived
   # reads manifests in the tests (the Helm chart itself is rendered by the real helm)
   python3-yaml
-  # the container image (make image): daemonless podman with runc (crun refuses hybrid cgroups)
-  podman runc
+  # the container image (make image): daemonless podman with runc (crun refuses hybrid cgroups),
+  # and debootstrap for the debian:12 base the Dockerfile names (no registry)
+  podman runc debootstrap
 )
 
 missing=()
@@ -47,5 +48,7 @@ fi
 # The lab's real control plane and tools (etcd, kube-apiserver, kube-controller-manager, kubectl,
 # helm), built with Go from their pinned modules into a cache the first time (about 10 minutes on
 # 2 cores; nothing to do afterwards). The lab's kubectl is this one, not Debian's (1.20, too old).
-# `bootstrap.sh kubectl` builds only kubectl (plain `make demo`, on the lab API server).
+# `bootstrap.sh kubectl` builds only kubectl (plain `make demo`, on the lab API server);
+# `bootstrap.sh --packages-only` none (make image).
+[[ ${1:-} == --packages-only ]] && exit 0
 bash "$(dirname "$0")/kube-binaries.sh" "$@"

@@ -63,6 +63,7 @@ else
 fi
 printf '\033[36m#\033[0m %s\n' "l2a-lab up --control-plane $CONTROL_PLANE --workers 2 ${FROM_IMAGE[*]}"
 "$LAB_BIN" up --control-plane "$CONTROL_PLANE" --workers 2 "${FROM_IMAGE[@]}" | sed 's/^/     /'
+((PIPESTATUS[0] == 0)) || { echo "make demo: the lab cluster did not come up (l2a-lab up failed; see above)" >&2; exit 1; }
 run kubectl get nodes
 
 bold "1. An IP pool and the httpd Service (labelled announcement: l2)"

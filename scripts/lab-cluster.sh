@@ -13,8 +13,8 @@
 # 2001:db8::/32. State lives in /run/l2a-lab; `down` removes every namespace, link and process,
 # also after a crash. With `--agents-from-image` (kube only) every node's agent is a podman
 # container of the image `make image` builds, run as the DaemonSet runs it: the chart's
-# arguments (with the lab's lease), NODE_NAME, every capability dropped but NET_RAW, a read-only
-# root filesystem and the ServiceAccount token where a pod has it (in-cluster config).
+# arguments (with the lab's lease), its securityContext (every capability dropped but NET_RAW, a
+# read-only root filesystem), NODE_NAME and the ServiceAccount token where a pod has it.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -23,6 +23,7 @@ L2A=$BUILD/l2a
 LAB_BIN=$BUILD/l2a-lab
 STATE=/run/l2a-lab
 source "$ROOT/tests/support/netns_lab.sh"
+source "$ROOT/tests/support/agent_pod.sh"
 LAB_CONTROL_PLANE=lab  # l2a-lab up's default; --control-plane kube for the real one
 LAB_ID=l2alab-0-0  # fixed: one lab cluster per machine; never taken for a stale test lab
 LAB_LAN=$LAB_ID-lan
@@ -51,7 +52,7 @@ lab_up() {
   [[ -x $L2A && -x $LAB_BIN ]] || { echo "l2a-lab: error: build first (make build)" >&2; exit 1; }
   if ((from_image)); then
     [[ $LAB_CONTROL_PLANE == kube ]] || { echo "l2a-lab: error: --agents-from-image needs --control-plane kube (pods' in-cluster credentials are TLS)" >&2; exit 64; }
-    bash "$ROOT/scripts/image.sh" "$BUILD" >/dev/null || { echo "l2a-lab: error: make image failed" >&2; exit 1; }
+    bash "$ROOT/scripts/image.sh" --from binary "$BUILD" >/dev/null || { echo "l2a-lab: error: make image failed" >&2; exit 1; }
   fi
   lab_down >/dev/null 2>&1
   mkdir -p "$STATE"
@@ -126,28 +127,17 @@ YAML
   echo "  kubectl:   ip netns exec $(lab_ns client) env KUBECONFIG=$STATE/kubeconfig kubectl get nodes"
 }
 
-# agent_container NODE LEASE_MS: NODE's agent from the image, as the chart's DaemonSet runs it.
+# agent_container NODE LEASE_MS: NODE's agent from the image, as the chart's DaemonSet runs it
+# (tests/support/agent_pod.sh), with the lab's lease.
 agent_container() {
-  local n=$1 lease=$2 sa=$STATE/serviceaccount version
-  if [[ ! -f $sa/token ]]; then
-    mkdir -p "$sa"
-    lab_kubectl create token l2a-agent -n "$L2A_NS" --duration=24h >"$sa/token" || return 1
-    cp "$LAB_CP_DIR/pki/ca.crt" "$sa/ca.crt"
-    echo "$L2A_NS" >"$sa/namespace"
-  fi
-  version=$("$L2A" version | awk '{print $2}')
-  local args
-  mapfile -t args < <("$LAB_KUBE_BIN/helm" template l2announcer "$ROOT/deploy/helm/l2announcer" -n "$L2A_NS" \
+  local n=$1 lease=$2 sa=$STATE/serviceaccount chart=$STATE/chart.yaml version
+  [[ -f $sa/token ]] || agent_pod_serviceaccount "$sa" "$LAB_CP_DIR/pki/ca.crt" || return 1
+  "$LAB_KUBE_BIN/helm" template l2announcer "$ROOT/deploy/helm/l2announcer" -n "$L2A_NS" \
     --set agent.interface='^eth0$' --set agent.leaseDurationMs="$lease" --set agent.renewDeadlineMs=$((lease * 3 / 4)) \
-    --set agent.retryPeriodMs=$((lease / 6)) | python3 -c 'import sys, yaml
-for d in yaml.safe_load_all(sys.stdin):
-    if d and d["kind"] == "DaemonSet":
-        print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["args"]))')
-  podman --runtime runc run -d --name "$LAB_ID-agent-$n" --network "ns:/run/netns/$(lab_ns "$n")" \
-    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --cap-drop ALL --cap-add NET_RAW --read-only \
-    -e NODE_NAME="$n" -e KUBERNETES_SERVICE_HOST=198.18.0.1 -e KUBERNETES_SERVICE_PORT=6443 \
-    -v "$sa:/var/run/secrets/kubernetes.io/serviceaccount:ro" \
-    --log-driver k8s-file --log-opt path="$STATE/agent-$n.log" "localhost/l2a:$version" "${args[@]}" >/dev/null || return 1
+    --set agent.retryPeriodMs=$((lease / 6)) >"$chart" || return 1
+  version=$("$L2A" version | awk '{print $2}')
+  agent_pod_run "$LAB_ID-agent-$n" "$n" "$sa" "localhost/l2a:$version" "$chart" \
+    -d --log-driver k8s-file --log-opt path="$STATE/agent-$n.log" >/dev/null || return 1
   echo "$(podman inspect --format '{{.State.Pid}}' "$LAB_ID-agent-$n")" >"$STATE/agent-$n.pid"
 }
 

@@ -11,11 +11,12 @@ set -u
 cd "$(dirname "$0")/../.."
 source tests/support/netns_lab.sh
 source tests/support/failover_lab.sh
+source tests/support/agent_pod.sh
 lab_require_root
 lab_init image
 BUILD=${FO_BUILD:-build}
 IMAGE_LOG=/tmp/$LAB_ID-image.log
-check "scripts/image.sh builds the image with podman, no registry" bash -c "bash scripts/image.sh '$BUILD' >'$IMAGE_LOG' 2>&1"
+check "scripts/image.sh builds the Dockerfile with podman, no registry (from the binary just built)" bash -c "bash scripts/image.sh --from binary '$BUILD' >'$IMAGE_LOG' 2>&1"
 VERSION=$("$BUILD/l2a" version | awk '{print $2}')
 IMAGE=localhost/l2a:$VERSION
 SIZE_MB=$(($(podman image inspect "$IMAGE" --format '{{.Size}}') / 1024 / 1024))
@@ -24,36 +25,27 @@ check "the image is small: ${SIZE_MB} MiB <= 60" test "$SIZE_MB" -le 60
 check "it is written as an OCI archive" bash -c "tar -tf '$BUILD/l2a-image.tar' | grep -qx index.json"
 check "its labels record the Debian packages of its libraries" \
   lab_output_has 'libcurl4=' podman image inspect "$IMAGE" --format '{{index .Labels "io.l2announcer.debian-packages"}}'
-PODMAN=(podman --runtime runc run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
-check "l2a version runs in it" lab_output_has "^l2a $VERSION\$" "${PODMAN[@]}" "$IMAGE" version
+check "l2a version runs in it" lab_output_has "^l2a $VERSION\$" "${AGENT_POD_PODMAN[@]}" --rm "$IMAGE" version
 
 # --- the seed story with agents from the image -----------------------------------------------
 # The fail-over lab (tests/support/failover_lab.sh): control plane, operator, three nodes with
 # backends, a client, the dual-stack Service "probe" with its addresses — all but the agents.
 fo_setup 3 || { echo "FAIL - the fail-over lab did not come up"; exit 1; }
-# A pod's ServiceAccount volume: token, CA, namespace.
 SA=/tmp/$LAB_ID-serviceaccount
-mkdir -p "$SA"
-lab_kubectl create token l2a-agent -n "$L2A_NS" --duration=1h >"$SA/token"
-cp "$LAB_CP_DIR/pki/ca.crt" "$SA/ca.crt"
-echo "$L2A_NS" >"$SA/namespace"
-# The DaemonSet's arguments, as the chart renders them by default.
-mapfile -t AGENT_ARGS < <(helm template l2announcer deploy/helm/l2announcer -n "$L2A_NS" |
-  python3 -c 'import sys, yaml
-for d in yaml.safe_load_all(sys.stdin):
-    if d and d["kind"] == "DaemonSet":
-        print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["args"]))')
-agent_container() {  # agent_container NAME NODE [PODMAN ARGS...]: the agent as the DaemonSet runs it
-  local name=$1 n=$2
-  shift 2
-  "${PODMAN[@]}" --name "$LAB_ID-$name" --network "ns:/run/netns/$(lab_ns "$n")" --read-only \
-    -e NODE_NAME="$n" -e KUBERNETES_SERVICE_HOST=198.18.0.1 -e KUBERNETES_SERVICE_PORT=6443 \
-    -v "$SA:/var/run/secrets/kubernetes.io/serviceaccount:ro" "$@" "$IMAGE" "${AGENT_ARGS[@]}" --interface='^eth0$'
-}
+agent_pod_serviceaccount "$SA" "$LAB_CP_DIR/pki/ca.crt"
+# The DaemonSet as the chart renders it by default, on this lab's interface.
+CHART=/tmp/$LAB_ID-chart.yaml
+helm template l2announcer deploy/helm/l2announcer -n "$L2A_NS" --set agent.interface='^eth0$' >"$CHART"
+mapfile -t AGENT_ARGS < <(agent_pod_ask "$CHART" args)
+mapfile -t SECURITY < <(agent_pod_ask "$CHART" podman)
+echo "     the chart's securityContext as podman options: ${SECURITY[*]}"
+check "  ...drop every capability, add only NET_RAW, read-only root" \
+  bash -c "[[ '${SECURITY[*]}' == *--cap-drop=ALL* && '${SECURITY[*]}' == *--cap-add=NET_RAW* && '${SECURITY[*]}' == *--read-only* && \$(printf '%s\n' ${SECURITY[*]} | grep -c cap-add) -eq 1 ]]"
+agent_container() { agent_pod_run "$LAB_ID-$1" "$2" "$SA" "$IMAGE" "$CHART" --rm; }
 lab_stop_containers() { podman ps -a --format '{{.Names}}' | grep "^$LAB_ID-" | xargs -r podman rm -f >/dev/null 2>&1; }
 trap 'lab_stop_containers; lab_cleanup' EXIT
 for n in "${FO_NODES[@]}"; do
-  agent_container "$n" "$n" --cap-drop ALL --cap-add NET_RAW >"/tmp/$LAB_ID-agent-$n.log" 2>&1 &
+  agent_container "$n" "$n" >"/tmp/$LAB_ID-agent-$n.log" 2>&1 &
 done
 check "the chart's agent arguments were read" test "${#AGENT_ARGS[@]}" -gt 5
 mapfile -t ADDRESSES < <(fo_service_addresses)
@@ -66,10 +58,31 @@ served_elsewhere() { lab_exec client curl -s -m 1 "http://$V4/" | grep -q "serve
 ip -n "$LAB_LAN" link set "v-$OWNER" nomaster
 check "a silent cut of $OWNER fails over to another node's agent container" lab_wait_for 5 served_elsewhere
 ip -n "$LAB_LAN" link set "v-$OWNER" master br0
+
+# --- the chart's probes and resources against what the containers do -------------------------
+# A kubelet probes a host-network pod on the node's own addresses.
+while read -r kind path port; do
+  for n in "${FO_NODES[@]}"; do
+    check "the chart's $kind probe (GET $path on port $port) answers 200 on $n" \
+      lab_wait_for 10 lab_exec "$n" curl -sf -o /dev/null "http://127.0.0.1:$port$path"
+  done
+done < <(agent_pod_ask "$CHART" probes)
+read -r MEM_REQUEST MEM_LIMIT CPU_REQUEST < <(agent_pod_ask "$CHART" resources)
+container_pid() { podman inspect --format '{{.State.Pid}}' "$LAB_ID-$1"; }
+for n in "${FO_NODES[@]}"; do
+  pid=$(container_pid "$n")
+  ticks0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  sleep 5
+  ticks1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  rss=$(($(awk '/^VmRSS/ {print $2}' "/proc/$pid/status") / 1024))
+  cpu=$(((ticks1 - ticks0) * 1000 / $(getconf CLK_TCK) / 5))
+  echo "     $n's agent container: RSS $rss MiB (chart request ${MEM_REQUEST} MiB, limit ${MEM_LIMIT} MiB), CPU ${cpu}m over 5 s (request ${CPU_REQUEST}m)"
+  check "  ...$n's agent fits the chart's memory request" test "$rss" -le "$MEM_REQUEST"
+done
 check "no container exited" bash -c "[[ \$(podman ps --format '{{.Names}}' | grep -c '^$LAB_ID-') -eq 3 ]]"
 
 # --- without NET_RAW ------------------------------------------------------------------------
-agent_container nocap node1 --cap-drop ALL >"/tmp/$LAB_ID-nocap.out" 2>"/tmp/$LAB_ID-nocap.err" </dev/null
+AGENT_POD_CAPS=none agent_container nocap node1 >"/tmp/$LAB_ID-nocap.out" 2>"/tmp/$LAB_ID-nocap.err" </dev/null
 STATUS=$?
 check "without NET_RAW the agent stops (status $STATUS, 70)" test "$STATUS" -eq 70
 check "  ...with one line naming the capability" \
