@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reference and the binaries agree: every flag a subcommand accepts (from its --help) is in
 # docs/configuration.md, every flag the reference names for a subcommand is accepted, and every
-# l2a_ metric the code exposes is in the reference.
+# l2a_ metric, Event reason and log event the code has is in docs/observability.md.
 set -u
 source "$(dirname "$0")/../support/netns_lab.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,9 +31,24 @@ done
 for global in --log-level --log-format; do
   check "the global $global is in the reference" grep -qF -- "\`$global\`" "$REF"
 done
+OBS=$ROOT/docs/observability.md
+undocumented() {  # undocumented NAME...: the names not in docs/observability.md as `NAME`
+  local missing="" n
+  for n in "$@"; do grep -qF -- "\`$n\`" "$OBS" || missing+="$n "; done
+  echo "$missing"
+}
 metrics=$(grep -ohE '"l2a_[a-z_]+"' "$ROOT"/src/cli/*.cc | tr -d '"' | sort -u)
-undocumented=""
-for m in $metrics; do grep -qF -- "$m" "$REF" || undocumented+="$m "; done
-check "every l2a_ metric the code exposes is in the reference${undocumented:+ (missing: $undocumented)}" test -z "$undocumented"
+missing=$(undocumented $metrics)
+check "every l2a_ metric the code exposes is in the reference${missing:+ (missing: $missing)}" test -z "$missing"
 check "the reference lists metrics at all ($(wc -w <<<"$metrics") names)" test "$(wc -w <<<"$metrics")" -gt 10
+# Event reasons: what the agent and the operator pass as a reason.
+reasons=$(grep -rohE '"(Normal|Warning)", "[A-Za-z]+"|emplace_back\(svc, "[A-Za-z]+"' "$ROOT"/src | grep -oE '"[A-Z][A-Za-z]+"$' | tr -d '"' | sort -u)
+missing=$(undocumented $reasons)
+check "every Event reason is in the reference ($(wc -w <<<"$reasons") reasons)${missing:+ (missing: $missing)}" test -z "$missing"
+check "  ...and there are some" test "$(wc -w <<<"$reasons")" -ge 6
+# Log events: event=KEY in the code (the lab's own aside), and the informer's failed("KEY", ...).
+events=$(grep -rohE 'event=[a-z_]+|failed\("[a-z_]+"' "$ROOT"/src --include=*.cc --include=*.h --exclude-dir=lab |
+  sed -E 's/^event=//; s/^failed\("//; s/"$//' | sort -u)
+missing=$(undocumented $events)
+check "every log event is in the reference ($(wc -w <<<"$events") events)${missing:+ (missing: $missing)}" test -z "$missing"
 lab_finish
