@@ -18,6 +18,8 @@ packages=(
   keepalived
   # reads manifests in the tests (the Helm chart itself is rendered by the real helm)
   python3-yaml
+  # draws the diagrams in docs/ (scripts/diagrams.sh; the docs test draws them again)
+  graphviz
   # the container image (make image): daemonless podman with runc (crun refuses hybrid cgroups),
   # and debootstrap for the debian:12 base the Dockerfile names (no registry)
   podman runc debootstrap

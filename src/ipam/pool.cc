@@ -77,7 +77,15 @@ Pool parsePoolFields(const nlohmann::json& object, const std::string& group) {
     pool.serviceSelector = *k8s::LabelSelector::fromJson({{"matchExpressions",
         {{{"key", "l2announcer.io/invalid-selector"}, {"operator", "Exists"}}}}});  // selects nothing
   }
-  for (const auto& block : spec.value("blocks", nlohmann::json::array())) {
+  // Cilium 1.13 and 1.14 called the blocks `cidrs` (deprecated since 1.15, still accepted by its
+  // CRD and its LB-IPAM, which takes both): pools written then keep working.
+  std::vector<nlohmann::json> blocks;
+  for (const char* field : {"blocks", "cidrs"}) {
+    const auto& list = spec.value(field, nlohmann::json::array());
+    if (list.is_array()) blocks.insert(blocks.end(), list.begin(), list.end());
+    else pool.errors.push_back(fmt::format("spec.{} is not a list", field));
+  }
+  for (const auto& block : blocks) {
     std::string error;
     if (block.contains("cidr") && block["cidr"].is_string()) {
       if (auto r = parseCidr(block["cidr"], allowFirstLast, error)) pool.ranges.push_back(*r);

@@ -51,4 +51,13 @@ events=$(grep -rohE 'event=[a-z_]+|failed\("[a-z_]+"' "$ROOT"/src --include=*.cc
   sed -E 's/^event=//; s/^failed\("//; s/"$//' | sort -u)
 missing=$(undocumented $events)
 check "every log event is in the reference ($(wc -w <<<"$events") events)${missing:+ (missing: $missing)}" test -z "$missing"
+# The pictures in docs/ are what scripts/diagrams.sh draws from their sources.
+DRAWN=$(mktemp -d /tmp/l2a-docs-images.XXXXXX)
+bash "$ROOT/scripts/diagrams.sh" "$DRAWN"
+stale=$(diff -rq "$DRAWN" "$ROOT/docs/images" 2>&1 | tr '\n' ' ')
+rm -rf "$DRAWN"
+check "docs/images is what scripts/diagrams.sh draws${stale:+ (differs: $stale)}" test -z "$stale"
+for image in $(grep -ohE 'images/[a-z-]+\.svg' "$ROOT"/docs/*.md | sort -u); do
+  check "docs link $image, and it exists" test -s "$ROOT/docs/$image"
+done
 lab_finish

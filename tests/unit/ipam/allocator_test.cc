@@ -72,6 +72,20 @@ TEST(Pool, BadBlocksAreReportedAndSkipped) {
   EXPECT_NE(p.errors[4].find("mixes"), std::string::npos);
 }
 
+TEST(Pool, CiliumsDeprecatedCidrsAreBlocksToo) {
+  Json object = poolJson("old", Json::array(), {{"cidrs", {{{"cidr", "198.18.7.0/30"}}}}});
+  object["spec"].erase("blocks");
+  Pool p = parsePool(object, "cilium.io");
+  ASSERT_TRUE(p.errors.empty());
+  ASSERT_EQ(p.ranges.size(), 1u);
+  EXPECT_EQ(p.ranges[0].size(), 4u);
+  Pool both = pool("both", {{{"cidr", "198.18.8.0/31"}}}, {{"cidrs", {{{"start", "198.18.9.1"}}}}});
+  EXPECT_EQ(both.ranges.size(), 2u);  // Cilium takes both lists
+  Pool wrong = pool("wrong", {{{"cidr", "198.18.8.0/31"}}}, {{"cidrs", "198.18.9.0/24"}});
+  ASSERT_EQ(wrong.errors.size(), 1u);
+  EXPECT_EQ(wrong.errors[0], "spec.cidrs is not a list");
+}
+
 TEST(Allocator, DualStackByDefaultFromTheFirstSelectingPool) {
   Allocator a;
   a.setPools({pool("a", {{{"cidr", "198.18.0.0/30"}}, {{"cidr", "2001:db8::/126"}}})});
