@@ -157,4 +157,12 @@ check "heartbeatKeySecret mounts the Secret's keys and passes the file" \
   grep -qF 'secretName: l2a-heartbeat' /tmp/$LAB_ID-keys.yaml"
 check "  ...and kube-apiserver takes that DaemonSet (server-side dry run)" \
   kubectl apply --dry-run=server -f "/tmp/$LAB_ID-keys.yaml"
+
+# --- every example in docs/ and examples/, as kube-apiserver takes it ---------------------------
+mapfile -t DOC_EXAMPLES < <(python3 "$ROOT/tests/support/docs_yaml.py" "/tmp/$LAB_ID-docs" "$ROOT"/docs/*.md)
+check "the docs have YAML examples (${#DOC_EXAMPLES[@]} blocks)" test "${#DOC_EXAMPLES[@]}" -ge 4
+for example in "${DOC_EXAMPLES[@]}" "$ROOT"/examples/*/*/*.yaml; do
+  check "kube-apiserver takes ${example#"$ROOT"/} (server-side dry run, strict field validation)" \
+    kubectl apply --dry-run=server --validate=strict -f "$example"
+done
 lab_finish
