@@ -21,8 +21,9 @@ packages=(
   # draws the diagrams in docs/ (scripts/diagrams.sh; the docs test draws them again)
   graphviz
   # the container image (make image): daemonless podman with runc (crun refuses hybrid cgroups),
-  # and debootstrap for the debian:12 base the Dockerfile names (no registry)
-  podman runc debootstrap
+  # and debootstrap for the debian:12 base the Dockerfile names (no registry); skopeo and a
+  # registry (run by the image test on loopback only) to push it as docs/install.md says
+  podman runc debootstrap skopeo docker-registry
 )
 
 missing=()
@@ -45,6 +46,11 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   }
+  # Debian's docker-registry starts a registry on every interface where systemd runs: the image
+  # test runs its own on loopback instead.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
 fi
 
 # The lab's real control plane and tools (etcd, kube-apiserver, kube-controller-manager, kubectl,

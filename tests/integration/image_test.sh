@@ -27,6 +27,28 @@ check "its labels record the Debian packages of its libraries" \
   lab_output_has 'libcurl4=' podman image inspect "$IMAGE" --format '{{index .Labels "io.l2announcer.debian-packages"}}'
 check "l2a version runs in it" lab_output_has "^l2a $VERSION\$" "${AGENT_POD_PODMAN[@]}" --rm "$IMAGE" version
 
+# --- pushed to a registry as docs/install.md says, and pulled back from it ---------------------
+# A registry of our own on loopback (Debian's docker-registry), on a port nobody holds.
+REGISTRY_DIR=/tmp/$LAB_ID-registry
+for port in $(shuf -i 20000-29999 -n 20); do ss -ltn "( sport = :$port )" | grep -q LISTEN || break; done
+REGISTRY=127.0.0.1:$port
+mkdir -p "$REGISTRY_DIR"
+printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s/data}}\nhttp: {addr: %s}\n' \
+  "$REGISTRY_DIR" "$REGISTRY" >"$REGISTRY_DIR/config.yml"
+docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/log" 2>&1 &
+REGISTRY_PID=$!
+LAB_PIDS+=("$REGISTRY_PID")  # stopped by lab_cleanup whatever happens
+lab_wait_for 10 curl -sf "http://$REGISTRY/v2/" >/dev/null
+check "skopeo copy oci-archive:$BUILD/l2a-image.tar docker://$REGISTRY/l2a:$VERSION" \
+  skopeo copy -q --dest-tls-verify=false "oci-archive:$BUILD/l2a-image.tar" "docker://$REGISTRY/l2a:$VERSION"
+check "  ...and podman pulls it back from the registry" podman pull -q --tls-verify=false "$REGISTRY/l2a:$VERSION"
+kill "$REGISTRY_PID"; wait "$REGISTRY_PID" 2>/dev/null
+check "  ...the same image" test "$(podman image inspect "$REGISTRY/l2a:$VERSION" --format '{{.Digest}}')" = \
+  "$(podman image inspect "$IMAGE" --format '{{.Digest}}')"
+# The agents below run from the image as pulled from the registry.
+PULLED=$REGISTRY/l2a:$VERSION
+check "  ...which runs" lab_output_has "^l2a $VERSION\$" "${AGENT_POD_PODMAN[@]}" --rm "$PULLED" version
+
 # --- the seed story with agents from the image -----------------------------------------------
 # The fail-over lab (tests/support/failover_lab.sh): control plane, operator, three nodes with
 # backends, a client, the dual-stack Service "probe" with its addresses — all but the agents.
@@ -41,7 +63,7 @@ mapfile -t SECURITY < <(agent_pod_ask "$CHART" podman)
 echo "     the chart's securityContext as podman options: ${SECURITY[*]}"
 check "  ...drop every capability, add only NET_RAW, read-only root" \
   bash -c "[[ '${SECURITY[*]}' == *--cap-drop=ALL* && '${SECURITY[*]}' == *--cap-add=NET_RAW* && '${SECURITY[*]}' == *--read-only* && \$(printf '%s\n' ${SECURITY[*]} | grep -c cap-add) -eq 1 ]]"
-agent_container() { agent_pod_run "$LAB_ID-$1" "$2" "$SA" "$IMAGE" "$CHART" --rm; }
+agent_container() { agent_pod_run "$LAB_ID-$1" "$2" "$SA" "$PULLED" "$CHART" --rm; }
 lab_stop_containers() { podman ps -a --format '{{.Names}}' | grep "^$LAB_ID-" | xargs -r podman rm -f >/dev/null 2>&1; }
 trap 'lab_stop_containers; lab_cleanup' EXIT
 for n in "${FO_NODES[@]}"; do
@@ -90,6 +112,7 @@ check "  ...with one line naming the capability" \
 
 # --- the demo's seed story on a lab cluster whose agents run from the image -------------------
 lab_stop_containers
+podman rmi "$PULLED" >/dev/null 2>&1  # the registry's tag of the same image
 lab_cleanup  # this test's lab first: one control plane at a time on two cores
 trap - EXIT
 check "make demo's story holds with every agent from the image (l2a-lab up --agents-from-image)" \
