@@ -134,6 +134,15 @@ check "the operator was refused nothing (its request counts have no 403)" \
 check "nor the agent" \
   bash -c "grep -q '^l2a_api_requests_total' /tmp/$LAB_ID-agent.metrics && ! grep -q 'code=\"403\"' /tmp/$LAB_ID-agent.metrics"
 
+echo "# signed heartbeats, set up as docs/install.md says"
+check "kubectl create secret generic l2a-heartbeat --from-literal=keys=(a random key)" \
+  kubectl -n l2announcer create secret generic l2a-heartbeat --from-literal=keys="$(openssl rand -hex 32)"
+check "helm upgrade --reuse-values --set agent.heartbeatKeySecret=l2a-heartbeat" \
+  helm upgrade l2announcer "$CHART" -n l2announcer --reuse-values --set agent.heartbeatKeySecret=l2a-heartbeat
+check "  ...the DaemonSet mounts that Secret" \
+  test "$(field ds/l2a-agent '{.spec.template.spec.volumes[?(@.name=="heartbeat-keys")].secret.secretName}')" = l2a-heartbeat
+check "  ...and keeps the image set at install" test "$(field ds/l2a-agent '{.spec.template.spec.containers[0].image}')" = registry.example/l2a:0.1.0
+
 echo "# helm uninstall, then the plain manifest"
 check "helm uninstall" helm uninstall l2announcer -n l2announcer --wait
 gone() { ! kubectl get clusterrole l2a-agent >/dev/null 2>&1 && ! kubectl get ds l2a-agent -n l2announcer >/dev/null 2>&1; }
