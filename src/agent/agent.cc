@@ -222,6 +222,17 @@ std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::s
   return inputs;
 }
 
+// An interface silent on the wire while its node is heard on another is down in every plan (and
+// held down after it comes back, so a port that blips does not pull addresses back) — also ours,
+// when the peers say so: we cannot hear that our own port is cut.
+void Agent::silenceInterfaces(policy::NodeInfo& node, const wire::WireView& wire) {
+  if (!node.interfaces) return;
+  for (auto& [name, up] : *node.interfaces) {
+    std::string entry = node.name + "/" + name;
+    if (up && (wire.excluded.count(entry) || wire.lastResort.count(entry))) up = false;
+  }
+}
+
 policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
   std::vector<policy::L2Policy> policies;
   for (size_t i = 0; i < policies_.size(); ++i) {
@@ -263,6 +274,7 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
     // hear — us included) takes nothing; one held down after coming back is a last resort.
     if (wire.excluded.count(node.name)) node.live = false;
     if (wire.lastResort.count(node.name)) node.weight = 0;
+    silenceInterfaces(node, wire);
   }
   std::lock_guard lock(mutex_);
   if (live) {
@@ -325,6 +337,11 @@ std::string Agent::takeoverCause(const policy::ClusterView& view, const wire::Wi
   auto last = lastOwner_.find(address);
   if (last == lastOwner_.end() || last->second.empty() || last->second == options_.nodeName) return "plan";
   if (wire.excluded.count(last->second) || wire.lastResort.count(last->second)) return "wire";
+  auto ofOwner = [&](const std::set<std::string>& entries) {
+    auto from = entries.lower_bound(last->second + "/");
+    return from != entries.end() && from->starts_with(last->second + "/");
+  };
+  if (ofOwner(wire.excluded) || ofOwner(wire.lastResort)) return "wire";  // one of its interfaces
   auto node = std::find_if(view.nodes.begin(), view.nodes.end(), [&](const auto& n) { return n.name == last->second; });
   if (node == view.nodes.end() || !node->live) return "lease";
   // Live, but its agent published no interface up: its carrier went.
@@ -369,6 +386,7 @@ void Agent::reconcile() {
     std::map<std::string, bool> up;
     for (const auto& [name, state] : mine) up[name] = state.first;
     node.interfaces = up;  // our own state first-hand, not as last published
+    silenceInterfaces(node, wireView);
   }
   auto plans = policy::planAddresses(view);
   // Deciding by the wire, a frozen node may take and give up addresses as if it were live.

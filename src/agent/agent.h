@@ -107,6 +107,7 @@ class Agent {
  private:
   // `wireOnly`: frozen (the API server out of reach) but hearing peers: liveness is the wire's
   // among the nodes that were Lease-live when we were last live.
+  static void silenceInterfaces(policy::NodeInfo& node, const wire::WireView& wire);
   policy::ClusterView snapshot(const wire::WireView& wire, bool wireOnly);
   // Caller holds mutex_. Whether NODE's Lease (its spec) is live now; keeps nextExpiry_.
   bool nodeLeaseLive(const std::string& node, const nlohmann::json& spec, Steady::time_point now);

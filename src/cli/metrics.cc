@@ -51,7 +51,7 @@ void writeHeartbeatMetrics(common::MetricsWriter& w, const wire::Heartbeats& hea
   constexpr size_t kPerPeerSeries = 50;
   std::map<std::string, wire::PeerCounters> peers;
   for (const auto& [peer, c] : st.peers) {
-    if (st.peers.size() <= kPerPeerSeries || c.excluded || !c.heard) {
+    if (st.peers.size() <= kPerPeerSeries || c.excluded || !c.heard || c.silentInterfaces > 0) {
       peers[peer] = c;
       continue;
     }
@@ -71,6 +71,8 @@ void writeHeartbeatMetrics(common::MetricsWriter& w, const wire::Heartbeats& hea
     w.gauge("l2a_peer_heard", "1 while each peer is heard within its window", c.heard ? 1 : 0, {{"peer", peer}});
     w.gauge("l2a_peer_excluded", "1 while this node holds each peer wire-dead or held down", c.excluded ? 1 : 0,
             {{"peer", peer}});
+    w.gauge("l2a_peer_interfaces_silent", "Interfaces of each peer held silent or down while it is heard on another",
+            static_cast<double>(c.silentInterfaces), {{"peer", peer}});
   }
 }
 

@@ -66,6 +66,9 @@ packet::Bytes buildHeartbeat(const packet::MacAddress& source, const Heartbeat& 
   std::string_view name = std::string_view(heartbeat.node).substr(0, 255);
   out.u8(static_cast<uint8_t>(name.size()));
   out.bytes(packet::ByteSpan(reinterpret_cast<const std::byte*>(name.data()), name.size()));
+  std::string_view port = std::string_view(heartbeat.port).substr(0, 255);
+  out.u8(static_cast<uint8_t>(port.size()));
+  out.bytes(packet::ByteSpan(reinterpret_cast<const std::byte*>(port.data()), port.size()));
   out.u32(heartbeat.announcedCount);
   size_t listed = std::min(heartbeat.announced.size(), kMaxListedAddresses);
   out.u8(static_cast<uint8_t>(listed));
@@ -119,6 +122,8 @@ Result<Heartbeat, HeartbeatError> parseHeartbeat(packet::ByteSpan frame, const s
   out.sequence = u64(in);
   packet::ByteSpan name = in.take(in.u8());
   out.node.assign(reinterpret_cast<const char*>(name.data()), name.size());
+  packet::ByteSpan port = in.take(in.u8());
+  out.port.assign(reinterpret_cast<const char*>(port.data()), port.size());
   out.announcedCount = in.u32();
   uint8_t listed = in.u8();
   // No sender lists more (buildHeartbeat); more is malformed, not read.
@@ -149,7 +154,9 @@ Result<Heartbeat, HeartbeatError> parseHeartbeat(packet::ByteSpan frame, const s
   out.authenticated = (flags & kFlagHmac) != 0;
   packet::ByteSpan mac = out.authenticated ? in.take(kHmacBytes) : packet::ByteSpan{};
   if (in.failed()) return fail(HeartbeatError::kTruncated);
-  if (out.node.empty() || out.intervalMs == 0 || out.announced.size() > out.announcedCount) {
+  // A node name never holds a '/' (a DNS subdomain): "node/interface" names an interface.
+  if (out.node.empty() || out.node.find('/') != std::string::npos || out.port.find('/') != std::string::npos ||
+      out.intervalMs == 0 || out.announced.size() > out.announcedCount) {
     return fail(HeartbeatError::kBadField);
   }
   if (keys.empty()) return out;

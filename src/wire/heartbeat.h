@@ -29,13 +29,15 @@ inline constexpr size_t kMaxAccusedBytes = 256;
 
 struct Heartbeat {
   std::string node;
+  std::string port;          // the sender's own name of the interface the frame left by
   uint64_t incarnation = 0;  // changes when the agent restarts
   uint64_t sequence = 0;     // one more per frame the agent sends, on every port
   uint16_t intervalMs = 0;   // how often the sender sends: observers judge silence by it
   uint32_t announcedCount = 0;
   std::vector<packet::IpAddress> announced;  // the first kMaxListedAddresses of them
   // Peers the sender holds wire-dead (see wire/liveness.h), then those it holds down after a
-  // silence: as many names as fit, dead ones first.
+  // silence: as many names as fit, dead ones first. "node/interface" names one interface of a
+  // node heard on others (node names never hold a '/').
   std::vector<std::string> accused;
   std::vector<std::string> heldDown;
   bool authenticated = false;                // carried an HMAC (checked by parseHeartbeat)

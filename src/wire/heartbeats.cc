@@ -85,14 +85,20 @@ Clock::time_point Heartbeats::tick(Clock::time_point now) {
       heartbeat.announced.assign(announced_.begin(),
                                  announced_.begin() + static_cast<std::ptrdiff_t>(std::min(announced_.size(), kMaxListedAddresses)));
       std::string key = keys_.empty() ? std::string() : keys_.front();
-      for (const auto& port : ports_) frames.push_back(buildHeartbeat(port.mac, heartbeat, key));
+      for (const auto& port : ports_) {
+        heartbeat.port = port.name;
+        frames.push_back(buildHeartbeat(port.mac, heartbeat, key));
+      }
       nextSend_ = now + every;
     }
     // Judge again when the first heard peer's window would run out, or at the next send.
     next = nextSend_;
     for (const auto& [node, peer] : liveness_.peers()) {
-      auto deadline = peer.lastHeard + options_.liveness.misses * peer.interval + std::chrono::milliseconds(1);
-      if (deadline > now) next = std::min(next, deadline);
+      auto window = options_.liveness.misses * peer.interval + std::chrono::milliseconds(1);
+      if (peer.lastHeard + window > now) next = std::min(next, peer.lastHeard + window);
+      for (const auto& [name, port] : peer.ports) {
+        if (port.lastHeard + window > now) next = std::min(next, port.lastHeard + window);
+      }
     }
   }
   for (size_t i = 0; i < frames.size(); ++i) {
@@ -147,7 +153,10 @@ HeartbeatStats Heartbeats::stats(Clock::time_point now) const {
                                    .deadTransitions = peer.deadTransitions,
                                    .restarts = peer.restarts,
                                    .heard = now - peer.lastHeard <= options_.liveness.misses * peer.interval,
-                                   .excluded = std::find(accused.begin(), accused.end(), node) != accused.end()};
+                                   .excluded = std::find(accused.begin(), accused.end(), node) != accused.end(),
+                                   .silentInterfaces = static_cast<uint64_t>(std::count_if(
+                                       accused.begin(), accused.end(),
+                                       [&](const std::string& a) { return a.starts_with(node + "/"); }))};
   }
   return out;
 }

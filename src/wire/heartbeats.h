@@ -39,8 +39,10 @@ struct HeartbeatOptions {
 struct WireView {
   bool enabled = false;
   bool isolated = false;            // we hear no peer at all
-  std::set<std::string> excluded;   // nodes that must not take addresses now (maybe us)
+  std::set<std::string> excluded;   // nodes that must not take addresses now (maybe us), and
+                                    // "node/interface": interfaces silent while the node is heard
   std::set<std::string> lastResort; // nodes held down after a silence: only when nobody else can
+                                    // (and "node/interface" held down after a silence)
   std::set<std::string> heard;      // peers heard within their window now
   std::map<std::string, std::vector<packet::IpAddress>> announced;  // by peers heard now
 };
@@ -49,6 +51,7 @@ struct PeerCounters {
   uint64_t received = 0, missed = 0, deadTransitions = 0, restarts = 0;
   bool heard = false;     // within its window now
   bool excluded = false;  // held dead or down by us
+  uint64_t silentInterfaces = 0;  // its interfaces we hold silent or down (heard on another)
 };
 
 struct HeartbeatStats {

@@ -26,6 +26,13 @@ bool Liveness::othersHeardSince(const std::string& node, Clock::time_point deadl
   });
 }
 
+bool Liveness::othersHeardOnSince(const std::string& port, const std::string& node, Clock::time_point deadline) const {
+  return std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) {
+    auto there = p.second.ports.find(port);
+    return p.first != node && there != p.second.ports.end() && there->second.lastHeard > deadline - p.second.interval;
+  });
+}
+
 bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock::time_point now) {
   if (heartbeat.node == self_) return false;
   // Back from hearing nobody: what we missed meanwhile says nothing about the others yet.
@@ -42,8 +49,25 @@ bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock:
   if (peer.deadSince) {
     peer.deadSince.reset();
     peer.backAt = now;
+    // Back as a node: held down as one, not interface by interface.
+    for (auto& [name, state] : peer.ports) state.silentSince.reset(), state.backAt.reset();
     changed = true;
   }
+  // Back from hearing nobody on this port: its silences meanwhile were ours.
+  bool portHeard = std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) {
+    auto at = p.second.ports.find(port);
+    return at != p.second.ports.end() && now - at->second.lastHeard <= window(p.second);
+  });
+  if (!portHeard) portJudgingFrom_[port] = now;
+  PortState& there = peer.ports[port];
+  if (there.silentSince) {
+    there.silentSince.reset();
+    there.backAt = now;
+    changed = true;
+  }
+  if (!there.senderPort.empty() && there.senderPort != heartbeat.port) changed = true;
+  there.lastHeard = now;
+  there.senderPort = heartbeat.port;
   std::vector<std::string> accuses = heartbeat.accused, holds = heartbeat.heldDown;
   std::sort(accuses.begin(), accuses.end());
   std::sort(holds.begin(), holds.end());
@@ -56,7 +80,6 @@ bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock:
   peer.lastHeard = now;
   peer.announced = heartbeat.announced;
   peer.announcedCount = heartbeat.announcedCount;
-  peer.ports.insert(port);
   ++peer.received;
   return changed;
 }
@@ -64,6 +87,7 @@ bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock:
 bool Liveness::evaluate(Clock::time_point now) {
   bool changed = false;
   bool alone = isolated(now);
+  std::erase_if(portJudgingFrom_, [&](const auto& p) { return now - p.second > options_.forgetAfter; });
   for (auto it = peers_.begin(); it != peers_.end();) {
     PeerState& peer = it->second;
     if (now - peer.lastHeard > options_.forgetAfter) {
@@ -82,16 +106,59 @@ bool Liveness::evaluate(Clock::time_point now) {
       peer.backAt.reset();
       changed = true;
     }
+    changed = judgePorts(it->first, peer, now) || changed;
     ++it;
   }
   return changed;
 }
 
-std::vector<std::string> Liveness::accused(Clock::time_point /*now*/) const {
+// A peer heard as a node (on some port) but silent on one of ours for its window, while another
+// peer is heard there after that deadline: its interface on that segment is silent.
+bool Liveness::judgePorts(const std::string& node, PeerState& peer, Clock::time_point now) {
+  bool changed = false;
+  bool alive = !peer.deadSince && heardWithin(peer, now);
+  for (auto it = peer.ports.begin(); it != peer.ports.end();) {
+    PortState& port = it->second;
+    if (now - port.lastHeard > options_.forgetAfter) {
+      it = peer.ports.erase(it);
+      changed = true;
+      continue;
+    }
+    Clock::time_point deadline = port.lastHeard + window(peer);
+    auto from = portJudgingFrom_.find(it->first);
+    bool judging = now - judgingFrom_ > window(peer) &&
+                   (from == portJudgingFrom_.end() || now - from->second > window(peer));
+    if (alive && !port.silentSince && now > deadline && judging &&
+        othersHeardOnSince(it->first, node, deadline)) {
+      port.silentSince = deadline;
+      port.backAt.reset();
+      changed = true;
+    }
+    if (port.backAt && now >= *port.backAt + options_.holdDown) {
+      port.backAt.reset();
+      changed = true;
+    }
+    ++it;
+  }
+  return changed;
+}
+
+void Liveness::interfaceVerdicts(const std::string& node, const PeerState& peer, Clock::time_point now,
+                                 std::vector<std::string>* silent, std::vector<std::string>* heldOut) const {
+  if (peer.deadSince || held(peer, now)) return;  // judged as a node
+  for (const auto& [name, port] : peer.ports) {
+    if (port.senderPort.empty()) continue;
+    if (port.silentSince && silent) silent->push_back(node + "/" + port.senderPort);
+    if (port.backAt && now < *port.backAt + options_.holdDown && heldOut) heldOut->push_back(node + "/" + port.senderPort);
+  }
+}
+
+std::vector<std::string> Liveness::accused(Clock::time_point now) const {
   std::vector<std::string> out;
   for (const auto& [node, peer] : peers_) {
     if (peer.deadSince) out.push_back(node);
   }
+  for (const auto& [node, peer] : peers_) interfaceVerdicts(node, peer, now, &out, nullptr);
   return out;
 }
 
@@ -100,6 +167,7 @@ std::vector<std::string> Liveness::heldDown(Clock::time_point now) const {
   for (const auto& [node, peer] : peers_) {
     if (held(peer, now)) out.push_back(node);
   }
+  for (const auto& [node, peer] : peers_) interfaceVerdicts(node, peer, now, nullptr, &out);
   return out;
 }
 
@@ -111,6 +179,7 @@ std::set<std::string> Liveness::excluded(Clock::time_point now) const {
     if (peer.deadSince) out.insert(node);
     if (believed(peer, now)) out.insert(peer.accuses.begin(), peer.accuses.end());
   }
+  for (const std::string& entry : accused(now)) out.insert(entry);
   return out;
 }
 
@@ -120,6 +189,7 @@ std::set<std::string> Liveness::lastResort(Clock::time_point now) const {
     if (held(peer, now)) out.insert(node);
     if (believed(peer, now)) out.insert(peer.holds.begin(), peer.holds.end());
   }
+  for (const std::string& entry : heldDown(now)) out.insert(entry);
   return out;
 }
 

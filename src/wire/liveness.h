@@ -11,6 +11,11 @@
 // silence, or at start, it waits a whole window before it judges anyone; and it judges a
 // silent peer only while it hears another one, after the silent one's deadline (peers that fell
 // silent together, as when our own cable goes, are not judged one by one).
+// Per interface: a peer still heard on one of our ports but silent on another for its window,
+// while another peer is heard there, has lost that segment: its interface there (its own name
+// for it, from its frames) is silent — listed as "node/interface" in our frames like an
+// accusation, so every observer plans alike, and held down after it comes back like a node.
+// A peer silent everywhere is judged as a node, not interface by interface.
 // Pure: time comes in as arguments. Not thread-safe; Heartbeats locks it.
 #pragma once
 
@@ -35,6 +40,14 @@ struct LivenessOptions {
   std::chrono::milliseconds forgetAfter{600000};   // a peer silent this long is forgotten
 };
 
+// How we hear a peer on one of our ports.
+struct PortState {
+  Clock::time_point lastHeard{};
+  std::string senderPort;                        // the peer's own name for its interface there
+  std::optional<Clock::time_point> silentSince;  // judged silent here while heard elsewhere
+  std::optional<Clock::time_point> backAt;       // heard here again after that
+};
+
 struct PeerState {
   uint64_t incarnation = 0;
   uint64_t lastSequence = 0;
@@ -46,7 +59,7 @@ struct PeerState {
   std::vector<std::string> holds;              // ...and as held down
   std::vector<packet::IpAddress> announced;
   uint32_t announcedCount = 0;
-  std::set<std::string> ports;                 // where we hear it
+  std::map<std::string, PortState> ports;      // our port -> how we hear it there
   // Counters (metrics).
   uint64_t received = 0;
   uint64_t missed = 0;          // sequence numbers never heard
@@ -63,11 +76,13 @@ class Liveness {
   bool heard(const Heartbeat& heartbeat, const std::string& port, Clock::time_point now);
   // Judges silences and ends hold-downs as of `now`. True when a verdict changed.
   bool evaluate(Clock::time_point now);
-  // Peers we hold wire-dead now, and those we hold down: what our heartbeats say.
+  // Peers we hold wire-dead now, and those we hold down: what our heartbeats say (with
+  // "node/interface" for an interface of a peer heard elsewhere).
   std::vector<std::string> accused(Clock::time_point now) const;
   std::vector<std::string> heldDown(Clock::time_point now) const;
   // Every node that must not take addresses now (wire-dead by us or by a peer we hear — us
-  // included, when a peer says so), and every node held down (a last resort), likewise.
+  // included, when a peer says so), and every node held down (a last resort), likewise; with
+  // "node/interface" entries for single interfaces (silent, or held down after a silence).
   std::set<std::string> excluded(Clock::time_point now) const;
   std::set<std::string> lastResort(Clock::time_point now) const;
   // No peer heard within its window (we may be the one cut off). False with no peers known.
@@ -79,6 +94,11 @@ class Liveness {
 
  private:
   bool othersHeardSince(const std::string& node, Clock::time_point deadline) const;
+  bool othersHeardOnSince(const std::string& port, const std::string& node, Clock::time_point deadline) const;
+  bool judgePorts(const std::string& node, PeerState& peer, Clock::time_point now);
+  // The peer's silent and held interfaces, as "node/interface".
+  void interfaceVerdicts(const std::string& node, const PeerState& peer, Clock::time_point now,
+                         std::vector<std::string>* silent, std::vector<std::string>* heldOut) const;
   std::chrono::milliseconds window(const PeerState& peer) const { return options_.misses * peer.interval; }
   bool heardWithin(const PeerState& peer, Clock::time_point now) const { return now - peer.lastHeard <= window(peer); }
   bool held(const PeerState& peer, Clock::time_point now) const {
@@ -94,6 +114,8 @@ class Liveness {
   std::map<std::string, PeerState> peers_;
   // Judging starts a window after this: the start, or the end of our last isolation.
   Clock::time_point judgingFrom_;
+  // ...and on one of our ports, after we heard nobody there (that port's own cut).
+  std::map<std::string, Clock::time_point> portJudgingFrom_;
 };
 
 }  // namespace l2a::wire

@@ -4,7 +4,9 @@
 # removed: no carrier change on the node, its Lease still live for 4 s) and another node answers
 # well within a second — the client's probe measures it; back on the LAN it is held down and
 # the address stays where it went; a one-way cut (the node hears the LAN but is not heard) ends
-# with exactly one node answering; heartbeats signed with another key are counted and ignored.
+# with exactly one node answering; with the API server down the survivors still take over; on a
+# second segment, a node cut off that segment only loses its addresses there (its interface is
+# judged, not the node); heartbeats signed with another key are counted and ignored.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/support/netns_lab.sh
@@ -13,7 +15,8 @@ lab_require_root
 lab_init wire
 printf 'right-key\n' >"/tmp/$LAB_ID-key"
 printf 'wrong-key\n' >"/tmp/$LAB_ID-wrong-key"
-FO_AGENT_ARGS=(--heartbeat-key-file "/tmp/$LAB_ID-key")
+# eth1 too: the second segment comes later (two segments, below).
+FO_AGENT_ARGS=(--heartbeat-key-file "/tmp/$LAB_ID-key" --interface '^eth1$')
 fo_setup 3 || { echo "FAIL - the fail-over lab did not come up"; exit 1; }
 fo_start_agents || { echo "FAIL - the agents did not become ready"; exit 1; }
 mapfile -t ADDRESSES < <(fo_service_addresses)
@@ -89,6 +92,75 @@ not_wire_only() { [[ $(metric "$1" '^l2a_wire_only') -eq 0 ]]; }
 for n in "${FO_NODES[@]}"; do check "API server back: $n decides by its Lease again" lab_wait_for 30 not_wire_only "$n"; done
 sleep 2
 check "  ...and exactly one node answers for $V4" fo_owner "$V4"
+
+# --- two segments: a node cut off one of them only -------------------------------------------
+# A second switch (br1): every node and the client get eth1 on it; a Service announced there
+# only. Its owner's eth1 switch port is taken away: the node is still heard on eth0, so it is
+# not dead — its eth1 is, for every observer, and the address moves to another node's eth1.
+for n in "${FO_NODES[@]}"; do lab_add_port "$n" eth1 br1; done
+lab_add_port client eth1 br1
+ip -n "$(lab_ns client)" addr add 198.19.100.100/24 dev eth1
+lab_kubectl patch l2announcementpolicy probe-policy --type merge \
+  -p '{"spec":{"serviceSelector":{"matchLabels":{"io.kubernetes.service.name":"probe"}}}}' >/dev/null
+lab_kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: l2announcer.io/v1alpha1
+kind: LoadBalancerIPPool
+metadata: {name: segment2-pool}
+spec:
+  blocks: [{cidr: 198.19.100.128/28}]
+---
+apiVersion: l2announcer.io/v1alpha1
+kind: L2AnnouncementPolicy
+metadata: {name: segment2-policy}
+spec:
+  serviceSelector: {matchLabels: {io.kubernetes.service.name: segment2}}
+  interfaces: ["^eth1$"]
+  loadBalancerIPs: true
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: segment2
+  namespace: default
+  annotations: {l2announcer.io/ips: 198.19.100.130}
+spec:
+  type: LoadBalancer
+  ipFamilyPolicy: SingleStack
+  ipFamilies: [IPv4]
+  ports: [{name: http, port: 80, protocol: TCP}]
+YAML
+S2=198.19.100.130
+s2_owner() {  # the one node whose eth1 answers ARP for $S2 on the second segment
+  local macs n
+  macs=$(lab_exec client arping -c 3 -w 2 -I eth1 "$S2" 2>/dev/null | grep -oiE '([0-9a-f]{2}:){5}[0-9a-f]{2}' | tr 'A-F' 'a-f' | sort -u)
+  [[ $(wc -w <<<"$macs") -eq 1 ]] || return 1
+  for n in "${FO_NODES[@]}"; do [[ $(lab_mac "$n" eth1) == "$macs" ]] && { echo "$n"; return 0; }; done
+  return 1
+}
+check "a node's eth1 answers ARP for $S2 on the second segment" lab_wait_for 20 s2_owner
+S2_OWNER=$(s2_owner)
+PROBE_OWNER=$(fo_owner "$V4")
+echo "     $S2_OWNER announces $S2 on eth1; $PROBE_OWNER announces $V4 on eth0"
+S2_PROBE=/tmp/$LAB_ID-probe-segment2
+FO_PROBE_INTERFACE=eth1 fo_probe_start "$S2_PROBE" "$S2"
+sleep 1
+ip -n "$LAB_LAN" link set "v-$S2_OWNER-eth1" nomaster
+sleep 3
+fo_probe_stop
+read -r _ _ _ S2_SILENT _ <<<"$(fo_probe_figures "$S2_PROBE")"
+moved() { local o; o=$(s2_owner) && [[ $o != "$S2_OWNER" ]]; }
+check "$S2_OWNER cut off the second segment only: another node's eth1 answers for $S2" moved
+check "  ...well within a second (nobody answered ARP for ${S2_SILENT} ms < 1000)" test "${S2_SILENT:-99999}" -lt 1000
+S2_NEW=$(s2_owner)
+silent_not_dead() {
+  [[ $(metric "$S2_NEW" "^l2a_peer_interfaces_silent\\{peer=\"$S2_OWNER\"\\}") -eq 1 &&
+     $(metric "$S2_NEW" "^l2a_peer_excluded\\{peer=\"$S2_OWNER\"\\}") -eq 0 ]]
+}
+check "  ...counted by $S2_NEW as one interface of $S2_OWNER gone silent, not the node" silent_not_dead
+check "  ...and $V4 on the first segment stays with $PROBE_OWNER" test "$(fo_owner "$V4")" = "$PROBE_OWNER"
+ip -n "$LAB_LAN" link set "v-$S2_OWNER-eth1" master br1
+sleep 3
+check "back on the second segment, $S2_OWNER's eth1 is held down: $S2 stays on $S2_NEW" test "$(s2_owner)" = "$S2_NEW"
 
 # --- a wrong key ----------------------------------------------------------------------------
 STRAY=node3

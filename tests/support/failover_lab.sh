@@ -107,8 +107,8 @@ fo_owner() {  # fo_owner ADDRESS: the one node answering for ADDRESS on the LAN 
   fo_node_of_mac "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["owners"][0]["mac"])' <<<"$json")"
 }
 
-fo_probe_start() {  # fo_probe_start OUTFILE ADDRESS...: the prober in the client, until fo_probe_stop
-  local out=$1 a args=()
+fo_probe_start() {  # fo_probe_start OUTFILE ADDRESS...: the prober in the client (on FO_PROBE_INTERFACE, eth0), until fo_probe_stop
+  local out=$1 a args=(--interface "${FO_PROBE_INTERFACE:-eth0}")
   shift
   for a in "$@"; do args+=(--target "$a"); done
   rm -f "$out.ready"

@@ -19,11 +19,16 @@ lab_init() {  # lab_init PREFIX
   trap 'exit 130' INT TERM
   ip netns add "$LAB_LAN"
   ip -n "$LAB_LAN" link set lo up
-  ip -n "$LAB_LAN" link add br0 type bridge
-  # No MLD/IGMP snooping: the lab LAN floods multicast like a plain switch.
-  ip -n "$LAB_LAN" link set br0 type bridge mcast_snooping 0 forward_delay 0
-  ip -n "$LAB_LAN" link set br0 up
+  lab_bridge br0
   lab_plain_switch "$LAB_LAN"
+}
+
+lab_bridge() {  # lab_bridge NAME: a switch (segment) in the LAN namespace, once
+  ip -n "$LAB_LAN" link show "$1" >/dev/null 2>&1 && return 0
+  ip -n "$LAB_LAN" link add "$1" type bridge
+  # No MLD/IGMP snooping: the lab LAN floods multicast like a plain switch.
+  ip -n "$LAB_LAN" link set "$1" type bridge mcast_snooping 0 forward_delay 0
+  ip -n "$LAB_LAN" link set "$1" up
 }
 
 # A switch forwards frames; it does not validate IP headers. With br_netfilter in the kernel
@@ -233,11 +238,12 @@ lab_output_has() {  # lab_output_has PATTERN CMD...: CMD's output matches PATTER
   "$@" 2>&1 | grep -Eqi -- "$pattern"
 }
 
-lab_add_port() {  # lab_add_port HOST IFACE: one more veth from HOST to the LAN, no address
-  local ns
+lab_add_port() {  # lab_add_port HOST IFACE [BRIDGE]: one more veth from HOST to a segment (br0), no address
+  local ns bridge=${3:-br0}
   ns=$(lab_ns "$1")
+  lab_bridge "$bridge"
   ip link add "$2" netns "$ns" type veth peer name "v-$1-$2" netns "$LAB_LAN"
-  ip -n "$LAB_LAN" link set "v-$1-$2" master br0 up
+  ip -n "$LAB_LAN" link set "v-$1-$2" master "$bridge" up
   ip -n "$ns" link set "$2" up
 }
 

@@ -9,12 +9,13 @@ const packet::MacAddress kMac = *packet::MacAddress::parse("02:00:00:00:00:11");
 
 Heartbeat sample() {
   return Heartbeat{.node = "worker-1",
+                   .port = "eth1",
                    .incarnation = 0x0102030405060708ull,
                    .sequence = 42,
                    .intervalMs = 40,
                    .announcedCount = 2,
                    .announced = {*packet::parseIpAddress("198.18.0.200"), *packet::parseIpAddress("2001:db8::200")},
-                   .accused = {"worker-3"},
+                   .accused = {"worker-3", "worker-6/eth1"},
                    .heldDown = {"worker-4", "worker-5"}};
 }
 
@@ -26,14 +27,26 @@ TEST(Heartbeat, RoundTripsEveryField) {
   auto parsed = parseHeartbeat(frame);
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->node, "worker-1");
+  EXPECT_EQ(parsed->port, "eth1");
   EXPECT_EQ(parsed->incarnation, 0x0102030405060708ull);
   EXPECT_EQ(parsed->sequence, 42u);
   EXPECT_EQ(parsed->intervalMs, 40);
   EXPECT_EQ(parsed->announcedCount, 2u);
   EXPECT_EQ(parsed->announced, sample().announced);
-  EXPECT_EQ(parsed->accused, std::vector<std::string>{"worker-3"});
+  EXPECT_EQ(parsed->accused, (std::vector<std::string>{"worker-3", "worker-6/eth1"}));
   EXPECT_EQ(parsed->heldDown, (std::vector<std::string>{"worker-4", "worker-5"}));
   EXPECT_FALSE(parsed->authenticated);
+}
+
+TEST(Heartbeat, ANodeOrPortNameWithASlashIsMalformed) {
+  Heartbeat h = sample();
+  h.node = "worker/1";
+  auto parsed = parseHeartbeat(buildHeartbeat(kMac, h));
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error(), HeartbeatError::kBadField);
+  h = sample();
+  h.port = "eth/1";
+  EXPECT_FALSE(parseHeartbeat(buildHeartbeat(kMac, h)));
 }
 
 TEST(Heartbeat, ListsAtMostSixtyFourAddressesButCountsThemAll) {
@@ -112,7 +125,7 @@ TEST(Heartbeat, MalformedFieldsAreRefusedWithAReason) {
   many.announced.assign(kMaxListedAddresses, *packet::parseIpAddress("198.18.0.200"));
   many.announcedCount = 100;
   frame = buildHeartbeat(kMac, many);
-  size_t listedAt = 14 + 4 + 1 + 1 + 2 + 8 + 8 + 1 + many.node.size() + 4;
+  size_t listedAt = 14 + 4 + 1 + 1 + 2 + 8 + 8 + 1 + many.node.size() + 1 + many.port.size() + 4;
   ASSERT_EQ(frame[listedAt], std::byte{64});
   frame[listedAt] = std::byte{65};
   frame.insert(frame.begin() + static_cast<std::ptrdiff_t>(listedAt) + 1, {std::byte{4}, std::byte{198}, std::byte{18},

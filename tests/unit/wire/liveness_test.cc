@@ -171,5 +171,95 @@ TEST_F(LivenessTest, APeerSilentForLongIsForgotten) {
   EXPECT_TRUE(live_.peers().count("a"));
 }
 
+// Two segments: our eth0 and eth1. Peers send on both every 40 ms; their own names for the
+// interfaces there are eth0 and ens5.
+class PortLivenessTest : public LivenessTest {
+ protected:
+  void hearOn(const std::string& node, const std::string& ourPort) {
+    live_.heard(Heartbeat{.node = node, .port = ourPort == "eth1" ? "ens5" : "eth0", .incarnation = 1,
+                          .sequence = ++sequence_[node], .intervalMs = 40},
+                ourPort, now_);
+  }
+  // `talking`: node -> the ports of ours it is heard on.
+  void runPorts(std::chrono::milliseconds span, const std::map<std::string, std::vector<std::string>>& talking) {
+    for (auto end = now_ + span; now_ < end;) {
+      now_ += 40ms;
+      for (const auto& [node, ports] : talking) {
+        for (const auto& port : ports) hearOn(node, port);
+      }
+      live_.evaluate(now_);
+    }
+  }
+  const std::vector<std::string> both_{"eth0", "eth1"};
+};
+
+TEST_F(PortLivenessTest, APeerSilentOnOneSegmentButHeardOnAnotherLosesThatInterfaceOnly) {
+  runPorts(400ms, {{"a", both_}, {"b", both_}});
+  runPorts(160ms, {{"a", both_}, {"b", {"eth0"}}});
+  EXPECT_FALSE(excluded("b/ens5"));  // within its window
+  runPorts(80ms, {{"a", both_}, {"b", {"eth0"}}});
+  EXPECT_TRUE(excluded("b/ens5"));
+  EXPECT_FALSE(excluded("b"));  // the node is heard: it keeps what it announces elsewhere
+  EXPECT_FALSE(excluded("b/eth0"));
+  EXPECT_FALSE(excluded("a/ens5"));
+  EXPECT_EQ(live_.accused(now_), std::vector<std::string>{"b/ens5"});  // others plan alike
+}
+
+TEST_F(PortLivenessTest, BackOnTheSegmentItIsHeldDownThereForTheHoldDownThenReturns) {
+  runPorts(400ms, {{"a", both_}, {"b", both_}});
+  runPorts(400ms, {{"a", both_}, {"b", {"eth0"}}});
+  ASSERT_TRUE(excluded("b/ens5"));
+  runPorts(40ms, {{"a", both_}, {"b", both_}});
+  EXPECT_FALSE(excluded("b/ens5"));
+  EXPECT_TRUE(lastResort("b/ens5"));
+  EXPECT_EQ(live_.heldDown(now_), std::vector<std::string>{"b/ens5"});
+  runPorts(10s, {{"a", both_}, {"b", both_}});
+  EXPECT_FALSE(lastResort("b/ens5"));
+  EXPECT_FALSE(excluded("b/ens5"));
+}
+
+TEST_F(PortLivenessTest, TheOnlyPeerOnASegmentIsNotJudgedThere) {
+  runPorts(400ms, {{"a", both_}, {"b", {"eth0"}}});
+  runPorts(1s, {{"a", {"eth0"}}, {"b", {"eth0"}}});  // a silent on eth1, nobody else there
+  EXPECT_FALSE(excluded("a/ens5"));
+}
+
+TEST_F(PortLivenessTest, OurOwnCutOnASegmentJudgesNobodyThere) {
+  runPorts(400ms, {{"a", both_}, {"b", both_}});
+  runPorts(1s, {{"a", {"eth0"}}, {"b", {"eth0"}}});  // our eth1 is the one cut
+  EXPECT_FALSE(excluded("a/ens5"));
+  EXPECT_FALSE(excluded("b/ens5"));
+  // Back: the first peer heard there does not make the others look silent until their next frame.
+  now_ += 40ms;
+  hearOn("a", "eth0");
+  hearOn("b", "eth0");
+  hearOn("a", "eth1");
+  live_.evaluate(now_);
+  EXPECT_FALSE(excluded("b/ens5"));
+  runPorts(400ms, {{"a", both_}, {"b", both_}});
+  EXPECT_FALSE(excluded("b/ens5"));
+  EXPECT_FALSE(lastResort("b/ens5"));
+}
+
+TEST_F(PortLivenessTest, APeerSilentEverywhereIsJudgedAsANodeNotInterfaceByInterface) {
+  runPorts(400ms, {{"a", both_}, {"b", both_}});
+  runPorts(400ms, {{"a", both_}});
+  EXPECT_TRUE(excluded("b"));
+  EXPECT_EQ(live_.accused(now_), std::vector<std::string>{"b"});
+  runPorts(40ms, {{"a", both_}, {"b", both_}});  // back: held down as a node
+  EXPECT_TRUE(lastResort("b"));
+  EXPECT_EQ(live_.heldDown(now_), std::vector<std::string>{"b"});
+}
+
+TEST_F(PortLivenessTest, APeersWordAboutAnInterfaceCountsForUs) {
+  runPorts(400ms, {{"a", {"eth0"}}, {"b", {"eth0"}}});
+  now_ += 40ms;
+  live_.heard(Heartbeat{.node = "a", .port = "eth0", .incarnation = 1, .sequence = ++sequence_["a"], .intervalMs = 40,
+                        .accused = {"b/ens5"}},
+              "eth0", now_);
+  EXPECT_TRUE(excluded("b/ens5"));  // we have no port on that segment; a does
+  EXPECT_FALSE(excluded("b"));
+}
+
 }  // namespace
 }  // namespace l2a::wire
