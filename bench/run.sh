@@ -46,4 +46,6 @@ bash bench/kube.sh
 echo
 bash bench/ipam.sh
 echo
+build/bench/l2a-bench-plan --nodes 20 100 1000 --addresses 10000 50000
+echo
 bash bench/agents.sh

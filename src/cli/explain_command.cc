@@ -120,8 +120,8 @@ Json explainService(const Json& service, const policy::ClusterView& view,
       if (it == plans.end()) continue;
       const auto& plan = it->second;
       Json excluded = Json::array();
-      for (const auto& e : plan.excluded) excluded.push_back({{"node", e.node}, {"reason", e.reason}});
-      Json entry{{"address", a}, {"candidates", plan.candidates}, {"excluded", excluded}, {"owner", plan.owner},
+      for (const auto& e : plan.excluded()) excluded.push_back({{"node", e.node}, {"reason", e.reason}});
+      Json entry{{"address", a}, {"candidates", plan.candidates()}, {"excluded", excluded}, {"owner", plan.owner},
                  {"interfaces", plan.interfacePatterns.empty() ? Json::array({"<every interface the agent uses>"})
                                                                : Json(plan.interfacePatterns)}};
       if (!plan.owner.empty()) {

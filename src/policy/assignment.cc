@@ -61,6 +61,46 @@ ServiceInfo serviceInfoFrom(const nlohmann::json& service, const k8s::LoadBalanc
   }
 }
 
+// The nodes that may announce an address of these policies (with the Services' local endpoints
+// when `localServices` is given), and why each other node may not.
+static std::shared_ptr<const NodeVerdicts> judgeNodes(const ClusterView& view, const std::vector<const L2Policy*>& policies,
+                                                      const std::vector<const ServiceInfo*>* localServices) {
+  auto out = std::make_shared<NodeVerdicts>();
+  for (const NodeInfo& node : view.nodes) {
+    bool selected = false, interfaceUp = false;
+    for (const L2Policy* p : policies) {
+      if (!p->nodeSelector.matches(node.labels)) continue;
+      selected = true;
+      if (!node.interfaces) {
+        interfaceUp = true;
+      } else {
+        for (const auto& [name, up] : *node.interfaces) {
+          if (up && p->interfaceSelector.matches(name)) interfaceUp = true;
+        }
+      }
+    }
+    std::string reason;
+    if (!selected) {
+      reason = "no policy's nodeSelector selects it";
+    } else if (!node.live) {
+      reason = "its agent's lease is not live";
+    } else if (!interfaceUp) {
+      reason = "no selected interface is up";
+    } else if (localServices && std::none_of(localServices->begin(), localServices->end(), [&](const ServiceInfo* s) {
+                 return s->local && s->readyEndpointNodes.count(node.name);
+               })) {
+      reason = "no ready local endpoint (externalTrafficPolicy: Local)";
+    }
+    if (reason.empty()) {
+      out->candidates.push_back(node.name);
+      out->weighted.push_back({node.name, node.weight});
+    } else {
+      out->excluded.push_back({node.name, reason});
+    }
+  }
+  return out;
+}
+
 std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
   // Which policies announce which address (the unit is the address: Services sharing one share
   // its plan).
@@ -88,45 +128,23 @@ std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
       }
     }
   }
+  // Which nodes may announce depends on the address's policies (and, for Services with
+  // externalTrafficPolicy: Local, on their endpoints): judged once per distinct set of policies
+  // and shared by every address with that set — O(policy sets × nodes), not O(addresses × nodes).
+  std::map<std::vector<const L2Policy*>, std::shared_ptr<const NodeVerdicts>> shared;
   for (auto& [address, plan] : plans) {
     if (plan.allInterfaces) plan.interfacePatterns.clear();
-    std::vector<Candidate> candidates;
     const auto& policies = policiesOf[address];
     const auto& services = servicesOf[address];
     bool anyLocal = std::any_of(services.begin(), services.end(), [](const ServiceInfo* s) { return s->local; });
-    for (const NodeInfo& node : view.nodes) {
-      bool selected = false, interfaceUp = false;
-      for (const L2Policy* p : policies) {
-        if (!p->nodeSelector.matches(node.labels)) continue;
-        selected = true;
-        if (!node.interfaces) {
-          interfaceUp = true;
-        } else {
-          for (const auto& [name, up] : *node.interfaces) {
-            if (up && p->interfaceSelector.matches(name)) interfaceUp = true;
-          }
-        }
-      }
-      std::string reason;
-      if (!selected) {
-        reason = "no policy's nodeSelector selects it";
-      } else if (!node.live) {
-        reason = "its agent's lease is not live";
-      } else if (!interfaceUp) {
-        reason = "no selected interface is up";
-      } else if (anyLocal && std::none_of(services.begin(), services.end(), [&](const ServiceInfo* s) {
-                   return s->local && s->readyEndpointNodes.count(node.name);
-                 })) {
-        reason = "no ready local endpoint (externalTrafficPolicy: Local)";
-      }
-      if (reason.empty()) {
-        plan.candidates.push_back(node.name);
-        candidates.push_back({node.name, node.weight});
-      } else {
-        plan.excluded.push_back({node.name, reason});
-      }
+    if (anyLocal) {
+      plan.nodes = judgeNodes(view, policies, &services);
+    } else {
+      auto& verdicts = shared[policies];
+      if (!verdicts) verdicts = judgeNodes(view, policies, nullptr);
+      plan.nodes = verdicts;
     }
-    plan.owner = chooseOwner(address, candidates);
+    plan.owner = chooseOwner(address, plan.nodes->weighted);
   }
   return plans;
 }

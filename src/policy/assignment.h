@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 #include "k8s/label_selector.h"
 #include "k8s/load_balancer_class.h"
 #include "policy/l2_policy.h"
+#include "policy/rendezvous.h"
 
 namespace l2a::policy {
 
@@ -52,15 +54,29 @@ struct Exclusion {
   std::string reason;
 };
 
+// Which nodes may announce, and why the others may not: shared by every address with the same
+// policies (a plan of 50,000 addresses on 1,000 nodes holds one list per policy set, not per
+// address).
+struct NodeVerdicts {
+  std::vector<std::string> candidates;
+  std::vector<Candidate> weighted;  // the candidates with their weights, for rendezvous hashing
+  std::vector<Exclusion> excluded;
+  static const std::shared_ptr<const NodeVerdicts>& none() {
+    static const std::shared_ptr<const NodeVerdicts> empty = std::make_shared<NodeVerdicts>();
+    return empty;
+  }
+};
+
 struct AddressPlan {
   std::string address;
   std::vector<std::string> services;
   std::vector<std::string> policies;
   std::vector<std::string> interfacePatterns;  // union; empty with allInterfaces
   bool allInterfaces = false;
-  std::vector<std::string> candidates;
-  std::vector<Exclusion> excluded;
+  std::shared_ptr<const NodeVerdicts> nodes = NodeVerdicts::none();
   std::string owner;  // "" when no candidate
+  const std::vector<std::string>& candidates() const { return nodes->candidates; }
+  const std::vector<Exclusion>& excluded() const { return nodes->excluded; }
 };
 
 std::map<std::string, AddressPlan> planAddresses(const ClusterView& view);

@@ -156,7 +156,7 @@ HeartbeatStats Heartbeats::stats(Clock::time_point now) const {
                                    .excluded = std::find(accused.begin(), accused.end(), node) != accused.end(),
                                    .silentInterfaces = static_cast<uint64_t>(std::count_if(
                                        accused.begin(), accused.end(),
-                                       [&](const std::string& a) { return a.starts_with(node + "/"); }))};
+                                       [prefix = node + "/"](const std::string& a) { return a.starts_with(prefix); }))};
   }
   return out;
 }

@@ -88,10 +88,10 @@ TEST(Assignment, SeedPolicyExcludesTheControlPlaneAndSpreads) {
   ASSERT_EQ(plans.size(), 300u);
   std::map<std::string, int> counts;
   for (const auto& [a, p] : plans) {
-    EXPECT_EQ(p.candidates.size(), 3u);
-    ASSERT_EQ(p.excluded.size(), 1u);
-    EXPECT_EQ(p.excluded[0].node, "cp");
-    EXPECT_NE(p.excluded[0].reason.find("nodeSelector"), std::string::npos);
+    EXPECT_EQ(p.candidates().size(), 3u);
+    ASSERT_EQ(p.excluded().size(), 1u);
+    EXPECT_EQ(p.excluded()[0].node, "cp");
+    EXPECT_NE(p.excluded()[0].reason.find("nodeSelector"), std::string::npos);
     EXPECT_EQ(p.interfacePatterns, std::vector<std::string>{"^eth0$"});
     ++counts[p.owner];
   }
@@ -105,11 +105,11 @@ TEST(Assignment, DeadOrInterfaceDownNodesAreNotCandidates) {
   v.nodes[2].interfaces = std::map<std::string, bool>{{"eth0", false}, {"eth1", true}};
   for (const auto& [a, p] : planAddresses(v)) {
     EXPECT_EQ(p.owner, "w2");
-    EXPECT_EQ(p.candidates, std::vector<std::string>{"w2"});
+    EXPECT_EQ(p.candidates(), std::vector<std::string>{"w2"});
   }
   auto plan = planAddresses(v).begin()->second;
   std::map<std::string, std::string> why;
-  for (const auto& e : plan.excluded) why[e.node] = e.reason;
+  for (const auto& e : plan.excluded()) why[e.node] = e.reason;
   EXPECT_NE(why["w0"].find("lease"), std::string::npos);
   EXPECT_NE(why["w1"].find("interface"), std::string::npos);
 }
@@ -155,7 +155,7 @@ TEST(Assignment, LocalServicesOnlyOnNodesWithReadyEndpoints) {
   v.services[0].readyEndpointNodes = {"w1"};
   auto plan = planAddresses(v)["198.18.0.7"];
   EXPECT_EQ(plan.owner, "w1");
-  EXPECT_EQ(plan.candidates, std::vector<std::string>{"w1"});
+  EXPECT_EQ(plan.candidates(), std::vector<std::string>{"w1"});
 }
 
 TEST(Assignment, ServiceInfoFromAServiceObject) {
