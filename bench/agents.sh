@@ -12,9 +12,10 @@ NODES_LIST=${1:-"3 20"}
 SERVICES_LIST=${2:-"1 100 1000 10000"}
 LEASE_MS=${LEASE_MS:-4000}
 HEARTBEAT_MS=${HEARTBEAT_MS:-40}
+L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 source tests/support/netns_lab.sh
 lab_require_root
-echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB) | heartbeat frames/s on the LAN | kill -9 → all its addresses elsewhere |"
+echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB; after a restart) | heartbeat frames/s on the LAN | kill -9 → all its addresses elsewhere |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run() {  # run NODES SERVICES
   local nodes=$1 services=$2
@@ -39,7 +40,8 @@ spec: {loadBalancerIPs: true, interfaces: ["^eth0$"]}
 YAML
   # Services with their addresses already in status (no operator: only the agents load the API).
   for ((s = 0; s < services; s++)); do
-    printf '{"metadata":{"name":"s%d","namespace":"default"},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}' "$s"
+    # An ordinary Service: labels, an annotation, a selector, one port.
+    printf '{"metadata":{"name":"s%d","namespace":"default","labels":{"app":"shop-%d","tier":"web"},"annotations":{"team.example/owner":"platform"}},"spec":{"type":"LoadBalancer","selector":{"app":"shop-%d"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}}' "$s" "$s" "$s"
     printf '\n'
   done | ip netns exec "$LAB_LAN" python3 -c '
 import json, sys, urllib.request
@@ -60,11 +62,11 @@ kind: LoadBalancerIPPool
 metadata: {name: bench}
 spec: {blocks: [{cidr: 198.19.0.0/16}]}
 YAML
-  lab_spawn n1 "/tmp/$LAB_ID-operator.log" build/l2a operator --kubeconfig "$LAB_KUBECONFIG" --metrics-bind "" \
+  lab_spawn n1 "/tmp/$LAB_ID-operator.log" "$L2A" operator --kubeconfig "$LAB_KUBECONFIG" --metrics-bind "" \
     --kube-api-qps 0
   local operator=$LAB_LAST_PID
   for ((i = 1; i <= nodes; i++)); do
-    lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" build/l2a agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
+    lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "$L2A" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
       --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "" --log-level info --heartbeat-interval-ms "$HEARTBEAT_MS"
     pids+=("$LAB_LAST_PID")
@@ -86,6 +88,14 @@ YAML
   op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
   local rss=0 p
   for p in "${pids[@]}"; do v=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$p/status); ((v > rss)) && rss=$v; done
+  # The operator restarted: it lists every Service again and re-imports their addresses.
+  kill -TERM "$operator"; wait "$operator" 2>/dev/null
+  lab_spawn n1 "/tmp/$LAB_ID-operator2.log" "$L2A" operator --kubeconfig "$LAB_KUBECONFIG" --metrics-bind "" \
+    --kube-api-qps 0
+  operator=$LAB_LAST_PID
+  sleep $((5 + services / 1000))
+  local op_rss_restart
+  op_rss_restart=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
   local rps cpu_pct per_service
   rps=$(python3 -c "print(round(($r1 - $r0 - 2) / 10, 1))")
   cpu_pct=$(python3 -c "print(round(($c1 - $c0) / 10 / $nodes, 2))")
@@ -124,7 +134,7 @@ YAML
   }
   local ms="-"
   if [[ $count -gt 0 ]] && lab_wait_for 60 taken; then ms="$(( ($(date +%s%N) - start) / 1000000 )) ms ($count addresses)"; fi
-  echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss | $(( (h1 - h0) / 10 )) | $ms |"
+  echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss; $op_rss_restart | $(( (h1 - h0) / 10 )) | $ms |"
   lab_cleanup
   trap - EXIT
 }

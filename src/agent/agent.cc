@@ -8,6 +8,7 @@
 
 #include "agent/cluster_view.h"
 #include "common/timestamps.h"
+#include "k8s/projection.h"
 #include "agent/fencing.h"
 #include "policy/rendezvous.h"
 
@@ -50,9 +51,17 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     wake();
   };
   kube::InformerHandlers h{.onAdd = any, .onUpdate = anyUpdate, .onDelete = any};
-  services_ = std::make_unique<kube::Informer>(client_, kube::resources::kServices, "", h);
-  slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h);
-  nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h);
+  // Only what the plan reads is cached (k8s/projection.h): an agent runs on every node.
+  auto keeping = [](const std::vector<k8s::Path>& fields) {
+    kube::Informer::Options o;
+    o.transform = [&fields](const Json& object) { return k8s::project(object, fields); };
+    return o;
+  };
+  services_ = std::make_unique<kube::Informer>(client_, kube::resources::kServices, "", h,
+                                               keeping(k8s::agentServiceFields()));
+  slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h,
+                                             keeping(k8s::agentEndpointSliceFields()));
+  nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h, keeping(k8s::agentNodeFields()));
   auto leaseChanged = [this](const Json& lease) {
     std::string name = k8s::nameOf(lease);
     if (name.rfind(kNodeLeasePrefix, 0) != 0) return;
@@ -401,6 +410,7 @@ void Agent::reconcile() {
   std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
   std::vector<std::pair<spdlog::level::level_enum, std::string>> logs;
   std::vector<std::tuple<std::string, std::string, std::string>> events;  // service, reason, message
+  std::map<std::string, uint64_t> passCauses;  // take-overs of this pass by cause
   std::unique_lock lock(mutex_);
   ++status_.reconciles;
   // Frozen, we cannot vouch for what we announce: the responder keeps asking the LAN whether
@@ -452,7 +462,9 @@ void Agent::reconcile() {
     if (std::find(actions.started.begin(), actions.started.end(), address) == actions.started.end()) continue;
     ++status_.takeovers;
     claimedAt_[address] = now;
-    ++status_.takeoversByCause[takeoverCause(view, wireView, address)];
+    std::string cause = takeoverCause(view, wireView, address);
+    ++status_.takeoversByCause[cause];
+    ++passCauses[cause];
     std::vector<std::string> macs;
     for (const auto& [name, state] : mine) {
       if (state.first && selector->matches(name)) macs.push_back(name + " " + state.second);
@@ -487,7 +499,7 @@ void Agent::reconcile() {
   for (auto& [address, selector] : toClaim) responder_.claim(address, std::move(selector));
   for (const auto& address : toReannounce) responder_.reannounce(address);
   for (const auto& [level, line] : logs) spdlog::log(level, "{}", line);
-  for (const auto& [svc, reason, message] : events) event(svc, "Normal", reason, message);
+  emitEvents(events, actions.started.size(), actions.release.size(), passCauses);
   if (!frozenAtPlan) writePolicyStatuses(view);
 }
 
@@ -534,6 +546,34 @@ void Agent::writePolicyStatuses(const policy::ClusterView& view) {
       if (signature == currentSignature) continue;
       auto r = writer_.patch(policyKinds_[i].resource, "", p.name, {{"status", {{"conditions", conditions}}}}, "status");
       if (r) spdlog::info("event=policy_status policy={} valid={}", p.key, p.valid());
+    }
+  }
+}
+
+// A Service Event per address and Service, unless one pass starts or stops more than
+// kServiceEventsPerPass (a mass take-over: thousands of Services at once would be thousands of
+// Events in a burst): then one Event on this node's Node says how many, and why.
+void Agent::emitEvents(const std::vector<std::tuple<std::string, std::string, std::string>>& events, size_t started,
+                       size_t stopped, const std::map<std::string, uint64_t>& causes) {
+  std::map<std::string, size_t> perReason;
+  for (const auto& [svc, reason, message] : events) ++perReason[reason];
+  // A Node's Events carry its name as uid, as the kubelet's do: what `kubectl describe node` looks for.
+  kube::InvolvedObject node{"v1", "Node", "", options_.nodeName, options_.nodeName};
+  for (const auto& [reason, count] : perReason) {
+    if (count <= kServiceEventsPerPass) {
+      for (const auto& [svc, r, message] : events) {
+        if (r == reason) event(svc, "Normal", r, message);
+      }
+    } else if (reason == "AnnouncementStarted") {
+      std::vector<std::string> why;
+      for (const auto& [cause, n] : causes) why.push_back(fmt::format("{} {}", n, cause));
+      events_->record(node, "Normal", "AnnouncementsStarted",
+                      fmt::format("node {} started announcing {} addresses of {} Services at once (previous owner lost them: {})",
+                                  options_.nodeName, started, count, fmt::join(why, ", ")));
+    } else {
+      events_->record(node, "Normal", "AnnouncementsStopped",
+                      fmt::format("node {} stopped announcing {} addresses of {} Services at once", options_.nodeName,
+                                  stopped, count));
     }
   }
 }

@@ -125,6 +125,9 @@ class Agent {
                             const std::string& address) const;
   void publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine);
   void writePolicyStatuses(const policy::ClusterView& view);
+  static constexpr size_t kServiceEventsPerPass = 20;
+  void emitEvents(const std::vector<std::tuple<std::string, std::string, std::string>>& events, size_t started,
+                  size_t stopped, const std::map<std::string, uint64_t>& causes);
   void event(const std::string& serviceKey, const std::string& type, const std::string& reason,
              const std::string& message);
   void wake();

@@ -12,6 +12,17 @@
 namespace l2a::ipam {
 using Json = nlohmann::json;
 
+namespace {
+
+// Only what the operator reads of each Service is cached (operatorServiceFields).
+kube::Informer::Options serviceInformerOptions() {
+  kube::Informer::Options options;
+  options.transform = [](const Json& service) { return k8s::project(service, operatorServiceFields()); };
+  return options;
+}
+
+}  // namespace
+
 Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client, bool followCilium) {
   std::vector<PoolKind> kinds{{{"l2announcer.io", "v1alpha1", "loadbalancerippools", false, "LoadBalancerIPPool"},
                                "l2announcer.io"}};
@@ -52,7 +63,8 @@ LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> p
       kube::InformerHandlers{.onAdd = dirtyService,
                              .onUpdate = [dirtyService](const Json&, const Json& n) { dirtyService(n); },
                              .onDelete = dirtyService,
-                             .onSynced = onSynced});
+                             .onSynced = onSynced},
+      serviceInformerOptions());
   auto dirtyPools = [this](const Json&) {
     std::lock_guard lock(mutex_);
     poolsDirty_ = true;

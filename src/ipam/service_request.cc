@@ -120,4 +120,36 @@ ServiceRequest parseService(const nlohmann::json& service, const k8s::LoadBalanc
   }
 }
 
+const std::vector<k8s::Path>& operatorServiceFields() {
+  static const std::vector<k8s::Path> fields = [] {
+    std::vector<k8s::Path> f{
+        {"apiVersion"},
+        {"kind"},
+        {"metadata", "name"},
+        {"metadata", "namespace"},
+        {"metadata", "uid"},
+        {"metadata", "resourceVersion"},
+        {"metadata", "creationTimestamp"},
+        {"metadata", "labels"},
+        {"spec", "type"},
+        {"spec", "loadBalancerClass"},
+        {"spec", "loadBalancerIP"},
+        {"spec", "ports", "*", "port"},
+        {"spec", "ports", "*", "protocol"},
+        {"spec", "externalTrafficPolicy"},
+        {"spec", "selector"},
+        {"spec", "ipFamilyPolicy"},
+        {"spec", "ipFamilies"},
+        {"status", "loadBalancer"},
+        {"status", "conditions"},
+    };
+    for (const char* a : {kAnnotationIps, kAnnotationIpsCilium, kAnnotationSharingKey, kAnnotationSharingKeyCilium,
+                          kAnnotationSharingCrossNamespace, kAnnotationSharingCrossNamespaceCilium}) {
+      f.push_back({"metadata", "annotations", a});
+    }
+    return f;
+  }();
+  return fields;
+}
+
 }  // namespace l2a::ipam

@@ -10,6 +10,7 @@
 #include "ipam/address.h"
 #include "k8s/label_selector.h"
 #include "k8s/load_balancer_class.h"
+#include "k8s/projection.h"
 
 namespace l2a::ipam {
 
@@ -21,6 +22,10 @@ inline constexpr const char* kAnnotationSharingKey = "l2announcer.io/sharing-key
 inline constexpr const char* kAnnotationSharingKeyCilium = "lbipam.cilium.io/sharing-key";
 inline constexpr const char* kAnnotationSharingCrossNamespace = "l2announcer.io/sharing-cross-namespace";
 inline constexpr const char* kAnnotationSharingCrossNamespaceCilium = "lbipam.cilium.io/sharing-cross-namespace";
+
+// What the operator reads of a Service (parseService, its status writes and Events): the rest of
+// the object is not cached (k8s/projection.h).
+const std::vector<k8s::Path>& operatorServiceFields();
 
 struct ServicePort {
   int port = 0;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <thread>
 
 namespace l2a::kube {
@@ -42,7 +44,12 @@ Status<> Informer::relist(bool consistent) {
                                .resourceVersion = from});
   if (!list) return fail(list.error());
   std::map<std::string, Json> fresh;
-  for (auto& item : (*list)["items"]) fresh.emplace(keyOf(item), std::move(item));
+  for (auto& item : (*list)["items"]) {
+    std::string key = keyOf(item);
+    fresh.emplace(std::move(key), kept(std::move(item)));
+  }
+  size_t listed = fresh.size();
+  if (list->is_object()) list->erase("items");  // the originals, whole: only what the transform kept stays
 
   std::vector<Json> added, removed;
   std::vector<std::pair<Json, Json>> changed;
@@ -55,7 +62,7 @@ Status<> Informer::relist(bool consistent) {
       auto old = cache_.find(key);
       if (old == cache_.end()) {
         added.push_back(object);
-      } else if (resourceVersionOf(old->second) != resourceVersionOf(object)) {
+      } else if (resourceVersionOf(old->second) != resourceVersionOf(object) && !sameKeptPart(old->second, object)) {
         changed.emplace_back(old->second, object);
       }
     }
@@ -63,6 +70,9 @@ Status<> Informer::relist(bool consistent) {
     resourceVersion_ = list->value("/metadata/resourceVersion"_json_pointer, std::string());
     ++stats_.lists;
   }
+  // The whole list was parsed at once (tens of megabytes for thousands of objects): give what
+  // it held back to the system, or the process keeps that peak for good.
+  if (listed > 100) malloc_trim(0);
   for (const auto& o : removed) if (handlers_.onDelete) handlers_.onDelete(o);
   for (const auto& o : added) if (handlers_.onAdd) handlers_.onAdd(o);
   for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(o, n);
@@ -71,8 +81,30 @@ Status<> Informer::relist(bool consistent) {
   return Ok{};
 }
 
+// What is cached of an object: with its apiVersion and kind (kube-apiserver leaves them out of
+// list items but not of watch events: the same object must look the same either way, and an
+// Event needs the kind), then what the transform keeps.
+Json Informer::kept(Json object) const {
+  if (object.is_object() && !resource_.kind.empty()) {
+    if (!object.contains("kind")) object["kind"] = resource_.kind;
+    if (!object.contains("apiVersion")) object["apiVersion"] = resource_.apiVersion();
+  }
+  return options_.transform ? options_.transform(object) : object;
+}
+
+// With a transform, whether two kept objects differ in more than their resourceVersion.
+bool Informer::sameKeptPart(const Json& a, const Json& b) const {
+  if (!options_.transform) return false;
+  auto withoutVersion = [](Json o) {
+    if (o.is_object() && o.contains("metadata") && o["metadata"].is_object()) o["metadata"].erase("resourceVersion");
+    return o;
+  };
+  return withoutVersion(a) == withoutVersion(b);
+}
+
 void Informer::apply(const WatchEvent& event) {
   std::string key = keyOf(event.object);
+  Json object = kept(event.object);
   std::optional<Json> previous;
   {
     std::lock_guard lock(mutex_);
@@ -84,15 +116,15 @@ void Informer::apply(const WatchEvent& event) {
     if (event.type == "DELETED") {
       cache_.erase(key);
     } else {
-      cache_[key] = event.object;
+      cache_[key] = object;
     }
   }
   if (event.type == "DELETED") {
-    if (handlers_.onDelete) handlers_.onDelete(previous.value_or(event.object));
+    if (handlers_.onDelete) handlers_.onDelete(previous.value_or(object));
   } else if (previous) {
-    if (handlers_.onUpdate) handlers_.onUpdate(*previous, event.object);
+    if (handlers_.onUpdate && !sameKeptPart(*previous, object)) handlers_.onUpdate(*previous, object);
   } else if (handlers_.onAdd) {
-    handlers_.onAdd(event.object);
+    handlers_.onAdd(object);
   }
 }
 

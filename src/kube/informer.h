@@ -46,6 +46,10 @@ class Informer {
     // Between failed lists and watches: client-go's reflector backoff (800 ms doubling to 30 s,
     // jittered); a failed watch that ended in an ERROR event waits too (no list/watch/ERROR loop).
     Backoff::Options retryBackoff{};
+    // Applied to every object before it is cached or handed to a handler (client-go's
+    // TransformFunc): keep only what the consumer reads. With one, an update that leaves the
+    // kept part as it was (but for metadata.resourceVersion) calls no handler.
+    std::function<Json(const Json&)> transform;
   };
 
   Informer(Client& client, Resource resource, std::string ns, InformerHandlers handlers,
@@ -73,6 +77,8 @@ class Informer {
   // last saw, which kube-apiserver serves from its watch cache.
   Status<> relist(bool consistent);
   void apply(const WatchEvent& event);
+  bool sameKeptPart(const Json& a, const Json& b) const;
+  Json kept(Json object) const;
 
   Client& client_;
   const Resource resource_;

@@ -229,6 +229,14 @@ ObjectStore::ListResult ObjectStore::list(const std::string& resource, const std
   return result;
 }
 
+void ObjectStore::forEach(const std::string& resource, const std::function<void(const Json&)>& visit) const {
+  std::lock_guard lock(mutex_);
+  std::string prefix = resource + "|";
+  for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    visit(it->second);
+  }
+}
+
 ObjectStore::WaitResult ObjectStore::waitEvents(const std::string& resource, const std::string& ns,
                                                 uint64_t& cursor, uint64_t watchEpoch,
                                                 std::vector<StoredEvent>& out,

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -67,6 +68,9 @@ class ObjectStore {
   };
   ListResult list(const std::string& resource, const std::string& ns, const LabelSelector& labels,
                   const FieldSelector& fields) const;
+  // Every stored object of `resource`, in place, under the store's lock (visit must not call
+  // back into the store).
+  void forEach(const std::string& resource, const std::function<void(const Json&)>& visit) const;
 
   enum class WaitResult { kEvents, kTimeout, kGone, kClosed };
   // Events of `resource` (in `ns`, or every namespace when empty) newer than `cursor`, waiting

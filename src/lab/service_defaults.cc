@@ -37,7 +37,16 @@ void defaultIngressIpMode(Json& service) {
   }
 }
 
-Result<Json, ApiFailure> defaultService(Json service, const Json& previous, const std::vector<Json>& others) {
+void noteTaken(const Json& service, TakenByServices& taken) {
+  Json ips = at(at(service, "spec"), "clusterIPs");
+  for (const Json& ip : ips.is_array() ? ips : Json::array()) if (ip.is_string()) taken.clusterIps.insert(ip);
+  Json ports = at(at(service, "spec"), "ports");
+  for (const Json& p : ports.is_array() ? ports : Json::array()) {
+    if (at(p, "nodePort").is_number_integer()) taken.nodePorts.insert(at(p, "nodePort").get<int>());
+  }
+}
+
+Result<Json, ApiFailure> defaultService(Json service, const Json& previous, const TakenByServices& taken) {
   if (!service.contains("spec") || !service["spec"].is_object()) service["spec"] = Json::object();
   Json& spec = service["spec"];
   const Json before = at(previous, "spec");
@@ -50,16 +59,8 @@ Result<Json, ApiFailure> defaultService(Json service, const Json& previous, cons
     if (external && !spec.contains("externalTrafficPolicy")) spec["externalTrafficPolicy"] = "Cluster";
     if (type == "LoadBalancer" && !spec.contains("allocateLoadBalancerNodePorts")) spec["allocateLoadBalancerNodePorts"] = true;
   }
-  std::set<std::string> takenIps;
-  std::set<int> takenPorts;
-  for (const Json& o : others) {
-    Json ips = at(at(o, "spec"), "clusterIPs");
-    for (const Json& ip : ips.is_array() ? ips : Json::array()) if (ip.is_string()) takenIps.insert(ip);
-    Json ports = at(at(o, "spec"), "ports");
-    for (const Json& p : ports.is_array() ? ports : Json::array()) {
-      if (at(p, "nodePort").is_number_integer()) takenPorts.insert(at(p, "nodePort").get<int>());
-    }
-  }
+  std::set<std::string> takenIps = taken.clusterIps;
+  std::set<int> takenPorts = taken.nodePorts;
   Json ports = spec.value("ports", Json::array());
   if (ports.is_array()) {
     Json beforePorts = at(before, "ports");

@@ -7,17 +7,26 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-#include <vector>
+#include <set>
+#include <string>
 
 #include "common/result.h"
 #include "lab/object_store.h"
 
 namespace l2a::lab {
 
+// The cluster IPs and node ports stored Services hold.
+struct TakenByServices {
+  std::set<std::string> clusterIps;
+  std::set<int> nodePorts;
+};
+// Adds what `service` holds to `taken`.
+void noteTaken(const nlohmann::json& service, TakenByServices& taken);
+
 // `previous`: the stored Service on an update (null on create), whose allocations are kept;
-// `others`: every stored Service, whose cluster IPs and node ports are taken.
+// `taken`: what every stored Service holds.
 Result<nlohmann::json, ApiFailure> defaultService(nlohmann::json service, const nlohmann::json& previous,
-                                                  const std::vector<nlohmann::json>& others);
+                                                  const TakenByServices& taken);
 
 // ipMode: VIP on every status.loadBalancer.ingress entry with an ip that has none.
 void defaultIngressIpMode(nlohmann::json& service);

@@ -365,13 +365,20 @@ std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
     auto it = claims_.find(address);
     if (it != claims_.end()) probe(address, it->second);
   }
+  size_t announced = 0;
+  bool paced = false;
   while (!schedule_.empty() && schedule_.top().at <= now) {
+    if (announced == kAnnouncementsPerTick) {
+      paced = true;  // the rest on the next tick
+      break;
+    }
     Due due = schedule_.top();
     schedule_.pop();
     auto it = claims_.find(due.address);
     if (it == claims_.end() || it->second.generation != due.generation) continue;
     Claim& claim = it->second;
     announce(due.address, claim);
+    ++announced;
     if (claim.remainingBursts > 0) --claim.remainingBursts;
     if (claim.remainingBursts > 0) {
       schedule_.push({now + config_.interval, due.address, due.generation});
@@ -380,7 +387,7 @@ std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
     }
   }
   std::optional<Clock::time_point> next;
-  if (!schedule_.empty()) next = schedule_.top().at;
+  if (!schedule_.empty()) next = paced ? now + kAnnouncementTick : schedule_.top().at;
   if (!confirmed_ && !claims_.empty()) next = next ? std::min(*next, nextProbeRound_) : nextProbeRound_;
   return next;
 }

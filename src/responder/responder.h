@@ -84,6 +84,13 @@ class Responder {
   // conflicts. For an owner that cannot confirm it still owns its addresses. Any thread.
   void probeClaims();
   static constexpr size_t kMaxProbesPerTick = 64;
+  // Announcements are paced: at most kAnnouncementsPerTick addresses announced (on each of
+  // their ports) per kAnnouncementTick, the rest when the next tick is due — 25,000 addresses
+  // a second, so a node taking 10,000 addresses at once sends their first gratuitous ARPs /
+  // unsolicited NAs over 0.4 s instead of in one burst. Answering a request is never paced:
+  // a claim answers from the moment it is made.
+  static constexpr size_t kAnnouncementsPerTick = 250;
+  static constexpr std::chrono::milliseconds kAnnouncementTick{10};
   // Whether the owner can vouch for its claims now (for the agent: its Lease is current).
   // Unconfirmed, the responder probes its claims every kUnconfirmedProbeInterval, so another
   // node that took them over is noticed within one interval of the LAN reaching it, and a

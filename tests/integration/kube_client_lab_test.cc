@@ -11,6 +11,7 @@
 #include "kube/curl_transport.h"
 #include "kube/informer.h"
 #include "kube/leader_elector.h"
+#include "k8s/projection.h"
 #include "support/lab_server_process.h"
 
 namespace l2a::kube {
@@ -173,6 +174,38 @@ TEST(KubeClientLab, InformerRelistsAfter410WithoutLostOrPhantomEvents) {
   EXPECT_EQ(std::count(deleted.begin(), deleted.end(), "keep0"), 1);
   EXPECT_EQ(std::count(deleted.begin(), deleted.end(), "keep1"), 1);
   for (const auto& name : added) EXPECT_EQ(name.rfind("flash", 0), std::string::npos) << "phantom " << name;
+}
+
+TEST(KubeClientLab, AnInformerWithATransformKeepsOnlyWhatIsReadAndSkipsUpdatesOutsideIt) {
+  Lab lab;
+  Json svc = service("web", {{"app", "web"}});
+  svc["metadata"]["annotations"] = {{"note", "one"}};
+  ASSERT_TRUE(lab.client.create(resources::kServices, "default", svc).ok());
+  std::atomic<int> updates{0};
+  InformerHandlers handlers{.onUpdate = [&](const Json&, const Json&) { ++updates; }};
+  Informer::Options options;
+  options.transform = [](const Json& o) { return k8s::project(o, k8s::agentServiceFields()); };
+  Informer informer(lab.client, resources::kServices, "", handlers, options);
+  std::atomic<bool> stop{false};
+  std::thread runner([&] { informer.run(stop); });
+  ASSERT_TRUE(eventually([&] { return informer.synced() && informer.size() == 1; }));
+  Json cached = *informer.get("default/web");
+  EXPECT_FALSE(cached["spec"].contains("ports"));
+  EXPECT_FALSE(cached["metadata"].contains("annotations"));
+  EXPECT_EQ(cached["metadata"]["labels"]["app"], "web");
+  EXPECT_EQ(cached["kind"], "Service");  // list items lack it; the cache has it, as watch events do
+
+  // An annotation is outside what is kept: the cache follows the version, no handler runs.
+  std::string before = informer.resourceVersion();
+  ASSERT_TRUE(lab.client.patch(resources::kServices, "default", "web", {{"metadata", {{"annotations", {{"note", "two"}}}}}}).ok());
+  ASSERT_TRUE(eventually([&] { return informer.resourceVersion() != before; }));
+  EXPECT_EQ(updates.load(), 0);
+  // A label is kept: the handler runs.
+  ASSERT_TRUE(lab.client.patch(resources::kServices, "default", "web", {{"metadata", {{"labels", {{"app", "shop"}}}}}}).ok());
+  EXPECT_TRUE(eventually([&] { return updates.load() == 1; }));
+  EXPECT_EQ((*informer.get("default/web"))["metadata"]["labels"]["app"], "shop");
+  stop = true;
+  runner.join();
 }
 
 TEST(KubeClientLab, RestartKeepsObjectsAndVersionsKeepIncreasing) {

@@ -131,5 +131,91 @@ TEST(Agent, ThePacketThreadNeverWaitsWhileTheLoopWorks) {
   EXPECT_EQ(agent.status().announced, std::vector<std::string>{"198.18.0.200"});
 }
 
+// The agent of node n1 on the lab API server, with its informers, Lease and loop running.
+struct RunningAgent {
+  testing::FakeFrameIo io;
+  responder::Responder responder{io, responder::AnnouncementConfig{}};
+  Agent agent;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  kube::LeaseDriver driver;
+  explicit RunningAgent(LabApi& api)
+      : agent(*api.client, *api.client, responder,
+              AgentOptions{.nodeName = "n1", .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms,
+                           .resyncPeriod = 200ms},
+              {{kPolicies, "l2announcer.io"}}, [] {
+                return std::vector<net::LinkInfo>{{.ifindex = 2, .name = "eth0",
+                                                   .mac = *packet::MacAddress::parse("02:00:00:00:00:01"),
+                                                   .ethernet = true, .up = true, .carrier = true}};
+              }) {
+    for (kube::Informer* informer : agent.informers()) threads.emplace_back([this, informer] { informer->run(stop); });
+    driver.add(agent.nodeLease());
+    threads.emplace_back([this] { driver.run(stop); });
+    threads.emplace_back([this] { agent.run(stop); });
+  }
+  ~RunningAgent() {
+    stop = true;
+    agent.linksChanged();
+    for (auto& t : threads) t.join();
+  }
+};
+
+void addServices(LabApi& api, int count) {
+  for (int i = 1; i <= count; ++i) {
+    std::string name = "svc" + std::to_string(i);
+    api.create(kube::resources::kServices, "default",
+               {{"metadata", {{"name", name}}}, {"spec", {{"type", "LoadBalancer"}, {"ports", {{{"port", 80}}}}}}});
+    ASSERT_TRUE(api.client->patch(kube::resources::kServices, "default", name,
+                                  {{"status", {{"loadBalancer", {{"ingress", {{{"ip", "198.18.1." + std::to_string(i)}}}}}}}}},
+                                  "status"));
+  }
+}
+
+std::vector<Json> eventsWithReason(LabApi& api, const std::string& reason) {
+  std::vector<Json> out;
+  auto list = api.client->list(kube::resources::kEvents, "default", {});
+  if (!list) return out;
+  for (const Json& e : (*list)["items"]) {
+    if (e.value("reason", "") == reason) out.push_back(e);
+  }
+  return out;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s) {
+  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+TEST(Agent, AMassTakeOverIsOneEventOnTheNodeNotOnePerService) {
+  LabApi api;
+  seedCluster(api);
+  addServices(api, 29);  // 30 with "web"
+  RunningAgent running(api);
+  ASSERT_TRUE(eventually([&] { return running.agent.status().announced.size() == 30; }));
+  ASSERT_TRUE(eventually([&] { return !eventsWithReason(api, "AnnouncementsStarted").empty(); }));
+  auto events = eventsWithReason(api, "AnnouncementsStarted");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["involvedObject"]["kind"], "Node");
+  EXPECT_EQ(events[0]["involvedObject"]["name"], "n1");
+  EXPECT_EQ(events[0]["involvedObject"]["uid"], "n1");  // as the kubelet's: kubectl describe node finds it
+  EXPECT_NE(events[0]["message"].get<std::string>().find("30 addresses of 30 Services"), std::string::npos)
+      << events[0]["message"];
+  EXPECT_TRUE(eventsWithReason(api, "AnnouncementStarted").empty());
+}
+
+TEST(Agent, AFewTakeOversAreEventsOnTheirServices) {
+  LabApi api;
+  seedCluster(api);
+  addServices(api, 2);
+  RunningAgent running(api);
+  ASSERT_TRUE(eventually([&] { return running.agent.status().announced.size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return eventsWithReason(api, "AnnouncementStarted").size() == 3; }));
+  for (const Json& e : eventsWithReason(api, "AnnouncementStarted")) EXPECT_EQ(e["involvedObject"]["kind"], "Service");
+  EXPECT_TRUE(eventsWithReason(api, "AnnouncementsStarted").empty());
+}
+
 }  // namespace
 }  // namespace l2a::agent

@@ -13,6 +13,12 @@ Json service(Json spec) {
 }
 
 // What kube-apiserver 1.34 stored for `kubectl apply` of each of these in the differential test.
+TakenByServices takenBy(const std::vector<Json>& services) {
+  TakenByServices taken;
+  for (const Json& s : services) noteTaken(s, taken);
+  return taken;
+}
+
 TEST(ServiceDefaults, SingleStackInTheFirstFamilyUnlessAsked) {
   auto s = defaultService(service({{"type", "LoadBalancer"}, {"ports", {{{"port", 80}}}}}), nullptr, {});
   ASSERT_TRUE(s);
@@ -47,12 +53,12 @@ TEST(ServiceDefaults, AllocationsAreUniqueAndKeptAcrossUpdates) {
   ASSERT_TRUE(first);
   Json other = service({{"type", "LoadBalancer"}, {"ports", {{{"port", 80}}}}});
   other["metadata"]["name"] = "other";
-  auto second = defaultService(other, nullptr, {*first});
+  auto second = defaultService(other, nullptr, takenBy({*first}));
   ASSERT_TRUE(second);
   EXPECT_NE((*second)["spec"]["clusterIP"], (*first)["spec"]["clusterIP"]);
   EXPECT_NE((*second)["spec"]["ports"][0]["nodePort"], (*first)["spec"]["ports"][0]["nodePort"]);
   Json edited = service({{"type", "LoadBalancer"}, {"ports", {{{"port", 80}}}}, {"selector", {{"app", "x"}}}});
-  auto updated = defaultService(edited, *first, {*first, *second});
+  auto updated = defaultService(edited, *first, takenBy({*first, *second}));
   ASSERT_TRUE(updated);
   EXPECT_EQ((*updated)["spec"]["clusterIP"], (*first)["spec"]["clusterIP"]);
   EXPECT_EQ((*updated)["spec"]["ports"][0]["nodePort"], (*first)["spec"]["ports"][0]["nodePort"]);

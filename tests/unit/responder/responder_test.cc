@@ -246,6 +246,28 @@ TEST_F(ResponderTest, ClaimAnnouncesAtOnceThenRepeatsAtTheInterval) {
   EXPECT_EQ(counters("eth0").gratuitousArps, 3u);
 }
 
+TEST_F(ResponderTest, AMassClaimAnswersAtOnceButAnnouncesPaced) {
+  constexpr size_t kClaims = 600;
+  for (size_t i = 0; i + 1 < kClaims; ++i) {
+    responder_.claim(packet::Ipv4Address{{198, 18, static_cast<uint8_t>(10 + i / 256), static_cast<uint8_t>(i % 256)}});
+  }
+  responder_.claim(kV4);  // the last claimed: announced last
+  auto next = responder_.tick(t0_);
+  EXPECT_EQ(io_.take().size(), 2 * Responder::kAnnouncementsPerTick);  // 250 addresses, both ports
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, t0_ + Responder::kAnnouncementTick);
+  // Every claim answers already, paced or not.
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest), t0_);
+  EXPECT_EQ(counters("eth0").arpReplies, 1u);
+  io_.take();
+  next = responder_.tick(*next);
+  EXPECT_EQ(io_.take().size(), 2 * Responder::kAnnouncementsPerTick);
+  next = responder_.tick(*next);
+  EXPECT_EQ(io_.take().size(), 2 * (kClaims - 2 * Responder::kAnnouncementsPerTick));
+  EXPECT_EQ(*next, t0_ + 500ms);  // the second bursts, when due
+  EXPECT_EQ(counters("eth0").gratuitousArps, kClaims);
+}
+
 TEST_F(ResponderTest, ClaimingAgainWithTheSameScopeChangesNothing) {
   responder_.claim(kV4);
   flushAnnouncements();

@@ -1,0 +1,86 @@
+#include "k8s/projection.h"
+
+namespace l2a::k8s {
+namespace {
+
+using Json = nlohmann::json;
+
+// Copies into `out` what `path[at...]` selects of `in`.
+void copyPath(const Json& in, const Path& path, size_t at, Json& out) {
+  if (at == path.size()) {
+    out = in;
+    return;
+  }
+  const std::string& key = path[at];
+  if (key == "*") {
+    if (!in.is_array()) {
+      out = in;  // malformed: the consumer judges it
+      return;
+    }
+    if (!out.is_array()) out = Json::array();
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (out.size() <= i) out.push_back(Json());
+      copyPath(in[i], path, at + 1, out[i]);
+    }
+    return;
+  }
+  if (!in.is_object()) {
+    out = in;
+    return;
+  }
+  auto it = in.find(key);
+  if (it == in.end()) return;
+  if (!out.is_object()) out = Json::object();
+  copyPath(*it, path, at + 1, out[key]);
+}
+
+}  // namespace
+
+Json project(const Json& object, const std::vector<Path>& keep) {
+  if (!object.is_object()) return object;
+  Json out = Json::object();
+  for (const Path& path : keep) copyPath(object, path, 0, out);
+  return out;
+}
+
+const std::vector<Path>& agentServiceFields() {
+  static const std::vector<Path> fields{
+      {"apiVersion"},
+      {"kind"},
+      {"metadata", "name"},
+      {"metadata", "namespace"},
+      {"metadata", "uid"},
+      {"metadata", "resourceVersion"},
+      {"metadata", "labels"},
+      {"spec", "type"},
+      {"spec", "loadBalancerClass"},
+      {"spec", "externalIPs"},
+      {"spec", "externalTrafficPolicy"},
+      {"status", "loadBalancer", "ingress", "*", "ip"},
+  };
+  return fields;
+}
+
+const std::vector<Path>& agentEndpointSliceFields() {
+  static const std::vector<Path> fields{
+      {"metadata", "name"},
+      {"metadata", "namespace"},
+      {"metadata", "resourceVersion"},
+      {"metadata", "labels", "kubernetes.io/service-name"},
+      {"endpoints", "*", "nodeName"},
+      {"endpoints", "*", "conditions", "ready"},
+  };
+  return fields;
+}
+
+const std::vector<Path>& agentNodeFields() {
+  static const std::vector<Path> fields{
+      {"metadata", "name"},
+      {"metadata", "resourceVersion"},
+      {"metadata", "labels"},
+      {"metadata", "annotations", "l2announcer.io/weight"},
+  };
+  return fields;
+}
+
+}  // namespace l2a::k8s
