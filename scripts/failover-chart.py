@@ -52,7 +52,10 @@ def main():
                        f'y2="{y}" stroke="#c62828" stroke-width="2"/>')
         y += gap
     legend_x = left
+    present = {system for bars in rows.values() for system, _, _ in bars}
     for system, color in COLORS.items():
+        if system not in present:
+            continue
         out.append(f'<rect x="{legend_x}" y="{total - 12}" width="10" height="9" fill="{color}"/>')
         out.append(f'<text x="{legend_x + 14}" y="{total - 4}">{system}</text>')
         legend_x += 140

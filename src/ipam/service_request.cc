@@ -122,13 +122,7 @@ ServiceRequest parseService(const nlohmann::json& service, const k8s::LoadBalanc
 
 const std::vector<k8s::Path>& operatorServiceFields() {
   static const std::vector<k8s::Path> fields = [] {
-    std::vector<k8s::Path> f{
-        {"apiVersion"},
-        {"kind"},
-        {"metadata", "name"},
-        {"metadata", "namespace"},
-        {"metadata", "uid"},
-        {"metadata", "resourceVersion"},
+    std::vector<k8s::Path> f = k8s::withIdentity({
         {"metadata", "creationTimestamp"},
         {"metadata", "labels"},
         {"spec", "type"},
@@ -142,7 +136,7 @@ const std::vector<k8s::Path>& operatorServiceFields() {
         {"spec", "ipFamilies"},
         {"status", "loadBalancer"},
         {"status", "conditions"},
-    };
+    });
     for (const char* a : {kAnnotationIps, kAnnotationIpsCilium, kAnnotationSharingKey, kAnnotationSharingKeyCilium,
                           kAnnotationSharingCrossNamespace, kAnnotationSharingCrossNamespaceCilium}) {
       f.push_back({"metadata", "annotations", a});

@@ -43,21 +43,22 @@ Json project(const Json& object, const std::vector<Path>& keep) {
   return out;
 }
 
+std::vector<Path> withIdentity(std::vector<Path> fields) {
+  for (const char* key : {"name", "namespace", "uid", "resourceVersion"}) fields.push_back({"metadata", key});
+  fields.push_back({"apiVersion"});
+  fields.push_back({"kind"});
+  return fields;
+}
+
 const std::vector<Path>& agentServiceFields() {
-  static const std::vector<Path> fields{
-      {"apiVersion"},
-      {"kind"},
-      {"metadata", "name"},
-      {"metadata", "namespace"},
-      {"metadata", "uid"},
-      {"metadata", "resourceVersion"},
+  static const std::vector<Path> fields = withIdentity({
       {"metadata", "labels"},
       {"spec", "type"},
       {"spec", "loadBalancerClass"},
       {"spec", "externalIPs"},
       {"spec", "externalTrafficPolicy"},
       {"status", "loadBalancer", "ingress", "*", "ip"},
-  };
+  });
   return fields;
 }
 

@@ -16,6 +16,10 @@ using Path = std::vector<std::string>;
 
 nlohmann::json project(const nlohmann::json& object, const std::vector<Path>& keep);
 
+// `fields` with what names an object: apiVersion, kind, metadata name, namespace, uid and
+// resourceVersion.
+std::vector<Path> withIdentity(std::vector<Path> fields);
+
 // What the agent's plan reads (policy::serviceInfoFrom, agent::buildClusterView, Events).
 const std::vector<Path>& agentServiceFields();
 const std::vector<Path>& agentEndpointSliceFields();
