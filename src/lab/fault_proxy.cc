@@ -180,6 +180,10 @@ void FaultProxy::serve() {
   adminServer_->stop();
   adminThread.join();
   closeConnections(false);
+  for (int i = 0; i < 500 && handlers_ > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    closeConnections(false);  // one that registered meanwhile
+  }
 }
 
 void FaultProxy::shutdown() { stopping_ = true; }
@@ -210,6 +214,13 @@ void FaultProxy::acceptLoop() {
 }
 
 void FaultProxy::handle(int fd) {
+  // Counted until the very end, so serve() can wait for every handler before the TLS contexts
+  // they use are freed (a SIGTERM at a lab's teardown aborted the process otherwise).
+  struct Active {
+    std::atomic<int>& n;
+    explicit Active(std::atomic<int>& count) : n(count) { ++n; }
+    ~Active() { --n; }
+  } active{handlers_};
   timeval timeout{30, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   SSL* client = SSL_new(static_cast<SSL_CTX*>(serverContext_));
@@ -217,6 +228,10 @@ void FaultProxy::handle(int fd) {
   SSL* upstream = nullptr;
   int upstreamFd = -1;
   Connection connection{fd, -1, false};
+  {
+    std::lock_guard lock(mutex_);
+    connections_.insert(&connection);  // from the start: closeConnections reaches a handshake too
+  }
   auto finish = [&] {
     {
       std::lock_guard lock(mutex_);
@@ -271,12 +286,11 @@ void FaultProxy::handle(int fd) {
     if (name != "connection" && name != "keep-alive") forwarded += fmt::format("{}: {}\r\n", name, value);
   }
   forwarded += "Connection: close\r\n\r\n";
-  connection = {fd, upstreamFd, head->watch};
   {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return finish();
-    connections_.insert(&connection);
+    std::lock_guard lock(mutex_);  // closeConnections reads it
+    connection = {fd, upstreamFd, head->watch};
   }
+  if (stopping_) return finish();
   if (!writeAll(upstream, forwarded) || !writeAll(upstream, body)) return finish();
   timeval none{0, 0};
   setsockopt(upstreamFd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);  // watches are long

@@ -77,6 +77,7 @@ class FaultProxy {
   std::unique_ptr<httplib::Server> adminServer_;
   FaultPlan faults_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> handlers_{0};  // handle() calls running
   std::atomic<int> listenFd_{-1};
   int boundPort_ = 0;
   std::mutex mutex_;
