@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   whohasCmd->add_option("--timeout", whohas.timeoutMs, "Milliseconds to collect answers")
       ->capture_default_str();
   whohasCmd->add_option("--output,-o", whohas.output, "text or json")->capture_default_str();
+  whohasCmd->add_flag("--watch,-w", whohas.watch,
+                      "Keep asking until SIGINT/SIGTERM; one timestamped line per change of owner, silence or conflict");
+  whohasCmd->add_option("--interval", whohas.intervalMs, "With --watch: milliseconds per round")->capture_default_str();
   whohasCmd->add_option("address", whohas.address, "IPv4 or IPv6 address")->required();
 
   OperatorOptions op;

@@ -3,12 +3,17 @@
 #include <fmt/format.h>
 #include <net/if.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
+#include "common/timestamps.h"
 #include "net/neighbor_probe.h"
 #include "net/netlink.h"
 #include "net/packet_socket.h"
@@ -47,10 +52,22 @@ int usage(const std::string& message) {
 
 }  // namespace
 
-Result<ProbeResult> probeOwners(const WhohasOptions& options) {
+namespace {
+
+// An open question on one interface: the sockets, the request, who answered. `l2a whohas` asks
+// once; `--watch` asks round after round on the same sockets.
+struct ProbeSession {
+  std::string interface;
+  IpAddress source;
+  packet::MacAddress mac;
+  IpAddress target;
+  net::PacketSocket socket;
+  std::optional<net::PacketSocket> heartbeats;  // the agents' heartbeats ride another filter
+};
+
+Result<ProbeSession> openProbe(const WhohasOptions& options) {
   auto target = packet::parseIpAddress(options.address);
   if (!target) return fail("usage", fmt::format("invalid IP address '{}'", options.address));
-  if (options.timeoutMs <= 0) return fail("usage", "--timeout must be a positive number of milliseconds");
   int ifindex = 0;
   std::optional<IpAddress> preferredSource;
   if (!options.interface.empty()) {
@@ -77,54 +94,137 @@ Result<ProbeResult> probeOwners(const WhohasOptions& options) {
     // Answers to a DAD-style probe go to all-nodes; make sure the NIC passes them up.
     (void)sock->joinMulticast(Ipv6Address::allNodes().multicastMac());
   }
-  // The agents' heartbeats ride another filter: a second socket, only when asked.
-  std::optional<net::PacketSocket> listener;
+  ProbeSession session{link->name, sourceFor(*target, ifindex, preferredSource), link->mac, *target,
+                       std::move(sock).value(), std::nullopt};
   if (options.heartbeats) {
     if (auto opened = net::PacketSocket::open(ifindex, net::FrameFilter::kRequests)) {
-      listener.emplace(std::move(opened).value());
-      (void)listener->joinMulticast(wire::kHeartbeatGroup);
+      session.heartbeats.emplace(std::move(opened).value());
+      (void)session.heartbeats->joinMulticast(wire::kHeartbeatGroup);
     }
   }
-  std::map<std::string, wire::Heartbeat> heard;
-  IpAddress source = sourceFor(*target, ifindex, preferredSource);
-  net::NeighborProbe probe(link->mac, source, *target);
-  packet::Bytes request = probe.request();
+  return session;
+}
 
+// One round: asks, and collects answers for `ms` milliseconds, asking again half-way through
+// when `askTwice` (in case the first request or its answer was lost). Stops early when
+// `stopFd` (a signalfd; -1: none) becomes readable. Returns the MACs in the order they answered.
+std::vector<std::string> askRound(ProbeSession& session, int ms, bool askTwice, int stopFd,
+                                  std::map<std::string, wire::Heartbeat>* heard) {
+  net::NeighborProbe probe(session.mac, session.source, session.target);
+  packet::Bytes request = probe.request();
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();
-  auto deadline = start + std::chrono::milliseconds(options.timeoutMs);
-  // Ask again half-way through, in case the first request or its answer was lost.
-  auto resendAt = start + std::chrono::milliseconds(options.timeoutMs / 2);
-  bool resent = false;
-  sock->send(request);
+  auto deadline = start + std::chrono::milliseconds(ms);
+  auto resendAt = start + std::chrono::milliseconds(ms / 2);
+  bool resent = !askTwice;
+  session.socket.send(request);
   std::array<std::byte, 2048> buffer;
   for (auto now = Clock::now(); now < deadline; now = Clock::now()) {
     if (!resent && now >= resendAt) {
-      sock->send(request);
+      session.socket.send(request);
       resent = true;
     }
     auto until = resent ? deadline : resendAt;
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-    std::array<pollfd, 2> pfds{pollfd{sock->fd(), POLLIN, 0}, pollfd{listener ? listener->fd() : -1, POLLIN, 0}};
+    std::array<pollfd, 3> pfds{pollfd{session.socket.fd(), POLLIN, 0},
+                               pollfd{session.heartbeats ? session.heartbeats->fd() : -1, POLLIN, 0},
+                               pollfd{stopFd, POLLIN, 0}};
     if (poll(pfds.data(), pfds.size(), static_cast<int>(std::max<int64_t>(wait, 0))) <= 0) continue;
-    while (auto n = sock->receive(buffer)) {
+    if (pfds[2].revents != 0) break;
+    while (auto n = session.socket.receive(buffer)) {
       probe.observe(std::span<const std::byte>(buffer.data(), *n));
     }
-    while (listener) {
-      auto n = listener->receive(buffer);
+    while (session.heartbeats && heard != nullptr) {
+      auto n = session.heartbeats->receive(buffer);
       if (!n) break;
       // Read, not verified: explain observes what the agents hear (a signed frame reads the same).
-      if (auto h = wire::parseHeartbeat(std::span<const std::byte>(buffer.data(), *n))) heard[h->node] = *h;
+      if (auto h = wire::parseHeartbeat(std::span<const std::byte>(buffer.data(), *n))) (*heard)[h->node] = *h;
     }
   }
-  ProbeResult result{link->name, packet::toString(source), {}, std::move(heard)};
-  for (const auto& mac : probe.owners()) result.owners.push_back(mac.toString());
-  return result;
+  std::vector<std::string> owners;
+  for (const auto& mac : probe.owners()) owners.push_back(mac.toString());
+  return owners;
+}
+
+const char* verdictOf(const std::vector<std::string>& owners) {
+  return owners.empty() ? "nobody" : owners.size() == 1 ? "owned" : "conflict";
+}
+
+// `--watch`: a round every interval until SIGINT/SIGTERM, one line per change of what the LAN
+// answers (owner, silence, conflict) with the time it was seen and how long the previous state
+// lasted — a fail-over read as it happens.
+int watchOwners(const WhohasOptions& options, ProbeSession& session) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  int stopFd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  std::string address = packet::toString(session.target);
+  std::optional<std::vector<std::string>> last;
+  auto since = std::chrono::steady_clock::now();
+  while (true) {
+    std::vector<std::string> owners = askRound(session, options.intervalMs, false, stopFd, nullptr);
+    std::sort(owners.begin(), owners.end());  // a change is a different set, not another order
+    pollfd stop{stopFd, POLLIN, 0};
+    if (poll(&stop, 1, 0) > 0) break;
+    if (last && *last == owners) continue;
+    auto now = std::chrono::steady_clock::now();
+    // The change happened within the round just ended: date it at the round's start.
+    auto seen = std::chrono::system_clock::now() - std::chrono::milliseconds(options.intervalMs);
+    auto lastedMs = std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
+    since = now;
+    std::string when = common::rfc3339Micros(seen);
+    if (options.output == "json") {
+      nlohmann::ordered_json line{{"time", when}, {"address", address}, {"interface", session.interface},
+                                  {"verdict", verdictOf(owners)}, {"owners", owners}};
+      if (last) {
+        line["previous"] = nlohmann::ordered_json{{"verdict", verdictOf(*last)}, {"owners", *last}, {"lastedMs", lastedMs}};
+      }
+      fmt::print("{}\n", line.dump());
+    } else {
+      std::string state = owners.empty()        ? "nobody answers"
+                        : owners.size() == 1 ? fmt::format("owned by {}", owners[0])
+                                             : fmt::format("conflict: {}", fmt::join(owners, ", "));
+      std::string before;
+      if (last) {
+        before = last->empty()          ? fmt::format(" (after {} ms of silence)", lastedMs)
+                 : last->size() == 1 ? fmt::format(" ({} answered for {} ms)", (*last)[0], lastedMs)
+                                     : fmt::format(" (after {} ms of conflict)", lastedMs);
+      }
+      fmt::print("{} {} {}{}\n", when, address, state, before);
+    }
+    std::fflush(stdout);
+    last = std::move(owners);
+  }
+  ::close(stopFd);
+  return kExitOk;
+}
+
+}  // namespace
+
+Result<ProbeResult> probeOwners(const WhohasOptions& options) {
+  if (options.timeoutMs <= 0) return fail("usage", "--timeout must be a positive number of milliseconds");
+  auto session = openProbe(options);
+  if (!session) return fail(session.error());
+  std::map<std::string, wire::Heartbeat> heard;
+  std::vector<std::string> owners = askRound(*session, options.timeoutMs, true, -1, &heard);
+  return ProbeResult{session->interface, packet::toString(session->source), std::move(owners), std::move(heard)};
 }
 
 int runWhohas(const WhohasOptions& options) {
   if (options.output != "text" && options.output != "json") {
     return usage(fmt::format("unknown --output '{}' (text or json)", options.output));
+  }
+  if (options.watch) {
+    if (options.intervalMs < 10) return usage("--interval must be at least 10 milliseconds");
+    auto session = openProbe(options);
+    if (!session) {
+      if (session.error().code == "usage") return usage(session.error().message);
+      fmt::print(stderr, "l2a: error: {}\n", session.error().message);
+      return kExitSoftware;
+    }
+    return watchOwners(options, *session);
   }
   auto result = probeOwners(options);
   if (!result) {
@@ -135,7 +235,7 @@ int runWhohas(const WhohasOptions& options) {
   const auto& owners = result->owners;
   std::string address = packet::toString(*packet::parseIpAddress(options.address));
   int status = owners.empty() ? kExitFailure : owners.size() == 1 ? kExitOk : 2;
-  const char* verdict = owners.empty() ? "nobody" : owners.size() == 1 ? "owned" : "conflict";
+  const char* verdict = verdictOf(owners);
   if (options.output == "json") {
     nlohmann::json out{{"address", address},
                        {"interface", result->interface},

@@ -1,5 +1,7 @@
 // `l2a whohas`: asks the wire who answers for an IP and prints every distinct owner.
 // Exit status: 0 exactly one owner, 1 nobody answered, 2 several (a conflict), 64 bad usage.
+// With --watch it asks every interval until SIGINT/SIGTERM (exit 0) and prints one timestamped
+// line per change of owner, silence or conflict.
 #pragma once
 
 #include <map>
@@ -17,6 +19,8 @@ struct WhohasOptions {
   std::string output = "text";  // or "json"
   std::string address;
   bool heartbeats = false;  // also listen to the agents' heartbeats while probing (explain)
+  bool watch = false;
+  int intervalMs = 100;  // --watch: one round (ask, collect answers) per interval
 };
 
 int runWhohas(const WhohasOptions& options);

@@ -120,8 +120,8 @@ check "the nodes' l2a_announced_addresses add up to 12" test "$announced" -eq 12
 echo "# policy edits move announcements"
 lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^nomatch$"]}}' >/dev/null
 check "an interfaces regex that matches nothing: nothing announced" lab_wait_for 5 all_unannounced
-lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["^eth0$"]}}' >/dev/null
-check "back to eth0: all announced again" lab_wait_for 5 all_announced_once
+lab_kubectl patch l2announcementpolicy seed-policy --type=merge -p '{"spec":{"interfaces":["(?i)^ETH0\\z"]}}' >/dev/null
+check "back to eth0, named in Go's syntax as Cilium's manifests are ((?i)^ETH0\\z): all announced again" lab_wait_for 5 all_announced_once
 
 echo "# node label changes move announcements"
 lab_kubectl label node w1 node-role.kubernetes.io/control-plane= >/dev/null

@@ -2,7 +2,8 @@
 # whohas exit statuses (0 one owner, 1 nobody, 2 conflict), probing from a host without an
 # IPv4 address (RFC 5227 probe), and take-over: when node2 starts announcing after node1
 # stopped, the client's kernel neighbour cache moves to node2 from the gratuitous ARP /
-# unsolicited NA alone, without waiting for the entry to expire.
+# unsolicited NA alone, without waiting for the entry to expire. `whohas --watch` prints that
+# story as it happens: owner, conflict, the other owner, silence.
 set -u
 L2A=${L2A:-build/l2a}
 source "$(dirname "$0")/../support/netns_lab.sh"
@@ -65,5 +66,48 @@ check "client cache moves to node2 for IPv4 from the gratuitous ARP" \
 check "client cache moves to node2 for IPv6 from the unsolicited NA" \
   lab_wait_for 2 lab_neigh_is client $V6 $MAC2
 check "client reaches node2 over IPv4" lab_exec client ping -c 1 -W 2 $V4
-rm -f /tmp/$LAB_ID-n1.log /tmp/$LAB_ID-n2.log
+
+echo "# whohas --watch: one timestamped line per change of owner, conflict or silence"
+lab_spawn client /tmp/$LAB_ID-watch4.json "$L2A" whohas --watch -o json -i eth0 $V4
+W4=$LAB_LAST_PID
+lab_spawn client /tmp/$LAB_ID-watch6.txt "$L2A" whohas --watch --interval 50 $V6
+W6=$LAB_LAST_PID
+check "the watch starts with node2 as the owner" lab_wait_for 3 grep -q "$MAC2" /tmp/$LAB_ID-watch4.json
+lab_spawn node1 /tmp/$LAB_ID-n1.log "$L2A" announce -i eth0 $V4 $V6
+N1=$LAB_LAST_PID
+check "...node1 answers too: a conflict line" lab_wait_for 3 grep -q '"conflict"' /tmp/$LAB_ID-watch4.json
+kill -TERM $N2
+wait $N2
+check "...node2 stops: node1 alone" lab_wait_for 3 \
+  grep -qF "\"verdict\":\"owned\",\"owners\":[\"$MAC1\"],\"previous\":{\"verdict\":\"conflict\"" /tmp/$LAB_ID-watch4.json
+kill -TERM $N1
+wait $N1
+check "...node1 stops: nobody" lab_wait_for 3 grep -q '"nobody"' /tmp/$LAB_ID-watch4.json
+kill -TERM $W4 $W6  # (a script's background jobs ignore SIGINT: bash sets them so)
+check_status "the watch ends on SIGTERM with exit 0 (JSON)" 0 wait $W4
+check_status "...and the text one" 0 wait $W6
+check "the JSON lines tell the story in order, each change once, with how long the state before lasted" python3 - \
+  /tmp/$LAB_ID-watch4.json "$MAC1" "$MAC2" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+mac1, mac2 = sys.argv[2], sys.argv[3]
+states = [(l["verdict"], sorted(l["owners"])) for l in lines]
+want = [("owned", [mac2]), ("conflict", sorted([mac1, mac2])), ("owned", [mac1]), ("nobody", [])]
+it = iter(states)
+assert all(w in it for w in want), states  # in this order (a lost answer may add a line between)
+assert all(a != b for a, b in zip(states, states[1:])), states  # a line per change only
+assert all(l["previous"]["lastedMs"] > 0 for l in lines[1:]) and "previous" not in lines[0], lines
+assert [l["time"] for l in lines] == sorted(l["time"] for l in lines), lines
+PY
+check "the text lines name the owners and what came before" python3 - /tmp/$LAB_ID-watch6.txt "$MAC1" "$MAC2" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+mac1, mac2 = sys.argv[2], sys.argv[3]
+stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z 2001:db8::201 "
+for pattern in (stamp + "owned by " + mac2 + "$", stamp + "conflict: ", stamp + "owned by " + mac1 + r" \(after \d+ ms of conflict\)$",
+                stamp + "nobody answers \\(" + mac1 + r" answered for \d+ ms\)$"):
+    assert re.search(pattern, text, re.M), (pattern, text)
+PY
+check_status "--watch with an interval under 10 ms: usage error" 64 lab_exec client "$L2A" whohas --watch --interval 5 $V4
+rm -f /tmp/$LAB_ID-n1.log /tmp/$LAB_ID-n2.log /tmp/$LAB_ID-watch4.json /tmp/$LAB_ID-watch6.txt
 lab_finish
