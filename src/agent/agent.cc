@@ -6,7 +6,6 @@
 
 #include <thread>
 
-#include "agent/cluster_view.h"
 #include "common/timestamps.h"
 #include "k8s/projection.h"
 #include "agent/fencing.h"
@@ -262,7 +261,8 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
         std::lock_guard lock(mutex_);
         return nodeLeaseLive(node, lease.value("spec", Json::object()), now);
       },
-      .classes = options_.classes};
+      .classes = options_.classes,
+      .avoid = options_.avoid};
   policy::ClusterView view = buildClusterView(in);
   // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
   // back through the watch — a view that lags behind the API server must not take anything.
@@ -353,6 +353,7 @@ std::string Agent::takeoverCause(const policy::ClusterView& view, const wire::Wi
   if (ofOwner(wire.excluded) || ofOwner(wire.lastResort)) return "wire";  // one of its interfaces
   auto node = std::find_if(view.nodes.begin(), view.nodes.end(), [&](const auto& n) { return n.name == last->second; });
   if (node == view.nodes.end() || !node->live) return "lease";
+  if (!node->avoided.empty()) return "drain";
   // Live, but its agent published no interface up: its carrier went.
   bool anyUp = !node->interfaces ||
                std::any_of(node->interfaces->begin(), node->interfaces->end(), [](const auto& i) { return i.second; });

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/cluster_view.h"
 #include "agent/handover.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
@@ -50,6 +51,7 @@ struct AgentOptions {
   std::chrono::milliseconds retryPeriod{1000};
   std::chrono::milliseconds resyncPeriod{1000};
   k8s::LoadBalancerClasses classes;  // which Services this agent announces
+  NodeAvoidance avoid;               // which nodes announce nothing beside drained ones
 };
 
 struct PolicyKind {
@@ -63,7 +65,8 @@ struct AgentStatus {
   uint64_t takeovers = 0;
   // Take-overs by what made the previous owner lose the address: "wire" (excluded or held down
   // by heartbeats), "lease" (its Lease expired or went), "carrier" (its interfaces went down, as
-  // its Lease publishes them), "plan" (anything else: a new Service, a policy, a node back).
+  // its Lease publishes them), "drain" (drained, cordoned or excluded from load balancers),
+  // "plan" (anything else: a new Service, a policy, a node back).
   std::map<std::string, uint64_t> takeoversByCause;
   uint64_t givenBackSoon = 0;  // addresses released within 1 s of taking them (false alarms)
   bool wireOnly = false;  // frozen, deciding by the wire among the last Lease-live nodes

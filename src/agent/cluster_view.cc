@@ -66,6 +66,21 @@ std::optional<std::map<std::string, bool>> publishedInterfaces(const std::string
   return up;
 }
 
+// Why no plan may use this node although it is selected and live, or "".
+std::string avoidance(const Json& node, const k8s::Labels& labels, const NodeAvoidance& avoid) {
+  if (labels.count(kDrainLabel)) {
+    return fmt::format("drained (label {}; l2a uncordon {} gives it back)", kDrainLabel, k8s::nameOf(node));
+  }
+  if (avoid.excluded && labels.count(kExcludeFromLoadBalancersLabel)) {
+    return fmt::format("labelled {}", kExcludeFromLoadBalancersLabel);
+  }
+  const Json* spec = node.contains("spec") ? &node["spec"] : nullptr;
+  if (avoid.cordoned && spec && spec->is_object() && spec->value("unschedulable", Json(false)) == Json(true)) {
+    return "cordoned (spec.unschedulable)";
+  }
+  return "";
+}
+
 }  // namespace
 
 policy::ClusterView buildClusterView(const ViewInputs& in) {
@@ -98,6 +113,7 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
     node.name = k8s::nameOf(n);
     node.labels = k8s::labelsOf(n);
     node.weight = weightOf(annotation(n, kWeightAnnotation), node.problem);
+    node.avoided = avoidance(n, node.labels, in.avoid);
     if (auto lease = in.leaseOf(node.name)) {
       node.live = in.live(node.name, *lease);
       std::string problem;

@@ -15,6 +15,19 @@
 
 namespace l2a::agent {
 
+// A node labelled l2announcer.io/drain (any value; `l2a drain` sets it) announces nothing, its
+// addresses moving make before break until the label goes (`l2a uncordon`).
+inline constexpr const char* kDrainLabel = "l2announcer.io/drain";
+// Kubernetes' own label for nodes external load balancers must not send traffic to.
+inline constexpr const char* kExcludeFromLoadBalancersLabel = "node.kubernetes.io/exclude-from-external-load-balancers";
+
+// Which other nodes announce nothing (agent flags --avoid-excluded-nodes, --avoid-cordoned-nodes;
+// every agent must be given the same, and `l2a explain` too).
+struct NodeAvoidance {
+  bool excluded = true;  // labelled node.kubernetes.io/exclude-from-external-load-balancers
+  bool cordoned = true;  // spec.unschedulable (kubectl cordon, kubectl drain)
+};
+
 struct ViewInputs {
   std::vector<nlohmann::json> services;
   std::vector<nlohmann::json> endpointSlices;
@@ -25,6 +38,7 @@ struct ViewInputs {
   // Whether that Lease shows a live holder.
   std::function<bool(const std::string& node, const nlohmann::json& lease)> live;
   k8s::LoadBalancerClasses classes;  // which Services are ours
+  NodeAvoidance avoid;               // which nodes no plan uses beside drained ones
 };
 
 policy::ClusterView buildClusterView(const ViewInputs& inputs);

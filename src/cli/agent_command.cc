@@ -105,7 +105,7 @@ int runAgent(const AgentCommandOptions& options) {
           if (agent::Agent* agent = running.load()) {
             agent::AgentStatus st = agent->status();
             w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
-            for (const char* cause : {"wire", "lease", "carrier", "plan"}) {
+            for (const char* cause : {"wire", "lease", "carrier", "drain", "plan"}) {
               auto n = st.takeoversByCause.find(cause);
               w.counter("l2a_takeovers_total", "Addresses this node started announcing, by why the previous owner lost them",
                         n == st.takeoversByCause.end() ? 0.0 : static_cast<double>(n->second), {{"cause", cause}});
@@ -192,7 +192,8 @@ int runAgent(const AgentCommandOptions& options) {
                           .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
                           .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
                           .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs),
-                          .classes = {.ownClassOnly = options.ownClassOnly}},
+                          .classes = {.ownClassOnly = options.ownClassOnly},
+                          .avoid = {.excluded = options.avoidExcludedNodes, .cordoned = options.avoidCordonedNodes}},
       *policyKinds, [] {
         auto links = net::dumpLinks();
         return links ? *links : std::vector<net::LinkInfo>{};

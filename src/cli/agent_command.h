@@ -25,6 +25,8 @@ struct AgentCommandOptions {
   std::string metricsBind = "0.0.0.0:9611";  // "" disables /metrics, /healthz, /readyz
   int announceRefreshMs = 0;  // gratuitous ARP / unsolicited NA again every so often; 0: never
   bool ownClassOnly = false;  // only Services with loadBalancerClass l2announcer.io/l2
+  bool avoidExcludedNodes = true;  // no plan uses nodes labelled exclude-from-external-load-balancers
+  bool avoidCordonedNodes = true;  // ... nor cordoned ones (spec.unschedulable)
   // Node liveness on the wire (wire/heartbeats.h): 0 turns heartbeats off.
   int heartbeatIntervalMs = 40;
   int heartbeatMisses = 5;

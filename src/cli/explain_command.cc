@@ -364,7 +364,8 @@ int runExplain(const ExplainOptions& options) {
         if (it == leaseOfNode.end()) return std::nullopt;
         return it->second;
       },
-      .live = [now](const std::string& node, const Json& lease) { return agent::leaseLiveByTimestamps(node, lease, now); }};
+      .live = [now](const std::string& node, const Json& lease) { return agent::leaseLiveByTimestamps(node, lease, now); },
+      .avoid = {.excluded = options.avoidExcludedNodes, .cordoned = options.avoidCordonedNodes}};
   if (!readError.empty()) {
     fmt::print(stderr, "l2a: error: {}\n", readError);
     return kExitSoftware;

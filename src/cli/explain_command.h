@@ -21,6 +21,8 @@ struct ExplainOptions {
   std::string interface;             // for --probe; default: route to the address
   int timeoutMs = 1000;
   std::string output = "text";
+  bool avoidExcludedNodes = true;  // as the agents' flags of the same names
+  bool avoidCordonedNodes = true;
 };
 
 int runExplain(const ExplainOptions& options);

@@ -11,6 +11,7 @@
 #include "cli/json_log_formatter.h"
 #include "cli/explain_command.h"
 #include "cli/operator_command.h"
+#include "cli/drain_command.h"
 #include "cli/whohas_command.h"
 #include "common/version.h"
 
@@ -125,6 +126,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e9));
   agentCmd->add_flag("--own-class-only", ag.ownClassOnly,
                      "Announce only Services with loadBalancerClass l2announcer.io/l2 (beside another LB implementation)");
+  agentCmd->add_option("--avoid-excluded-nodes", ag.avoidExcludedNodes,
+                       "Announce nothing from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers")
+      ->capture_default_str();
+  agentCmd->add_option("--avoid-cordoned-nodes", ag.avoidCordonedNodes,
+                       "Announce nothing from cordoned nodes (spec.unschedulable)")
+      ->capture_default_str();
   agentCmd->add_option("--heartbeat-interval-ms", ag.heartbeatIntervalMs,
                        "Send heartbeats to the other agents on each interface this often (grows past 40 nodes; 0: off, Leases alone)")
       ->capture_default_str()
@@ -158,6 +165,21 @@ int main(int argc, char** argv) {
   explainCmd->add_option("--interface,-i", ex.interface, "Interface for --probe (default: route to the address)");
   explainCmd->add_option("--timeout", ex.timeoutMs, "Milliseconds --probe waits for answers")->capture_default_str();
   explainCmd->add_option("--output,-o", ex.output, "text or json")->capture_default_str();
+  explainCmd->add_option("--avoid-excluded-nodes", ex.avoidExcludedNodes, "As the agents are run with")
+      ->capture_default_str();
+  explainCmd->add_option("--avoid-cordoned-nodes", ex.avoidCordonedNodes, "As the agents are run with")
+      ->capture_default_str();
+
+  DrainOptions drain;
+  DrainOptions uncordon{.drain = false};
+  auto* drainCmd = app.add_subcommand(
+      "drain", "Move every address off NODE, make before break, until `l2a uncordon NODE` (label l2announcer.io/drain)");
+  auto* uncordonCmd = app.add_subcommand("uncordon", "Let plans use NODE again after `l2a drain`");
+  for (auto [cmd, options] : {std::pair{drainCmd, &drain}, std::pair{uncordonCmd, &uncordon}}) {
+    cmd->add_option("node", options->node, "The Node's name")->required();
+    cmd->add_option("--kubeconfig", options->kubeconfig, "kubeconfig file (default: $KUBECONFIG, then in-cluster)");
+    cmd->add_option("--context", options->context, "kubeconfig context (default: current)");
+  }
 
   app.add_subcommand("version", "Print the version");
 
@@ -195,6 +217,8 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand(whohasCmd)) return runWhohas(whohas);
   if (app.got_subcommand(explainCmd)) return runExplain(ex);
+  if (app.got_subcommand(drainCmd)) return runDrain(drain);
+  if (app.got_subcommand(uncordonCmd)) return runDrain(uncordon);
   if (app.got_subcommand(agentCmd)) {
     if (ag.renewDeadlineMs >= ag.leaseDurationMs || ag.retryPeriodMs >= ag.renewDeadlineMs) {
       fmt::print(stderr, "l2a: error: need retry period < renew deadline < lease duration\n");

@@ -80,6 +80,7 @@ const std::vector<Path>& agentNodeFields() {
       {"metadata", "resourceVersion"},
       {"metadata", "labels"},
       {"metadata", "annotations", "l2announcer.io/weight"},
+      {"spec", "unschedulable"},
   };
   return fields;
 }

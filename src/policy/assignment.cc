@@ -84,6 +84,8 @@ static std::shared_ptr<const NodeVerdicts> judgeNodes(const ClusterView& view, c
       reason = "no policy's nodeSelector selects it";
     } else if (!node.live) {
       reason = "its agent's lease is not live";
+    } else if (!node.avoided.empty()) {
+      reason = node.avoided;
     } else if (!interfaceUp) {
       reason = "no selected interface is up";
     } else if (localServices && std::none_of(localServices->begin(), localServices->end(), [&](const ServiceInfo* s) {

@@ -24,6 +24,10 @@ struct NodeInfo {
   k8s::Labels labels;
   double weight = 1.0;
   bool live = false;
+  // Why the node is kept out of every plan although selected and live ("" when it is not):
+  // drained (l2a drain), labelled node.kubernetes.io/exclude-from-external-load-balancers, or
+  // cordoned. Its addresses move make before break, as on any change of plan.
+  std::string avoided;
   // Interface name -> carrier, as the node's agent publishes it; nullopt when unknown.
   std::optional<std::map<std::string, bool>> interfaces;
   std::string problem;  // what was malformed in its Node or Lease ("" when nothing)

@@ -51,6 +51,45 @@ TEST(ClusterView, WeightsMustBeFinitePositiveNumbers) {
   EXPECT_TRUE(view.problems.empty());
 }
 
+// Drained nodes (l2a drain), nodes excluded from load balancers and cordoned ones take no
+// address, each with its reason; the last two only while the agents avoid them (the default).
+TEST(ClusterView, DrainedExcludedAndCordonedNodesAreNoCandidates) {
+  auto nodeNamed = [](const std::string& name, Json labels, Json spec) {
+    return Json{{"metadata", {{"name", name}, {"labels", labels}}}, {"spec", spec}};
+  };
+  std::vector<Json> nodes{nodeNamed("w1", {{kDrainLabel, "true"}}, Json::object()),
+                          nodeNamed("w2", {{kExcludeFromLoadBalancersLabel, ""}}, Json::object()),
+                          nodeNamed("w3", Json::object(), {{"unschedulable", true}}),
+                          nodeNamed("w4", Json::object(), {{"unschedulable", "yes"}}),  // not a boolean: not cordoned
+                          nodeNamed("w5", Json::object(), Json::object())};
+  Json service{{"metadata", {{"name", "web"}, {"namespace", "default"}}},
+               {"spec", {{"type", "LoadBalancer"}}},
+               {"status", {{"loadBalancer", {{"ingress", {{{"ip", "198.18.0.1"}}}}}}}}};
+  Json policyObject{{"metadata", {{"name", "all"}}}, {"spec", {{"loadBalancerIPs", true}}}};
+  auto plan = [&](NodeAvoidance avoid) {
+    ViewInputs in{.services = {service}, .endpointSlices = {}, .policies = {policy::parsePolicy(policyObject, "l2announcer.io")},
+                  .nodes = nodes, .leaseOf = [](const std::string&) -> std::optional<Json> { return Json::object(); },
+                  .live = [](const std::string&, const Json&) { return true; }, .avoid = avoid};
+    auto view = buildClusterView(in);
+    EXPECT_TRUE(view.problems.empty());
+    return policy::planAddresses(view).at("198.18.0.1");
+  };
+  auto reasons = [](const policy::AddressPlan& p) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : p.excluded()) out[e.node] = e.reason;
+    return out;
+  };
+  auto byDefault = plan({});
+  EXPECT_EQ(byDefault.candidates(), (std::vector<std::string>{"w4", "w5"}));
+  auto why = reasons(byDefault);
+  EXPECT_EQ(why["w1"], "drained (label l2announcer.io/drain; l2a uncordon w1 gives it back)");
+  EXPECT_EQ(why["w2"], "labelled node.kubernetes.io/exclude-from-external-load-balancers");
+  EXPECT_EQ(why["w3"], "cordoned (spec.unschedulable)");
+  auto permissive = plan({.excluded = false, .cordoned = false});
+  EXPECT_EQ(permissive.candidates(), (std::vector<std::string>{"w2", "w3", "w4", "w5"}));
+  EXPECT_EQ(reasons(permissive).count("w1"), 1u);  // drained whatever the flags
+}
+
 TEST(ClusterView, LeaseTimesOfAnyTypeOrSizeAreNotLive) {
   auto now = std::chrono::system_clock::now();
   for (const char* spec : {R"({"holderIdentity":"w1","renewTime":5,"leaseDurationSeconds":4})",
