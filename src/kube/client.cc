@@ -111,7 +111,8 @@ Result<Json> Client::call(const std::string& verb, const Resource& r, HttpReques
     }
     if (!response) {
       count(verb, r, 0);
-      if (attempt >= options_.maxRetries) return fail(response.error());
+      // A credential plugin that failed says why at once; running it again would not help.
+      if (attempt >= options_.maxRetries || response.error().code == "credentials") return fail(response.error());
       options_.sleep(backoff(attempt));
       continue;
     }

@@ -70,6 +70,46 @@ std::optional<YAML::Node> findNamed(const YAML::Node& list, const std::string& n
   return std::nullopt;
 }
 
+// users[].user.exec, checked as client-go checks it.
+Result<ExecConfig> execConfig(const YAML::Node& exec, const std::string& baseDirectory) {
+  if (!exec.IsMap()) return fail("config", "exec is not a map");
+  ExecConfig c;
+  if (!exec["command"] || exec["command"].as<std::string>().empty()) return fail("config", "exec has no command");
+  c.command = exec["command"].as<std::string>();
+  // A relative path with a directory in it is relative to the kubeconfig, as kubectl reads it.
+  if (c.command.find('/') != std::string::npos && std::filesystem::path(c.command).is_relative()) {
+    c.command = (std::filesystem::path(baseDirectory) / c.command).string();
+  }
+  if (exec["args"]) {
+    if (!exec["args"].IsSequence()) return fail("config", "exec args is not a list");
+    for (const auto& a : exec["args"]) c.args.push_back(a.as<std::string>());
+  }
+  if (exec["env"]) {
+    if (!exec["env"].IsSequence()) return fail("config", "exec env is not a list");
+    for (const auto& e : exec["env"]) {
+      if (!e.IsMap() || !e["name"]) return fail("config", "exec env entries need a name and a value");
+      c.env.emplace_back(e["name"].as<std::string>(), e["value"] ? e["value"].as<std::string>() : "");
+    }
+  }
+  c.apiVersion = exec["apiVersion"] ? exec["apiVersion"].as<std::string>() : "";
+  if (c.apiVersion != "client.authentication.k8s.io/v1" && c.apiVersion != "client.authentication.k8s.io/v1beta1") {
+    return fail("config", fmt::format("exec apiVersion '{}' is not client.authentication.k8s.io/v1 or v1beta1", c.apiVersion));
+  }
+  c.interactiveMode = exec["interactiveMode"] ? exec["interactiveMode"].as<std::string>() : "";
+  if (c.interactiveMode.empty() && c.apiVersion == "client.authentication.k8s.io/v1") {
+    return fail("config", "exec interactiveMode must be set for client.authentication.k8s.io/v1 (Never, IfAvailable or Always)");
+  }
+  if (c.interactiveMode == "Always") {
+    return fail("config", "exec interactiveMode is Always: the plugin needs a terminal, and l2a runs plugins without one");
+  }
+  if (!c.interactiveMode.empty() && c.interactiveMode != "Never" && c.interactiveMode != "IfAvailable") {
+    return fail("config", fmt::format("exec interactiveMode '{}' is not Never, IfAvailable or Always", c.interactiveMode));
+  }
+  c.provideClusterInfo = exec["provideClusterInfo"] && exec["provideClusterInfo"].as<bool>();
+  if (exec["installHint"]) c.installHint = exec["installHint"].as<std::string>();
+  return c;
+}
+
 }  // namespace
 
 Result<ClientConfig> parseKubeconfig(const std::string& yaml, const std::string& baseDirectory,
@@ -111,6 +151,17 @@ Result<ClientConfig> parseKubeconfig(const std::string& yaml, const std::string&
         }
         if (auto s = pemField(user, "client-key", baseDirectory, config.clientKey); !s) {
           return fail(s.error());
+        }
+        if (user["auth-provider"]) {
+          std::string name = user["auth-provider"]["name"] ? user["auth-provider"]["name"].as<std::string>() : "?";
+          return fail("config", fmt::format("user '{}' uses auth-provider '{}', which kubectl removed in 1.26: use its exec "
+                                            "credential plugin instead (gke-gcloud-auth-plugin, kubelogin for OIDC)",
+                                            ctx["user"].as<std::string>(), name));
+        }
+        if (user["exec"]) {
+          auto exec = execConfig(user["exec"], baseDirectory);
+          if (!exec) return fail("config", fmt::format("user '{}': {}", ctx["user"].as<std::string>(), exec.error().message));
+          config.exec = std::move(exec).value();
         }
         if (user["token"]) config.bearerToken = user["token"].as<std::string>();
         if (user["tokenFile"]) {

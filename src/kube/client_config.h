@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "kube/exec_credential.h"
 
 namespace l2a::kube {
 
@@ -18,6 +19,7 @@ struct ClientConfig {
   std::string clientKey;              // PEM
   std::string bearerToken;
   std::string tokenFile;              // re-read when it changes (service-account rotation)
+  std::optional<ExecConfig> exec;     // a credential plugin (users[].user.exec)
   bool insecureSkipTlsVerify = false;
   std::string namespace_;             // the context's namespace, if any
   double qps = 50;                    // client-side rate limit
@@ -25,7 +27,8 @@ struct ClientConfig {
 };
 
 // kubeconfig: `context` empty means current-context. Relative file paths are resolved against
-// the kubeconfig's directory; *-data fields are base64.
+// the kubeconfig's directory; *-data fields are base64. A user's `exec` stanza is read (the
+// transport runs the plugin); `auth-provider`, removed from kubectl in 1.26, is an error.
 Result<ClientConfig> loadKubeconfig(const std::string& path, const std::string& context = "");
 Result<ClientConfig> parseKubeconfig(const std::string& yaml, const std::string& baseDirectory,
                                      const std::string& context = "");

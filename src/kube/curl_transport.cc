@@ -77,6 +77,9 @@ struct GlobalInit {
 CurlTransport::CurlTransport(ClientConfig config, std::chrono::milliseconds requestTimeout)
     : config_(std::move(config)), requestTimeout_(requestTimeout) {
   static GlobalInit init;
+  if (config_.exec) {
+    exec_ = std::make_unique<ExecCredentialSource>(*config_.exec, config_.server, config_.certificateAuthority);
+  }
 }
 
 CurlTransport::~CurlTransport() {
@@ -123,6 +126,17 @@ Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& req
                                             const std::function<bool(std::string_view)>* onData,
                                             const std::function<bool()>* stopped,
                                             int idleTimeoutSeconds) {
+  // The credentials first: a plugin that fails ends the request before anything is sent.
+  std::string token = bearerToken();
+  ExecCredential fromPlugin;
+  if (exec_) {
+    auto credential = exec_->get();
+    if (!credential) return fail(credential.error());
+    fromPlugin = std::move(credential).value();
+    if (!fromPlugin.token.empty()) token = fromPlugin.token;
+  }
+  const std::string& certificate = fromPlugin.clientCertificate.empty() ? config_.clientCertificate : fromPlugin.clientCertificate;
+  const std::string& key = fromPlugin.clientKey.empty() ? config_.clientKey : fromPlugin.clientKey;
   CURL* curl = static_cast<CURL*>(handle);
   curl_easy_reset(curl);
   std::string url = config_.server + request.target;
@@ -163,18 +177,17 @@ Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& req
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   if (!config_.certificateAuthority.empty()) setBlob(curl, CURLOPT_CAINFO_BLOB, config_.certificateAuthority);
-  if (!config_.clientCertificate.empty()) {
-    setBlob(curl, CURLOPT_SSLCERT_BLOB, config_.clientCertificate);
+  if (!certificate.empty()) {
+    setBlob(curl, CURLOPT_SSLCERT_BLOB, certificate);
     curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
   }
-  if (!config_.clientKey.empty()) {
-    setBlob(curl, CURLOPT_SSLKEY_BLOB, config_.clientKey);
+  if (!key.empty()) {
+    setBlob(curl, CURLOPT_SSLKEY_BLOB, key);
     curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
   }
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Accept: application/json");
   headers = curl_slist_append(headers, ("Content-Type: " + request.contentType).c_str());
-  std::string token = bearerToken();
   if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
@@ -191,6 +204,11 @@ Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& req
 Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   void* handle = takeHandle();
   auto result = perform(handle, request, nullptr, nullptr, 0);
+  if (exec_ && result && result->status == 401) {
+    // The plugin's credential was revoked or expired early: ask it again, once.
+    exec_->invalidate();
+    result = perform(handle, request, nullptr, nullptr, 0);
+  }
   giveBack(handle);
   return result;
 }
@@ -200,6 +218,10 @@ Result<HttpResponse> CurlTransport::stream(const HttpRequest& request,
                                            const std::function<bool()>& stopped, int idleTimeoutSeconds) {
   void* handle = curl_easy_init();  // a long-lived stream keeps its own connection
   auto result = perform(handle, request, &onData, &stopped, idleTimeoutSeconds);
+  if (exec_ && result && result->status == 401) {
+    exec_->invalidate();
+    result = perform(handle, request, &onData, &stopped, idleTimeoutSeconds);
+  }
   curl_easy_cleanup(static_cast<CURL*>(handle));
   return result;
 }

@@ -1,5 +1,6 @@
 // CurlTransport: HttpTransport over libcurl — TLS verification on by default, client
-// certificates and CA from memory, bearer token (re-read from its file when it changes), HTTP/2
+// certificates and CA from memory, bearer token (re-read from its file when it changes, or from
+// an exec credential plugin, cached until it expires and fetched again after a 401), HTTP/2
 // when the server offers it over TLS, User-Agent l2a/<version>. Thread-safe: each exchange
 // takes an idle easy handle from a pool (so connections are reused) or makes one.
 #pragma once
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "kube/client_config.h"
+#include "kube/exec_credential.h"
 #include "kube/http_transport.h"
 
 namespace l2a::kube {
@@ -37,6 +39,7 @@ class CurlTransport : public HttpTransport {
 
   const ClientConfig config_;
   const std::chrono::milliseconds requestTimeout_;
+  std::unique_ptr<ExecCredentialSource> exec_;  // when the kubeconfig names a plugin
   std::mutex mutex_;
   std::vector<void*> idle_;
   std::string token_;

@@ -3,14 +3,44 @@
 # the node announcing the Service moves its addresses make before break — no request lost — and
 # the drained node announces nothing until `l2a uncordon`; a cordoned node and one labelled
 # node.kubernetes.io/exclude-from-external-load-balancers are avoided alike, unless every agent
-# runs with --avoid-cordoned-nodes=false; `l2a explain` says why the node is left out.
+# runs with --avoid-cordoned-nodes=false; `l2a explain` says why the node is left out. Every l2a
+# command here runs as from an operator's laptop: its kubeconfig gets a token from an exec
+# credential plugin (a script printing a ServiceAccount token kube-apiserver checks), cached for
+# each command's requests, asked again after a 401, its stderr shown when it fails.
 set -u
 cd "$(dirname "$0")/../.."
+export CONTROL_PLANE=kube  # an API server that checks the plugin's tokens
 source tests/support/netns_lab.sh
 source tests/support/failover_lab.sh
 lab_require_root
 lab_init drain
 fo_setup 3 || { echo "FAIL - the fail-over lab did not come up"; exit 1; }
+# The laptop: a ServiceAccount's token, handed out by a plugin the kubeconfig names by a path
+# relative to itself.
+LAPTOP=/tmp/$LAB_ID-laptop
+mkdir -p "$LAPTOP"
+lab_kubectl create serviceaccount laptop -n default >/dev/null
+lab_kubectl create clusterrolebinding "$LAB_ID-laptop" --clusterrole=cluster-admin --serviceaccount=default:laptop >/dev/null
+lab_kubectl create token laptop -n default --duration=1h >"$LAPTOP/token"
+cat >"$LAPTOP/get-token" <<SH
+#!/bin/sh
+echo run >>"$LAPTOP/runs"
+if [ -f "$LAPTOP/fail" ]; then echo "get-token: error: session expired" >&2; echo "get-token: run get-token --login" >&2; exit 1; fi
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\n' \
+  "\$(cat "$LAPTOP/token")" "\$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
+SH
+chmod +x "$LAPTOP/get-token"
+python3 - "$LAB_KUBECONFIG" "$LAPTOP/kubeconfig" <<'PY'
+import sys, yaml
+admin = yaml.safe_load(open(sys.argv[1]))
+cluster = admin["clusters"][0]
+yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "laptop", "clusters": [cluster],
+                "contexts": [{"name": "laptop", "context": {"cluster": cluster["name"], "user": "laptop"}}],
+                "users": [{"name": "laptop", "user": {"exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1", "command": "./get-token",
+                    "interactiveMode": "Never", "installHint": "get-token comes with the lab"}}}]},
+               open(sys.argv[2], "w"))
+PY
 fo_start_agents || { echo "FAIL - the agents did not become ready"; exit 1; }
 mapfile -t ADDRESSES < <(fo_service_addresses)
 V4=${ADDRESSES[0]}
@@ -18,7 +48,7 @@ V6=${ADDRESSES[1]}
 metric() {  # metric NODE PATTERN: the sum of the agent's samples matching PATTERN
   lab_exec "$1" curl -sf http://127.0.0.1:9611/metrics | awk -v p="$2" '$0 ~ p && $1 !~ /^#/ {s += $NF} END {print s + 0}'
 }
-l2a_user() { ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAB_KUBECONFIG" "$FO_BUILD/l2a" "$@"; }
+l2a_user() { ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAPTOP/kubeconfig" "$FO_BUILD/l2a" "$@"; }
 both_owned_by() { [[ $(fo_owner "$V4") == "$1" && $(fo_owner "$V6") == "$1" ]]; }
 neither_owned_by() { local a o; for a in "$V4" "$V6"; do o=$(fo_owner "$a") || return 1; [[ $o != "$1" ]] || return 1; done; }
 check "one node answers for $V4 and $V6" lab_wait_for 15 both_owned_by "$(fo_owner "$V4")"
@@ -95,4 +125,33 @@ check "cordoned, $OWNER keeps them" both_owned_by "$OWNER"
 check "  ...and explain agrees when told the same" lab_output_has "announcer: $OWNER on" \
   l2a_user explain probe --avoid-cordoned-nodes=false
 lab_kubectl uncordon "$OWNER" >/dev/null
+
+echo "# the exec credential plugin"
+runs() { [[ -f $LAPTOP/runs ]] && wc -l <"$LAPTOP/runs" || echo 0; }
+rm -f "$LAPTOP/runs"
+check "l2a explain through the plugin's token" lab_output_has "announcer: " l2a_user explain probe
+check "  ...the plugin ran once for all of explain's requests (cached until it expires): $(runs) run" test "$(runs)" -eq 1
+rm -f "$LAPTOP/runs"
+cp "$LAPTOP/token" "$LAPTOP/token.good"
+echo "not-a-token" >"$LAPTOP/token"
+check_status "a token kube-apiserver refuses: exit 70" 70 l2a_user explain probe
+check "  ...after the 401 the plugin was asked once more, not again and again ($(runs) runs)" test "$(runs)" -eq 2
+check "  ...and the error names the refusal" lab_output_has "401|Unauthorized" l2a_user explain probe
+mv "$LAPTOP/token.good" "$LAPTOP/token"
+touch "$LAPTOP/fail"
+rm -f "$LAPTOP/runs"
+check_status "a plugin that fails: l2a drain exits 70" 70 l2a_user drain "$OWNER"
+check "  ...in one line that shows the plugin's stderr" lab_output_has \
+  "^l2a: error: exec plugin '.*get-token' failed \(exit 1\): get-token: error: session expired; get-token: run get-token --login$" \
+  l2a_user drain "$OWNER"
+check "  ...asked once per command (a failed plugin is not retried)" test "$(runs)" -eq 2
+check "  ...and nothing was changed" test -z "$(lab_kubectl get node "$OWNER" -o jsonpath='{.metadata.labels.l2announcer\.io/drain}')"
+rm -f "$LAPTOP/fail"
+sed 's/    exec:/    auth-provider: {name: oidc, config: {}}\n    exec:/' "$LAPTOP/kubeconfig" >"$LAPTOP/old-kubeconfig"
+check_status "a kubeconfig with the removed auth-provider form: exit 64" 64 \
+  ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAPTOP/old-kubeconfig" "$FO_BUILD/l2a" explain probe
+check "  ...saying what to use instead" lab_output_has "uses auth-provider 'oidc', which kubectl removed in 1.26: use its exec credential plugin" \
+  ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAPTOP/old-kubeconfig" "$FO_BUILD/l2a" explain probe
+lab_kubectl delete clusterrolebinding "$LAB_ID-laptop" >/dev/null
+rm -rf "$LAPTOP"
 lab_finish
