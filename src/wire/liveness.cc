@@ -7,10 +7,9 @@ namespace l2a::wire {
 Liveness::Liveness(std::string self, LivenessOptions options, Clock::time_point now)
     : self_(std::move(self)), options_(options), judgingFrom_(now) {}
 
-bool Liveness::isolated(Clock::time_point now) const {
-  if (peers_.empty()) return false;
-  return std::none_of(peers_.begin(), peers_.end(), [&](const auto& p) { return heardWithin(p.second, now); });
-}
+// No peer heard within its window: the latest end of a window any frame opened has passed.
+// O(1) per frame, not a scan of every peer (1,000 nodes on a segment: 1,000 frames/s).
+bool Liveness::isolated(Clock::time_point now) const { return !peers_.empty() && now > heardUntil_; }
 
 size_t Liveness::heardCount(Clock::time_point now) const {
   return static_cast<size_t>(
@@ -54,11 +53,8 @@ bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock:
     changed = true;
   }
   // Back from hearing nobody on this port: its silences meanwhile were ours.
-  bool portHeard = std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) {
-    auto at = p.second.ports.find(port);
-    return at != p.second.ports.end() && now - at->second.lastHeard <= window(p.second);
-  });
-  if (!portHeard) portJudgingFrom_[port] = now;
+  auto& portHeardUntil = portHeardUntil_[port];
+  if (now > portHeardUntil) portJudgingFrom_[port] = now;
   PortState& there = peer.ports[port];
   if (there.silentSince) {
     there.silentSince.reset();
@@ -78,6 +74,8 @@ bool Liveness::heard(const Heartbeat& heartbeat, const std::string& port, Clock:
   peer.lastSequence = std::max(peer.lastSequence, heartbeat.sequence);
   peer.interval = std::chrono::milliseconds(heartbeat.intervalMs);
   peer.lastHeard = now;
+  heardUntil_ = std::max(heardUntil_, now + window(peer));
+  portHeardUntil = std::max(portHeardUntil, now + window(peer));
   peer.announced = heartbeat.announced;
   peer.announcedCount = heartbeat.announcedCount;
   ++peer.received;
@@ -88,6 +86,7 @@ bool Liveness::evaluate(Clock::time_point now) {
   bool changed = false;
   bool alone = isolated(now);
   std::erase_if(portJudgingFrom_, [&](const auto& p) { return now - p.second > options_.forgetAfter; });
+  std::erase_if(portHeardUntil_, [&](const auto& p) { return now - p.second > options_.forgetAfter; });
   for (auto it = peers_.begin(); it != peers_.end();) {
     PeerState& peer = it->second;
     if (now - peer.lastHeard > options_.forgetAfter) {

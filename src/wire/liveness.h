@@ -116,6 +116,10 @@ class Liveness {
   Clock::time_point judgingFrom_;
   // ...and on one of our ports, after we heard nobody there (that port's own cut).
   std::map<std::string, Clock::time_point> portJudgingFrom_;
+  // When the last window a frame opened ends, for any peer and per port of ours: we hear
+  // somebody (there) until then.
+  Clock::time_point heardUntil_;
+  std::map<std::string, Clock::time_point> portHeardUntil_;
 };
 
 }  // namespace l2a::wire
