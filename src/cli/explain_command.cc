@@ -11,6 +11,7 @@
 #include "agent/cluster_view.h"
 #include "cli/exit_codes.h"
 #include "cli/whohas_command.h"
+#include "ipam/allocator.h"
 #include "ipam/lb_ipam_controller.h"
 #include "ipam/pool.h"
 #include "kube/client.h"
@@ -62,9 +63,11 @@ Json explainService(const Json& service, const policy::ClusterView& view,
 
   // IPAM: the operator's condition, and which pools select the Service.
   Json poolReport = Json::array();
+  ipam::ServiceRequest request = ipam::parseService(service);
   for (const auto& [pool, object] : pools) {
-    bool selects = pool.serviceSelector.matches(info.labels);
-    std::string why = !selects ? "serviceSelector does not match"
+    bool selects = ipam::Allocator::serves(pool, request);
+    std::string why = !pool.serviceSelector.matches(info.labels) ? "serviceSelector does not match"
+                      : !selects ? fmt::format("the Service names another pool ({})", request.poolName)
                       : ipam::poolConflicting(object) ? "selects it, but is conflicting (allocates nothing)"
                       : pool.disabled ? "selects it, but is disabled (no new allocations)"
                       : "selects it";

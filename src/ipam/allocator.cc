@@ -77,7 +77,7 @@ std::set<std::string> Allocator::setPools(std::vector<Pool> pools) {
       if (conflicts_.count(p.key) || !p.contains(a)) continue;
       bool selectsAll = std::all_of(owners.services.begin(), owners.services.end(), [&](const std::string& k) {
         auto s = services_.find(k);
-        return s == services_.end() || p.serviceSelector.matches(s->second.labels);
+        return s == services_.end() || serves(p, s->second);
       });
       if (selectsAll) {
         home = &p;
@@ -99,9 +99,14 @@ std::set<std::string> Allocator::setPools(std::vector<Pool> pools) {
   return affected;
 }
 
+// The pool's selector takes the Service, and so does the pool the Service names, if any.
+bool Allocator::serves(const Pool& p, const ServiceRequest& s) {
+  return p.serviceSelector.matches(s.labels) && (s.poolName.empty() || s.poolName == p.name);
+}
+
 const Pool* Allocator::usablePoolFor(const Address& a, const ServiceRequest& s) const {
   for (const Pool& p : pools_) {
-    if (!conflicts_.count(p.key) && p.contains(a) && p.serviceSelector.matches(s.labels)) return &p;
+    if (!conflicts_.count(p.key) && p.contains(a) && serves(p, s)) return &p;
   }
   return nullptr;
 }
@@ -216,7 +221,7 @@ Allocator::Claim Allocator::allocateNew(bool v6, const ServiceRequest& s, Addres
   }
   bool selected = false;
   for (const Pool& p : pools_) {
-    if (conflicts_.count(p.key) || !p.serviceSelector.matches(s.labels)) continue;
+    if (conflicts_.count(p.key) || !serves(p, s)) continue;
     bool hasFamily = std::any_of(p.ranges.begin(), p.ranges.end(), [&](const Range& r) { return r.first.v6 == v6; });
     if (!hasFamily) continue;
     selected = true;
@@ -226,6 +231,10 @@ Allocator::Claim Allocator::allocateNew(bool v6, const ServiceRequest& s, Addres
       own(out, p.key, s.key);
       return {true, "", ""};
     }
+  }
+  if (!selected && !s.poolName.empty() &&
+      std::none_of(pools_.begin(), pools_.end(), [&](const Pool& p) { return p.name == s.poolName; })) {
+    return {false, reasons::kNoPool, fmt::format("the pool the service names ({}) does not exist", s.poolName)};
   }
   if (!selected) return {false, reasons::kNoPool, fmt::format("no pool with {} addresses selects the service", familyName(v6))};
   return {false, reasons::kOutOfIps, fmt::format("every pool with {} addresses selecting the service is full or disabled", familyName(v6))};

@@ -45,6 +45,10 @@ struct PoolStatus {
 
 class Allocator {
  public:
+  // The pool may give the Service addresses: its selector takes it, and the Service names no
+  // other pool (metallb.io/address-pool). Conflicts and disabled pools aside.
+  static bool serves(const Pool& p, const ServiceRequest& s);
+
   // Replaces the pools. Conflicts are recomputed (the newer of two overlapping pools, by
   // creationTimestamp then name, is conflicting); allocations are re-homed into any usable pool
   // that still contains them and selects their services, else dropped. Returns the services

@@ -7,8 +7,9 @@
 namespace l2a::ipam {
 namespace {
 
-std::string annotation(const nlohmann::json& annotations, const char* own, const char* cilium) {
-  for (const char* key : {own, cilium}) {
+// The first of `keys` the Service carries (ours first, then Cilium's, MetalLB's, kube-vip's).
+std::string annotation(const nlohmann::json& annotations, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) {
     if (annotations.contains(key) && annotations[key].is_string()) return annotations[key];
   }
   return "";
@@ -49,7 +50,8 @@ ServiceRequest parseServiceFields(const nlohmann::json& service, const k8s::Load
   r.qualifies = spec.value("type", "") == "LoadBalancer" && classes.serves(cls);
 
   const auto& annotations = meta.value("annotations", nlohmann::json::object());
-  std::vector<std::string> requested = splitList(annotation(annotations, kAnnotationIps, kAnnotationIpsCilium));
+  std::vector<std::string> requested = splitList(annotation(
+      annotations, {kAnnotationIps, kAnnotationIpsCilium, kAnnotationIpsMetallb, kAnnotationIpsMetallbOld, kAnnotationIpsKubeVip}));
   if (spec.contains("loadBalancerIP") && spec["loadBalancerIP"].is_string() &&
       !spec["loadBalancerIP"].get<std::string>().empty()) {
     requested.push_back(spec["loadBalancerIP"]);
@@ -62,9 +64,11 @@ ServiceRequest parseServiceFields(const nlohmann::json& service, const k8s::Load
     }
     if (std::find(r.requested.begin(), r.requested.end(), *a) == r.requested.end()) r.requested.push_back(*a);
   }
-  r.sharingKey = annotation(annotations, kAnnotationSharingKey, kAnnotationSharingKeyCilium);
-  r.sharingNamespaces = splitList(annotation(annotations, kAnnotationSharingCrossNamespace,
-                                             kAnnotationSharingCrossNamespaceCilium));
+  r.sharingKey = annotation(annotations, {kAnnotationSharingKey, kAnnotationSharingKeyCilium, kAnnotationSharingMetallb,
+                                          kAnnotationSharingMetallbOld});
+  r.sharingNamespaces = splitList(annotation(annotations, {kAnnotationSharingCrossNamespace,
+                                                           kAnnotationSharingCrossNamespaceCilium}));
+  r.poolName = annotation(annotations, {kAnnotationPoolMetallb, kAnnotationPoolMetallbOld});
 
   for (const auto& p : spec.value("ports", nlohmann::json::array())) {
     r.ports.push_back({p.value("port", 0), p.value("protocol", std::string("TCP"))});
@@ -137,8 +141,10 @@ const std::vector<k8s::Path>& operatorServiceFields() {
         {"status", "loadBalancer"},
         {"status", "conditions"},
     });
-    for (const char* a : {kAnnotationIps, kAnnotationIpsCilium, kAnnotationSharingKey, kAnnotationSharingKeyCilium,
-                          kAnnotationSharingCrossNamespace, kAnnotationSharingCrossNamespaceCilium}) {
+    for (const char* a : {kAnnotationIps, kAnnotationIpsCilium, kAnnotationIpsMetallb, kAnnotationIpsMetallbOld,
+                          kAnnotationIpsKubeVip, kAnnotationSharingKey, kAnnotationSharingKeyCilium, kAnnotationSharingMetallb,
+                          kAnnotationSharingMetallbOld, kAnnotationSharingCrossNamespace,
+                          kAnnotationSharingCrossNamespaceCilium, kAnnotationPoolMetallb, kAnnotationPoolMetallbOld}) {
       f.push_back({"metadata", "annotations", a});
     }
     return f;

@@ -22,6 +22,14 @@ inline constexpr const char* kAnnotationSharingKey = "l2announcer.io/sharing-key
 inline constexpr const char* kAnnotationSharingKeyCilium = "lbipam.cilium.io/sharing-key";
 inline constexpr const char* kAnnotationSharingCrossNamespace = "l2announcer.io/sharing-cross-namespace";
 inline constexpr const char* kAnnotationSharingCrossNamespaceCilium = "lbipam.cilium.io/sharing-cross-namespace";
+// MetalLB's and kube-vip's, read unchanged (MetalLB's older metallb.universe.tf/ names too).
+inline constexpr const char* kAnnotationIpsMetallb = "metallb.io/loadBalancerIPs";
+inline constexpr const char* kAnnotationIpsMetallbOld = "metallb.universe.tf/loadBalancerIPs";
+inline constexpr const char* kAnnotationIpsKubeVip = "kube-vip.io/loadbalancerIPs";
+inline constexpr const char* kAnnotationSharingMetallb = "metallb.io/allow-shared-ip";
+inline constexpr const char* kAnnotationSharingMetallbOld = "metallb.universe.tf/allow-shared-ip";
+inline constexpr const char* kAnnotationPoolMetallb = "metallb.io/address-pool";
+inline constexpr const char* kAnnotationPoolMetallbOld = "metallb.universe.tf/address-pool";
 
 // What the operator reads of a Service (parseService, its status writes and Events): the rest of
 // the object is not cached (k8s/projection.h).
@@ -45,6 +53,7 @@ struct ServiceRequest {
   bool wantV6 = false;
   bool requireDualStack = false;
   std::string sharingKey;
+  std::string poolName;  // metallb.io/address-pool: only the pool of this name (any API group)
   std::vector<std::string> sharingNamespaces;  // "*" for any
   std::vector<ServicePort> ports;
   std::string externalTrafficPolicy = "Cluster";

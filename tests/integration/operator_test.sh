@@ -122,6 +122,29 @@ check "an invalid pool gets a BlocksValid=False condition" lab_wait_for 5 lab_ou
 check "and an Event" lab_wait_for 5 lab_output_has "InvalidBlocks" kubectl get events -o jsonpath='{.items[*].reason}'
 check "the operator is still running" kill -0 $OP_a
 
+echo "# MetalLB's and kube-vip's annotations, read unchanged"
+annotated_service() {  # annotated_service NAME ANNOTATIONS-FLOW-MAP
+  printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default, annotations: %s}\nspec: {type: LoadBalancer, ipFamilyPolicy: SingleStack, ipFamilies: [IPv4], ports: [{port: %s, protocol: TCP}]}\n' \
+    "$1" "$2" "${3:-80}" | kubectl apply -f - >/dev/null
+}
+annotated_service mlb '{metallb.io/loadBalancerIPs: 198.18.0.170}'
+check "metallb.io/loadBalancerIPs: the Service gets the address it asks for" lab_wait_for 10 test "$(ips mlb)" = 198.18.0.170
+annotated_service mlb-old '{metallb.universe.tf/loadBalancerIPs: 198.18.0.171}'
+check "metallb.universe.tf/loadBalancerIPs too" lab_wait_for 10 test "$(ips mlb-old)" = 198.18.0.171
+annotated_service kvip '{kube-vip.io/loadbalancerIPs: 198.18.0.172}'
+check "kube-vip.io/loadbalancerIPs too" lab_wait_for 10 test "$(ips kvip)" = 198.18.0.172
+annotated_service from-pool '{metallb.io/address-pool: seed-pool-l2a}'
+in_l2a_pool() { [[ $(ips from-pool) =~ ^198\.18\.0\.1(4[4-9]|5[0-9])$ ]]; }
+check "metallb.io/address-pool: an address from that pool only (198.18.0.144/28)" lab_wait_for 10 in_l2a_pool
+annotated_service no-such-pool '{metallb.io/address-pool: nope}'
+unknown_pool() { [[ $(cond no-such-pool message) == *"the pool the service names (nope) does not exist"* ]]; }
+check "  ...a pool that does not exist: unsatisfied, and the condition says so" lab_wait_for 10 unknown_pool
+annotated_service share-http '{metallb.io/allow-shared-ip: web}' 80
+annotated_service share-https '{metallb.universe.tf/allow-shared-ip: web}' 443
+shared() { [[ -n $(ips share-http) && $(ips share-http) == "$(ips share-https)" ]]; }
+check "metallb.io/allow-shared-ip: two Services with the key and other ports share one address" lab_wait_for 10 shared
+kubectl delete svc mlb mlb-old kvip from-pool no-such-pool share-http share-https >/dev/null
+
 echo "# a Service that stops qualifying is released"
 kubectl patch svc extra1 --type=merge -p '{"spec":{"type":"ClusterIP"}}' >/dev/null
 check "its ingress is removed" lab_wait_for 5 test -z "$(ips extra1)"

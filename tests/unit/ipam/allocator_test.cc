@@ -131,6 +131,44 @@ TEST(Allocator, RequestedAddressesAndTheirFailures) {
   EXPECT_EQ(bad.reason, reasons::kInvalidRequest);
 }
 
+// MetalLB's and kube-vip's annotations, read unchanged: requested addresses (a list), the
+// sharing key, and the pool named by metallb.io/address-pool (an unknown pool is a reason, not a
+// silent fallback to any pool).
+TEST(Allocator, MetallbAndKubeVipAnnotations) {
+  Allocator a;
+  a.setPools({pool("open", {{{"cidr", "198.18.0.0/24"}}, {{"cidr", "2001:db8::/120"}}}),
+              pool("edge", {{{"cidr", "198.18.1.0/24"}}})});
+  Json dual{{"ipFamilyPolicy", "RequireDualStack"}, {"ipFamilies", {"IPv4", "IPv6"}}};
+  auto metallb = a.reconcile(svc("m", dual, {{"metallb.io/loadBalancerIPs", "198.18.0.10, 2001:db8::10"}}));
+  EXPECT_EQ(texts(metallb.addresses), (std::vector<std::string>{"198.18.0.10", "2001:db8::10"}));
+  auto old = a.reconcile(svc("o", kV4Only, {{"metallb.universe.tf/loadBalancerIPs", "198.18.0.11"}}));
+  EXPECT_EQ(texts(old.addresses), std::vector<std::string>{"198.18.0.11"});
+  auto kubeVip = a.reconcile(svc("k", kV4Only, {{"kube-vip.io/loadbalancerIPs", "198.18.1.12"}}));
+  EXPECT_EQ(texts(kubeVip.addresses), std::vector<std::string>{"198.18.1.12"});
+  // Ours wins over the others when both are set.
+  auto both = a.reconcile(svc("b", kV4Only, {{"l2announcer.io/ips", "198.18.0.13"}, {"metallb.io/loadBalancerIPs", "198.18.0.14"}}));
+  EXPECT_EQ(texts(both.addresses), std::vector<std::string>{"198.18.0.13"});
+
+  auto edge = a.reconcile(svc("e", kV4Only, {{"metallb.io/address-pool", "edge"}}));
+  ASSERT_EQ(edge.addresses.size(), 1u);
+  EXPECT_EQ(edge.addresses[0].toString().rfind("198.18.1.", 0), 0u) << edge.addresses[0].toString();
+  auto oldPool = a.reconcile(svc("e2", kV4Only, {{"metallb.universe.tf/address-pool", "edge"}}));
+  ASSERT_EQ(oldPool.addresses.size(), 1u);
+  EXPECT_EQ(oldPool.addresses[0].toString().rfind("198.18.1.", 0), 0u);
+  auto notThere = a.reconcile(svc("e3", kV4Only, {{"metallb.io/address-pool", "edge"}, {"metallb.io/loadBalancerIPs", "198.18.0.20"}}));
+  EXPECT_EQ(notThere.reason, reasons::kPoolSelectorMismatch);  // asked outside the pool it names
+  auto unknown = a.reconcile(svc("e4", kV4Only, {{"metallb.io/address-pool", "nope"}}));
+  EXPECT_FALSE(unknown.satisfied);
+  EXPECT_EQ(unknown.reason, reasons::kNoPool);
+  EXPECT_NE(unknown.message.find("the pool the service names (nope) does not exist"), std::string::npos) << unknown.message;
+
+  Json key{{"metallb.io/allow-shared-ip", "web"}};
+  auto http = a.reconcile(svc("http", kV4Only, key));
+  Json https = kV4Only;
+  https["ports"] = {{{"port", 443}, {"protocol", "TCP"}}};
+  EXPECT_EQ(a.reconcile(svc("https", https, {{"metallb.universe.tf/allow-shared-ip", "web"}})).addresses, http.addresses);
+}
+
 // Cilium's rule, and what a real API server makes of a Service without ipFamilyPolicy (it
 // defaults SingleStack with the cluster's first family): requested addresses are all it gets.
 TEST(Allocator, RequestedAddressesAreExactlyWhatTheServiceGets) {
