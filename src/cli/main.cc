@@ -12,6 +12,7 @@
 #include "cli/explain_command.h"
 #include "cli/operator_command.h"
 #include "cli/drain_command.h"
+#include "cli/migrate_command.h"
 #include "cli/whohas_command.h"
 #include "common/version.h"
 
@@ -170,6 +171,11 @@ int main(int argc, char** argv) {
   explainCmd->add_option("--avoid-cordoned-nodes", ex.avoidCordonedNodes, "As the agents are run with")
       ->capture_default_str();
 
+  MigrateOptions migrateOptions;
+  auto* migrateCmd = app.add_subcommand(
+      "migrate", "Print the l2announcer.io objects equivalent to Cilium's or MetalLB's manifests, with a line for what cannot be carried over");
+  migrateCmd->add_option("-f,--filename", migrateOptions.files, "Manifest file (repeatable; - for standard input)")->required();
+
   DrainOptions drain;
   DrainOptions uncordon{.drain = false};
   auto* drainCmd = app.add_subcommand(
@@ -218,6 +224,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand(whohasCmd)) return runWhohas(whohas);
   if (app.got_subcommand(explainCmd)) return runExplain(ex);
   if (app.got_subcommand(drainCmd)) return runDrain(drain);
+  if (app.got_subcommand(migrateCmd)) return runMigrate(migrateOptions);
   if (app.got_subcommand(uncordonCmd)) return runDrain(uncordon);
   if (app.got_subcommand(agentCmd)) {
     if (ag.renewDeadlineMs >= ag.leaseDurationMs || ag.retryPeriodMs >= ag.renewDeadlineMs) {

@@ -22,6 +22,8 @@ field() { kubectl get "$1" -n l2announcer -o "jsonpath=$2"; }
 echo "# install.md step 1: the CRDs"
 check "kubectl apply -f deploy/crds/ (structural schemas the real server accepts)" kubectl apply -f "$ROOT/deploy/crds/"
 check "kubectl apply -f deploy/crds/cilium/" kubectl apply -f "$ROOT/deploy/crds/cilium/"
+check "kubectl apply -f deploy/crds/metallb/ (MetalLB's kinds, for migrate's examples)" kubectl apply -f "$ROOT/deploy/crds/metallb/"
+check "  ...namespace metallb-system, where MetalLB's documentation puts them" kubectl create namespace metallb-system
 established() { [[ $(kubectl get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}') == True ]]; }
 for crd in loadbalancerippools.l2announcer.io l2announcementpolicies.l2announcer.io \
   ciliumloadbalancerippools.cilium.io ciliuml2announcementpolicies.cilium.io; do
@@ -170,7 +172,7 @@ check "  ...and kube-apiserver takes that DaemonSet (server-side dry run)" \
 # --- every example in docs/ and examples/, as kube-apiserver takes it ---------------------------
 mapfile -t DOC_EXAMPLES < <(python3 "$ROOT/tests/support/docs_yaml.py" "/tmp/$LAB_ID-docs" "$ROOT"/docs/*.md)
 check "the docs have YAML examples (${#DOC_EXAMPLES[@]} blocks)" test "${#DOC_EXAMPLES[@]}" -ge 4
-for example in "${DOC_EXAMPLES[@]}" "$ROOT"/examples/*/*/*.yaml; do
+for example in "${DOC_EXAMPLES[@]}" "$ROOT"/examples/*/*/*.yaml "$ROOT"/examples/metallb/*.yaml; do
   check "kube-apiserver takes ${example#"$ROOT"/} (server-side dry run, strict field validation)" \
     kubectl apply --dry-run=server --validate=strict -f "$example"
 done

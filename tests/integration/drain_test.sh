@@ -76,6 +76,7 @@ watched() {
     ((gap > GAP)) && GAP=$gap
   done < <(fo_probe_figures "$probe")
   echo "     $name: ${LOST} requests lost, longest TCP outage ${GAP} ms"
+  ((LOST == 0)) || cp "$probe" "/tmp/l2a-drain-lost-$name-$$.json"  # kept for a look
   return $moved
 }
 
@@ -154,4 +155,19 @@ check "  ...saying what to use instead" lab_output_has "uses auth-provider 'oidc
   ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAPTOP/old-kubeconfig" "$FO_BUILD/l2a" explain probe
 lab_kubectl delete clusterrolebinding "$LAB_ID-laptop" >/dev/null
 rm -rf "$LAPTOP"
+
+echo "# MetalLB's manifests through l2a migrate"
+"$FO_BUILD/l2a" migrate -f examples/metallb/ipaddresspool.yaml -f examples/metallb/l2advertisement.yaml \
+  -f examples/metallb/service.yaml >"/tmp/$LAB_ID-migrated.yaml"
+check "l2a migrate prints a pool and a policy for MetalLB's IPAddressPool and L2Advertisement" \
+  test "$(grep -c '^kind: ' "/tmp/$LAB_ID-migrated.yaml")" -eq 2
+check "  ...with a line for what it cannot carry over (the advertisement names a pool)" \
+  grep -q '^# l2a migrate: announces only the addresses of pools \["first-pool"\]' "/tmp/$LAB_ID-migrated.yaml"
+check "kube-apiserver takes what it prints" lab_kubectl apply -f "/tmp/$LAB_ID-migrated.yaml"
+check "the Service written for MetalLB (examples/metallb/service.yaml)" lab_kubectl apply -f examples/metallb/service.yaml
+web_ip() { lab_kubectl get svc web-metallb -o jsonpath='{.status.loadBalancer.ingress[*].ip}'; }
+check "  ...gets the address its metallb.io/loadBalancerIPs asks for" lab_wait_for 15 test "$(web_ip)" = 198.18.0.200
+check "  ...and exactly one worker answers for it on the LAN" lab_wait_for 15 fo_owner 198.18.0.200
+check "  ...curl from the client reaches a backend through it" \
+  lab_output_has "served by node" lab_exec client curl -s --max-time 3 http://198.18.0.200/
 lab_finish

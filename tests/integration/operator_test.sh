@@ -145,6 +145,21 @@ shared() { [[ -n $(ips share-http) && $(ips share-http) == "$(ips share-https)" 
 check "metallb.io/allow-shared-ip: two Services with the key and other ports share one address" lab_wait_for 10 shared
 kubectl delete svc mlb mlb-old kvip from-pool no-such-pool share-http share-https >/dev/null
 
+echo "# l2a migrate of the seed's Cilium pool, as the API server returns it, keeps every address"
+BEFORE_MIGRATE=$(for s in httpd extra1 extra2 extra3 extra4 extra5; do echo "$s=$(ips $s)"; done)
+kubectl get ciliumloadbalancerippool seed-pool -o yaml >"/tmp/$LAB_ID-cilium-pool.yaml"
+check "l2a migrate prints the equivalent LoadBalancerIPPool" lab_output_has "^kind: LoadBalancerIPPool$" \
+  "$L2A" migrate -f "/tmp/$LAB_ID-cilium-pool.yaml"
+"$L2A" migrate -f "/tmp/$LAB_ID-cilium-pool.yaml" >"/tmp/$LAB_ID-migrated-pool.yaml"
+check "  ...which the API server takes" kubectl apply -f "/tmp/$LAB_ID-migrated-pool.yaml"
+kubectl delete ciliumloadbalancerippool seed-pool >/dev/null
+own_pool_serves() { [[ $(pool_field l2ippool/seed-pool '{.status.conflicting}') == False ]]; }
+check "the Cilium pool deleted: the migrated one (same blocks) serves" lab_wait_for 10 own_pool_serves
+sleep 1
+AFTER_MIGRATE=$(for s in httpd extra1 extra2 extra3 extra4 extra5; do echo "$s=$(ips $s)"; done)
+check "  ...and every Service kept its addresses" test "$BEFORE_MIGRATE" = "$AFTER_MIGRATE"
+rm -f "/tmp/$LAB_ID-cilium-pool.yaml" "/tmp/$LAB_ID-migrated-pool.yaml"
+
 echo "# a Service that stops qualifying is released"
 kubectl patch svc extra1 --type=merge -p '{"spec":{"type":"ClusterIP"}}' >/dev/null
 check "its ingress is removed" lab_wait_for 5 test -z "$(ips extra1)"
