@@ -4,6 +4,7 @@
 # trap by lab_init), also when the caller fails or is interrupted.
 # Addresses: only 198.18.0.0/15 and 2001:db8::/32.
 
+LAB_SUPPORT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)  # tests/support, absolute
 LAB_PIDS=()
 
 # The lab's kubectl (and helm) are the ones built from the pinned release by
@@ -192,7 +193,7 @@ lab_http_server() {  # lab_http_server HOST TEXT: HTTP on port 80 (IPv4 and IPv6
   local host=$1 dir
   dir=$(mktemp -d "/tmp/${LAB_ID}-www-XXXX")
   echo "$2" >"$dir/index.html"
-  lab_spawn "$host" "$dir.log" python3 -m http.server 80 --bind :: --directory "$dir"
+  lab_spawn "$host" "$dir.log" python3 "$LAB_SUPPORT_DIR/http_backend.py" 80 "$dir"
   lab_wait_for 10 lab_exec "$host" curl -sf -o /dev/null "http://127.0.0.1/"
 }
 
@@ -212,7 +213,7 @@ table inet l2a-lab-proxy {
 NFT
   mkdir -p "$dir"
   echo "served by $host" >"$dir/index.html"
-  lab_spawn "$host" "$dir.log" python3 -m http.server 8080 --bind :: --directory "$dir"
+  lab_spawn "$host" "$dir.log" python3 "$LAB_SUPPORT_DIR/http_backend.py" 8080 "$dir"
 }
 
 lab_require_root() {
