@@ -3,22 +3,16 @@
 #include <fmt/format.h>
 
 #include "agent/cluster_view.h"
+#include "cli/cli_client.h"
 #include "cli/exit_codes.h"
-#include "kube/client.h"
-#include "kube/client_config.h"
-#include "kube/curl_transport.h"
 #include "kube/resource.h"
 
 namespace l2a::cli {
 
 int runDrain(const DrainOptions& options) {
-  auto config = kube::resolveClientConfig(options.kubeconfig, options.context, kube::processEnvironment());
-  if (!config) {
-    fmt::print(stderr, "l2a: error: {}\n", config.error().message);
-    return kExitUsage;
-  }
-  kube::CurlTransport transport(*config);
-  kube::Client client(transport, kube::Client::Options{.maxRetries = 2});
+  auto api = openCliClient(options.kubeconfig, options.context);
+  if (!api) return kExitUsage;
+  kube::Client& client = api->client;
   auto node = client.get(kube::resources::kNodes, "", options.node);
   if (!node) {
     bool missing = node.error().code == kube::ApiErrorCodes::kNotFound;

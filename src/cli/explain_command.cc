@@ -14,9 +14,8 @@
 #include "ipam/allocator.h"
 #include "ipam/lb_ipam_controller.h"
 #include "ipam/pool.h"
+#include "cli/cli_client.h"
 #include "kube/client.h"
-#include "kube/client_config.h"
-#include "kube/curl_transport.h"
 #include "policy/assignment.h"
 
 namespace l2a::cli {
@@ -279,13 +278,9 @@ int runExplain(const ExplainOptions& options) {
     fmt::print(stderr, "l2a: error: unknown --output '{}' (text or json)\n", options.output);
     return kExitUsage;
   }
-  auto config = kube::resolveClientConfig(options.kubeconfig, options.context, kube::processEnvironment());
-  if (!config) {
-    fmt::print(stderr, "l2a: error: {}\n", config.error().message);
-    return kExitUsage;
-  }
-  kube::CurlTransport transport(*config);
-  kube::Client client(transport, kube::Client::Options{.maxRetries = 2});
+  auto api = openCliClient(options.kubeconfig, options.context);
+  if (!api) return kExitUsage;
+  kube::Client& client = api->client;
   auto fetched = itemsOf(client, kube::resources::kServices);
   if (!fetched) {
     fmt::print(stderr, "l2a: error: {}\n", fetched.error().message);
