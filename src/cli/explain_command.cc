@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "agent/cluster_view.h"
 #include "cli/exit_codes.h"
+#include "cli/explain_diagnosis.h"
 #include "cli/whohas_command.h"
 #include "ipam/allocator.h"
 #include "ipam/lb_ipam_controller.h"
@@ -37,179 +38,6 @@ Result<std::vector<Json>> itemsOf(kube::Client& client, const kube::Resource& r,
 }
 
 std::string step(bool ok) { return ok ? "[ok]" : "[!!]"; }
-
-// One Service's chain, as JSON (the text output is rendered from it).
-Json explainService(const Json& service, const policy::ClusterView& view,
-                    const std::map<std::string, policy::AddressPlan>& plans,
-                    const std::vector<std::pair<ipam::Pool, Json>>& pools,
-                    const std::map<std::string, Json>& leaseOfNode, const ExplainOptions& options) {
-  Json out{{"service", k8s::keyOf(service)}, {"steps", Json::array()}};
-  std::string verdict;
-  auto add = [&](const std::string& name, bool ok, const std::string& detail, Json extra = Json::object()) {
-    Json s{{"step", name}, {"ok", ok}, {"detail", detail}};
-    s.update(extra);
-    out["steps"].push_back(s);
-    if (!ok && verdict.empty()) verdict = fmt::format("stops at {}: {}", name, detail);
-  };
-  policy::ServiceInfo info = policy::serviceInfoFrom(service);
-  const Json& spec = service.value("spec", Json::object());
-  std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
-                        ? spec["loadBalancerClass"].get<std::string>() : "<none>";
-  add("service", info.handled,
-      info.handled ? fmt::format("type LoadBalancer, loadBalancerClass {}: handled", cls)
-                   : fmt::format("type {}, loadBalancerClass {}: not handled (needs type LoadBalancer and no class, "
-                                 "l2announcer.io/l2 or io.cilium/l2-announcer)", spec.value("type", "ClusterIP"), cls));
-
-  // IPAM: the operator's condition, and which pools select the Service.
-  Json poolReport = Json::array();
-  ipam::ServiceRequest request = ipam::parseService(service);
-  for (const auto& [pool, object] : pools) {
-    bool selects = ipam::Allocator::serves(pool, request);
-    std::string why = !pool.serviceSelector.matches(info.labels) ? "serviceSelector does not match"
-                      : !selects ? fmt::format("the Service names another pool ({})", request.poolName)
-                      : ipam::poolConflicting(object) ? "selects it, but is conflicting (allocates nothing)"
-                      : pool.disabled ? "selects it, but is disabled (no new allocations)"
-                      : "selects it";
-    poolReport.push_back({{"pool", pool.key}, {"selects", selects}, {"why", why}});
-  }
-  Json condition;
-  for (const Json& c : service.value("/status/conditions"_json_pointer, Json::array())) {
-    if (c.value("type", "") == ipam::kConditionType) condition = c;
-  }
-  if (info.handled) {
-    bool has = !info.loadBalancerIPs.empty();
-    std::string detail = condition.is_null()
-                             ? (has ? "addresses present (no IPAM condition: set by something else)"
-                                    : "no address and no IPAM condition: is l2a operator running, and does a pool exist?")
-                             : fmt::format("{} ({}): {}", condition.value("status", ""), condition.value("reason", ""),
-                                           condition.value("message", ""));
-    add("ipam", has, detail, {{"addresses", info.loadBalancerIPs}, {"pools", poolReport}});
-  }
-
-  // Policies.
-  Json policyReport = Json::array();
-  bool anyPolicy = false;
-  for (const auto& p : view.policies) {
-    std::string why;
-    if (!p.valid()) {
-      why = fmt::format("invalid: {}", p.errors[0].second);
-    } else if (!p.serviceSelector.matches(info.labels)) {
-      why = "serviceSelector does not match";
-    } else if (!(p.loadBalancerIPs && !info.loadBalancerIPs.empty()) && !(p.externalIPs && !info.externalIPs.empty())) {
-      why = fmt::format("selects it, but announces neither kind of its addresses (loadBalancerIPs: {}, externalIPs: {})",
-                        p.loadBalancerIPs, p.externalIPs);
-    } else {
-      why = "selects it";
-      anyPolicy = true;
-    }
-    policyReport.push_back({{"policy", p.key}, {"selects", why == "selects it"}, {"why", why}});
-  }
-  if (info.handled && !info.loadBalancerIPs.empty()) {
-    add("policies", anyPolicy,
-        anyPolicy ? "an L2 announcement policy selects it"
-                  : view.policies.empty() ? "no L2AnnouncementPolicy exists, so no node announces its addresses"
-                                          : "no L2 announcement policy selects it and announces its addresses",
-        {{"policies", policyReport}});
-  }
-
-  // Per address: candidates, owner, lease.
-  Json addresses = Json::array();
-  if (anyPolicy) {
-    std::vector<std::string> all = info.loadBalancerIPs;
-    all.insert(all.end(), info.externalIPs.begin(), info.externalIPs.end());
-    for (const std::string& a : all) {
-      auto it = plans.find(a);
-      if (it == plans.end()) continue;
-      const auto& plan = it->second;
-      Json excluded = Json::array();
-      for (const auto& e : plan.excluded()) excluded.push_back({{"node", e.node}, {"reason", e.reason}});
-      Json entry{{"address", a}, {"candidates", plan.candidates()}, {"excluded", excluded}, {"owner", plan.owner},
-                 {"interfaces", plan.interfacePatterns.empty() ? Json::array({"<every interface the agent uses>"})
-                                                               : Json(plan.interfacePatterns)}};
-      if (!plan.owner.empty()) {
-        auto lease = leaseOfNode.find(plan.owner);
-        if (lease != leaseOfNode.end()) {
-          entry["lease"] = {{"renewTime", lease->second.value("/spec/renewTime"_json_pointer, std::string())},
-                            {"acquireTime", lease->second.value("/spec/acquireTime"_json_pointer, std::string())}};
-          Json ifs = Json::parse(lease->second.value("/metadata/annotations"_json_pointer, Json::object())
-                                     .value(agent::kInterfacesAnnotation, "{}"), nullptr, false);
-          Json macs = Json::array();
-          if (ifs.is_object()) {
-            for (const auto& [name, state] : ifs.items()) {
-              macs.push_back({{"interface", name}, {"mac", state.value("mac", "")}, {"up", state.value("up", false)}});
-            }
-          }
-          entry["ownerInterfaces"] = macs;
-        }
-      }
-      addresses.push_back(entry);
-      if (plan.owner.empty() && verdict.empty()) {
-        verdict = fmt::format("stops at nodes: no candidate node for {}", a);
-      }
-    }
-    out["addresses"] = addresses;
-  }
-
-  // The wire.
-  if (options.probe && anyPolicy) {
-    std::map<std::string, std::string> nodeOfMac;
-    for (const auto& [node, lease] : leaseOfNode) {
-      Json ifs = Json::parse(lease.value("/metadata/annotations"_json_pointer, Json::object())
-                                 .value(agent::kInterfacesAnnotation, "{}"), nullptr, false);
-      if (ifs.is_object()) {
-        for (const auto& [name, state] : ifs.items()) nodeOfMac[state.value("mac", "")] = node;
-      }
-    }
-    for (Json& entry : out["addresses"]) {
-      auto probe = probeOwners({.interface = options.interface, .timeoutMs = options.timeoutMs,
-                                .address = entry["address"].get<std::string>(), .heartbeats = true});
-      if (!probe) {
-        entry["probe"] = {{"error", probe.error().message}};
-        continue;
-      }
-      // What the agents' heartbeats say: a node any heard agent accuses takes nothing, so the
-      // owner is the plan's among the others (wire/liveness.h) — the Leases alone may name one
-      // that is silent on the LAN.
-      std::string owner = entry["owner"].get<std::string>();
-      if (!probe->heartbeats.empty()) {
-        std::set<std::string> accused, held;
-        Json heard = Json::array();
-        for (const auto& [node, h] : probe->heartbeats) {
-          heard.push_back(node);
-          accused.insert(h.accused.begin(), h.accused.end());
-          held.insert(h.heldDown.begin(), h.heldDown.end());
-        }
-        policy::ClusterView wireView = view;
-        for (auto& n : wireView.nodes) {
-          if (accused.count(n.name)) n.live = false;
-          if (held.count(n.name)) n.weight = 0;  // a last resort, as the agents plan it
-        }
-        auto wirePlans = policy::planAddresses(wireView);
-        auto wp = wirePlans.find(entry["address"].get<std::string>());
-        owner = wp == wirePlans.end() ? "" : wp->second.owner;
-        entry["wire"] = {{"heard", heard}, {"accused", Json(std::vector<std::string>(accused.begin(), accused.end()))},
-                         {"heldDown", Json(std::vector<std::string>(held.begin(), held.end()))}, {"owner", owner}};
-      }
-      Json answered = Json::array();
-      bool expected = false;
-      for (const auto& mac : probe->owners) {
-        std::string node = nodeOfMac.count(mac) ? nodeOfMac[mac] : "";
-        answered.push_back({{"mac", mac}, {"node", node}});
-        expected = expected || (!node.empty() && node == owner);
-      }
-      std::string result = probe->owners.empty() ? "nobody answered"
-                           : probe->owners.size() > 1 ? "conflict: several MACs answered"
-                           : expected ? "the expected node answered" : "someone else answered";
-      entry["probe"] = {{"interface", probe->interface}, {"answered", answered}, {"result", result}};
-      if (result != "the expected node answered" && verdict.empty()) {
-        verdict = fmt::format("on the wire for {}: {}", entry["address"].get<std::string>(), result);
-      }
-    }
-  }
-  out["verdict"] = verdict.empty() ? "announced" : verdict;
-  out["ok"] = verdict.empty();
-  return out;
-}
 
 void printText(const Json& r) {
   fmt::print("Service {}\n", r["service"].get<std::string>());
@@ -368,14 +196,21 @@ int runExplain(const ExplainOptions& options) {
     fmt::print(stderr, "l2a: error: {}\n", readError);
     return kExitSoftware;
   }
-  policy::ClusterView view = agent::buildClusterView(in);
-  auto plans = policy::planAddresses(view);
+  ExplainSnapshot snapshot{.view = agent::buildClusterView(in), .plans = {}, .pools = std::move(pools),
+                           .leaseOfNode = std::move(leaseOfNode)};
+  snapshot.plans = policy::planAddresses(snapshot.view);
 
   Json reports = Json::array();
   bool ok = true;
   for (const Json& s : targets) {
-    Json r = explainService(s, view, plans, pools, leaseOfNode, options);
-    r["agentLeases"] = {{"namespace", agentNamespace}, {"lookedIn", lookedIn}, {"count", leaseOfNode.size()}};
+    Json r = diagnose(s, snapshot);
+    if (options.probe) {
+      addWireReport(r, snapshot, [&](const std::string& address) {
+        return probeOwners({.interface = options.interface, .timeoutMs = options.timeoutMs, .address = address,
+                            .heartbeats = true});
+      });
+    }
+    r["agentLeases"] = {{"namespace", agentNamespace}, {"lookedIn", lookedIn}, {"count", snapshot.leaseOfNode.size()}};
     ok = ok && r["ok"].get<bool>();
     reports.push_back(r);
   }
