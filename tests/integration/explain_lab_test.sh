@@ -92,8 +92,8 @@ check "announcer's agent dead: excluded for its lease, another takes over" lab_w
 WEB=$(k get svc web -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
 ip netns exec l2alab-0-0-control-plane "$L2A" announce -i '^eth0$' "$WEB" >/dev/null 2>&1 &
 ROGUE=$!
-sleep 0.5
-check "--probe detects a conflict staged with l2a announce" lab_wait_for 5 lab_output_has "conflict: several MACs answered" explain web --probe
+sleep 1
+check "--probe detects a conflict staged with l2a announce" lab_wait_for 10 lab_output_has "conflict: several MACs answered" explain web --probe
 check "  ...mapping the MACs to nodes" lab_output_has "= node control-plane" explain web --probe
 check "  ...and exits 1" bash -c "! ip netns exec $CLIENT env KUBECONFIG=/run/l2a-lab/kubeconfig $L2A explain web --probe >/dev/null"
 kill $ROGUE; wait $ROGUE 2>/dev/null
@@ -103,6 +103,10 @@ check "explain says where it found the agents' Leases" \
   lab_output_has "agents' node Leases: [0-9]+ in namespace l2announcer \(looked in namespace l2announcer \(the default\)\)" explain web
 # Agents installed in another namespace: explain finds their Leases there by itself.
 for n in $(cat /run/l2a-lab/nodes); do kill -9 "$(cat "/run/l2a-lab/agent-$n.pid")" 2>/dev/null; done
+# Gone for good: a renewal still in flight from a dying agent must not recreate a Lease below.
+agents_gone() { local n; for n in $(cat /run/l2a-lab/nodes); do ! kill -0 "$(cat "/run/l2a-lab/agent-$n.pid")" 2>/dev/null || return 1; done; }
+lab_wait_for 5 agents_gone
+sleep 1
 k create namespace elsewhere >/dev/null
 k get leases -n l2announcer -o json | python3 -c 'import json, sys
 items = [l for l in json.load(sys.stdin)["items"] if l["metadata"]["name"].startswith("l2a-node-")]
@@ -110,6 +114,6 @@ for l in items:
     l["metadata"] = {"name": l["metadata"]["name"], "namespace": "elsewhere"}
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))' | k apply -f - >/dev/null
 for n in $(cat /run/l2a-lab/nodes); do k delete lease -n l2announcer "l2a-node-$n" >/dev/null 2>&1; done
-check "  ...and finds them in another namespace by itself" \
+check "  ...and finds them in another namespace by itself" lab_wait_for 5 \
   lab_output_has "agents' node Leases: 3 in namespace elsewhere \(looked in namespace l2announcer \(the default\), then every namespace: found in elsewhere\)" explain web
 lab_finish
