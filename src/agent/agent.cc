@@ -8,6 +8,7 @@
 
 #include "common/timestamps.h"
 #include "k8s/projection.h"
+#include "agent/announcement_records.h"
 #include "agent/fencing.h"
 #include "policy/rendezvous.h"
 
@@ -56,8 +57,26 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     o.transform = [&fields](const Json& object) { return k8s::project(object, fields); };
     return o;
   };
-  services_ = std::make_unique<kube::Informer>(client_, kube::resources::kServices, "", h,
-                                               keeping(k8s::agentServiceFields()));
+  // Services also say whether they carry our condition (to be turned False once no policy
+  // selects them).
+  auto serviceSeen = [this](const Json& service, bool gone) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!gone && hasAnnouncedCondition(service)) {
+        withCondition_.insert(k8s::keyOf(service));
+      } else {
+        withCondition_.erase(k8s::keyOf(service));
+      }
+    }
+    ++objectEvents_;
+    wake();
+  };
+  services_ = std::make_unique<kube::Informer>(
+      client_, kube::resources::kServices, "",
+      kube::InformerHandlers{.onAdd = [serviceSeen](const Json& s) { serviceSeen(s, false); },
+                             .onUpdate = [serviceSeen](const Json&, const Json& s) { serviceSeen(s, false); },
+                             .onDelete = [serviceSeen](const Json& s) { serviceSeen(s, true); }},
+      keeping(k8s::agentServiceFields()));
   slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h,
                                              keeping(k8s::agentEndpointSliceFields()));
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h, keeping(k8s::agentNodeFields()));
@@ -218,6 +237,12 @@ std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::s
   auto now = Steady::now();
   std::string inputs = std::to_string(objectEvents_.load()) + (frozen ? " frozen" : " live");
   inputs += fmt::format(" wire-excluded={} last-resort={}", fmt::join(wire.excluded, ","), fmt::join(wire.lastResort, ","));
+  // Who holds what (stickiness): the records and what the peers' heartbeats list (64 each at most).
+  inputs += fmt::format(" records={}", records_ ? records_->generation() : 0);
+  for (const auto& [node, addresses] : wire.announced) {
+    inputs += " " + node + ":";
+    for (const auto& a : addresses) inputs += packet::toString(a) + ",";
+  }
   for (const auto& [name, state] : mine) inputs += fmt::format(" {}={}/{}", name, state.first, state.second);
   std::lock_guard lock(mutex_);
   nextExpiry_ = Steady::time_point::max();
@@ -398,6 +423,13 @@ void Agent::reconcile() {
     node.interfaces = up;  // our own state first-hand, not as last published
     silenceInterfaces(node, wireView);
   }
+  view.holders = holders(wireView);
+  view.rebalance = options_.rebalance;
+  if (records_) {
+    for (const auto& [address, nodes] : records_->holders()) {
+      if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
+    }
+  }
   auto plans = policy::planAddresses(view);
   // Deciding by the wire, a frozen node may take and give up addresses as if it were live.
   bool frozen = frozenAtPlan && !wireOnly;
@@ -435,6 +467,13 @@ void Agent::reconcile() {
                       .frozen = frozen,
                       .now = now};
   for (const auto& [address, plan] : plans) input.owners[address] = plan.owner;
+  if (options_.rebalance && !frozen) {
+    for (const std::string& address : rebalancePulls(plans, now)) {
+      input.desired[address] = plans[address].interfacePatterns;
+      input.owners[address] = options_.nodeName;
+      ++status_.rebalanced;
+    }
+  }
   HandoverActions actions = handover_.step(input);
   status_.conflictsWon += actions.conflictsWon;
   status_.conflictsLost += actions.conflictsLost;
@@ -446,6 +485,7 @@ void Agent::reconcile() {
       if (now - at->second < std::chrono::seconds(1)) ++status_.givenBackSoon;
       claimedAt_.erase(at);
     }
+    claimNote_.erase(address);
     ++status_.releases;
     logs.emplace_back(spdlog::level::info, fmt::format("event=released address={} node={}", address, options_.nodeName));
     auto plan = plans.find(address);
@@ -466,6 +506,7 @@ void Agent::reconcile() {
     std::string cause = takeoverCause(view, wireView, address);
     ++status_.takeoversByCause[cause];
     ++passCauses[cause];
+    claimNote_[address] = {common::rfc3339(), cause};
     std::vector<std::string> macs;
     for (const auto& [name, state] : mine) {
       if (state.first && selector->matches(name)) macs.push_back(name + " " + state.second);
@@ -503,7 +544,100 @@ void Agent::reconcile() {
   }
   for (const auto& [level, line] : logs) spdlog::log(level, "{}", line);
   emitEvents(events, actions.started.size(), actions.release.size(), passCauses);
-  if (!frozenAtPlan) writePolicyStatuses(view);
+  if (!frozenAtPlan) {
+    writePolicyStatuses(view);
+    writeRecords(view, plans, mine);
+  }
+}
+
+std::map<std::string, std::set<std::string>> Agent::holders(const wire::WireView& wire) {
+  std::map<std::string, std::set<std::string>> out = records_ ? records_->holders() : decltype(out){};
+  for (const auto& [node, addresses] : wire.announced) {
+    for (const auto& a : addresses) out[packet::toString(a)].insert(node);
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& [address, scope] : handover_.claimed()) out[address].insert(options_.nodeName);
+  return out;
+}
+
+std::vector<std::string> Agent::rebalancePulls(const std::map<std::string, policy::AddressPlan>& plans,
+                                               Steady::time_point now) {
+  if (now - rebalanceWindow_ >= std::chrono::seconds(1)) {
+    rebalanceWindow_ = now;
+    rebalancedInWindow_ = 0;
+  }
+  std::vector<std::string> out;
+  for (const auto& [address, plan] : plans) {
+    if (rebalancedInWindow_ + 1 > options_.rebalanceRate) break;
+    if (plan.preferred != options_.nodeName || plan.owner == options_.nodeName || plan.owner.empty()) continue;
+    if (!packet::parseIpAddress(address)) continue;
+    out.push_back(address);
+    rebalancedInWindow_ += 1;
+  }
+  return out;
+}
+
+void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::string, policy::AddressPlan>& plans,
+                         const std::map<std::string, std::pair<bool, std::string>>& mine) {
+  if (records_ == nullptr) return;
+  std::map<std::string, const policy::ServiceInfo*> services;
+  for (const auto& s : view.services) services[s.key] = &s;
+  // Our records: an address we announce and the plan gives us (not one we are handing over:
+  // the new owner writes it), one per Service.
+  std::map<std::string, Json> desired;
+  std::map<std::vector<std::string>, std::vector<std::pair<std::string, std::string>>> interfacesOf;
+  std::map<std::string, std::pair<std::string, std::string>> notes;
+  std::map<std::string, std::vector<std::string>> claimed;
+  {
+    std::lock_guard lock(mutex_);
+    claimed = handover_.claimed();
+    notes = claimNote_;
+  }
+  for (const auto& [address, patterns] : claimed) {
+    auto plan = plans.find(address);
+    if (plan == plans.end() || plan->second.owner != options_.nodeName) continue;
+    auto [known, fresh] = interfacesOf.try_emplace(patterns);
+    if (fresh) {
+      auto selector = k8s::InterfaceSelector::create(patterns);
+      for (const auto& [name, state] : mine) {
+        if (state.first && selector && selector->matches(name)) known->second.emplace_back(name, state.second);
+      }
+    }
+    auto note = notes.find(address);
+    Claim claim{.address = address,
+                .interfaces = known->second,
+                .since = note == notes.end() ? common::rfc3339() : note->second.first,
+                .cause = note == notes.end() ? "plan" : note->second.second};
+    for (const std::string& key : plan->second.services) {
+      auto service = services.find(key);
+      Json record = desiredRecord(key, service == services.end() ? "" : service->second->uid, options_.nodeName, claim);
+      desired[key.substr(0, key.find('/')) + "/" + record["metadata"].value("name", "")] = std::move(record);
+    }
+  }
+  records_->setRecords(std::move(desired));
+
+  // The Announced condition of every Service a policy selects, and of those still carrying it:
+  // each written by one live node (rendezvous hashing), as the policies' conditions are.
+  std::vector<policy::Candidate> live;
+  for (const auto& n : view.nodes) {
+    if (n.live && (!n.interfaces || !n.interfaces->empty())) live.push_back({n.name, 1.0});
+  }
+  std::map<std::string, std::vector<const policy::AddressPlan*>> plansOf;
+  for (const auto& [address, plan] : plans) {
+    for (const std::string& key : plan.services) plansOf[key].push_back(&plan);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const std::string& key : withCondition_) plansOf.try_emplace(key);
+  }
+  std::string now = common::rfc3339();
+  for (const auto& [key, ofService] : plansOf) {
+    if (policy::chooseOwner("service/" + key, live) != options_.nodeName) continue;
+    auto service = services_->get(key);
+    if (!service) continue;
+    Json patch = conditionPatch(*service, announcedCondition(ofService), now);
+    if (!patch.is_null()) records_->writeCondition(key, std::move(patch));
+  }
 }
 
 namespace {
@@ -590,11 +724,13 @@ void Agent::event(const std::string& serviceKey, const std::string& type, const 
 }
 
 void Agent::run(const std::atomic<bool>& stop) {
+  // Before the first plan: every object read, and who holds what (a node just started must
+  // not pull back what another kept meanwhile).
   auto allSynced = [this] {
     for (kube::Informer* i : informers()) {
       if (!i->synced()) return false;
     }
-    return true;
+    return records_ == nullptr || records_->ready();
   };
   while (!stop.load() && !allSynced()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   while (!stop.load()) {
@@ -644,6 +780,7 @@ void Agent::shutdown() {
     std::lock_guard lock(mutex_);
     for (const auto& [address, scope] : handover_.claimed()) released.emplace_back(address, announcedElsewhere(address));
     handover_.releaseAll();
+    claimNote_.clear();
     status_.announced.clear();
   }
   for (const auto& [address, handedOver] : released) {

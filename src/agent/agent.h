@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/announcement_status.h"
 #include "agent/cluster_view.h"
 #include "agent/handover.h"
 #include "kube/client.h"
@@ -52,6 +53,11 @@ struct AgentOptions {
   std::chrono::milliseconds resyncPeriod{1000};
   k8s::LoadBalancerClasses classes;  // which Services this agent announces
   NodeAvoidance avoid;               // which nodes announce nothing beside drained ones
+  // Addresses stay with their current owner while it remains a candidate (policy/assignment.h).
+  // With `rebalance`, this node takes back what rendezvous hashing gives it from a holder that
+  // kept it, at most `rebalanceRate` addresses a second.
+  bool rebalance = false;
+  double rebalanceRate = 10;
 };
 
 struct PolicyKind {
@@ -63,6 +69,7 @@ struct AgentStatus {
   bool frozen = false;
   std::vector<std::string> announced;  // addresses claimed now
   uint64_t takeovers = 0;
+  uint64_t rebalanced = 0;  // taken back from a holder that kept them (rebalance)
   // Take-overs by what made the previous owner lose the address: "wire" (excluded or held down
   // by heartbeats), "lease" (its Lease expired or went), "carrier" (its interfaces went down, as
   // its Lease publishes them), "drain" (drained, cordoned or excluded from load balancers),
@@ -95,6 +102,11 @@ class Agent {
   // authority (an expired Lease is dead whatever the wire says). Call wireChanged() from
   // Heartbeats' `changed`.
   void setWire(wire::Heartbeats* heartbeats) { wire_ = heartbeats; }
+  // Before run(): where the announcement records and Service conditions go (null: nowhere);
+  // its holders() are the shared record of who holds what. Call recordsChanged() from its
+  // `changed`.
+  void setRecords(AnnouncementStatus* records) { records_ = records; }
+  void recordsChanged() { wake(); }
   void wireChanged() { wake(); }
   // A link changed (called from the responder's loop thread): reconcile soon.
   void linksChanged();
@@ -128,6 +140,14 @@ class Agent {
                             const std::string& address) const;
   void publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine);
   void writePolicyStatuses(const policy::ClusterView& view);
+  // Who holds each address now: the records, the peers' heartbeats and our own claims.
+  std::map<std::string, std::set<std::string>> holders(const wire::WireView& wire);
+  // Addresses rendezvous hashing gives us that a holder kept: taken back with `rebalance`, at
+  // most options_.rebalanceRate a second. Caller holds mutex_.
+  std::vector<std::string> rebalancePulls(const std::map<std::string, policy::AddressPlan>& plans, Steady::time_point now);
+  // Our records and the Service conditions we are the writer of, handed to records_.
+  void writeRecords(const policy::ClusterView& view, const std::map<std::string, policy::AddressPlan>& plans,
+                    const std::map<std::string, std::pair<bool, std::string>>& mine);
   static constexpr size_t kServiceEventsPerPass = 20;
   void emitEvents(const std::vector<std::tuple<std::string, std::string, std::string>>& events, size_t started,
                   size_t stopped, const std::map<std::string, uint64_t>& causes);
@@ -149,6 +169,7 @@ class Agent {
   std::vector<std::unique_ptr<kube::Informer>> policies_;
   std::unique_ptr<kube::LeaderElector> lease_;
   wire::Heartbeats* wire_ = nullptr;
+  AnnouncementStatus* records_ = nullptr;
   // Events about Services (announcing started/stopped): aggregated per Service, rate-limited,
   // sent by a thread of the recorder's own so a reconcile never waits on the API server.
   std::unique_ptr<kube::EventRecorder> events_;
@@ -177,6 +198,10 @@ class Agent {
   std::map<std::string, std::string> policyStatusWritten_;
   std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
   std::map<std::string, Steady::time_point> claimedAt_;  // our claims, since when
+  std::map<std::string, std::pair<std::string, std::string>> claimNote_;  // our claims: since (RFC 3339), cause
+  std::set<std::string> withCondition_;  // Services carrying our Announced condition
+  Steady::time_point rebalanceWindow_{};  // the second rebalancing pulls are counted in
+  double rebalancedInWindow_ = 0;
   std::map<std::string, std::string> lastOwner_;         // address -> owner in the last plan
   std::set<std::string> lastLeaseLive_;  // nodes Lease-live when we last were (us included)
   std::vector<std::string> leaseDeadHeard_;  // Lease expired, still heard: what we accuse

@@ -86,10 +86,16 @@ int runAgent(const AgentCommandOptions& options) {
   // cut from the API server notices and freezes in time.
   kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
   kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
+  // Announcement records and conditions: a rate limit of their own (a mass take-over writes
+  // thousands), never ahead of a renewal or an informer.
+  kube::Client recordClient(leaseTransport, kube::Client::Options{.qps = options.recordQps,
+                                                                  .burst = static_cast<int>(2 * options.recordQps) + 1,
+                                                                  .maxRetries = 0});
 
   // The agent exists once discovery has answered; /metrics and /readyz serve from the start.
   std::unique_ptr<agent::Agent> agentHolder;
   std::atomic<agent::Agent*> running{nullptr};
+  std::atomic<agent::AnnouncementStatus*> recordsRunning{nullptr};
   std::mutex blockedMutex;
   std::string blocked = "starting";
   std::atomic<bool> stop{false};
@@ -110,6 +116,8 @@ int runAgent(const AgentCommandOptions& options) {
               w.counter("l2a_takeovers_total", "Addresses this node started announcing, by why the previous owner lost them",
                         n == st.takeoversByCause.end() ? 0.0 : static_cast<double>(n->second), {{"cause", cause}});
             }
+            w.counter("l2a_rebalanced_total", "Addresses taken back from a node that kept them (--rebalance)",
+                      static_cast<double>(st.rebalanced));
             w.counter("l2a_takeovers_given_back_total", "Addresses released within 1 s of taking them (false alarms)",
                       static_cast<double>(st.givenBackSoon));
             w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));
@@ -136,6 +144,18 @@ int runAgent(const AgentCommandOptions& options) {
             w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",
                       static_cast<double>(agent->nodeLease().renewFailures()));
             w.gauge("l2a_node_lease_held", "1 while this node holds its lease", agent->nodeLease().isLeader() ? 1 : 0);
+          }
+          if (agent::AnnouncementStatus* records = recordsRunning.load()) {
+            agent::AnnouncementStatusStats rs = records->stats();
+            w.gauge("l2a_announcement_records_served", "1 while the L2Announcement CRD is served (records written)",
+                    rs.served ? 1 : 0);
+            for (const auto& [what, n] : std::vector<std::pair<const char*, uint64_t>>{
+                     {"record_written", rs.recordsWritten}, {"record_deleted", rs.recordsDeleted},
+                     {"condition_written", rs.conditionsWritten}, {"failed", rs.failures}}) {
+              w.counter("l2a_announcement_status_writes_total",
+                        "Writes of L2Announcement records and Service Announced conditions, by what they were",
+                        static_cast<double>(n), {{"write", what}});
+            }
           }
           writeClientMetrics(w, client);
           return w.text();
@@ -193,12 +213,17 @@ int runAgent(const AgentCommandOptions& options) {
                           .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
                           .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs),
                           .classes = {.ownClassOnly = options.ownClassOnly},
-                          .avoid = {.excluded = options.avoidExcludedNodes, .cordoned = options.avoidCordonedNodes}},
+                          .avoid = {.excluded = options.avoidExcludedNodes, .cordoned = options.avoidCordonedNodes},
+                          .rebalance = options.rebalance,
+                          .rebalanceRate = options.rebalanceRate},
       *policyKinds, [] {
         auto links = net::dumpLinks();
         return links ? *links : std::vector<net::LinkInfo>{};
       });
   agent::Agent& agent = *agentHolder;
+  agent::AnnouncementStatus records(client, recordClient, node, [&agent] { agent.recordsChanged(); });
+  agent.setRecords(&records);
+  recordsRunning = &records;
   (*host)->onLinksChanged([&agent] { agent.linksChanged(); });
   (*host)->responder().setConflictHandler(
       [&agent](const packet::IpAddress& a, const packet::MacAddress& m, const std::string& port) {
@@ -231,6 +256,8 @@ int runAgent(const AgentCommandOptions& options) {
   driver.add(agent.nodeLease());
   threads.emplace_back(guarded("node lease", [&] { driver.run(stop); }));
   std::thread reconciler(guarded("reconcile loop", [&] { agent.run(stop); }));
+  std::atomic<bool> stopRecords{false};
+  std::thread recordWriter(guarded("announcement records", [&] { records.run(stopRecords); }));
   if (keys && (*host)->heartbeats()) {
     // A Secret mounted as a volume changes in place: new keys are taken without a restart.
     threads.emplace_back(guarded("heartbeat keys", [&] {
@@ -258,9 +285,11 @@ int runAgent(const AgentCommandOptions& options) {
   agent.linksChanged();  // wakes the reconcile loop so it sees `stop` at once
   reconciler.join();
   agent.shutdown();  // release the node lease, answer until others announce, then stop
+  stopRecords = true;
+  recordWriter.join();
   (*host)->stop();
   for (auto& t : threads) t.join();
-  metrics.reset();  // before the agent it reads
+  metrics.reset();  // before the agent and the records it reads
   spdlog::info("event=stopped node={}", node);
   return kExitOk;
 }

@@ -27,6 +27,9 @@ struct AgentCommandOptions {
   bool ownClassOnly = false;  // only Services with loadBalancerClass l2announcer.io/l2
   bool avoidExcludedNodes = true;  // no plan uses nodes labelled exclude-from-external-load-balancers
   bool avoidCordonedNodes = true;  // ... nor cordoned ones (spec.unschedulable)
+  bool rebalance = false;          // take back from holders what rendezvous hashing gives us
+  double rebalanceRate = 10;       // ... at most this many addresses a second
+  double recordQps = 20;           // announcement records and Service conditions written a second
   // Node liveness on the wire (wire/heartbeats.h): 0 turns heartbeats off.
   int heartbeatIntervalMs = 40;
   int heartbeatMisses = 5;

@@ -73,6 +73,15 @@ void printText(const Json& r) {
                    i["up"].get<bool>() ? "up" : "DOWN");
       }
     }
+    if (a.contains("kept")) fmt::print("               kept: {}\n", a["kept"]["why"].get<std::string>());
+    if (a.contains("record")) {
+      const Json& rec = a["record"];
+      auto str = [](const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+      fmt::print("               record {}: {} on {} ({}) since {}, cause {}\n", str(rec["name"]), str(rec["node"]),
+                 str(rec["interfaces"]), str(rec["macs"]), str(rec["since"]), str(rec["cause"]));
+    } else if (ok) {
+      fmt::print("               record: none (not written yet, or the CRD l2announcements.l2announcer.io is not installed)\n");
+    }
     if (a.contains("wire")) {
       const Json& w = a["wire"];
       fmt::print("               heartbeats heard from: {}\n", fmt::join(w["heard"].get<std::vector<std::string>>(), ", "));
@@ -95,6 +104,11 @@ void printText(const Json& r) {
         }
       }
     }
+  }
+  if (r.contains("condition")) {
+    const Json& c = r["condition"];
+    auto str = [&c](const char* f) { return c.contains(f) && c[f].is_string() ? c[f].get<std::string>() : std::string("?"); };
+    fmt::print("  condition {}={} ({}): {}\n", str("type"), str("status"), str("reason"), str("message"));
   }
   fmt::print("  => {}\n", r["verdict"].get<std::string>());
 }
@@ -196,8 +210,18 @@ int runExplain(const ExplainOptions& options) {
     fmt::print(stderr, "l2a: error: {}\n", readError);
     return kExitSoftware;
   }
+  // Who holds what, as the agents' records say (a cluster without the CRD has none): the
+  // agents keep an address with its holder, and so must this plan.
+  std::vector<Json> records;
+  if (auto listed = client.listAll(agent::kL2Announcements, "", {.limit = 500})) {
+    for (Json& item : (*listed)["items"]) records.push_back(std::move(item));
+  } else if (listed.error().code != kube::ApiErrorCodes::kNotFound) {
+    fmt::print(stderr, "l2a: error: cannot list l2announcements: {}\n", listed.error().message);
+    return kExitSoftware;
+  }
   ExplainSnapshot snapshot{.view = agent::buildClusterView(in), .plans = {}, .pools = std::move(pools),
-                           .leaseOfNode = std::move(leaseOfNode)};
+                           .leaseOfNode = std::move(leaseOfNode), .records = std::move(records)};
+  addHolders(snapshot.view, snapshot.records);
   snapshot.plans = policy::planAddresses(snapshot.view);
 
   Json reports = Json::array();

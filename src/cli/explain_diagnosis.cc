@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/agent.h"
+#include "agent/announcement_records.h"
 #include "ipam/allocator.h"
 #include "ipam/lb_ipam_controller.h"
 #include "k8s/object_meta.h"
@@ -117,6 +118,27 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
           entry["ownerInterfaces"] = macs;
         }
       }
+      if (!plan.owner.empty() && plan.owner != plan.preferred) {
+        entry["kept"] = {{"preferred", plan.preferred},
+                         {"why", fmt::format("{} holds it and may still announce it, so it keeps it (rendezvous hashing "
+                                             "prefers {}; agents run with --rebalance take it back)",
+                                             plan.owner, plan.preferred)}};
+      }
+      for (const Json& record : snapshot.records) {
+        if (!record.is_object()) continue;
+        const Json status = record.value("status", Json::object());
+        if (!status.is_object() || status.value("address", Json()) != Json(a)) continue;
+        const Json serviceName = status.value("serviceName", Json());
+        if (!serviceName.is_string() || k8s::namespaceOf(record) + "/" + serviceName.get<std::string>() != info.key) {
+          continue;
+        }
+        entry["record"] = {{"name", k8s::nameOf(record)},
+                           {"node", status.value("node", Json(""))},
+                           {"interfaces", status.value("interfaceNames", Json(""))},
+                           {"macs", status.value("macs", Json(""))},
+                           {"since", status.value("since", Json(""))},
+                           {"cause", status.value("cause", Json(""))}};
+      }
       addresses.push_back(entry);
       if (plan.owner.empty() && verdict.empty()) {
         verdict = fmt::format("stops at nodes: no candidate node for {}", a);
@@ -124,9 +146,25 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
     }
     out["addresses"] = addresses;
   }
+  // The condition the agents write on the Service (announcement_records.h), as stored.
+  const Json conditions = service.value("/status/conditions"_json_pointer, Json::array());
+  for (const Json& c : conditions.is_array() ? conditions : Json::array()) {
+    if (c.is_object() && c.value("type", Json()) == Json(agent::kAnnouncedCondition)) out["condition"] = c;
+  }
   out["verdict"] = verdict.empty() ? "announced" : verdict;
   out["ok"] = verdict.empty();
   return out;
+}
+
+void addHolders(policy::ClusterView& view, const std::vector<Json>& records,
+                const std::map<std::string, wire::Heartbeat>& heartbeats) {
+  view.holders = agent::recordHolders(records);
+  for (const auto& [address, nodes] : view.holders) {
+    if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
+  }
+  for (const auto& [node, h] : heartbeats) {
+    for (const auto& a : h.announced) view.holders[packet::toString(a)].insert(node);
+  }
 }
 
 void addWireReport(Json& out, const ExplainSnapshot& snapshot,
@@ -163,6 +201,7 @@ void addWireReport(Json& out, const ExplainSnapshot& snapshot,
           held.insert(h.heldDown.begin(), h.heldDown.end());
         }
         policy::ClusterView wireView = view;
+        addHolders(wireView, snapshot.records, probe->heartbeats);
         for (auto& n : wireView.nodes) {
           if (accused.count(n.name)) n.live = false;
           if (held.count(n.name)) n.weight = 0;  // a last resort, as the agents plan it

@@ -26,7 +26,13 @@ struct ExplainSnapshot {
   std::map<std::string, policy::AddressPlan> plans;
   std::vector<std::pair<ipam::Pool, nlohmann::json>> pools;  // parsed, and as read (for status)
   std::map<std::string, nlohmann::json> leaseOfNode;         // the agents' node Leases by node
+  std::vector<nlohmann::json> records;                       // L2Announcements (none when not served)
 };
+
+// The holders and recorded owners the records give (ClusterView::holders, ::recorded), as the
+// agents plan with them; `heartbeats` adds what each node's last heartbeat lists.
+void addHolders(policy::ClusterView& view, const std::vector<nlohmann::json>& records,
+                const std::map<std::string, wire::Heartbeat>& heartbeats = {});
 
 // One Service's chain as JSON: "steps", "addresses", "verdict" ("announced" or where it stops)
 // and "ok".

@@ -133,6 +133,16 @@ int main(int argc, char** argv) {
   agentCmd->add_option("--avoid-cordoned-nodes", ag.avoidCordonedNodes,
                        "Announce nothing from cordoned nodes (spec.unschedulable)")
       ->capture_default_str();
+  agentCmd->add_flag("--rebalance", ag.rebalance,
+                     "Take back addresses rendezvous hashing gives this node from the node that kept them "
+                     "(default: an address stays with its owner while that owner may announce it)");
+  agentCmd->add_option("--rebalance-rate", ag.rebalanceRate, "With --rebalance, addresses taken back a second at most")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 1e6));
+  agentCmd->add_option("--record-qps", ag.recordQps,
+                       "L2Announcement records and Service conditions written a second at most (burst: twice as many)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 1e6));
   agentCmd->add_option("--heartbeat-interval-ms", ag.heartbeatIntervalMs,
                        "Send heartbeats to the other agents on each interface this often (grows past 40 nodes; 0: off, Leases alone)")
       ->capture_default_str()

@@ -58,6 +58,7 @@ const std::vector<Path>& agentServiceFields() {
       {"spec", "externalIPs"},
       {"spec", "externalTrafficPolicy"},
       {"status", "loadBalancer", "ingress", "*", "ip"},
+      {"status", "conditions"},  // the Announced condition, compared before it is written
   });
   return fields;
 }

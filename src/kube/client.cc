@@ -203,8 +203,26 @@ Result<Json> Client::patch(const Resource& r, const std::string& ns, const std::
                .contentType = "application/merge-patch+json"});
 }
 
-Status<> Client::remove(const Resource& r, const std::string& ns, const std::string& name) {
-  auto result = call("delete", r, {.method = "DELETE", .target = r.path(ns, name)});
+Result<Json> Client::strategicPatch(const Resource& r, const std::string& ns, const std::string& name,
+                                    const Json& patch, const std::string& subresource) {
+  return call("patch", r,
+              {.method = "PATCH",
+               .target = r.path(ns, name, subresource),
+               .body = patch.dump(),
+               .contentType = "application/strategic-merge-patch+json"});
+}
+
+Status<> Client::remove(const Resource& r, const std::string& ns, const std::string& name,
+                        const std::string& resourceVersion) {
+  HttpRequest request{.method = "DELETE", .target = r.path(ns, name)};
+  if (!resourceVersion.empty()) {
+    request.body = Json{{"apiVersion", "v1"},
+                        {"kind", "DeleteOptions"},
+                        {"preconditions", {{"resourceVersion", resourceVersion}}}}
+                       .dump();
+    request.contentType = "application/json";
+  }
+  auto result = call("delete", r, std::move(request));
   if (!result) return fail(result.error());
   return Ok{};
 }

@@ -92,7 +92,13 @@ class Client {
   // RFC 7386 JSON merge patch, on the object or a subresource ("status").
   Result<Json> patch(const Resource& r, const std::string& ns, const std::string& name,
                      const Json& mergePatch, const std::string& subresource = "");
-  Status<> remove(const Resource& r, const std::string& ns, const std::string& name);
+  // Strategic merge patch (built-in kinds only): lists with a merge key, such as a Service's
+  // status.conditions keyed by type, are merged item by item, not replaced.
+  Result<Json> strategicPatch(const Resource& r, const std::string& ns, const std::string& name, const Json& patch,
+                              const std::string& subresource = "");
+  // With `resourceVersion`, deletes only that version (a 409 conflict when it changed).
+  Status<> remove(const Resource& r, const std::string& ns, const std::string& name,
+                  const std::string& resourceVersion = "");
 
   // Streams events to `onEvent` until the server ends the watch, `onEvent` returns false, `stop`
   // is set, or the connection goes silent. A 410 answer comes back as error "gone"; an ERROR

@@ -133,12 +133,19 @@ void ApiServer::get(const ApiRequest& r, const httplib::Request& req, httplib::R
   reply(res, 200, *object);
 }
 
-void ApiServer::remove(const ApiRequest& r, httplib::Response& res) {
+void ApiServer::remove(const ApiRequest& r, const httplib::Request& req, httplib::Response& res) {
   if (r.name.empty()) {
     count("delete", r.id(), 405);
     return reply(res, 405, statusBody(405, "MethodNotAllowed", "deletecollection is not supported"));
   }
-  auto removed = store_.remove(r.id(), r.ns, r.name);
+  // DeleteOptions in the body: preconditions.resourceVersion deletes only that version.
+  Json options = Json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  std::string expected;
+  if (options.is_object() && options.contains("preconditions") && options["preconditions"].is_object()) {
+    auto rv = options["preconditions"].value("resourceVersion", Json());
+    if (rv.is_string()) expected = rv.get<std::string>();
+  }
+  auto removed = store_.remove(r.id(), r.ns, r.name, expected);
   if (!removed) {
     count("delete", r.id(), removed.error().code);
     return replyFailure(res, removed.error());

@@ -185,7 +185,7 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
   if (!r) return reply(res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
   if (req.method == "GET" && r->name.empty()) return watching ? watch(*r, req, res) : list(*r, req, res);
   if (req.method == "GET") return get(*r, req, res);
-  if (req.method == "DELETE") return remove(*r, res);
+  if (req.method == "DELETE") return remove(*r, req, res);
 
   std::string verb = req.method == "POST" ? "create" : req.method == "PUT" ? "update" : "patch";
   // Typed client-go clients (kubectl create service, create token, ...) send protobuf; the lab

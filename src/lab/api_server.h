@@ -70,7 +70,7 @@ class ApiServer {
   void list(const ApiRequest& r, const httplib::Request& req, httplib::Response& res);
   void watch(const ApiRequest& r, const httplib::Request& req, httplib::Response& res);
   void get(const ApiRequest& r, const httplib::Request& req, httplib::Response& res);
-  void remove(const ApiRequest& r, httplib::Response& res);
+  void remove(const ApiRequest& r, const httplib::Request& req, httplib::Response& res);
   void create(const ApiRequest& r, const httplib::Request& req, Json body, httplib::Response& res);
   void update(const ApiRequest& r, const httplib::Request& req, Json body, httplib::Response& res);
   void patch(const ApiRequest& r, const httplib::Request& req, const Json& body, httplib::Response& res);

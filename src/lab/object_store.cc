@@ -185,11 +185,18 @@ Result<Json, ApiFailure> ObjectStore::update(const std::string& resource, const 
 }
 
 Result<Json, ApiFailure> ObjectStore::remove(const std::string& resource, const std::string& ns,
-                                             const std::string& name) {
+                                             const std::string& name, const std::string& expectedVersion) {
   std::lock_guard lock(mutex_);
   std::string k = key(resource, ns, name);
   auto it = objects_.find(k);
   if (it == objects_.end()) return fail(notFound(resource, name));
+  std::string stored = it->second["metadata"].value("resourceVersion", "");
+  if (!expectedVersion.empty() && expectedVersion != stored) {
+    return fail(ApiFailure{409, "Conflict",
+                           fmt::format("Operation cannot be fulfilled on {} \"{}\": Precondition failed: ResourceVersion "
+                                       "in precondition: {}, ResourceVersion in object meta: {}",
+                                       resource.substr(resource.find('/') + 1), name, expectedVersion, stored)});
+  }
   Json object = it->second;
   object["metadata"]["resourceVersion"] = std::to_string(++resourceVersion_);
   if (auto s = journal({{"op", "delete"}, {"rv", resourceVersion_}, {"key", k}}); !s) {

@@ -58,8 +58,9 @@ class ObjectStore {
   Result<Json, ApiFailure> update(const std::string& resource, const std::string& ns,
                                   const std::string& name, Json object, bool hasStatus,
                                   bool statusOnly, bool tracksGeneration = true);
+  // With `expectedVersion`, only that version (DeleteOptions.preconditions): else a 409.
   Result<Json, ApiFailure> remove(const std::string& resource, const std::string& ns,
-                                  const std::string& name);
+                                  const std::string& name, const std::string& expectedVersion = "");
   void removeAll(const std::string& resource);
 
   struct ListResult {

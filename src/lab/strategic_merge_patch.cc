@@ -1,5 +1,6 @@
 #include "lab/strategic_merge_patch.h"
 
+#include <algorithm>
 #include <string>
 
 namespace l2a::lab {
@@ -19,7 +20,30 @@ bool isDelete(const Json& item) {
   return item.is_object() && item.value("$patch", "") == "delete";
 }
 
-Json mergeList(const Json& original, const Json& patchList, const Json* order) {
+// Items keyed by `type`: the merge key Kubernetes' built-in kinds give their conditions.
+bool keyedByType(const std::string& field, const Json& patchList) {
+  return field == "conditions" && std::all_of(patchList.begin(), patchList.end(), [](const Json& item) {
+           return item.is_object() && item.contains("type") && item["type"].is_string();
+         });
+}
+
+Json mergeByType(const Json& original, const Json& patchList) {
+  Json out = original.is_array() ? original : Json::array();
+  for (const Json& item : patchList) {
+    auto same = std::find_if(out.begin(), out.end(), [&](const Json& o) { return o.is_object() && o.value("type", Json()) == item["type"]; });
+    if (isDelete(item)) {
+      if (same != out.end()) out.erase(same);
+    } else if (same != out.end()) {
+      *same = applyStrategicMergePatch(*same, item);
+    } else {
+      out.push_back(item);
+    }
+  }
+  return out;
+}
+
+Json mergeList(const Json& original, const Json& patchList, const Json* order, const std::string& field) {
+  if (order == nullptr && keyedByType(field, patchList)) return mergeByType(original, patchList);
   if (order == nullptr) {
     // No order given: the patch list replaces the list, directives removed.
     Json out = Json::array();
@@ -85,7 +109,7 @@ Json applyStrategicMergePatch(const Json& original, const Json& patch) {
     } else if (value.is_array()) {
       std::string orderKey = "$setElementOrder/" + key;
       const Json* order = patch.contains(orderKey) ? &patch[orderKey] : nullptr;
-      out[key] = mergeList(out.contains(key) ? out[key] : Json(), value, order);
+      out[key] = mergeList(out.contains(key) ? out[key] : Json(), value, order, key);
     } else {
       out[key] = value;
     }
@@ -94,7 +118,7 @@ Json applyStrategicMergePatch(const Json& original, const Json& patch) {
   for (const auto& [key, value] : patch.items()) {
     if (key.rfind("$setElementOrder/", 0) != 0) continue;
     std::string field = key.substr(17);
-    if (!patch.contains(field)) out[field] = mergeList(out.contains(field) ? out[field] : Json(), Json::array(), &value);
+    if (!patch.contains(field)) out[field] = mergeList(out.contains(field) ? out[field] : Json(), Json::array(), &value, field);
   }
   return out;
 }

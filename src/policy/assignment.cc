@@ -21,6 +21,7 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service, const k8s::LoadBala
   const auto& spec = service.value("spec", nlohmann::json::object());
   std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
   s.key = ns + "/" + name;
+  s.uid = meta.contains("uid") && meta["uid"].is_string() ? meta["uid"].get<std::string>() : "";
   s.labels = k8s::labelsOf(service);
   s.labels["io.kubernetes.service.name"] = name;
   s.labels["io.kubernetes.service.namespace"] = ns;
@@ -146,7 +147,22 @@ std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
       if (!verdicts) verdicts = judgeNodes(view, policies, nullptr);
       plan.nodes = verdicts;
     }
-    plan.owner = chooseOwner(address, plan.nodes->weighted);
+    plan.preferred = chooseOwner(address, plan.nodes->weighted);
+    plan.owner = plan.preferred;
+    auto held = view.holders.find(address);
+    if (held == view.holders.end() || (view.rebalance && held->second.count(plan.preferred))) continue;
+    std::vector<Candidate> holding;
+    for (const Candidate& c : plan.nodes->weighted) {
+      if (c.weight > 0 && held->second.count(c.node)) holding.push_back(c);
+    }
+    auto record = view.recorded.find(address);
+    bool recordHolds = record != view.recorded.end() &&
+                       std::any_of(holding.begin(), holding.end(), [&](const Candidate& c) { return c.node == record->second; });
+    if (recordHolds) {
+      plan.owner = record->second;
+    } else if (!holding.empty()) {
+      plan.owner = chooseOwner(address, holding);
+    }
   }
   return plans;
 }

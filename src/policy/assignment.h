@@ -35,6 +35,7 @@ struct NodeInfo {
 
 struct ServiceInfo {
   std::string key;  // namespace/name
+  std::string uid;
   k8s::Labels labels;  // with the io.kubernetes.service.* pseudo-labels
   bool handled = false;  // type LoadBalancer, class none / l2announcer.io/l2 / io.cilium/l2-announcer
   std::vector<std::string> loadBalancerIPs;
@@ -51,6 +52,19 @@ struct ClusterView {
   // Objects read but malformed, "kind namespace/name: reason" (a slice, a Lease annotation...):
   // each is left out or taken in part, never an exception.
   std::vector<std::string> problems;
+  // Who announces each address now: the records, the peers' heartbeats and this node's own
+  // claims. An address stays with a holder that is still a candidate (live, selected, not
+  // avoided, not held down) when a better-ranked node comes back, so a node that blips does not
+  // pull its addresses back; among several such holders (a hand-over in flight, a conflict)
+  // the recorded one, else the best-ranked, keeps it, so every agent picks the same owner.
+  std::map<std::string, std::set<std::string>> holders;
+  // Address -> the node its announcement record names (the last to take it over): among
+  // several holders it is the one that keeps it — a node thawing from a partition, still
+  // announcing what another took over meanwhile, does not pull it back.
+  std::map<std::string, std::string> recorded;
+  // Rebalancing: a holder that is rendezvous hashing's choice keeps the address (it took it
+  // back), whatever the record says.
+  bool rebalance = false;
 };
 
 struct Exclusion {
@@ -78,7 +92,8 @@ struct AddressPlan {
   std::vector<std::string> interfacePatterns;  // union; empty with allInterfaces
   bool allInterfaces = false;
   std::shared_ptr<const NodeVerdicts> nodes = NodeVerdicts::none();
-  std::string owner;  // "" when no candidate
+  std::string owner;      // "" when no candidate
+  std::string preferred;  // rendezvous hashing's choice; differs from owner while a holder keeps it
   const std::vector<std::string>& candidates() const { return nodes->candidates; }
   const std::vector<Exclusion>& excluded() const { return nodes->excluded; }
 };

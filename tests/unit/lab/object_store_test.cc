@@ -98,6 +98,23 @@ TEST(ObjectStore, WatchHistoryAndGone) {
   EXPECT_EQ(cursor, store.resourceVersion());
 }
 
+TEST(ObjectStore, DeleteWithAPreconditionDeletesOnlyThatVersion) {
+  ObjectStore store(100, "");
+  auto created = store.create("/services", "d", svc("s"));
+  ASSERT_TRUE(created.ok());
+  std::string rv = (*created)["metadata"]["resourceVersion"];
+  Json changed = *created;
+  changed["metadata"]["labels"] = {{"x", "y"}};
+  ASSERT_TRUE(store.update("/services", "d", "s", changed, false, false).ok());
+  auto refused = store.remove("/services", "d", "s", rv);  // changed since: kept
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, 409);
+  EXPECT_TRUE(store.get("/services", "d", "s").ok());
+  std::string current = (*store.get("/services", "d", "s"))["metadata"]["resourceVersion"];
+  EXPECT_TRUE(store.remove("/services", "d", "s", current).ok());
+  EXPECT_FALSE(store.get("/services", "d", "s").ok());
+}
+
 TEST(ObjectStore, JournalKeepsEverythingAcrossARestart) {
   auto dir = std::filesystem::temp_directory_path() / ("l2a-store-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);

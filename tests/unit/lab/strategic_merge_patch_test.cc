@@ -36,5 +36,19 @@ TEST(StrategicMergePatch, PlainFieldsBehaveAsMergePatch) {
   EXPECT_EQ(applyStrategicMergePatch(original, patch), Json::parse(R"({"metadata":{"labels":{"b":"2","c":"3"}}})"));
 }
 
+TEST(StrategicMergePatch, ConditionsAreMergedByTypeAsTheBuiltInKindsDo) {
+  // An agent's Announced condition must not remove the operator's, nor the operator's the agent's.
+  Json original = Json::parse(R"({"status":{"conditions":[{"type":"l2announcer.io/IPAMRequestSatisfied","status":"True"},
+      {"type":"l2announcer.io/Announced","status":"False","reason":"NoCandidateNode"}]}})");
+  Json patch = Json::parse(R"({"status":{"conditions":[{"type":"l2announcer.io/Announced","status":"True","reason":"Announced"},
+      {"type":"New","status":"True"}]}})");
+  EXPECT_EQ(applyStrategicMergePatch(original, patch), Json::parse(R"({"status":{"conditions":[
+      {"type":"l2announcer.io/IPAMRequestSatisfied","status":"True"},
+      {"type":"l2announcer.io/Announced","status":"True","reason":"Announced"},{"type":"New","status":"True"}]}})"));
+  // Items without a string type: replaced, as before.
+  EXPECT_EQ(applyStrategicMergePatch(original, Json::parse(R"({"status":{"conditions":[{"x":1}]}})"))["status"]["conditions"],
+            Json::parse(R"([{"x":1}])"));
+}
+
 }  // namespace
 }  // namespace l2a::lab

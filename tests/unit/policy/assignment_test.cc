@@ -174,3 +174,78 @@ TEST(Assignment, ServiceInfoFromAServiceObject) {
 
 }  // namespace
 }  // namespace l2a::policy
+
+namespace l2a::policy {
+namespace {
+
+// Stickiness: a view of 3 workers and one address, held by `holders`.
+struct Sticky {
+  ClusterView view = seedView(1, 3);
+  std::string address = "198.18.0.0";
+  std::string preferred() { return planAddresses(view).at(address).preferred; }
+  std::string owner() { return planAddresses(view).at(address).owner; }
+  std::string other(const std::string& not1, const std::string& not2 = "") {
+    for (const char* n : {"w0", "w1", "w2"}) {
+      if (n != not1 && n != not2) return n;
+    }
+    return "";
+  }
+  NodeInfo& nodeNamed(const std::string& name) {
+    return *std::find_if(view.nodes.begin(), view.nodes.end(), [&](const NodeInfo& n) { return n.name == name; });
+  }
+};
+
+TEST(Stickiness, AHolderThatMayStillAnnounceKeepsTheAddressWhenTheBestRankedComesBack) {
+  Sticky s;
+  std::string best = s.preferred();
+  std::string holder = s.other(best);
+  s.view.holders[s.address] = {holder};
+  EXPECT_EQ(s.owner(), holder);
+  EXPECT_EQ(s.preferred(), best);
+  s.view.rebalance = true;  // rebalancing: only a holder that is the best keeps it; this one is not
+  EXPECT_EQ(s.owner(), holder);
+  s.view.holders[s.address].insert(best);  // the best took it back: it keeps it now
+  EXPECT_EQ(s.owner(), best);
+}
+
+TEST(Stickiness, AHolderThatMayNoLongerAnnounceKeepsNothing) {
+  Sticky s;
+  std::string best = s.preferred();
+  std::string holder = s.other(best);
+  s.view.holders[s.address] = {holder};
+  s.nodeNamed(holder).live = false;  // its Lease went
+  EXPECT_EQ(s.owner(), best);
+  s.nodeNamed(holder).live = true;
+  s.nodeNamed(holder).avoided = "drained";
+  EXPECT_EQ(s.owner(), best);
+  s.nodeNamed(holder).avoided.clear();
+  s.nodeNamed(holder).weight = 0;  // held down on the wire after a silence: a last resort
+  EXPECT_EQ(s.owner(), best);
+  s.nodeNamed(holder).weight = 1;
+  s.view.holders[s.address] = {"cp"};  // not selected by the policy
+  EXPECT_EQ(s.owner(), best);
+  s.view.holders[s.address] = {"gone"};  // no such node
+  EXPECT_EQ(s.owner(), best);
+}
+
+TEST(Stickiness, AmongSeveralHoldersTheRecordedOneElseTheBestRankedKeepsIt) {
+  Sticky s;
+  std::string best = s.preferred();
+  std::string a = s.other(best), b = s.other(best, a);
+  s.view.holders[s.address] = {a, b};
+  std::string ranked = chooseOwner(s.address, {{a}, {b}});
+  EXPECT_EQ(s.owner(), ranked);  // every agent picks the same one
+  std::string unranked = ranked == a ? b : a;
+  s.view.recorded[s.address] = unranked;  // the last to take it over: it keeps it
+  EXPECT_EQ(s.owner(), unranked);
+  s.view.holders[s.address].insert(best);  // a thawed best-ranked node still announcing it
+  EXPECT_EQ(s.owner(), unranked);
+  s.view.rebalance = true;  // ...unless rebalancing gives it back
+  EXPECT_EQ(s.owner(), best);
+  s.view.rebalance = false;
+  s.view.recorded[s.address] = "w9";  // a record naming a node that holds nothing: ignored
+  EXPECT_EQ(s.owner(), best);
+}
+
+}  // namespace
+}  // namespace l2a::policy

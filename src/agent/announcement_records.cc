@@ -1,0 +1,178 @@
+#include "agent/announcement_records.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "policy/rendezvous.h"
+
+namespace l2a::agent {
+namespace {
+
+using Json = nlohmann::json;
+
+// Field access that never throws, whatever type a stored object gives a field.
+const Json& member(const Json& object, const char* key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+std::string text(const Json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
+
+std::string keyOf(const Json& object) {
+  const Json& meta = member(object, "metadata");
+  return text(member(meta, "namespace")) + "/" + text(member(meta, "name"));
+}
+
+// What a record says that matters (not when, not why): compared to decide on a write.
+std::string meaning(const Json& object) {
+  const Json& status = member(object, "status");
+  return fmt::format("{}|{}|{}|{}|{}", text(member(member(member(object, "metadata"), "labels"), kRecordNodeLabel)),
+                     text(member(status, "node")), text(member(status, "address")), text(member(status, "serviceName")),
+                     member(status, "interfaces").dump());
+}
+
+bool validLabelValue(const std::string& value) {
+  if (value.empty()) return true;
+  if (value.size() > 63 || !std::isalnum(static_cast<unsigned char>(value.front())) ||
+      !std::isalnum(static_cast<unsigned char>(value.back()))) {
+    return false;
+  }
+  return std::all_of(value.begin(), value.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+}  // namespace
+
+std::string recordName(const std::string& serviceName, const std::string& address) {
+  std::string out = serviceName + "-" + address;
+  std::replace(out.begin(), out.end(), ':', '-');
+  if (!out.empty() && out.back() == '-') out += '0';  // "2001:db8::" ends in '-': not a valid name
+  return out;
+}
+
+std::string nodeLabelValue(const std::string& node) {
+  if (validLabelValue(node)) return node;
+  return fmt::format("h-{:016x}", policy::stableHash(node, "node-label"));
+}
+
+Json desiredRecord(const std::string& serviceKey, const std::string& uid, const std::string& node, const Claim& claim) {
+  auto slash = serviceKey.find('/');
+  std::string ns = serviceKey.substr(0, slash);
+  std::string name = slash == std::string::npos ? serviceKey : serviceKey.substr(slash + 1);
+  Json interfaces = Json::array();
+  std::vector<std::string> names, macs;
+  for (const auto& [interface, mac] : claim.interfaces) {
+    interfaces.push_back({{"name", interface}, {"mac", mac}});
+    names.push_back(interface);
+    macs.push_back(mac);
+  }
+  Json object{{"apiVersion", "l2announcer.io/v1alpha1"},
+              {"kind", "L2Announcement"},
+              {"metadata",
+               {{"name", recordName(name, claim.address)},
+                {"namespace", ns},
+                {"labels", {{kRecordNodeLabel, nodeLabelValue(node)}, {kRecordServiceLabel, name}}}}},
+              {"status",
+               {{"serviceName", name},
+                {"address", claim.address},
+                {"node", node},
+                {"interfaces", interfaces},
+                {"interfaceNames", fmt::format("{}", fmt::join(names, ","))},
+                {"macs", fmt::format("{}", fmt::join(macs, ","))},
+                {"since", claim.since},
+                {"cause", claim.cause}}}};
+  if (!uid.empty()) {
+    object["metadata"]["ownerReferences"] = Json::array(
+        {{{"apiVersion", "v1"}, {"kind", "Service"}, {"name", name}, {"uid", uid}}});
+  }
+  return object;
+}
+
+RecordWrites recordWrites(const std::map<std::string, Json>& desired, const std::vector<Json>& cached,
+                          const std::string& node) {
+  RecordWrites out;
+  std::map<std::string, const Json*> byKey;
+  for (const Json& object : cached) byKey[keyOf(object)] = &object;
+  for (const auto& [key, object] : desired) {
+    auto found = byKey.find(key);
+    if (found == byKey.end() || meaning(*found->second) != meaning(object)) out.apply.push_back(object);
+  }
+  for (const auto& [key, object] : byKey) {
+    if (desired.count(key) || text(member(member(*object, "status"), "node")) != node) continue;
+    out.remove.emplace_back(key, text(member(member(*object, "metadata"), "resourceVersion")));
+  }
+  return out;
+}
+
+std::map<std::string, std::set<std::string>> recordHolders(const std::vector<Json>& cached) {
+  std::map<std::string, std::set<std::string>> out;
+  for (const Json& object : cached) {
+    const Json& status = member(object, "status");
+    std::string address = text(member(status, "address")), node = text(member(status, "node"));
+    if (!address.empty() && !node.empty()) out[address].insert(node);
+  }
+  return out;
+}
+
+Json announcedCondition(const std::vector<const policy::AddressPlan*>& plans) {
+  if (plans.empty()) {
+    return {{"type", kAnnouncedCondition},
+            {"status", "False"},
+            {"reason", "NotSelected"},
+            {"message", "no L2 announcement policy selects an address of this Service"}};
+  }
+  std::vector<std::string> announced, unowned;
+  for (const policy::AddressPlan* plan : plans) {
+    if (plan->owner.empty()) {
+      unowned.push_back(plan->address);
+    } else {
+      announced.push_back(fmt::format("{} by {}", plan->address, plan->owner));
+    }
+  }
+  std::sort(announced.begin(), announced.end());
+  std::sort(unowned.begin(), unowned.end());
+  if (unowned.empty()) {
+    return {{"type", kAnnouncedCondition},
+            {"status", "True"},
+            {"reason", "Announced"},
+            {"message", fmt::format("{}", fmt::join(announced, ", "))}};
+  }
+  std::string message = fmt::format("no node may announce {} (l2a explain says why)", fmt::join(unowned, ", "));
+  if (!announced.empty()) message += fmt::format("; {}", fmt::join(announced, ", "));
+  return {{"type", kAnnouncedCondition}, {"status", "False"}, {"reason", "NoCandidateNode"}, {"message", message}};
+}
+
+namespace {
+const Json* storedCondition(const Json& service) {
+  const Json& conditions = member(member(service, "status"), "conditions");
+  if (!conditions.is_array()) return nullptr;
+  for (const Json& c : conditions) {
+    if (text(member(c, "type")) == kAnnouncedCondition) return &c;
+  }
+  return nullptr;
+}
+}  // namespace
+
+bool hasAnnouncedCondition(const Json& service) { return storedCondition(service) != nullptr; }
+
+Json conditionPatch(const Json& service, const Json& condition, const std::string& now) {
+  const Json* stored = storedCondition(service);
+  Json wanted = condition;
+  std::string transition = now;
+  if (stored != nullptr) {
+    bool same = true;
+    for (const char* field : {"status", "reason", "message"}) same = same && member(*stored, field) == member(condition, field);
+    if (same) return nullptr;
+    if (member(*stored, "status") == member(condition, "status") && member(*stored, "lastTransitionTime").is_string()) {
+      transition = text(member(*stored, "lastTransitionTime"));
+    }
+  }
+  wanted["lastTransitionTime"] = transition;
+  return {{"status", {{"conditions", Json::array({wanted})}}}};
+}
+
+}  // namespace l2a::agent

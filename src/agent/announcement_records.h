@@ -1,0 +1,71 @@
+// Announcement records: what l2announcer tells people (and itself) about who announces what.
+//   - An L2Announcement object (l2announcer.io/v1alpha1, in the Service's namespace) per
+//     Service and address, written by the node announcing it: node, interfaces with their MACs,
+//     since when and why (MetalLB's ServiceL2Status is the model). Written only when its node
+//     or interfaces change; deleted by that node when it stops announcing and nobody took over.
+//     Read back by every agent as the shared record of who holds an address (stickiness, for
+//     the addresses a heartbeat cannot list).
+//   - The `l2announcer.io/Announced` condition on every Service a policy selects, from the plan
+//     every agent computes, written by one live node picked by rendezvous hashing.
+// Pure: from plans, claims and the objects as cached to the objects and patches to write.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/assignment.h"
+
+namespace l2a::agent {
+
+inline constexpr const char* kAnnouncedCondition = "l2announcer.io/Announced";
+inline constexpr const char* kRecordNodeLabel = "l2announcer.io/node";
+inline constexpr const char* kRecordServiceLabel = "l2announcer.io/service-name";
+
+// One address this node announces: on which interfaces (name, MAC), since when (RFC 3339) and
+// why it came here (a take-over cause, agent.h).
+struct Claim {
+  std::string address;
+  std::vector<std::pair<std::string, std::string>> interfaces;
+  std::string since;
+  std::string cause;
+};
+
+// "<service>-<address>", the address's ':' as '-' (a DNS subdomain name).
+std::string recordName(const std::string& serviceName, const std::string& address);
+// A node name as a label value: itself when it is one, else "h-" and a hash of it.
+std::string nodeLabelValue(const std::string& node);
+
+// The L2Announcement this node wants for Service `serviceKey` (namespace/name, `uid` for the
+// owner reference: the garbage collector deletes it with the Service) and one of its claims.
+nlohmann::json desiredRecord(const std::string& serviceKey, const std::string& uid, const std::string& node,
+                             const Claim& claim);
+
+struct RecordWrites {
+  std::vector<nlohmann::json> apply;                            // create, or patch in place
+  std::vector<std::pair<std::string, std::string>> remove;      // "namespace/name", resourceVersion
+};
+// From what this node wants ("namespace/name" -> object) and the objects as cached: what to
+// write. An object is rewritten only when its node, address, Service or interfaces differ (not
+// for its time); one naming this node that it no longer wants is deleted, on its
+// resourceVersion (a node that took it over meanwhile keeps it).
+RecordWrites recordWrites(const std::map<std::string, nlohmann::json>& desired, const std::vector<nlohmann::json>& cached,
+                          const std::string& node);
+
+// Address -> the nodes the cached records name (malformed ones are skipped).
+std::map<std::string, std::set<std::string>> recordHolders(const std::vector<nlohmann::json>& cached);
+
+// The Announced condition for a Service from the plans of its addresses (none: no policy
+// selects any of them): True when every address has an owner, with who announces each.
+nlohmann::json announcedCondition(const std::vector<const policy::AddressPlan*>& plans);
+// The strategic merge patch setting `condition` on `service`'s status (merged by type: other
+// conditions stay), or null when the stored one says the same. lastTransitionTime is `now`
+// when the status changes, else kept.
+nlohmann::json conditionPatch(const nlohmann::json& service, const nlohmann::json& condition, const std::string& now);
+// Whether the Service carries our condition (written once, kept up to date until it is gone).
+bool hasAnnouncedCondition(const nlohmann::json& service);
+
+}  // namespace l2a::agent

@@ -1,0 +1,208 @@
+#include "agent/announcement_status.h"
+
+#include <spdlog/spdlog.h>
+
+#include "agent/announcement_records.h"
+#include "k8s/object_meta.h"
+#include "kube/resource.h"
+
+namespace l2a::agent {
+namespace {
+
+using Json = nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+constexpr auto kLookAgain = std::chrono::seconds(30);   // for the CRD, while it is not served
+constexpr auto kFullPass = std::chrono::seconds(10);    // records compared even with nothing new
+constexpr auto kReadyAnyway = std::chrono::seconds(10); // records unreadable: start without them
+
+std::pair<std::string, std::string> split(const std::string& key) {
+  auto slash = key.find('/');
+  return {key.substr(0, slash), slash == std::string::npos ? key : key.substr(slash + 1)};
+}
+
+std::pair<std::string, std::string> addressAndNode(const Json& record) {
+  auto holders = recordHolders({record});
+  if (holders.empty()) return {};
+  return {holders.begin()->first, *holders.begin()->second.begin()};
+}
+
+}  // namespace
+
+AnnouncementStatus::AnnouncementStatus(kube::Client& reader, kube::Client& writer, std::string node,
+                                       std::function<void()> changed)
+    : reader_(reader), writer_(writer), node_(std::move(node)), changed_(std::move(changed)) {}
+
+AnnouncementStatus::~AnnouncementStatus() {
+  stopInformer_ = true;
+  if (informerThread_.joinable()) informerThread_.join();
+}
+
+void AnnouncementStatus::setRecords(std::map<std::string, Json> desired) {
+  std::lock_guard lock(mutex_);
+  if (recordsWanted_ && desired == desired_) return;
+  desired_ = std::move(desired);
+  recordsWanted_ = true;
+  dirty_ = true;
+  wake_.notify_one();
+}
+
+void AnnouncementStatus::writeCondition(const std::string& serviceKey, Json patch) {
+  std::lock_guard lock(mutex_);
+  conditions_[serviceKey] = std::move(patch);
+  dirty_ = true;
+  wake_.notify_one();
+}
+
+std::map<std::string, std::set<std::string>> AnnouncementStatus::holders() const {
+  std::map<std::string, std::set<std::string>> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, held] : held_) out[held.first].insert(held.second);
+  return out;
+}
+
+AnnouncementStatusStats AnnouncementStatus::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+bool AnnouncementStatus::served(bool& logged) {
+  auto listed = reader_.list(kL2Announcements, "", {.limit = 1});
+  if (listed) return true;
+  if (!logged) {
+    // An older install without the CRD (or without the permission): announcing goes on, only
+    // the records are not written; looked for again every 30 s.
+    spdlog::warn("event=announcement_records_off node={} reason=\"{}\" note=\"looking again every 30 s\"", node_,
+                 listed.error().code == kube::ApiErrorCodes::kNotFound
+                     ? "the CRD l2announcements.l2announcer.io is not installed"
+                     : listed.error().message);
+    logged = true;
+  }
+  return false;
+}
+
+void AnnouncementStatus::run(const std::atomic<bool>& stop) {
+  bool logged = false;
+  auto started = Steady::now();
+  auto lookAgain = started;
+  auto fullPass = started;
+  while (!stop.load()) {
+    auto now = Steady::now();
+    if (!records_ && now >= lookAgain) {
+      if (served(logged)) {
+        spdlog::info("event=announcement_records_on node={}", node_);
+        auto noted = [this](const Json& record, bool gone) {
+          std::string key = k8s::keyOf(record);
+          auto held = addressAndNode(record);
+          bool differs = false;
+          {
+            std::lock_guard lock(mutex_);
+            auto it = held_.find(key);
+            // Ours changed under us (another node took it over, someone deleted it): compare.
+            if (held.second == node_ || (it != held_.end() && it->second.second == node_)) {
+              dirty_ = true;
+              wake_.notify_one();
+            }
+            if (gone || held.first.empty()) {
+              differs = it != held_.end();
+              if (differs) held_.erase(it);
+            } else if (it == held_.end() || it->second != held) {
+              held_[key] = held;
+              differs = true;
+            }
+          }
+          if (differs) {
+            ++generation_;
+            if (changed_) changed_();
+          }
+        };
+        records_ = std::make_unique<kube::Informer>(
+            reader_, kL2Announcements, "",
+            kube::InformerHandlers{.onAdd = [noted](const Json& r) { noted(r, false); },
+                                   .onUpdate = [noted](const Json&, const Json& r) { noted(r, false); },
+                                   .onDelete = [noted](const Json& r) { noted(r, true); }});
+        informerThread_ = std::thread([this] { records_->run(stopInformer_); });
+      } else {
+        lookAgain = now + kLookAgain;
+        ready_ = true;  // nothing to read: what the wire says is all there is
+      }
+    }
+    if ((records_ && records_->synced()) || now - started > kReadyAnyway) ready_ = true;
+    bool full = now >= fullPass;
+    if (full) fullPass = now + kFullPass;
+    pass(full);
+    // Failed writes are tried again at the next full pass, not in a loop.
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::seconds(1), [&] { return dirty_ || stop.load(); });
+  }
+  stopInformer_ = true;
+  if (informerThread_.joinable()) informerThread_.join();
+}
+
+void AnnouncementStatus::pass(bool full) {
+  std::map<std::string, Json> conditions, desired;
+  bool wanted = false, dirty = false;
+  {
+    std::lock_guard lock(mutex_);
+    conditions.swap(conditions_);
+    dirty = std::exchange(dirty_, false);
+    wanted = recordsWanted_;
+    if (wanted && (dirty || full)) desired = desired_;
+  }
+  uint64_t written = 0, deleted = 0, conditionsWritten = 0, failures = 0;
+  std::map<std::string, Json> retry;
+  for (auto& [key, patch] : conditions) {
+    auto [ns, name] = split(key);
+    auto r = writer_.strategicPatch(kube::resources::kServices, ns, name, patch, "status");
+    if (r) {
+      ++conditionsWritten;
+    } else if (r.error().code != kube::ApiErrorCodes::kNotFound) {
+      ++failures;
+      spdlog::warn("event=service_condition_failed service={} error=\"{}\"", key, r.error().message);
+      retry[key] = std::move(patch);
+    }
+  }
+  // Only once this node has said what it wants (its first plan) and the records are read:
+  // a node just started must not delete what it is about to claim again.
+  if (wanted && (dirty || full) && records_ && records_->synced()) {
+    RecordWrites writes = recordWrites(desired, records_->items(), node_);
+    for (const Json& object : writes.apply) {
+      std::string key = k8s::keyOf(object);
+      auto [ns, name] = split(key);
+      Json patch{{"metadata", {{"labels", object["metadata"]["labels"]}}}, {"status", object["status"]}};
+      if (object["metadata"].contains("ownerReferences")) patch["metadata"]["ownerReferences"] = object["metadata"]["ownerReferences"];
+      auto r = writer_.patch(kL2Announcements, ns, name, patch);
+      if (!r && r.error().code == kube::ApiErrorCodes::kNotFound) {
+        r = writer_.create(kL2Announcements, ns, object);
+        // Created meanwhile by another node: ours now, so patch it.
+        if (!r && r.error().code == kube::ApiErrorCodes::kConflict) r = writer_.patch(kL2Announcements, ns, name, patch);
+      }
+      if (r) {
+        ++written;
+      } else {
+        ++failures;
+        spdlog::warn("event=announcement_record_failed record={} error=\"{}\"", key, r.error().message);
+      }
+    }
+    for (const auto& [key, version] : writes.remove) {
+      auto [ns, name] = split(key);
+      auto r = writer_.remove(kL2Announcements, ns, name, version);
+      // Gone already, or changed since (taken over by another node): nothing of ours to delete.
+      if (r || r.error().code == kube::ApiErrorCodes::kNotFound || r.error().code == kube::ApiErrorCodes::kConflict) {
+        ++deleted;
+      } else {
+        ++failures;
+        spdlog::warn("event=announcement_record_failed record={} error=\"{}\"", key, r.error().message);
+      }
+    }
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& [key, patch] : retry) conditions_.try_emplace(key, std::move(patch));  // a newer one wins
+  stats_.recordsWritten += written;
+  stats_.recordsDeleted += deleted;
+  stats_.conditionsWritten += conditionsWritten;
+  stats_.failures += failures;
+  stats_.served = records_ != nullptr;
+}
+
+}  // namespace l2a::agent

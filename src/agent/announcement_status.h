@@ -1,0 +1,80 @@
+// AnnouncementStatus: the I/O side of announcement_records.h. Writes this node's L2Announcement
+// records and the Service conditions it is the writer of, on a thread of its own with a rate
+// limit of its own (the caller's client), so no reconcile and no Lease renewal waits on these
+// writes; a failed write is tried again at the next pass (every second, or on change). Reads
+// every node's records back through an informer, started once the CRD is served and looked
+// for again every 30 s while it is not (installed after the agent started: no restart).
+// Threads: run() on a thread of its own; the rest from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "kube/client.h"
+#include "kube/informer.h"
+
+namespace l2a::agent {
+
+inline const kube::Resource kL2Announcements{"l2announcer.io", "v1alpha1", "l2announcements", true, "L2Announcement"};
+
+struct AnnouncementStatusStats {
+  bool served = false;  // the CRD is installed
+  uint64_t recordsWritten = 0, recordsDeleted = 0, conditionsWritten = 0, failures = 0;
+};
+
+class AnnouncementStatus {
+ public:
+  // `reader` feeds the informer, `writer` writes. `changed` is called (no lock held) when the
+  // holders the records name change.
+  AnnouncementStatus(kube::Client& reader, kube::Client& writer, std::string node, std::function<void()> changed);
+  ~AnnouncementStatus();
+
+  // The records this node wants now ("namespace/name" -> object); the rest naming it go.
+  void setRecords(std::map<std::string, nlohmann::json> desired);
+  // A Service's condition patch (announcement_records.h); the latest per Service is written.
+  void writeCondition(const std::string& serviceKey, nlohmann::json patch);
+  // Address -> the nodes every node's records name (empty while the CRD is not served).
+  std::map<std::string, std::set<std::string>> holders() const;
+  // Changes whenever holders() may have.
+  uint64_t generation() const { return generation_.load(); }
+  // Whether the records have been read (or the CRD is known not to be served): before that,
+  // a node that just started does not know who holds what.
+  bool ready() const { return ready_.load(); }
+  void run(const std::atomic<bool>& stop);
+  AnnouncementStatusStats stats() const;
+
+ private:
+  // `full`: compare the records even when nothing said they changed (failed writes, drift).
+  void pass(bool full);
+  bool served(bool& logged);
+
+  kube::Client& reader_;
+  kube::Client& writer_;
+  const std::string node_;
+  std::function<void()> changed_;
+  std::unique_ptr<kube::Informer> records_;
+  std::atomic<bool> stopInformer_{false};
+  std::thread informerThread_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> ready_{false};
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool dirty_ = false;
+  bool recordsWanted_ = false;  // setRecords called: before, nothing of ours is deleted
+  std::map<std::string, nlohmann::json> desired_;
+  std::map<std::string, nlohmann::json> conditions_;  // service key -> patch, not yet written
+  std::map<std::string, std::pair<std::string, std::string>> held_;  // record -> address, node
+  AnnouncementStatusStats stats_;
+};
+
+}  // namespace l2a::agent

@@ -1,0 +1,125 @@
+#include "agent/announcement_records.h"
+
+#include <gtest/gtest.h>
+
+namespace l2a::agent {
+namespace {
+
+using Json = nlohmann::json;
+
+Claim claimOf(const std::string& address) {
+  return {.address = address, .interfaces = {{"eth0", "02:00:00:00:00:01"}}, .since = "2026-11-28T04:00:00Z", .cause = "wire"};
+}
+
+// A record as the API server returns it: what we wrote, with a resourceVersion.
+Json stored(Json record, const std::string& rv) {
+  record["metadata"]["resourceVersion"] = rv;
+  return record;
+}
+
+TEST(AnnouncementRecords, NamesAreDnsSubdomainsOneFromEachAddress) {
+  EXPECT_EQ(recordName("web", "198.18.0.10"), "web-198.18.0.10");
+  EXPECT_EQ(recordName("web", "2001:db8::10"), "web-2001-db8--10");
+  EXPECT_EQ(recordName("web", "2001:db8::"), "web-2001-db8--0");  // never ending in '-'
+  EXPECT_EQ(nodeLabelValue("worker-1"), "worker-1");
+  std::string longName(80, 'a');
+  std::string hashed = nodeLabelValue(longName);
+  EXPECT_EQ(hashed.rfind("h-", 0), 0u);
+  EXPECT_LE(hashed.size(), 63u);
+  EXPECT_NE(hashed, nodeLabelValue(longName + "b"));
+}
+
+TEST(AnnouncementRecords, TheRecordSaysWhoWhereSinceAndWhyAndBelongsToItsService) {
+  Json r = desiredRecord("shop/web", "uid-1", "worker-1", claimOf("198.18.0.10"));
+  EXPECT_EQ(r["kind"], "L2Announcement");
+  EXPECT_EQ(r["metadata"]["namespace"], "shop");
+  EXPECT_EQ(r["metadata"]["name"], "web-198.18.0.10");
+  EXPECT_EQ(r["metadata"]["labels"][kRecordNodeLabel], "worker-1");
+  EXPECT_EQ(r["metadata"]["labels"][kRecordServiceLabel], "web");
+  EXPECT_EQ(r["metadata"]["ownerReferences"][0]["uid"], "uid-1");
+  EXPECT_EQ(r["status"]["node"], "worker-1");
+  EXPECT_EQ(r["status"]["address"], "198.18.0.10");
+  EXPECT_EQ(r["status"]["interfaceNames"], "eth0");
+  EXPECT_EQ(r["status"]["macs"], "02:00:00:00:00:01");
+  EXPECT_EQ(r["status"]["cause"], "wire");
+  EXPECT_FALSE(desiredRecord("shop/web", "", "worker-1", claimOf("198.18.0.10"))["metadata"].contains("ownerReferences"));
+}
+
+TEST(AnnouncementRecords, WritesOnlyWhatDiffersAndDeletesOnlyOwnRecordsOnTheirVersion) {
+  Json mine = desiredRecord("shop/web", "u", "w1", claimOf("198.18.0.10"));
+  Json later = mine;
+  later["status"]["since"] = "2026-11-28T05:00:00Z";  // only the time differs: no write
+  std::map<std::string, Json> desired{{"shop/web-198.18.0.10", later}};
+  EXPECT_TRUE(recordWrites(desired, {stored(mine, "5")}, "w1").apply.empty());
+  Json moved = mine;
+  moved["status"]["interfaces"] = Json::array({{{"name", "eth1"}, {"mac", "02:00:00:00:00:02"}}});
+  EXPECT_EQ(recordWrites({{"shop/web-198.18.0.10", moved}}, {stored(mine, "5")}, "w1").apply.size(), 1u);
+  // Another node's record for an address now ours: ours is written over it.
+  Json theirs = desiredRecord("shop/web", "u", "w2", claimOf("198.18.0.10"));
+  EXPECT_EQ(recordWrites(desired, {stored(theirs, "6")}, "w1").apply.size(), 1u);
+  // Nothing wanted: our record goes, on its version; another node's stays.
+  Json other = desiredRecord("shop/db", "u", "w2", claimOf("198.18.0.11"));
+  RecordWrites w = recordWrites({}, {stored(mine, "5"), stored(other, "7")}, "w1");
+  EXPECT_TRUE(w.apply.empty());
+  ASSERT_EQ(w.remove.size(), 1u);
+  EXPECT_EQ(w.remove[0], (std::pair<std::string, std::string>{"shop/web-198.18.0.10", "5"}));
+  // Missing: created.
+  EXPECT_EQ(recordWrites(desired, {}, "w1").apply.size(), 1u);
+}
+
+TEST(AnnouncementRecords, HoldersComeFromWellFormedRecordsOnly) {
+  std::vector<Json> cached{desiredRecord("a/x", "", "w1", claimOf("198.18.0.10")),
+                           desiredRecord("b/y", "", "w2", claimOf("198.18.0.10")),
+                           Json::parse(R"({"metadata":{"name":"bad"},"status":{"address":7,"node":"w3"}})"),
+                           Json::parse(R"({"metadata":{"name":"bad2"},"status":"wrong"})"), Json("not even an object")};
+  auto holders = recordHolders(cached);
+  ASSERT_EQ(holders.size(), 1u);
+  EXPECT_EQ(holders["198.18.0.10"], (std::set<std::string>{"w1", "w2"}));
+}
+
+policy::AddressPlan planOf(const std::string& address, const std::string& owner) {
+  policy::AddressPlan p;
+  p.address = address;
+  p.owner = owner;
+  return p;
+}
+
+TEST(AnnouncementRecords, TheConditionSaysWhoAnnouncesEachAddressOrWhichHasNobody) {
+  auto v4 = planOf("198.18.0.10", "w1"), v6 = planOf("2001:db8::10", "w2"), none = planOf("198.18.0.11", "");
+  Json all = announcedCondition({&v6, &v4});
+  EXPECT_EQ(all["type"], kAnnouncedCondition);
+  EXPECT_EQ(all["status"], "True");
+  EXPECT_EQ(all["reason"], "Announced");
+  EXPECT_EQ(all["message"], "198.18.0.10 by w1, 2001:db8::10 by w2");
+  Json part = announcedCondition({&v4, &none});
+  EXPECT_EQ(part["status"], "False");
+  EXPECT_EQ(part["reason"], "NoCandidateNode");
+  EXPECT_NE(part["message"].get<std::string>().find("no node may announce 198.18.0.11"), std::string::npos);
+  EXPECT_NE(part["message"].get<std::string>().find("198.18.0.10 by w1"), std::string::npos);
+  EXPECT_EQ(announcedCondition({})["reason"], "NotSelected");
+}
+
+TEST(AnnouncementRecords, TheConditionIsPatchedOnlyWhenItChangesAndKeepsItsTransitionTime) {
+  auto v4 = planOf("198.18.0.10", "w1");
+  Json condition = announcedCondition({&v4});
+  Json service{{"status", {{"conditions", Json::array({{{"type", "Other"}, {"status", "True"}}})}}}};
+  Json patch = conditionPatch(service, condition, "T1");
+  ASSERT_FALSE(patch.is_null());
+  ASSERT_EQ(patch["status"]["conditions"].size(), 1u);  // ours only: merged by type
+  EXPECT_EQ(patch["status"]["conditions"][0]["lastTransitionTime"], "T1");
+  service["status"]["conditions"].push_back(patch["status"]["conditions"][0]);
+  EXPECT_TRUE(conditionPatch(service, condition, "T2").is_null());
+  EXPECT_TRUE(hasAnnouncedCondition(service));
+  auto elsewhere = planOf("198.18.0.10", "w2");  // same status, new message: time kept
+  Json moved = conditionPatch(service, announcedCondition({&elsewhere}), "T3");
+  EXPECT_EQ(moved["status"]["conditions"][0]["lastTransitionTime"], "T1");
+  EXPECT_EQ(conditionPatch(service, announcedCondition({}), "T4")["status"]["conditions"][0]["lastTransitionTime"], "T4");
+  // Whatever a stored Service holds, nothing throws.
+  for (const char* bad : {R"({"status":"x"})", R"({"status":{"conditions":"x"}})", R"({"status":{"conditions":[1,{"type":2}]}})", "[]", "null"}) {
+    EXPECT_FALSE(conditionPatch(Json::parse(bad), condition, "T").is_null()) << bad;
+    EXPECT_FALSE(hasAnnouncedCondition(Json::parse(bad))) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace l2a::agent
