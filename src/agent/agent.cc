@@ -405,7 +405,8 @@ void Agent::reconcile() {
   if (wireOnlyNow) inputs += fmt::format(" wire-only heard={}", fmt::join(wireView.heard, ","));
   {
     std::lock_guard lock(mutex_);
-    if (inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() && status_.frozen == frozenNow) {
+    if (inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() && status_.frozen == frozenNow &&
+        !rebalancePending_) {
       ++status_.reconciles;
       ++status_.plansSkipped;
       return;
@@ -547,11 +548,25 @@ void Agent::reconcile() {
   if (!frozenAtPlan) {
     writePolicyStatuses(view);
     writeRecords(view, plans, mine);
+  } else if (records_) {
+    // Frozen, what we last wanted may be stale by the time the API server answers again: write
+    // nothing until a plan made live says what we hold.
+    records_->holdRecords();
   }
 }
 
 std::map<std::string, std::set<std::string>> Agent::holders(const wire::WireView& wire) {
-  std::map<std::string, std::set<std::string>> out = records_ ? records_->holders() : decltype(out){};
+  // A record is believed only for a node the wire cannot vouch for: not us (our claims are
+  // first-hand), nor a peer whose heartbeat lists everything it announces. A stale record must
+  // not make a node the owner of what it no longer announces.
+  std::map<std::string, std::set<std::string>> out;
+  if (records_) {
+    for (auto& [address, nodes] : records_->holders()) {
+      for (const std::string& node : nodes) {
+        if (node != options_.nodeName && !wire.listedAll.count(node)) out[address].insert(node);
+      }
+    }
+  }
   for (const auto& [node, addresses] : wire.announced) {
     for (const auto& a : addresses) out[packet::toString(a)].insert(node);
   }
@@ -567,10 +582,14 @@ std::vector<std::string> Agent::rebalancePulls(const std::map<std::string, polic
     rebalancedInWindow_ = 0;
   }
   std::vector<std::string> out;
+  rebalancePending_ = false;
   for (const auto& [address, plan] : plans) {
-    if (rebalancedInWindow_ + 1 > options_.rebalanceRate) break;
     if (plan.preferred != options_.nodeName || plan.owner == options_.nodeName || plan.owner.empty()) continue;
     if (!packet::parseIpAddress(address)) continue;
+    if (rebalancedInWindow_ + 1 > options_.rebalanceRate) {
+      rebalancePending_ = true;  // more to take back: planned again at the next resync
+      break;
+    }
     out.push_back(address);
     rebalancedInWindow_ += 1;
   }
@@ -611,7 +630,8 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
     for (const std::string& key : plan->second.services) {
       auto service = services.find(key);
       Json record = desiredRecord(key, service == services.end() ? "" : service->second->uid, options_.nodeName, claim);
-      desired[key.substr(0, key.find('/')) + "/" + record["metadata"].value("name", "")] = std::move(record);
+      std::string name = key.substr(0, key.find('/')) + "/" + record["metadata"]["name"].get<std::string>();
+      desired[name] = std::move(record);  // named first: json's operator= takes its argument by value
     }
   }
   records_->setRecords(std::move(desired));

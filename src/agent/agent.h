@@ -202,6 +202,7 @@ class Agent {
   std::set<std::string> withCondition_;  // Services carrying our Announced condition
   Steady::time_point rebalanceWindow_{};  // the second rebalancing pulls are counted in
   double rebalancedInWindow_ = 0;
+  bool rebalancePending_ = false;  // more to take back than the rate allowed
   std::map<std::string, std::string> lastOwner_;         // address -> owner in the last plan
   std::set<std::string> lastLeaseLive_;  // nodes Lease-live when we last were (us included)
   std::vector<std::string> leaseDeadHeard_;  // Lease expired, still heard: what we accuse

@@ -47,6 +47,11 @@ void AnnouncementStatus::setRecords(std::map<std::string, Json> desired) {
   wake_.notify_one();
 }
 
+void AnnouncementStatus::holdRecords() {
+  std::lock_guard lock(mutex_);
+  recordsWanted_ = false;
+}
+
 void AnnouncementStatus::writeCondition(const std::string& serviceKey, Json patch) {
   std::lock_guard lock(mutex_);
   conditions_[serviceKey] = std::move(patch);

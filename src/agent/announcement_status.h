@@ -40,6 +40,8 @@ class AnnouncementStatus {
 
   // The records this node wants now ("namespace/name" -> object); the rest naming it go.
   void setRecords(std::map<std::string, nlohmann::json> desired);
+  // Nothing written or deleted until the next setRecords (the caller is frozen).
+  void holdRecords();
   // A Service's condition patch (announcement_records.h); the latest per Service is written.
   void writeCondition(const std::string& serviceKey, nlohmann::json patch);
   // Address -> the nodes every node's records name (empty while the CRD is not served).

@@ -30,8 +30,16 @@ void copyPath(const Json& in, const Path& path, size_t at, Json& out) {
   }
   auto it = in.find(key);
   if (it == in.end()) return;
+  // Only what the path finds: a parent whose child is absent ("status": {} without
+  // "conditions") is not made up as null (a consumer's value() on null throws).
+  Json sub = out.is_object() && out.contains(key) ? std::move(out[key]) : Json();
+  copyPath(*it, path, at + 1, sub);
+  if (sub.is_null() && at + 1 < path.size() && !it->is_null()) {
+    if (out.is_object()) out.erase(key);
+    return;
+  }
   if (!out.is_object()) out = Json::object();
-  copyPath(*it, path, at + 1, out[key]);
+  out[key] = std::move(sub);
 }
 
 }  // namespace

@@ -137,6 +137,7 @@ WireView Heartbeats::view(Clock::time_point now) const {
     if (now - peer.lastHeard > options_.liveness.misses * peer.interval) continue;
     out.heard.insert(node);
     out.announced[node] = peer.announced;
+    if (peer.announcedCount <= peer.announced.size()) out.listedAll.insert(node);
   }
   return out;
 }

@@ -45,6 +45,7 @@ struct WireView {
                                     // (and "node/interface" held down after a silence)
   std::set<std::string> heard;      // peers heard within their window now
   std::map<std::string, std::vector<packet::IpAddress>> announced;  // by peers heard now
+  std::set<std::string> listedAll;  // peers heard now whose heartbeat lists all they announce
 };
 
 struct PeerCounters {

@@ -38,11 +38,13 @@ for n in $NODES; do
   lab_node_object "$n" "198.18.0.$i" "2001:db8::$i" "$role"
 done
 AGENT_KUBECONFIG=$(lab_component_kubeconfig agent)
-start_agent() {  # start_agent NODE
-  lab_spawn "$1" "/tmp/$LAB_ID-agent-$1.log" "$L2A" agent --node-name "$1" --kubeconfig "$AGENT_KUBECONFIG" \
+start_agent() {  # start_agent NODE [FLAG...]
+  local node=$1
+  shift
+  lab_spawn "$node" "/tmp/$LAB_ID-agent-$node.log" "$L2A" agent --node-name "$node" --kubeconfig "$AGENT_KUBECONFIG" \
     --namespace "$L2A_NS" --interface '^(eth0|lan1)$' --lease-duration-ms $LEASE_MS --renew-deadline-ms 1500 \
-    --retry-period-ms 300
-  AGENT_PID[$1]=$LAB_LAST_PID
+    --retry-period-ms 300 "$@"
+  AGENT_PID[$node]=$LAB_LAST_PID
 }
 for n in $NODES; do start_agent "$n"; done
 lab_spawn lan "/tmp/$LAB_ID-operator.log" "$L2A" operator --kubeconfig "$(lab_component_kubeconfig operator)" \
@@ -91,6 +93,30 @@ V6=$(echo $ADDRS | tr ' ' '\n' | grep : | head -1)
 check "arping sees the owner's MAC" lab_output_has "${MAC_OF[${OWNER[$V4]}]}" lab_exec client arping -c 1 -w 1 -I eth0 "$V4"
 check "ndisc6 gets an answer for an IPv6 address" lab_exec client ndisc6 -q -1 -r 2 -w 500 "$V6" eth0
 
+echo "# who announces what, in the API: L2Announcement records and the Announced condition"
+# One record per Service address, naming the node whose MAC the wire answers with.
+records_match() {
+  local a rec
+  for a in $ADDRS; do
+    rec=$(lab_kubectl get l2announcements -A -o jsonpath="{range .items[?(@.status.address==\"$a\")]}{.status.node} {.status.macs} {.status.interfaceNames}{\"\\n\"}{end}")
+    [[ $(wc -l <<<"$rec") -eq 1 && $rec == "${OWNER[$a]} ${MAC_OF[${OWNER[$a]}]} eth0" ]] || return 1
+  done
+}
+check "every address has one record naming the node, MAC and interface the wire answers with" lab_wait_for 10 records_match
+WEB_V4=$(lab_kubectl get svc web1 -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
+check "  ...shown by kubectl get with their columns" \
+  lab_output_has "web1-$WEB_V4 +web1 +$WEB_V4 +${OWNER[$WEB_V4]} +eth0 +${MAC_OF[${OWNER[$WEB_V4]}]}" \
+  lab_kubectl get l2announcements -n default
+condition_says() {  # condition_says SERVICE STATUS MESSAGE_REGEX
+  local c
+  c=$(lab_kubectl get svc "$1" -o jsonpath='{range .status.conditions[?(@.type=="l2announcer.io/Announced")]}{.status} {.message}{end}')
+  [[ $c =~ ^$2\ $3 ]]
+}
+check "Service web1 carries l2announcer.io/Announced=True naming its announcer" \
+  lab_wait_for 10 condition_says web1 True ".*$WEB_V4 by ${OWNER[$WEB_V4]}"
+check "  ...beside the operator's IPAM condition (merged by type, not replaced)" lab_output_has "IPAMRequestSatisfied" \
+  lab_kubectl get svc web1 -o jsonpath='{.status.conditions[*].type}'
+
 echo "# metrics and health"
 metric() {  # metric NODE_IP NAME_REGEX: sum of matching samples
   lab_exec client curl -s "http://$1:9611/metrics" | awk -v re="^$2" '$0 ~ re {s += $NF} END {print s + 0}'
@@ -128,8 +154,25 @@ lab_kubectl label node w1 node-role.kubernetes.io/control-plane= >/dev/null
 not_on_w1() { local a; for a in $ADDRS; do [[ $(owner "$a") == w1 ]] && return 1; done; all_announced_once; }
 check "w1 labelled control-plane: it announces nothing, the others everything" lab_wait_for 5 not_on_w1
 lab_kubectl label node w1 node-role.kubernetes.io/control-plane- >/dev/null
-w1_back() { local a; all_announced_once || return 1; for a in $ADDRS; do [[ $(owner "$a") == w1 ]] && return 0; done; return 1; }
-check "label removed: w1 takes its share back" lab_wait_for 5 w1_back
+sleep 3
+check "label removed: w1 takes nothing back, each address stays with the node that kept it (stickiness)" not_on_w1
+check "  ...and explain says why: kept by its holder, rendezvous hashing preferring w1" \
+  lab_output_has "kept: .* holds it and may still announce it, so it keeps it \(rendezvous hashing prefers w1" \
+  bash -c "for s in web1 web2 web3 web4 web5 web6; do ip netns exec $LAB_LAN env KUBECONFIG=$LAB_KUBECONFIG $L2A explain \$s; done"
+w1_share() { local a n=0; for a in $ADDRS; do [[ $(owner "$a") == w1 ]] && n=$((n + 1)); done; echo "$n"; }
+w1_back() { all_announced_once && [[ $(w1_share) -gt 0 ]]; }
+kill -TERM "${AGENT_PID[w1]}"; wait "${AGENT_PID[w1]}" 2>/dev/null
+start_agent w1 --rebalance --rebalance-rate 1
+check "w1's agent run with --rebalance takes its share back" lab_wait_for 15 w1_back
+lab_wait_for 10 bash -c "[[ \$(grep -c event=announcing /tmp/$LAB_ID-agent-w1.log) -ge 2 ]]"
+# At most one a second: the first two it took back are a second apart or more.
+gap_ms() {
+  grep event=announcing "/tmp/$LAB_ID-agent-w1.log" | head -2 | cut -d' ' -f1 |
+    python3 -c 'import sys, datetime; t=[datetime.datetime.fromisoformat(l.strip()) for l in sys.stdin]; print(int((t[1]-t[0]).total_seconds()*1000) if len(t) == 2 else -1)'
+}
+GAP=$(gap_ms)
+check "  ...at the rate asked for, one a second (${GAP} ms between the first two)" test "$GAP" -ge 900
+check "  ...counted as rebalanced" test "$(metric "$W1_IP" l2a_rebalanced_total)" -ge 2
 
 echo "# kill -9 of an announcer"
 for a in $ADDRS; do OWNER[$a]=$(owner "$a"); done

@@ -148,6 +148,8 @@ lab_cleanup() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
     ip netns delete "$ns" 2>/dev/null
   done
+  # LAB_KEEP_LOGS=DIR keeps the lab's logs there (debugging a failed run).
+  if [[ -n ${LAB_KEEP_LOGS:-} ]]; then mkdir -p "$LAB_KEEP_LOGS" && cp /tmp/"$LAB_ID"-*.log "$LAB_KEEP_LOGS"/ 2>/dev/null; fi
   rm -rf /tmp/"$LAB_ID"-* 2>/dev/null
   return $rc
 }

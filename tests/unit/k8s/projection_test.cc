@@ -44,6 +44,16 @@ TEST(Projection, AValueOfTheWrongTypeIsKeptForTheConsumerToJudge) {
   EXPECT_EQ(project(Json("whole thing wrong"), agentServiceFields()), Json("whole thing wrong"));
 }
 
+TEST(Projection, AParentWithoutTheNamedChildIsNotMadeUpAsNull) {
+  // A Service before IPAM: status.loadBalancer is {} and there are no conditions.
+  Json kept = project(Json::parse(R"({"metadata": {"name": "s"}, "status": {"loadBalancer": {}}})"), agentServiceFields());
+  EXPECT_FALSE(kept.contains("status")) << kept.dump();
+  Json withNull = project(Json::parse(R"({"metadata": {"name": "s"}, "status": null})"), agentServiceFields());
+  EXPECT_TRUE(withNull["status"].is_null());  // as it is: the consumer judges
+  Json conditions = project(Json::parse(R"({"status": {"conditions": [{"type": "X"}]}})"), agentServiceFields());
+  EXPECT_EQ(conditions["status"]["conditions"][0]["type"], "X");
+}
+
 TEST(Projection, AbsentFieldsStayAbsent) {
   Json kept = project(Json::parse(R"({"metadata": {"name": "n"}})"), agentNodeFields());
   EXPECT_EQ(kept, Json::parse(R"({"metadata": {"name": "n"}})"));
