@@ -173,6 +173,9 @@ int runAgent(const AgentCommandOptions& options) {
               return why.empty() ? "waiting for the first list" : why;
             }
           }
+          if (agent::AnnouncementStatus* records = recordsRunning.load(); records && !records->ready()) {
+            return "reading the announcement records";
+          }
           return responderRunning.load() ? "" : "the responder is not running";
         });
     if (!started) {

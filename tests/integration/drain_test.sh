@@ -62,9 +62,27 @@ moved_cleanly() {
 l2a_user() { ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAPTOP/kubeconfig" "$FO_BUILD/l2a" "$@"; }
 both_owned_by() { [[ $(fo_owner "$V4") == "$1" && $(fo_owner "$V6") == "$1" ]]; }
 neither_owned_by() { local a o; for a in "$V4" "$V6"; do o=$(fo_owner "$a") || return 1; [[ $o != "$1" ]] || return 1; done; }
+lab_wait_for 15 fo_owner "$V4" >/dev/null
 check "one node answers for $V4 and $V6" lab_wait_for 15 both_owned_by "$(fo_owner "$V4")"
 OWNER=$(fo_owner "$V4")
 echo "     $OWNER announces both addresses (rendezvous hashing puts them there)"
+
+echo "# who announces what, as kube-apiserver stores it"
+record_of() {  # record_of ADDRESS: "node interfaces macs cause" of the probe Service's record for it
+  lab_kubectl get l2announcements -n default -o jsonpath="{range .items[?(@.status.address==\"$1\")]}{.status.node} {.status.interfaceNames} {.status.macs} {.status.cause}{end}"
+}
+record_names() { [[ $(record_of "$1") =~ ^$2\ eth0\ $(lab_mac "$2")\ $3$ ]]; }
+check "the L2Announcement of $V4 names $OWNER, eth0 and its MAC" lab_wait_for 10 record_names "$V4" "$OWNER" '[a-z]+'
+check "  ...and of $V6" lab_wait_for 10 record_names "$V6" "$OWNER" '[a-z]+'
+check "  ...kubectl get shows them with their columns" \
+  lab_output_has "probe-2001-db8--1-0 +probe +$V6 +$OWNER +eth0 +$(lab_mac "$OWNER")" lab_kubectl get l2announcements -n default
+announced() {  # announced STATUS MESSAGE_REGEX: the probe Service's l2announcer.io/Announced condition
+  [[ $(lab_kubectl get svc probe -o jsonpath='{range .status.conditions[?(@.type=="l2announcer.io/Announced")]}{.status} {.reason}: {.message}{end}') =~ ^$1\ $2 ]]
+}
+check "the Service carries l2announcer.io/Announced=True naming $OWNER for both" \
+  lab_wait_for 10 announced True "Announced: $V4 by $OWNER, $V6 by $OWNER"
+check "  ...beside the operator's condition (a strategic merge patch, merged by type)" \
+  lab_output_has "l2announcer.io/IPAMRequestSatisfied" lab_kubectl get svc probe -o jsonpath='{.status.conditions[*].type}'
 
 # watched NAME leave|return CMD...: runs CMD while the prober watches, waits until OWNER answers
 # for neither address (leave) or for both again (return), then 1 s more; sets LOST (both
@@ -106,6 +124,8 @@ check "  ...it says so in one line" grep -q "^node/$OWNER drained: " "/tmp/$LAB_
 moved_cleanly
 NEW=$(fo_owner "$V4")
 check "  ...$NEW took them, counted as a take-over by drain" test "$(metric "$NEW" '^l2a_takeovers_total\{cause="drain"\}')" -ge 1
+check "  ...the records name $NEW now, with the cause" lab_wait_for 10 record_names "$V4" "$NEW" drain
+check "  ...and so does the condition" lab_wait_for 10 announced True "Announced: $V4 by $NEW"
 check "  ...$OWNER announces nothing" lab_wait_for 5 test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
 check "  ...the Node carries the label" lab_output_has true \
   lab_kubectl get node "$OWNER" -o jsonpath='{.metadata.labels.l2announcer\.io/drain}'
@@ -119,30 +139,62 @@ check_status "l2a drain of a node that does not exist: exit 1" 1 l2a_user drain 
 check "  ...naming it" lab_output_has "^l2a: error: node no-such-node not found$" l2a_user drain no-such-node
 
 echo "# l2a uncordon"
-check "l2a uncordon $OWNER: allowed back, its addresses return" watched uncordon return l2a_user uncordon "$OWNER"
-moved_cleanly
+# An address stays with its holder when a better-ranked node comes back (stickiness): no move
+# back after an uncordon. To give $OWNER both addresses again, the other nodes are drained (a
+# planned move like any other, measured) and uncordoned (nothing moves).
+OTHERS=()
+for n in "${FO_NODES[@]}"; do [[ $n == "$OWNER" ]] || OTHERS+=("$n"); done
+drain_others() { local n; for n in "${OTHERS[@]}"; do l2a_user drain "$n" || return 1; done; }
+uncordon_others() { local n; for n in "${OTHERS[@]}"; do l2a_user uncordon "$n" >/dev/null || return 1; done; }
+gather() {  # gather NAME: both addresses to OWNER, measured; then the others allowed back
+  check "draining ${OTHERS[*]} brings both addresses to $OWNER" watched "$1" return drain_others
+  moved_cleanly
+  check "  ...the others uncordoned" uncordon_others
+  sleep 2
+  check "  ...both still on $OWNER" lab_wait_for 5 both_owned_by "$OWNER"
+  check "  ...${OTHERS[*]} announce nothing (stickiness: nothing moved back)" others_announce_nothing
+}
+others_announce_nothing() {
+  local n
+  for n in "${OTHERS[@]}"; do [[ $(metric "$n" '^l2a_announced_addresses ') -eq 0 ]] || return 1; done
+}
+check "l2a uncordon $OWNER: allowed back" l2a_user uncordon "$OWNER"
 check "  ...the label is gone" test -z "$(lab_kubectl get node "$OWNER" -o jsonpath='{.metadata.labels.l2announcer\.io/drain}')"
+sleep 3
+check "  ...its addresses stay where they are: nothing moves back" lab_wait_for 5 neither_owned_by "$OWNER"
+check "  ...$OWNER announces nothing" test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
+check "  ...l2a explain says they are kept by their holder, $OWNER preferred" \
+  lab_output_has "kept: .* holds it and may still announce it, so it keeps it \(rendezvous hashing prefers $OWNER" \
+  l2a_user explain probe
+gather gather1
 
 echo "# kubectl cordon and the exclude-from-external-load-balancers label"
 check "kubectl cordon $OWNER: its addresses leave it" watched cordon leave lab_kubectl cordon "$OWNER"
 moved_cleanly
 check "l2a uncordon tells that the node is still cordoned" \
   lab_output_has "^node/$OWNER is still cordoned \(spec.unschedulable\)" l2a_user uncordon "$OWNER"
-check "kubectl uncordon $OWNER: they return" watched uncordon2 return lab_kubectl uncordon "$OWNER"
-moved_cleanly
+lab_kubectl uncordon "$OWNER" >/dev/null
+sleep 2
+check "kubectl uncordon $OWNER: nothing moves back" lab_wait_for 5 neither_owned_by "$OWNER"
+check "  ...$OWNER announces nothing" test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
+gather gather2
 check "labelled exclude-from-external-load-balancers: they leave it" \
   watched exclude leave lab_kubectl label node "$OWNER" node.kubernetes.io/exclude-from-external-load-balancers=
 moved_cleanly
 lab_kubectl label node "$OWNER" node.kubernetes.io/exclude-from-external-load-balancers- >/dev/null
-check "the label removed: they return" lab_wait_for 10 both_owned_by "$OWNER"
+sleep 2
+check "the label removed: nothing moves back" lab_wait_for 5 neither_owned_by "$OWNER"
+check "  ...$OWNER announces nothing" test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
 
 check "over the five moves, at most two connects lost in all ($LOST_TOTAL)" test "$LOST_TOTAL" -le 2
 
 echo "# agents run with --avoid-cordoned-nodes=false"
-FO_AGENT_ARGS=(--avoid-cordoned-nodes=false)
+FO_AGENT_ARGS=(--rebalance --avoid-cordoned-nodes=false)
 for n in "${FO_NODES[@]}"; do fo_stop_agent "$n" TERM; fo_start_agent "$n"; done
 for n in "${FO_NODES[@]}"; do lab_wait_for 20 fo_agent_ready "$n"; done
-check "restarted: $OWNER announces both addresses again" lab_wait_for 15 both_owned_by "$OWNER"
+LOST_TOTAL=0
+gather gather3
+check "restarted: $OWNER announces both addresses again" lab_wait_for 5 both_owned_by "$OWNER"
 lab_kubectl cordon "$OWNER" >/dev/null
 sleep 3
 check "cordoned, $OWNER keeps them" both_owned_by "$OWNER"
