@@ -131,6 +131,14 @@ if wait_for 20 served_elsewhere; then
   NEW_MAC=$(ip -n "l2alab-0-0-$NEW" link show eth0 | awk '/ether/ {print $2}')
   expect "back on the LAN, $OWNER does not take the address back" \
     bash -c "ip netns exec $CLIENT $L2A whohas -o json $V6 | grep -q '$NEW_MAC'"
+  sleep 9
+  say "The hold-down is over, and still nothing moves: an address stays with its announcer while"
+  say "that node may announce it (agents run with --rebalance take theirs back, a few a second)."
+  run kubectl get l2announcements
+  expect "after the hold-down, $OWNER still does not take the address back" \
+    bash -c "ip netns exec $CLIENT $L2A whohas -o json $V6 | grep -q '$NEW_MAC'"
+  expect "the L2Announcement records name $NEW" bash -c "ip netns exec $CLIENT env KUBECONFIG=$KUBECONFIG_LAB \
+    kubectl get l2announcements -o jsonpath='{.items[*].status.node}' | grep -qw '$NEW'"
 else
   ms="(no answer within 20 s)"
   say "curl did not answer again within 20 s"

@@ -4,6 +4,7 @@
 
 #include "agent/announcement_records.h"
 #include "k8s/object_meta.h"
+#include "k8s/projection.h"
 #include "kube/resource.h"
 
 namespace l2a::agent {
@@ -125,7 +126,12 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
             reader_, kL2Announcements, "",
             kube::InformerHandlers{.onAdd = [noted](const Json& r) { noted(r, false); },
                                    .onUpdate = [noted](const Json&, const Json& r) { noted(r, false); },
-                                   .onDelete = [noted](const Json& r) { noted(r, true); }});
+                                   .onDelete = [noted](const Json& r) { noted(r, true); }},
+            // Kept: what names a record and what it says (no managed fields, no owner references).
+            kube::Informer::Options{.transform = [](const Json& record) {
+              static const std::vector<k8s::Path> kept = k8s::withIdentity({{"metadata", "labels"}, {"status"}});
+              return k8s::project(record, kept);
+            }});
         informerThread_ = std::thread([this] { records_->run(stopInformer_); });
       } else {
         lookAgain = now + kLookAgain;

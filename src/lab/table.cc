@@ -89,7 +89,10 @@ Json toTable(const ResourceInfo& info, const std::vector<Json>& objects, const s
     for (const Json& c : info.printerColumns) {
       std::string type = c.value("type", "string");
       std::string path = c.value("jsonPath", "");
-      columns.push_back(column(c.value("name", ""), type == "date" ? "string" : type));
+      Json described = column(c.value("name", ""), type == "date" ? "string" : type);
+      // kubectl shows a column of priority > 0 only with -o wide, as for kube-apiserver's tables.
+      if (c.contains("priority") && c["priority"].is_number_integer()) described["priority"] = c["priority"];
+      columns.push_back(described);
       cells.push_back([type, path](const Json& o) {
         Json v = lookup(o, path);
         return type == "date" && v.is_string() ? age(v.get<std::string>()) : cellText(v);

@@ -98,14 +98,16 @@ can() { [[ $(answer "$@") == yes ]]; }
 cannot() { [[ $(answer "$@") == no ]]; }
 for need in "list services" "watch services" "list nodes" "watch nodes" "list endpointslices.discovery.k8s.io" \
   "watch l2announcementpolicies.l2announcer.io" "watch ciliuml2announcementpolicies.cilium.io" \
-  "patch l2announcementpolicies.l2announcer.io/status" "create events"; do
+  "patch l2announcementpolicies.l2announcer.io/status" "create events" "watch l2announcements.l2announcer.io" \
+  "create l2announcements.l2announcer.io" "patch l2announcements.l2announcer.io" "delete l2announcements.l2announcer.io" \
+  "patch services/status"; do
   check "the agent may $need" can l2a-agent $need
 done
 for need in "create leases.coordination.k8s.io" "update leases.coordination.k8s.io" "watch leases.coordination.k8s.io"; do
   check "the agent may $need in l2announcer" can l2a-agent $need l2announcer
 done
 check "the agent may not touch leases elsewhere" cannot l2a-agent update leases.coordination.k8s.io kube-system
-check "the agent may not write Service status" cannot l2a-agent patch services/status
+check "the agent may not write Services (only their status: the Announced condition)" cannot l2a-agent patch services
 check "the agent may not read Secrets" cannot l2a-agent list secrets
 for need in "watch services" "patch services/status" "watch loadbalancerippools.l2announcer.io" \
   "patch ciliumloadbalancerippools.cilium.io/status" "create events"; do

@@ -34,5 +34,17 @@ TEST(Table, PrinterColumnsFollowFiltersAndIndexes) {
   EXPECT_EQ(cells[5], "");
 }
 
+TEST(Table, AColumnKeepsItsPriorityForKubectlToHideWithoutWide) {
+  ResourceInfo info;
+  info.group = "l2announcer.io";
+  info.plural = "l2announcements";
+  info.printerColumns = Json::parse(R"([{"name": "Node", "type": "string", "jsonPath": ".status.node"},
+    {"name": "Cause", "type": "string", "jsonPath": ".status.cause", "priority": 1}])");
+  Json table = toTable(info, {Json::parse(R"({"metadata": {"name": "r"}, "status": {"node": "w1", "cause": "wire"}})")}, "1");
+  EXPECT_EQ(table["columnDefinitions"][1]["priority"], 0);
+  EXPECT_EQ(table["columnDefinitions"][2]["priority"], 1);
+  EXPECT_EQ(table["rows"][0]["cells"][2], "wire");
+}
+
 }  // namespace
 }  // namespace l2a::lab

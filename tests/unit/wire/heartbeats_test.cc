@@ -75,6 +75,24 @@ TEST_F(Segment, EachNodeSendsOneFramePerPortPerIntervalAndJoinsTheGroup) {
   EXPECT_EQ(a.heartbeats->stats(now_).sent, 2u);
 }
 
+TEST_F(Segment, APeerWhoseHeartbeatListsAllItAnnouncesIsVouchedForByTheWire) {
+  Node& a = add("a", kMacA);
+  Node& b = add("b", kMacB);
+  std::vector<packet::IpAddress> few{*packet::parseIpAddress("198.18.0.1"), *packet::parseIpAddress("2001:db8::1")};
+  b.heartbeats->setAnnounced(few);
+  run(100ms);
+  auto view = a.heartbeats->view(now_);
+  EXPECT_EQ(view.announced["b"], few);
+  EXPECT_EQ(view.listedAll, std::set<std::string>{"b"});
+  std::vector<packet::IpAddress> many;
+  for (int i = 0; i < 100; ++i) many.push_back(*packet::parseIpAddress("198.18.1." + std::to_string(i)));
+  b.heartbeats->setAnnounced(many);
+  run(100ms);
+  view = a.heartbeats->view(now_);
+  EXPECT_EQ(view.announced["b"].size(), kMaxListedAddresses);  // the first 64 of 100
+  EXPECT_TRUE(view.listedAll.empty());  // the rest only the records can tell
+}
+
 TEST_F(Segment, ASilentNodeIsExcludedByAllWithinItsWindowAndHeldDownWhenBack) {
   Node& a = add("a", kMacA);
   Node& b = add("b", kMacB);
