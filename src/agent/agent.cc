@@ -25,12 +25,12 @@ Result<std::vector<PolicyKind>> discoverPolicyKinds(kube::Client& client) {
                                  "l2announcer.io"}};
   kube::Resource cilium{"cilium.io", "v2alpha1", "ciliuml2announcementpolicies", false, "CiliumL2AnnouncementPolicy"};
   auto listed = client.list(cilium, "", {.limit = 1});
-  if (listed) {
-    kinds.push_back({cilium, "cilium.io"});
-  } else if (listed.error().code != kube::ApiErrorCodes::kNotFound) {
-    // Only a 404 means "not installed"; a 403 or an outage is an error, never a missing kind.
-    return fail(listed.error());
-  }
+  // Only a 404 means "not installed"; a 403 or an outage is an error, never a missing kind.
+  if (!listed && listed.error().code != kube::ApiErrorCodes::kNotFound) return fail(listed.error());
+  // Cilium's and MetalLB's kinds are followed whether served now or not: optional informers
+  // look again, so a CRD installed later takes effect with no restart.
+  kinds.push_back({cilium, "cilium.io", true});
+  kinds.push_back({kube::resources::kMetallbL2Advertisements, policy::kGroupMetallb, true});
   return kinds;
 }
 
@@ -125,9 +125,14 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                                ++objectEvents_;
                                wake();
                              }});
+  kube::Informer::Options optional;
+  optional.optional = true;
   for (const PolicyKind& kind : policyKinds_) {
-    policies_.push_back(std::make_unique<kube::Informer>(client_, kind.resource, "", h));
+    policies_.push_back(std::make_unique<kube::Informer>(client_, kind.resource, "", h,
+                                                         kind.optional ? optional : kube::Informer::Options{}));
   }
+  // What MetalLB's L2Advertisements name: its IPAddressPools (their addresses and labels).
+  metallbPools_ = std::make_unique<kube::Informer>(client_, kube::resources::kMetallbAddressPools, "", h, optional);
   events_ = std::make_unique<kube::EventRecorder>(
       leaseClient, kube::EventRecorder::Options{.component = "l2a-agent", .host = options_.nodeName});
   lease_ = std::make_unique<kube::LeaderElector>(
@@ -158,6 +163,7 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
 std::vector<kube::Informer*> Agent::informers() {
   std::vector<kube::Informer*> out{services_.get(), slices_.get(), nodes_.get(), leases_.get()};
   for (auto& p : policies_) out.push_back(p.get());
+  out.push_back(metallbPools_.get());
   return out;
 }
 
@@ -268,8 +274,12 @@ void Agent::silenceInterfaces(policy::NodeInfo& node, const wire::WireView& wire
 
 policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
   std::vector<policy::L2Policy> policies;
+  std::vector<ipam::Pool> metallbPools;
+  for (const Json& p : metallbPools_->items()) metallbPools.push_back(ipam::parsePool(p, policy::kGroupMetallb));
   for (size_t i = 0; i < policies_.size(); ++i) {
-    for (const Json& p : policies_[i]->items()) policies.push_back(policy::parsePolicy(p, policyKinds_[i].group));
+    for (auto& p : policy::parsePolicies(policies_[i]->items(), policyKinds_[i].group, metallbPools)) {
+      policies.push_back(std::move(p));
+    }
   }
   auto now = Steady::now();
   {
@@ -674,6 +684,8 @@ void Agent::writePolicyStatuses(const policy::ClusterView& view) {
     if (n.live && (!n.interfaces || !n.interfaces->empty())) live.push_back({n.name, 1.0});
   }
   for (size_t i = 0; i < policies_.size(); ++i) {
+    // MetalLB's L2Advertisements are MetalLB's kind: no status of ours is written on them.
+    if (policyKinds_[i].group == policy::kGroupMetallb) continue;
     for (const Json& object : policies_[i]->items()) {
       policy::L2Policy p = policy::parsePolicy(object, policyKinds_[i].group);
       if (policy::chooseOwner("policy/" + p.key, live) != options_.nodeName) continue;

@@ -63,6 +63,7 @@ struct AgentOptions {
 struct PolicyKind {
   kube::Resource resource;
   std::string group;
+  bool optional = false;  // may not be served: followed once its CRD is installed
 };
 
 struct AgentStatus {
@@ -167,6 +168,7 @@ class Agent {
   std::function<std::vector<net::LinkInfo>()> links_;
   std::unique_ptr<kube::Informer> services_, slices_, nodes_, leases_;
   std::vector<std::unique_ptr<kube::Informer>> policies_;
+  std::unique_ptr<kube::Informer> metallbPools_;
   std::unique_ptr<kube::LeaderElector> lease_;
   wire::Heartbeats* wire_ = nullptr;
   AnnouncementStatus* records_ = nullptr;

@@ -29,8 +29,9 @@ using Json = nlohmann::json;
 Result<std::vector<Json>> itemsOf(kube::Client& client, const kube::Resource& r, const std::string& ns = "") {
   auto list = client.listAll(r, ns, {.limit = 500});
   if (!list) {
-    return fail("read", fmt::format("cannot list {}{}: {}", r.displayName(), ns.empty() ? "" : " in " + ns,
-                                    list.error().message));
+    // The code stays (a 404 of an optional kind is "not installed").
+    return fail(list.error().code, fmt::format("cannot list {}{}: {}", r.displayName(), ns.empty() ? "" : " in " + ns,
+                                               list.error().message));
   }
   std::vector<Json> out;
   for (Json& item : (*list)["items"]) out.push_back(std::move(item));
@@ -146,10 +147,11 @@ int runExplain(const ExplainOptions& options) {
 
   // What else the chain needs; the first read that fails ends explain with its reason.
   std::string readError;
-  auto read = [&](const kube::Resource& r, const std::string& ns = "") {
+  // `optional`: a kind whose CRD may not be installed (Cilium's, MetalLB's): a 404 is none.
+  auto read = [&](const kube::Resource& r, const std::string& ns = "", bool optional = false) {
     if (!readError.empty()) return std::vector<Json>{};
     auto items = itemsOf(client, r, ns);
-    if (!items) readError = items.error().message;
+    if (!items && !(optional && items.error().code == kube::ApiErrorCodes::kNotFound)) readError = items.error().message;
     return items ? std::move(items).value() : std::vector<Json>{};
   };
   std::vector<policy::L2Policy> policies;
@@ -160,12 +162,18 @@ int runExplain(const ExplainOptions& options) {
                (!policyKinds ? policyKinds.error() : poolKinds.error()).message);
     return kExitSoftware;
   }
-  for (const auto& kind : *policyKinds) {
-    for (const Json& p : read(kind.resource)) policies.push_back(policy::parsePolicy(p, kind.group));
-  }
   std::vector<std::pair<ipam::Pool, Json>> pools;
+  std::vector<ipam::Pool> metallbPools;
   for (const auto& kind : *poolKinds) {
-    for (const Json& p : read(kind.resource)) pools.emplace_back(ipam::parsePool(p, kind.group), p);
+    for (const Json& p : read(kind.resource, "", kind.optional)) {
+      pools.emplace_back(ipam::parsePool(p, kind.group), p);
+      if (kind.group == policy::kGroupMetallb) metallbPools.push_back(pools.back().first);
+    }
+  }
+  for (const auto& kind : *policyKinds) {
+    for (auto& p : policy::parsePolicies(read(kind.resource, "", kind.optional), kind.group, metallbPools)) {
+      policies.push_back(std::move(p));
+    }
   }
   // The agents' node Leases: in --agent-namespace when given; else in the chart's namespace,
   // else wherever Leases named l2a-node-* are (the output says where it looked).

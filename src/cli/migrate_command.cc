@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.h"
 #include "ipam/address.h"
+#include "k8s/interface_selector.h"
 
 namespace l2a::cli {
 namespace {
@@ -100,15 +101,6 @@ Json metadataFrom(const Json& source, const std::string& name) {
   const Json labels = source.value("/metadata/labels"_json_pointer, Json());
   if (labels.is_object() && !labels.empty()) meta["labels"] = labels;
   return meta;
-}
-
-std::string quoteRegex(const std::string& name) {
-  std::string out = "^";
-  for (char c : name) {
-    if (std::string_view("\\.^$|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out + "$";
 }
 
 // --- Cilium ---------------------------------------------------------------------------------
@@ -279,7 +271,7 @@ std::vector<Migrated> fromL2Advertisement(const Json& o) {
   Json base{{"apiVersion", kOwnVersion}, {"kind", "L2AnnouncementPolicy"}, {"spec", {{"loadBalancerIPs", true}}}};
   Json interfaces = Json::array();
   for (const Json& i : spec.value("interfaces", Json::array())) {
-    if (i.is_string()) interfaces.push_back(quoteRegex(i.get<std::string>()));  // names there, regexes here
+    if (i.is_string()) interfaces.push_back(k8s::InterfaceSelector::exact(i.get<std::string>()));  // names there, regexes here
   }
   if (!interfaces.empty()) base["spec"]["interfaces"] = interfaces;
   const Json pools = spec.value("ipAddressPools", Json::array());

@@ -61,8 +61,11 @@ std::set<std::string> Allocator::setPools(std::vector<Pool> pools) {
       conflicts_[p->key] = why;
     }
   }
+  // Tried in this order: MetalLB's priority (lower first, pools with one before those without),
+  // then by name.
   std::sort(pools.begin(), pools.end(), [](const Pool& a, const Pool& b) {
-    return std::tie(a.name, a.key) < std::tie(b.name, b.key);
+    auto rank = [](const Pool& p) { return p.priority ? std::pair{0, *p.priority} : std::pair{1, 0}; };
+    return std::forward_as_tuple(rank(a), a.name, a.key) < std::forward_as_tuple(rank(b), b.name, b.key);
   });
   pools_ = std::move(pools);
   hints_.clear();
@@ -101,7 +104,16 @@ std::set<std::string> Allocator::setPools(std::vector<Pool> pools) {
 
 // The pool's selector takes the Service, and so does the pool the Service names, if any.
 bool Allocator::serves(const Pool& p, const ServiceRequest& s) {
-  return p.serviceSelector.matches(s.labels) && (s.poolName.empty() || s.poolName == p.name);
+  if (!p.serviceSelector.matches(s.labels) || (!s.poolName.empty() && s.poolName != p.name)) return false;
+  if (!p.serviceSelectors.empty() &&
+      std::none_of(p.serviceSelectors.begin(), p.serviceSelectors.end(),
+                   [&](const k8s::LabelSelector& sel) { return sel.matches(s.labels); })) {
+    return false;
+  }
+  if (p.namespaces.empty() && p.namespaceSelectors.empty()) return true;
+  return std::find(p.namespaces.begin(), p.namespaces.end(), s.ns) != p.namespaces.end() ||
+         std::any_of(p.namespaceSelectors.begin(), p.namespaceSelectors.end(),
+                     [&](const k8s::LabelSelector& sel) { return sel.matches(s.namespaceLabels); });
 }
 
 const Pool* Allocator::usablePoolFor(const Address& a, const ServiceRequest& s) const {
@@ -198,6 +210,12 @@ std::optional<Address> Allocator::nextFree(const Pool& pool, bool v6) {
     Address candidate{v6, std::max(hint, range.first.value)};
     auto it = allocations_.lower_bound(candidate);
     while (candidate.value <= range.last.value) {
+      if (pool.avoidBuggyIps && buggyAddress(candidate)) {
+        if (candidate.value == range.last.value) break;
+        ++candidate.value;
+        continue;
+      }
+      while (it != allocations_.end() && it->first < candidate) ++it;
       if (it == allocations_.end() || it->first != candidate) {
         hint = candidate.value;
         return candidate;
@@ -222,6 +240,8 @@ Allocator::Claim Allocator::allocateNew(bool v6, const ServiceRequest& s, Addres
   bool selected = false;
   for (const Pool& p : pools_) {
     if (conflicts_.count(p.key) || !serves(p, s)) continue;
+    // autoAssign: false: only for a Service that names the pool (or asks for one of its addresses).
+    if (!p.autoAssign && s.poolName != p.name) continue;
     bool hasFamily = std::any_of(p.ranges.begin(), p.ranges.end(), [&](const Range& r) { return r.first.v6 == v6; });
     if (!hasFamily) continue;
     selected = true;

@@ -26,17 +26,17 @@ kube::Informer::Options serviceInformerOptions() {
 Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client, bool followCilium) {
   std::vector<PoolKind> kinds{{{"l2announcer.io", "v1alpha1", "loadbalancerippools", false, "LoadBalancerIPPool"},
                                "l2announcer.io"}};
+  // MetalLB's kind: followed whether served now or not (an optional informer looks again).
+  kinds.push_back({kube::resources::kMetallbAddressPools, "metallb.io", true});
   if (!followCilium) return kinds;
-  for (const char* version : {"v2", "v2alpha1"}) {
-    kube::Resource cilium{"cilium.io", version, "ciliumloadbalancerippools", false, "CiliumLoadBalancerIPPool"};
-    auto listed = client.list(cilium, "", {.limit = 1});
-    if (listed) {
-      kinds.push_back({cilium, "cilium.io"});
-      break;
-    }
-    // Only a 404 means "not served"; a 403 or an outage is an error, never a missing kind.
-    if (listed.error().code != kube::ApiErrorCodes::kNotFound) return fail(listed.error());
-  }
+  // Cilium's: v2 where served, else v2alpha1 (served by every Cilium with LB-IPAM, and what a CRD
+  // installed later is read through).
+  kube::Resource cilium{"cilium.io", "v2", "ciliumloadbalancerippools", false, "CiliumLoadBalancerIPPool"};
+  auto listed = client.list(cilium, "", {.limit = 1});
+  // Only a 404 means "not served"; a 403 or an outage is an error, never a missing kind.
+  if (!listed && listed.error().code != kube::ApiErrorCodes::kNotFound) return fail(listed.error());
+  if (!listed) cilium.version = "v2alpha1";
+  kinds.push_back({cilium, "cilium.io", true});
   return kinds;
 }
 
@@ -70,7 +70,23 @@ LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> p
     poolsDirty_ = true;
     wake_.notify_one();
   };
+  // MetalLB's namespaceSelectors read the Namespaces' labels (and nothing else of them).
+  auto dirtyNamespace = [this](const Json& n) {
+    std::lock_guard lock(mutex_);
+    namespacesDirty_.insert(k8s::nameOf(n));
+    wake_.notify_one();
+  };
+  kube::Informer::Options namespaceOptions;
+  namespaceOptions.transform = [](const Json& n) { return k8s::project(n, {{"metadata", "labels"}}); };
+  namespaces_ = std::make_unique<kube::Informer>(
+      client_, kube::resources::kNamespaces, "",
+      kube::InformerHandlers{.onAdd = dirtyNamespace,
+                             .onUpdate = [dirtyNamespace](const Json&, const Json& n) { dirtyNamespace(n); },
+                             .onDelete = dirtyNamespace},
+      namespaceOptions);
   for (const PoolKind& kind : poolKinds_) {
+    kube::Informer::Options options;
+    options.optional = kind.optional;
     pools_.push_back(std::make_unique<kube::Informer>(
         client_, kind.resource, "",
         kube::InformerHandlers{.onAdd = dirtyPools,
@@ -82,18 +98,19 @@ LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> p
                                  }
                                },
                                .onDelete = dirtyPools,
-                               .onSynced = onSynced}));
+                               .onSynced = onSynced},
+        options));
   }
 }
 
 std::vector<kube::Informer*> LbIpamController::informers() {
-  std::vector<kube::Informer*> out{services_.get()};
+  std::vector<kube::Informer*> out{services_.get(), namespaces_.get()};
   for (auto& p : pools_) out.push_back(p.get());
   return out;
 }
 
 bool LbIpamController::synced() const {
-  if (!services_->synced()) return false;
+  if (!services_->synced() || !namespaces_->synced()) return false;
   for (const auto& p : pools_) {
     if (!p->synced()) return false;
   }
@@ -117,19 +134,27 @@ void LbIpamController::markAll() {
 
 void LbIpamController::importAll() {
   // Addresses Services already hold come back first, so nothing new can take them.
-  for (const Json& s : services_->items()) allocator_.reconcile(parseService(s, classes_), false);
+  for (const Json& s : services_->items()) allocator_.reconcile(request(s), false);
+}
+
+ServiceRequest LbIpamController::request(const Json& service) const {
+  ServiceRequest r = parseService(service, classes_);
+  if (auto ns = namespaces_->get(r.ns)) r.namespaceLabels = k8s::labelsOf(*ns);
+  return r;
 }
 
 void LbIpamController::run(const std::atomic<bool>& stop) {
   while (!stop.load() && !synced()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   while (!stop.load()) {
     bool pools, import;
-    std::set<std::string> dirty;
+    std::set<std::string> dirty, namespaces;
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::milliseconds(500),
-                     [&] { return poolsDirty_ || importPending_ || !dirty_.empty() || stop.load(); });
+                     [&] { return poolsDirty_ || importPending_ || !dirty_.empty() || !namespacesDirty_.empty() ||
+                                  stop.load(); });
       pools = std::exchange(poolsDirty_, false);
+      namespaces = std::exchange(namespacesDirty_, {});
       import = std::exchange(importPending_, false);
       dirty = std::exchange(dirty_, {});
     }
@@ -142,6 +167,14 @@ void LbIpamController::run(const std::atomic<bool>& stop) {
       allocator_.setPools(std::move(parsed));
       // A pool change can change which pool selects any Service: look at all of them.
       for (const Json& s : services_->items()) dirty.insert(k8s::keyOf(s));
+    }
+    // A Namespace's labels changed: its Services, where some pool selects namespaces by label.
+    bool byNamespaceLabels = std::any_of(allocator_.pools().begin(), allocator_.pools().end(),
+                                         [](const Pool& p) { return !p.namespaceSelectors.empty(); });
+    if (!namespaces.empty() && byNamespaceLabels) {
+      for (const Json& s : services_->items()) {
+        if (namespaces.count(k8s::namespaceOf(s))) dirty.insert(k8s::keyOf(s));
+      }
     }
     if (import) importAll();
     for (const std::string& key : dirty) reconcileService(key);
@@ -159,7 +192,7 @@ void LbIpamController::reconcileService(const std::string& key) {
     allocator_.forget(key);
     return;
   }
-  AllocationResult result = allocator_.reconcile(parseService(*object, classes_));
+  AllocationResult result = allocator_.reconcile(request(*object));
   writeServiceStatus(*object, result);
 }
 
@@ -210,6 +243,9 @@ void LbIpamController::writePoolStatuses() {
     poolCounts_ = std::move(counts);
   }
   for (size_t i = 0; i < pools_.size(); ++i) {
+    // MetalLB's pools are MetalLB's kind: their status is not written (its CRD has no field for
+    // our conditions); what is wrong with one shows in the operator's log and in explain.
+    if (poolKinds_[i].group == "metallb.io") continue;
     for (const Json& object : pools_[i]->items()) {
       Pool pool = parsePool(object, poolKinds_[i].group);
       PoolStatus s = allocator_.poolStatus(pool.key);

@@ -1,5 +1,5 @@
-// LbIpamController: the LB-IPAM operator's control loop. Informers on Services and pools (own
-// kind, and Cilium's when its CRD is served) feed one reconcile thread that owns the Allocator:
+// LbIpamController: the LB-IPAM operator's control loop. Informers on Services, Namespaces and
+// pools (own kind, Cilium's and MetalLB's once their CRDs are served) feed one reconcile thread that owns the Allocator:
 // after every (re)list it first imports the addresses Services already show, then allocates,
 // writes Service status (ingress + condition l2announcer.io/IPAMRequestSatisfied), pool status
 // and Events — only when something changed.
@@ -27,6 +27,7 @@ namespace l2a::ipam {
 struct PoolKind {
   kube::Resource resource;
   std::string group;  // as pool keys name it
+  bool optional = false;  // may not be served: followed once its CRD is installed
 };
 
 struct ControllerStats {
@@ -60,6 +61,7 @@ class LbIpamController {
  private:
   void markAll();
   void importAll();
+  ServiceRequest request(const nlohmann::json& service) const;  // with its Namespace's labels
   void reconcileService(const std::string& key);
   void writeServiceStatus(const nlohmann::json& service, const AllocationResult& result);
   void writePoolStatuses();
@@ -73,20 +75,23 @@ class LbIpamController {
   k8s::LoadBalancerClasses classes_;
   kube::EventRecorder events_;  // aggregated, rate-limited, sent off this loop's thread
   std::unique_ptr<kube::Informer> services_;
+  std::unique_ptr<kube::Informer> namespaces_;
   std::vector<std::unique_ptr<kube::Informer>> pools_;
   Allocator allocator_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::set<std::string> dirty_;
+  std::set<std::string> namespacesDirty_;
   bool poolsDirty_ = true;
   bool importPending_ = true;
   ControllerStats stats_;
   std::vector<PoolCounts> poolCounts_;
 };
 
-// Pool kinds the server serves: l2announcer.io/v1alpha1 always; cilium.io (v2, else v2alpha1)
-// when that CRD is installed (a 404 says not) and `followCilium`. Any other answer (a 403, an
+// Pool kinds to follow: l2announcer.io/v1alpha1; metallb.io/v1beta1 IPAddressPool and, with
+// `followCilium`, cilium.io (v2 where served, else v2alpha1) as optional kinds — followed once
+// their CRDs are installed, with no restart. Any answer but 404 to the Cilium probe (a 403, an
 // outage) is an error.
 Result<std::vector<PoolKind>> discoverPoolKinds(kube::Client& client, bool followCilium = true);
 

@@ -7,6 +7,12 @@
 namespace l2a::ipam {
 namespace {
 
+// A selector that selects nothing, for one that could not be read (its error is the pool's).
+k8s::LabelSelector selectsNothing() {
+  return *k8s::LabelSelector::fromJson(
+      {{"matchExpressions", {{{"key", "l2announcer.io/invalid-selector"}, {"operator", "Exists"}}}}});
+}
+
 std::optional<Range> parseCidr(const std::string& text, bool allowFirstLast, std::string& error) {
   auto slash = text.find('/');
   if (slash == std::string::npos) {
@@ -42,7 +48,10 @@ std::optional<Range> parseCidr(const std::string& text, bool allowFirstLast, std
 
 }  // namespace
 
+bool buggyAddress(const Address& a) { return !a.v6 && ((a.value & 255) == 0 || (a.value & 255) == 255); }
+
 bool Pool::contains(const Address& a) const {
+  if (avoidBuggyIps && buggyAddress(a)) return false;
   for (const Range& r : ranges) {
     if (r.contains(a)) return true;
   }
@@ -50,9 +59,46 @@ bool Pool::contains(const Address& a) const {
 }
 
 U128 Pool::total() const {
+  // Addresses ≤ n ending in .0, and in .255 (n ≥ 0).
+  auto endingIn = [](U128 n, U128 last) { return n < last ? U128(0) : (n - last) / 256 + 1; };
   U128 t = 0;
-  for (const Range& r : ranges) t += r.size();
+  for (const Range& r : ranges) {
+    t += r.size();
+    if (!avoidBuggyIps || r.first.v6) continue;
+    for (U128 last : {U128(0), U128(255)}) {
+      t -= endingIn(r.last.value, last) - (r.first.value == 0 ? 0 : endingIn(r.first.value - 1, last));
+    }
+  }
   return t;
+}
+
+std::optional<Range> parseAddressRange(const std::string& input, std::string& error) {
+  auto trim = [](std::string t) {
+    t.erase(0, t.find_first_not_of(" \t"));
+    t.erase(t.find_last_not_of(" \t") + 1);
+    return t;
+  };
+  std::string text = trim(input);
+  auto dash = text.find('-');
+  if (dash == std::string::npos) {
+    if (text.find('/') == std::string::npos) {
+      error = fmt::format("address '{}' is neither a CIDR nor a range a-b", text);
+      return std::nullopt;
+    }
+    return parseCidr(text, true, error);
+  }
+  std::string firstText = trim(text.substr(0, dash)), lastText = trim(text.substr(dash + 1));
+  auto first = Address::parse(firstText), last = Address::parse(lastText);
+  if (!first || !last) {
+    error = fmt::format("invalid range '{}'", text);
+  } else if (first->v6 != last->v6) {
+    error = fmt::format("range {} mixes IPv4 and IPv6", text);
+  } else if (first->value > last->value) {
+    error = fmt::format("range {}: {} is after {}", text, firstText, lastText);
+  } else {
+    return Range{*first, *last};
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -63,6 +109,7 @@ Pool parsePoolFields(const nlohmann::json& object, const std::string& group) {
   pool.name = meta.value("name", "");
   pool.key = group + "/" + pool.name;
   pool.creationTimestamp = meta.value("creationTimestamp", "");
+  pool.labels = k8s::labelsOf(object);
   const auto& spec = object.value("spec", nlohmann::json::object());
   pool.disabled = spec.value("disabled", false);
   std::string allow = spec.contains("allowFirstLastIPs") && spec["allowFirstLastIPs"].is_string()
@@ -74,8 +121,7 @@ Pool parsePoolFields(const nlohmann::json& object, const std::string& group) {
     pool.serviceSelector = *selector;
   } else {
     pool.errors.push_back("invalid serviceSelector: " + selector.error().message);
-    pool.serviceSelector = *k8s::LabelSelector::fromJson({{"matchExpressions",
-        {{{"key", "l2announcer.io/invalid-selector"}, {"operator", "Exists"}}}}});  // selects nothing
+    pool.serviceSelector = selectsNothing();
   }
   // Cilium 1.13 and 1.14 called the blocks `cidrs` (deprecated since 1.15, still accepted by its
   // CRD and its LB-IPAM, which takes both): pools written then keep working.
@@ -111,16 +157,72 @@ Pool parsePoolFields(const nlohmann::json& object, const std::string& group) {
   return pool;
 }
 
+std::vector<k8s::LabelSelector> selectorList(const nlohmann::json& list, const std::string& field, Pool& pool) {
+  std::vector<k8s::LabelSelector> out;
+  if (!list.is_array()) {
+    pool.errors.push_back(fmt::format("{} is not a list", field));
+    out.push_back(selectsNothing());
+    return out;
+  }
+  for (const auto& item : list) {
+    auto selector = k8s::LabelSelector::fromJson(item);
+    if (selector) {
+      out.push_back(*selector);
+    } else {
+      pool.errors.push_back(fmt::format("invalid {}: {}", field, selector.error().message));
+      out.push_back(selectsNothing());
+    }
+  }
+  return out;
+}
+
+// metallb.io/v1beta1 IPAddressPool, field by field as MetalLB documents it.
+Pool parseMetallbPoolFields(const nlohmann::json& object) {
+  Pool pool;
+  const auto& meta = object.value("metadata", nlohmann::json::object());
+  pool.name = meta.value("name", "");
+  pool.ns = meta.value("namespace", "");
+  pool.key = "metallb.io/" + pool.name;
+  pool.creationTimestamp = meta.value("creationTimestamp", "");
+  pool.labels = k8s::labelsOf(object);
+  const auto& spec = object.value("spec", nlohmann::json::object());
+  pool.autoAssign = spec.value("autoAssign", true);
+  pool.avoidBuggyIps = spec.value("avoidBuggyIPs", false);
+  for (const auto& a : spec.value("addresses", nlohmann::json::array())) {
+    std::string error;
+    if (!a.is_string()) {
+      pool.errors.push_back(fmt::format("address {} is not a string", a.dump()));
+    } else if (auto r = parseAddressRange(a.get<std::string>(), error)) {
+      pool.ranges.push_back(*r);
+    } else {
+      pool.errors.push_back(error);
+    }
+  }
+  const auto& allocation = spec.value("serviceAllocation", nlohmann::json::object());
+  if (allocation.contains("priority") && !allocation["priority"].is_null()) {
+    pool.priority = allocation["priority"].get<int>();
+  }
+  for (const auto& n : allocation.value("namespaces", nlohmann::json::array())) pool.namespaces.push_back(n.get<std::string>());
+  if (allocation.contains("namespaceSelectors")) {
+    pool.namespaceSelectors = selectorList(allocation["namespaceSelectors"], "serviceAllocation.namespaceSelectors", pool);
+  }
+  if (allocation.contains("serviceSelectors")) {
+    pool.serviceSelectors = selectorList(allocation["serviceSelectors"], "serviceAllocation.serviceSelectors", pool);
+  }
+  return pool;
+}
+
 }  // namespace
 
 // A field of the wrong type (possible where no schema is enforced) makes the pool invalid with
 // a reason in its status, never an exception.
 Pool parsePool(const nlohmann::json& object, const std::string& group) {
   try {
-    return parsePoolFields(object, group);
+    return group == "metallb.io" ? parseMetallbPoolFields(object) : parsePoolFields(object, group);
   } catch (const nlohmann::json::exception& e) {
     Pool pool;
     pool.name = k8s::nameOf(object);
+    pool.ns = k8s::namespaceOf(object);
     pool.key = group + "/" + pool.name;
     pool.errors.push_back(std::string("malformed object: ") + e.what());
     return pool;

@@ -46,6 +46,7 @@ struct ServiceRequest {
   std::string ns;
   std::string name;
   k8s::Labels labels;  // with io.kubernetes.service.name / .namespace added
+  k8s::Labels namespaceLabels;  // its Namespace's labels, set by the caller (MetalLB's namespaceSelectors)
   bool qualifies = false;  // type LoadBalancer with a handled class
   std::vector<Address> requested;
   std::string requestError;  // a malformed address annotation / loadBalancerIP

@@ -5,6 +5,10 @@
 
 namespace l2a::k8s {
 
+std::string InterfaceSelector::exact(std::string_view name) {
+  return "^" + RE2::QuoteMeta(re2::StringPiece(name.data(), name.size())) + "$";
+}
+
 Result<InterfaceSelector> InterfaceSelector::create(const std::vector<std::string>& patterns) {
   InterfaceSelector selector;
   RE2::Options options;

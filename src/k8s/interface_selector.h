@@ -23,6 +23,8 @@ class InterfaceSelector {
   // Fails with code "bad_regex" naming the first pattern that does not compile, and why.
   static Result<InterfaceSelector> create(const std::vector<std::string>& patterns);
   InterfaceSelector() = default;  // selects every interface
+  // The pattern that names exactly this interface (MetalLB's interfaces are names, not patterns).
+  static std::string exact(std::string_view name);
 
   bool matches(std::string_view name) const;
   const std::vector<std::string>& patterns() const { return patterns_; }

@@ -77,8 +77,27 @@ Status<> Informer::relist(bool consistent) {
   for (const auto& o : added) if (handlers_.onAdd) handlers_.onAdd(o);
   for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(o, n);
   synced_ = true;
+  if (!served_.exchange(true)) spdlog::info("event=kind_served resource={}", resource_.displayName());
   if (handlers_.onSynced) handlers_.onSynced();
   return Ok{};
+}
+
+void Informer::absent() {
+  std::map<std::string, Json> gone;
+  {
+    std::lock_guard lock(mutex_);
+    gone = std::exchange(cache_, {});
+    resourceVersion_.clear();
+    lastError_.clear();
+    ++stats_.lists;
+  }
+  if (served_.exchange(false)) {
+    spdlog::info("event=kind_not_served resource={} note=\"optional: looked for again every {} s\"",
+                 resource_.displayName(), options_.absentRetry.count() / 1000);
+  }
+  for (const auto& [key, o] : gone) if (handlers_.onDelete) handlers_.onDelete(o);
+  synced_ = true;
+  if (handlers_.onSynced) handlers_.onSynced();
 }
 
 // What is cached of an object: with its apiVersion and kind (kube-apiserver leaves them out of
@@ -160,6 +179,11 @@ void Informer::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     if (needList) {
       if (auto s = relist(consistent); !s) {
+        if (options_.optional && s.error().code == ApiErrorCodes::kNotFound) {
+          absent();
+          pause(options_.absentRetry, stop);
+          continue;
+        }
         if (s.error().code == ApiErrorCodes::kGone) consistent = true;
         failed("list_failed", s.error());
         continue;
@@ -207,6 +231,8 @@ void Informer::run(const std::atomic<bool>& stop) {
     if (!status) {
       gone = gone || status.error().code == ApiErrorCodes::kGone;
       if (!gone) failed("watch_failed", status.error());
+      // An optional kind whose CRD went away: the list says so (and empties the cache).
+      if (options_.optional && status.error().code == ApiErrorCodes::kNotFound) needList = true;
     } else if (!errorEvent.empty()) {
       // An ERROR event that is not 410: relist, after the backoff (never a tight loop).
       failed("watch_error", Error{"watch_error", errorEvent.substr(0, 300)});

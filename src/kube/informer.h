@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -50,6 +51,12 @@ class Informer {
     // TransformFunc): keep only what the consumer reads. With one, an update that leaves the
     // kept part as it was (but for metadata.resourceVersion) calls no handler.
     std::function<Json(const Json&)> transform;
+    // A kind that may not be served (an optional CRD: Cilium's, MetalLB's). While the API server
+    // answers 404 the informer holds nothing, counts as synced and lists again every
+    // `absentRetry`: a CRD installed later is followed with no restart; one removed empties the
+    // cache (delete handlers run).
+    bool optional = false;
+    std::chrono::milliseconds absentRetry{30000};
   };
 
   Informer(Client& client, Resource resource, std::string ns, InformerHandlers handlers,
@@ -63,6 +70,8 @@ class Informer {
   void relistNow();
 
   bool synced() const { return synced_.load(); }
+  // False while an optional kind is not served (404).
+  bool served() const { return served_.load(); }
   std::vector<Json> items() const;
   std::optional<Json> get(const std::string& key) const;
   size_t size() const;
@@ -76,6 +85,8 @@ class Informer {
   // `consistent`: a quorum read (after 410: what we saw is gone); else not older than what we
   // last saw, which kube-apiserver serves from its watch cache.
   Status<> relist(bool consistent);
+  // An optional kind the API server does not serve: nothing cached, synced.
+  void absent();
   void apply(const WatchEvent& event);
   bool sameKeptPart(const Json& a, const Json& b) const;
   Json kept(Json object) const;
@@ -91,6 +102,7 @@ class Informer {
   InformerStats stats_;
   std::string lastError_;
   std::atomic<bool> synced_{false};
+  std::atomic<bool> served_{true};
   std::atomic<bool> relist_{false};
 };
 

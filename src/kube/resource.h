@@ -42,6 +42,10 @@ inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", true, "Leas
 inline const Resource kCustomResourceDefinitions{"apiextensions.k8s.io", "v1",
                                                  "customresourcedefinitions", false,
                                                  "CustomResourceDefinition"};
+// MetalLB's, read unchanged when their CRDs are installed (optional kinds).
+inline const Resource kMetallbAddressPools{"metallb.io", "v1beta1", "ipaddresspools", true, "IPAddressPool"};
+inline const Resource kMetallbL2Advertisements{"metallb.io", "v1beta1", "l2advertisements", true,
+                                               "L2Advertisement"};
 }  // namespace resources
 
 }  // namespace l2a::kube

@@ -115,7 +115,11 @@ std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
     for (const L2Policy& p : view.policies) {
       if (!p.valid() || !p.serviceSelector.matches(s.labels)) continue;
       std::vector<std::string> addresses;
-      if (p.loadBalancerIPs) addresses.insert(addresses.end(), s.loadBalancerIPs.begin(), s.loadBalancerIPs.end());
+      if (p.loadBalancerIPs) {
+        for (const std::string& a : s.loadBalancerIPs) {
+          if (p.admits(a)) addresses.push_back(a);
+        }
+      }
       if (p.externalIPs) addresses.insert(addresses.end(), s.externalIPs.begin(), s.externalIPs.end());
       for (const std::string& a : addresses) {
         AddressPlan& plan = plans[a];

@@ -100,7 +100,7 @@ for need in "list services" "watch services" "list nodes" "watch nodes" "list en
   "watch l2announcementpolicies.l2announcer.io" "watch ciliuml2announcementpolicies.cilium.io" \
   "patch l2announcementpolicies.l2announcer.io/status" "create events" "watch l2announcements.l2announcer.io" \
   "create l2announcements.l2announcer.io" "patch l2announcements.l2announcer.io" "delete l2announcements.l2announcer.io" \
-  "patch services/status"; do
+  "patch services/status" "watch l2advertisements.metallb.io" "watch ipaddresspools.metallb.io"; do
   check "the agent may $need" can l2a-agent $need
 done
 for need in "create leases.coordination.k8s.io" "update leases.coordination.k8s.io" "watch leases.coordination.k8s.io"; do
@@ -110,7 +110,7 @@ check "the agent may not touch leases elsewhere" cannot l2a-agent update leases.
 check "the agent may not write Services (only their status: the Announced condition)" cannot l2a-agent patch services
 check "the agent may not read Secrets" cannot l2a-agent list secrets
 for need in "watch services" "patch services/status" "watch loadbalancerippools.l2announcer.io" \
-  "patch ciliumloadbalancerippools.cilium.io/status" "create events"; do
+  "patch ciliumloadbalancerippools.cilium.io/status" "create events" "watch ipaddresspools.metallb.io" "watch namespaces"; do
   check "the operator may $need" can l2a-operator $need
 done
 check "the operator may update its election lease" can l2a-operator update leases.coordination.k8s.io l2announcer

@@ -127,7 +127,7 @@ NEW=$(fo_owner "$V4")
 check "  ...$NEW took them, counted as a take-over by drain" test "$(metric "$NEW" '^l2a_takeovers_total\{cause="drain"\}')" -ge 1
 check "  ...the records name $NEW now, with the cause" lab_wait_for 10 record_names "$V4" "$NEW" drain
 check "  ...and so does the condition" lab_wait_for 10 announced True "Announced: $V4 by $NEW"
-check "  ...$OWNER announces nothing" lab_wait_for 5 test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
+check "  ...$OWNER announces nothing" lab_wait_for 5 lab_output_has '^0$' metric "$OWNER" '^l2a_announced_addresses '
 check "  ...the Node carries the label" lab_output_has true \
   lab_kubectl get node "$OWNER" -o jsonpath='{.metadata.labels.l2announcer\.io/drain}'
 check "  ...l2a explain says why $OWNER is left out" lab_output_has "excluded $OWNER: drained \(label l2announcer.io/drain" \
@@ -242,8 +242,39 @@ check "  ...with a line for what it cannot carry over (the advertisement names a
 check "kube-apiserver takes what it prints" lab_kubectl apply -f "/tmp/$LAB_ID-migrated.yaml"
 check "the Service written for MetalLB (examples/metallb/service.yaml)" lab_kubectl apply -f examples/metallb/service.yaml
 web_ip() { lab_kubectl get svc web-metallb -o jsonpath='{.status.loadBalancer.ingress[*].ip}'; }
-check "  ...gets the address its metallb.io/loadBalancerIPs asks for" lab_wait_for 15 test "$(web_ip)" = 198.18.0.200
+web_ip_is() { [[ $(web_ip) == "$1" ]]; }
+check "  ...gets the address its metallb.io/loadBalancerIPs asks for" lab_wait_for 15 web_ip_is 198.18.0.200
 check "  ...and exactly one worker answers for it on the LAN" lab_wait_for 15 fo_owner 198.18.0.200
 check "  ...curl from the client reaches a backend through it" \
   lab_output_has "served by node" lab_exec client curl -s --max-time 3 http://198.18.0.200/
+
+echo "# MetalLB's own kinds, read live: their CRDs installed while the agents and the operator run"
+lab_kubectl delete -f "/tmp/$LAB_ID-migrated.yaml" >/dev/null
+lab_kubectl delete svc web-metallb >/dev/null
+lab_kubectl delete l2announcementpolicy probe-policy >/dev/null
+nobody_answers() { lab_output_has "nobody answered" lab_exec client "$FO_BUILD/l2a" whohas "$1" -i eth0 --timeout 300; }
+check "the migrated objects and probe-policy deleted: nobody answers for $V4 any more" lab_wait_for 15 nobody_answers "$V4"
+check "MetalLB's CRDs (deploy/crds/metallb/) installed after everything started" lab_kubectl apply -f deploy/crds/metallb/
+lab_kubectl create namespace metallb-system >/dev/null
+check "MetalLB's IPAddressPool and L2Advertisement, unchanged (examples/metallb/)" \
+  lab_wait_for 15 lab_kubectl apply -f examples/metallb/ipaddresspool.yaml -f examples/metallb/l2advertisement.yaml
+check "the Service written for MetalLB" lab_kubectl apply -f examples/metallb/service.yaml
+# Kinds not served are looked for every 30 s: within 45 s of the CRDs, with no restart.
+check "  ...gets 198.18.0.200 from MetalLB's pool (the only pool holding it)" lab_wait_for 45 web_ip_is 198.18.0.200
+check "  ...and one worker answers for it, by the L2Advertisement alone" lab_wait_for 45 fo_owner 198.18.0.200
+check "  ...curl from the client reaches a backend through it" \
+  lab_output_has "served by node" lab_exec client curl -s --max-time 3 http://198.18.0.200/
+check "the probe Service's address is in no pool the advertisement names: still nobody answers for $V4" nobody_answers "$V4"
+lab_kubectl create service loadbalancer from-pool --tcp=8080:80 >/dev/null
+lab_kubectl annotate service from-pool metallb.io/address-pool=first-pool >/dev/null
+pool_ip_is() { [[ $(lab_kubectl get svc from-pool -o jsonpath='{.status.loadBalancer.ingress[0].ip}') == "$1" ]]; }
+check "a Service naming the pool (metallb.io/address-pool) gets its first free address, 198.18.0.192" \
+  lab_wait_for 15 pool_ip_is 198.18.0.192
+MLB_OWNER=$(fo_owner 198.18.0.200)
+lab_kubectl label node "$MLB_OWNER" node-role.kubernetes.io/control-plane= >/dev/null
+moved_off() { local o; o=$(fo_owner 198.18.0.200) && [[ $o != "$MLB_OWNER" ]]; }
+check "$MLB_OWNER labelled control-plane: the advertisement's nodeSelectors move 198.18.0.200 off it" lab_wait_for 15 moved_off
+lab_kubectl label node "$MLB_OWNER" node-role.kubernetes.io/control-plane- >/dev/null
+lab_kubectl delete l2advertisement -n metallb-system example >/dev/null
+check "the L2Advertisement deleted: nobody answers for 198.18.0.200" lab_wait_for 15 nobody_answers 198.18.0.200
 lab_finish

@@ -184,6 +184,46 @@ TEST(Informer, AWatchErrorEventBacksOffBeforeRelisting) {
   EXPECT_NE(informer.lastError().find("etcd unavailable"), std::string::npos);
 }
 
+// An optional kind (a CRD installed later, or removed): 404 is an empty, synced cache that is
+// looked at again; once served its objects arrive with no restart; removed again, they go.
+TEST(Informer, AnOptionalKindNotServedIsEmptyAndFollowedOnceInstalled) {
+  testing::FakeTransport transport;
+  std::atomic<int> phase{0};  // 0: not served, 1: served with one pool, 2: removed
+  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
+    if (phase == 0 || phase == 2) return HttpResponse{404, R"({"kind":"Status","code":404,"reason":"NotFound"})", {}};
+    if (r.target.find("watch=") != std::string::npos) {
+      std::this_thread::sleep_for(20ms);
+      return HttpResponse{404, R"({"kind":"Status","code":404,"reason":"NotFound"})", {}};  // ends each watch
+    }
+    return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"first-pool","namespace":"metallb-system"}}]})", {}};
+  };
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+  std::atomic<int> added{0}, deleted{0};
+  Resource pools{"metallb.io", "v1beta1", "ipaddresspools", true, "IPAddressPool"};
+  Informer informer(client, pools, "",
+                    {.onAdd = [&](const Json&) { ++added; }, .onDelete = [&](const Json&) { ++deleted; }},
+                    {.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}, .optional = true, .absentRetry = 50ms});
+  std::atomic<bool> stop{false};
+  std::thread running([&] { informer.run(stop); });
+  auto waitFor = [](auto done) {
+    for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(10ms);
+    return done();
+  };
+  EXPECT_TRUE(waitFor([&] { return informer.synced(); })) << "a kind not served never counted as synced";
+  EXPECT_FALSE(informer.served());
+  EXPECT_EQ(informer.size(), 0u);
+  phase = 1;
+  EXPECT_TRUE(waitFor([&] { return informer.size() == 1; })) << "the kind installed later was not followed";
+  EXPECT_TRUE(informer.served());
+  EXPECT_EQ(added.load(), 1);
+  phase = 2;
+  EXPECT_TRUE(waitFor([&] { return informer.size() == 0; })) << "the kind removed left its objects cached";
+  EXPECT_FALSE(informer.served());
+  EXPECT_EQ(deleted.load(), 1);
+  stop = true;
+  running.join();
+}
+
 // client-go's reflector backoff: 800 ms doubling to 30 s, each wait stretched by up to 100 %.
 TEST(Backoff, DoublesToItsCapWithJitterAndResets) {
   double r = 0.0;

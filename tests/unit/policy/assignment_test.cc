@@ -99,6 +99,61 @@ TEST(Assignment, SeedPolicyExcludesTheControlPlaneAndSpreads) {
   for (const auto& [n, c] : counts) EXPECT_GT(c, 70) << n;
 }
 
+// MetalLB's L2Advertisement, read live: the pools it names scope which addresses it announces,
+// any of its nodeSelectors picks the nodes, its interfaces are names.
+Json metallbPoolJson(const std::string& name, Json addresses, Json labels = Json::object()) {
+  return {{"metadata", {{"name", name}, {"namespace", "metallb-system"}, {"labels", labels}}},
+          {"spec", {{"addresses", addresses}}}};
+}
+
+Json advertisement(Json spec, const std::string& ns = "metallb-system") {
+  return {{"metadata", {{"name", "example"}, {"namespace", ns}}}, {"spec", spec}};
+}
+
+TEST(Assignment, MetallbAdvertisementAnnouncesOnlyTheAddressesOfItsPools) {
+  std::vector<ipam::Pool> pools{ipam::parsePool(metallbPoolJson("first-pool", {"198.18.0.192/28"}), "metallb.io"),
+                                ipam::parsePool(metallbPoolJson("other", {"198.18.1.0/24"}, {{"zone", "b"}}), "metallb.io")};
+  ClusterView v;
+  v.policies = parsePolicies({advertisement({{"ipAddressPools", {"first-pool"}},
+                                             {"interfaces", {"eth0.100"}},
+                                             {"nodeSelectors", {{{"matchLabels", {{"rack", "1"}}}},
+                                                                {{"matchLabels", {{"rack", "2"}}}}}}})},
+                             "metallb.io", pools);
+  ASSERT_EQ(v.policies.size(), 2u);  // one per node selector
+  EXPECT_TRUE(v.policies[0].valid());
+  EXPECT_EQ(v.policies[0].interfaces, std::vector<std::string>{"^eth0\\.100$"});
+  EXPECT_FALSE(v.policies[0].interfaceSelector.matches("eth0x100"));
+  for (const char* name : {"n1", "n2", "n3"}) v.nodes.push_back(node(name));
+  v.nodes[0].labels["rack"] = "1";
+  v.nodes[1].labels["rack"] = "2";
+  for (auto& n : v.nodes) n.interfaces = std::map<std::string, bool>{{"eth0.100", true}};
+  v.services.push_back(service("in", {"198.18.0.200"}));
+  v.services.push_back(service("out", {"198.18.1.5"}));
+  auto plans = planAddresses(v);
+  ASSERT_EQ(plans.count("198.18.0.200"), 1u);
+  EXPECT_EQ(plans.count("198.18.1.5"), 0u) << "an address of a pool the advertisement does not name was announced";
+  EXPECT_EQ(plans["198.18.0.200"].candidates(), (std::vector<std::string>{"n1", "n2"}));
+  // By label instead of by name; a pool in another namespace is not MetalLB's.
+  v.policies = parsePolicies({advertisement({{"ipAddressPoolSelectors", {{{"matchLabels", {{"zone", "b"}}}}}}})}, "metallb.io", pools);
+  plans = planAddresses(v);
+  EXPECT_EQ(plans.count("198.18.0.200"), 0u);
+  EXPECT_EQ(plans["198.18.1.5"].candidates().size(), 3u);
+  EXPECT_EQ(v.policies[0].interfaces.size(), 0u);  // no interfaces: every one the agent uses
+  v.policies = parsePolicies({advertisement({{"ipAddressPools", {"first-pool"}}}, "elsewhere")}, "metallb.io", pools);
+  EXPECT_TRUE(planAddresses(v).empty());
+  // Naming no pool: every address.
+  v.policies = parsePolicies({advertisement(Json::object())}, "metallb.io", pools);
+  EXPECT_EQ(planAddresses(v).size(), 2u);
+}
+
+TEST(Assignment, MalformedMetallbAdvertisementIsInvalidNeverAnException) {
+  auto bad = parsePolicies({advertisement({{"ipAddressPools", "first-pool"}}), advertisement({{"nodeSelectors", {{{"matchExpressions", 3}}}}})},
+                           "metallb.io", {});
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_EQ(bad[0].errors.at(0).first, "MalformedObject");
+  EXPECT_EQ(bad[1].errors.at(0).first, "InvalidNodeSelector");
+}
+
 TEST(Assignment, DeadOrInterfaceDownNodesAreNotCandidates) {
   ClusterView v = seedView(50, 3);
   v.nodes[1].live = false;
