@@ -3,8 +3,9 @@
 # announced Services (one address each) with the lab API server, the operator and one L2 policy.
 # Measures, at steady state, API requests per second (from the server's counters), agent and
 # operator CPU and memory, heartbeat frames per second on the LAN (an nftables counter on the
-# bridge), then kill -9 of one agent and the time until every one of its addresses is announced
-# by another node (from the takers' logs). One Markdown row per run.
+# bridge), the spread of addresses over the nodes, then kill -9 of the busiest agent and the time
+# until every address is announced again. Who announces how many comes from each agent's
+# l2a_announced_addresses gauge (its claims, not its logs). One Markdown row per run.
 # Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +16,8 @@ HEARTBEAT_MS=${HEARTBEAT_MS:-40}
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 source tests/support/netns_lab.sh
 lab_require_root
-echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB; after a restart) | heartbeat frames/s on the LAN | kill -9 → all its addresses elsewhere |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB; after a restart) | heartbeat frames/s on the LAN | addresses per node min / mean / max | kill -9 → all its addresses elsewhere |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run() {  # run NODES SERVICES
   local nodes=$1 services=$2
   lab_init bench
@@ -68,12 +69,25 @@ YAML
   for ((i = 1; i <= nodes; i++)); do
     lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "$L2A" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
-      --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "" --log-level info --heartbeat-interval-ms "$HEARTBEAT_MS"
+      --retry-period-ms $((LEASE_MS / 4)) --metrics-bind 127.0.0.1:9611 --log-level info \
+      --heartbeat-interval-ms "$HEARTBEAT_MS"
     pids+=("$LAB_LAST_PID")
   done
-  # Converged: every Service address announced by someone (from the agents' logs).
-  announced() { [[ $(cat /tmp/$LAB_ID-agent-n*.log | grep -c "event=announcing") -ge $services ]]; }
-  lab_wait_for 120 announced
+  claims() {  # claims [SKIP]: each agent's l2a_announced_addresses, one line per node (node SKIP left out)
+    local i
+    for ((i = 1; i <= nodes; i++)); do
+      [[ $i == "${1:-0}" ]] && continue
+      lab_exec "n$i" curl -s --max-time 2 http://127.0.0.1:9611/metrics | awk '$1 == "l2a_announced_addresses" {print int($2)}'
+    done
+  }
+  total() { claims "$@" | awk '{s += $1} END {print s + 0}'; }
+  # Converged: every address claimed exactly once (the sum of the gauges), three times in a row
+  # a second apart (hand-overs between agents coming up are over).
+  settled() {
+    local k
+    for k in 1 2 3; do [[ $(total) -eq $services ]] || return 1; sleep 1; done
+  }
+  lab_wait_for 300 settled
   sleep $((3 + services / 2000))
   counters() { ip netns exec "$LAB_LAN" curl -s http://198.18.0.1:6443/admin/counters | python3 -c 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)))'; }
   cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
@@ -100,41 +114,22 @@ YAML
   rps=$(python3 -c "print(round(($r1 - $r0 - 2) / 10, 1))")
   cpu_pct=$(python3 -c "print(round(($c1 - $c0) / 10 / $nodes, 2))")
   per_service=$(python3 -c "print(round($services / ($LEASE_MS * 3 / 4 / 1000), 1))")
-  # kill -9 of the busiest agent: time until every address it announced is announced by another.
-  current() {  # current NODE: the addresses it announces now (announced and not released since)
-    awk '/event=announcing/ {match($0, /address=[^ ]+/); a[substr($0, RSTART + 8, RLENGTH - 8)] = 1}
-         /event=released/ {match($0, /address=[^ ]+/); delete a[substr($0, RSTART + 8, RLENGTH - 8)]}
-         END {for (k in a) print k}' "/tmp/$LAB_ID-agent-n$1.log"
-  }
-  local victim=1 most=-1 c
+  # Spread, and kill -9 of the busiest agent: time until the others claim every address again.
+  local spread victim=1 most=-1 c
+  mapfile -t per_node < <(claims)
+  spread=$(printf '%s\n' "${per_node[@]}" | awk 'NR == 1 {lo = $1; hi = $1} {s += $1; if ($1 < lo) lo = $1; if ($1 > hi) hi = $1}
+    END {printf "%d / %.1f / %d", lo, s / NR, hi}')
   for ((i = 1; i <= nodes; i++)); do
-    c=$(current "$i" | wc -l)
+    c=${per_node[$((i - 1))]:-0}
     ((c > most)) && { most=$c; victim=$i; }
   done
-  local mine
-  mine=$(current "$victim" | sort -u)
-  local count
-  count=$(echo "$mine" | grep -c . || true)
-  local start f
-  declare -A OFFSET
-  for ((i = 1; i <= nodes; i++)); do
-    ((i == victim)) && continue
-    f=/tmp/$LAB_ID-agent-n$i.log
-    OFFSET[$f]=$(wc -l <"$f")
-  done
-  echo "$mine" | sed 's/^/address=/; s/$/ /' >"/tmp/$LAB_ID-mine.txt"
+  local start
   start=$(date +%s%N)
   kill -9 "${pids[$((victim - 1))]}"
-  taken() {  # only what the others announced after the kill
-    local n=0 f
-    for f in "${!OFFSET[@]}"; do
-      n=$((n + $(tail -n +$((OFFSET[$f] + 1)) "$f" | grep "event=announcing" | grep -c -F -f "/tmp/$LAB_ID-mine.txt")))
-    done
-    [[ $n -ge $count ]]
-  }
+  all_elsewhere() { [[ $(total "$victim") -ge $services ]]; }
   local ms="-"
-  if [[ $count -gt 0 ]] && lab_wait_for 60 taken; then ms="$(( ($(date +%s%N) - start) / 1000000 )) ms ($count addresses)"; fi
-  echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss; $op_rss_restart | $(( (h1 - h0) / 10 )) | $ms |"
+  if [[ $most -gt 0 ]] && lab_wait_for 60 all_elsewhere; then ms="$(( ($(date +%s%N) - start) / 1000000 )) ms ($most addresses)"; fi
+  echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss; $op_rss_restart | $(( (h1 - h0) / 10 )) | $spread | $ms |"
   lab_cleanup
   trap - EXIT
 }

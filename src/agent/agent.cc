@@ -434,12 +434,13 @@ void Agent::reconcile() {
     node.interfaces = up;  // our own state first-hand, not as last published
     silenceInterfaces(node, wireView);
   }
-  view.holders = holders(wireView);
+  // The records, read once per plan (10,000 of them at scale).
+  std::map<std::string, std::set<std::string>> recorded;
+  if (records_) recorded = records_->holders();
+  view.holders = holders(wireView, recorded);
   view.rebalance = options_.rebalance;
-  if (records_) {
-    for (const auto& [address, nodes] : records_->holders()) {
-      if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
-    }
+  for (const auto& [address, nodes] : recorded) {
+    if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
   }
   auto plans = policy::planAddresses(view);
   // Deciding by the wire, a frozen node may take and give up addresses as if it were live.
@@ -565,16 +566,15 @@ void Agent::reconcile() {
   }
 }
 
-std::map<std::string, std::set<std::string>> Agent::holders(const wire::WireView& wire) {
+std::map<std::string, std::set<std::string>> Agent::holders(const wire::WireView& wire,
+                                                            const std::map<std::string, std::set<std::string>>& recorded) {
   // A record is believed only for a node the wire cannot vouch for: not us (our claims are
   // first-hand), nor a peer whose heartbeat lists everything it announces. A stale record must
   // not make a node the owner of what it no longer announces.
   std::map<std::string, std::set<std::string>> out;
-  if (records_) {
-    for (auto& [address, nodes] : records_->holders()) {
-      for (const std::string& node : nodes) {
-        if (node != options_.nodeName && !wire.listedAll.count(node)) out[address].insert(node);
-      }
+  for (const auto& [address, nodes] : recorded) {
+    for (const std::string& node : nodes) {
+      if (node != options_.nodeName && !wire.listedAll.count(node)) out[address].insert(node);
     }
   }
   for (const auto& [node, addresses] : wire.announced) {

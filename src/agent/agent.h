@@ -141,8 +141,10 @@ class Agent {
                             const std::string& address) const;
   void publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine);
   void writePolicyStatuses(const policy::ClusterView& view);
-  // Who holds each address now: the records, the peers' heartbeats and our own claims.
-  std::map<std::string, std::set<std::string>> holders(const wire::WireView& wire);
+  // Who holds each address now: the records (`recorded`, address -> nodes), the peers'
+  // heartbeats and our own claims.
+  std::map<std::string, std::set<std::string>> holders(const wire::WireView& wire,
+                                                       const std::map<std::string, std::set<std::string>>& recorded);
   // Addresses rendezvous hashing gives us that a holder kept: taken back with `rebalance`, at
   // most options_.rebalanceRate a second. Caller holds mutex_.
   std::vector<std::string> rebalancePulls(const std::map<std::string, policy::AddressPlan>& plans, Steady::time_point now);

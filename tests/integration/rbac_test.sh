@@ -66,9 +66,9 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: l2a-viewer}
 rules:
-- apiGroups: ["", discovery.k8s.io, l2announcer.io, cilium.io]
+- apiGroups: ["", discovery.k8s.io, l2announcer.io, cilium.io, metallb.io]
   resources: [services, nodes, endpointslices, l2announcementpolicies, ciliuml2announcementpolicies,
-    loadbalancerippools, ciliumloadbalancerippools]
+    loadbalancerippools, ciliumloadbalancerippools, ipaddresspools, l2advertisements]
   verbs: [get, list]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
