@@ -40,12 +40,17 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
   Json poolReport = Json::array();
   ipam::ServiceRequest request = ipam::parseService(service);
   for (const auto& [pool, object] : pools) {
-    bool selects = ipam::Allocator::serves(pool, request);
-    std::string why = !pool.serviceSelector.matches(info.labels) ? "serviceSelector does not match"
-                      : !selects ? fmt::format("the Service names another pool ({})", request.poolName)
+    std::string refusal = ipam::Allocator::refusal(pool, request);
+    bool selects = refusal.empty();
+    std::string why = !selects ? refusal
                       : ipam::poolConflicting(object) ? "selects it, but is conflicting (allocates nothing)"
                       : pool.disabled ? "selects it, but is disabled (no new allocations)"
+                      : !pool.autoAssign ? "selects it only when asked for by name or address (autoAssign: false)"
                       : "selects it";
+    if (!selects && !pool.namespaceSelectors.empty() && refusal.rfind("namespace ", 0) == 0) {
+      why += " (nor, as far as explain knows, among its namespaceSelectors: the operator reads the Namespace's labels)";
+    }
+    if (!pool.errors.empty()) why += fmt::format("; invalid: {}", pool.errors[0]);
     poolReport.push_back({{"pool", pool.key}, {"selects", selects}, {"why", why}});
   }
   Json condition;

@@ -103,17 +103,19 @@ std::set<std::string> Allocator::setPools(std::vector<Pool> pools) {
 }
 
 // The pool's selector takes the Service, and so does the pool the Service names, if any.
-bool Allocator::serves(const Pool& p, const ServiceRequest& s) {
-  if (!p.serviceSelector.matches(s.labels) || (!s.poolName.empty() && s.poolName != p.name)) return false;
+std::string Allocator::refusal(const Pool& p, const ServiceRequest& s) {
+  if (!p.serviceSelector.matches(s.labels)) return "serviceSelector does not match";
+  if (!s.poolName.empty() && s.poolName != p.name) return fmt::format("the Service names another pool ({})", s.poolName);
   if (!p.serviceSelectors.empty() &&
       std::none_of(p.serviceSelectors.begin(), p.serviceSelectors.end(),
                    [&](const k8s::LabelSelector& sel) { return sel.matches(s.labels); })) {
-    return false;
+    return "none of serviceAllocation.serviceSelectors matches";
   }
-  if (p.namespaces.empty() && p.namespaceSelectors.empty()) return true;
-  return std::find(p.namespaces.begin(), p.namespaces.end(), s.ns) != p.namespaces.end() ||
-         std::any_of(p.namespaceSelectors.begin(), p.namespaceSelectors.end(),
-                     [&](const k8s::LabelSelector& sel) { return sel.matches(s.namespaceLabels); });
+  if (p.namespaces.empty() && p.namespaceSelectors.empty()) return "";
+  bool inNamespace = std::find(p.namespaces.begin(), p.namespaces.end(), s.ns) != p.namespaces.end() ||
+                     std::any_of(p.namespaceSelectors.begin(), p.namespaceSelectors.end(),
+                                 [&](const k8s::LabelSelector& sel) { return sel.matches(s.namespaceLabels); });
+  return inNamespace ? "" : fmt::format("namespace {} is not among serviceAllocation's namespaces", s.ns);
 }
 
 const Pool* Allocator::usablePoolFor(const Address& a, const ServiceRequest& s) const {

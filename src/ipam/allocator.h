@@ -45,9 +45,12 @@ struct PoolStatus {
 
 class Allocator {
  public:
-  // The pool may give the Service addresses: its selector takes it, and the Service names no
-  // other pool (metallb.io/address-pool). Conflicts and disabled pools aside.
-  static bool serves(const Pool& p, const ServiceRequest& s);
+  // The pool may give the Service addresses: its selectors take it (and MetalLB's namespaces),
+  // and the Service names no other pool (metallb.io/address-pool). Conflicts and disabled pools
+  // aside.
+  static bool serves(const Pool& p, const ServiceRequest& s) { return refusal(p, s).empty(); }
+  // Why it may not ("" when it may), as explain says it.
+  static std::string refusal(const Pool& p, const ServiceRequest& s);
 
   // Replaces the pools. Conflicts are recomputed (the newer of two overlapping pools, by
   // creationTimestamp then name, is conflicting); allocations are re-homed into any usable pool

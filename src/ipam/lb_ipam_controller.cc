@@ -244,7 +244,7 @@ void LbIpamController::writePoolStatuses() {
   }
   for (size_t i = 0; i < pools_.size(); ++i) {
     // MetalLB's pools are MetalLB's kind: their status is not written (its CRD has no field for
-    // our conditions); what is wrong with one shows in the operator's log and in explain.
+    // our conditions); explain shows what is wrong with one.
     if (poolKinds_[i].group == "metallb.io") continue;
     for (const Json& object : pools_[i]->items()) {
       Pool pool = parsePool(object, poolKinds_[i].group);

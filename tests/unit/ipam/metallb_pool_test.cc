@@ -102,6 +102,15 @@ TEST(MetallbPool, NamespacesAndServiceSelectorsScopeThePool) {
   EXPECT_EQ(a.reconcile(labelled).reason, reasons::kNoPool);
   labelled.namespaceLabels = {{"tenant", "b"}};  // the Namespace carries the label the pool selects
   EXPECT_TRUE(a.reconcile(labelled).satisfied);
+  // What explain says of each refusal.
+  const Pool& team = a.pools()[0];
+  EXPECT_EQ(Allocator::refusal(team, service("db", "team-a", {}, {{"tier", "db"}})),
+            "none of serviceAllocation.serviceSelectors matches");
+  EXPECT_EQ(Allocator::refusal(team, service("other", "default", {}, {{"tier", "web"}})),
+            "namespace default is not among serviceAllocation's namespaces");
+  EXPECT_EQ(Allocator::refusal(team, service("named", "team-a", {{"metallb.io/address-pool", "gold"}}, {{"tier", "web"}})),
+            "the Service names another pool (gold)");
+  EXPECT_EQ(Allocator::refusal(team, labelled), "");
 }
 
 }  // namespace
