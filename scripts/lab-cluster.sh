@@ -122,6 +122,15 @@ ports: [{name: http, port: 8080, protocol: TCP}]
 YAML
   fi
   lab_host client 198.18.0.100/24 2001:db8::100/64
+  # Up means every agent ready (informers listed, records read, responder running): an agent
+  # still waiting on a just-started API server would otherwise be missing from the first fail-over.
+  local end=$((SECONDS + 60))
+  for n in $nodes; do
+    until ip netns exec "$(lab_ns "$n")" curl -sf -o /dev/null --max-time 1 http://127.0.0.1:9611/readyz; do
+      ((SECONDS < end)) || { echo "l2a-lab: error: the agent on $n is not ready after 60 s: $(ip netns exec "$(lab_ns "$n")" curl -s --max-time 1 http://127.0.0.1:9611/readyz); see $STATE/agent-$n.log" >&2; exit 1; }
+      sleep 0.1
+    done
+  done
   echo "$LAB_ID" >"$STATE/id"
   echo "lab cluster up: $LAB_CONTROL_PLANE control plane at $LAB_API, nodes: $nodes, client namespace $(lab_ns client)"
   echo "  kubectl:   ip netns exec $(lab_ns client) env KUBECONFIG=$STATE/kubeconfig kubectl get nodes"

@@ -395,6 +395,19 @@ std::string Agent::takeoverCause(const policy::ClusterView& view, const wire::Wi
   return anyUp ? "plan" : "carrier";
 }
 
+// Each change of what the wire says about a node (or one of its interfaces), once.
+void Agent::logWireVerdicts(const wire::WireView& wireView) {
+  for (const std::string& node : wireView.excluded) {
+    if (!wireExcluded_.count(node)) {
+      spdlog::info("event=wire_silent node={} observer={} isolated={}", node, options_.nodeName, wireView.isolated);
+    }
+  }
+  for (const std::string& node : wireExcluded_) {
+    if (!wireView.excluded.count(node)) spdlog::info("event=wire_heard node={} observer={}", node, options_.nodeName);
+  }
+  wireExcluded_ = wireView.excluded;
+}
+
 void Agent::reconcile() {
   for (auto& [address, other] : takeInbox()) {
     std::lock_guard lock(mutex_);
@@ -407,6 +420,7 @@ void Agent::reconcile() {
   }
   publishInterfaces(mine);
   wire::WireView wireView = wire_ ? wire_->view() : wire::WireView{};
+  logWireVerdicts(wireView);
   bool frozenNow = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   // Nothing the plan depends on changed since the last one (the periodic resync on a quiet
   // cluster): skip planning, which costs O(Services), unless something is pending.
@@ -523,8 +537,8 @@ void Agent::reconcile() {
     for (const auto& [name, state] : mine) {
       if (state.first && selector->matches(name)) macs.push_back(name + " " + state.second);
     }
-    logs.emplace_back(spdlog::level::info, fmt::format("event=announcing address={} node={} interfaces=\"{}\"", address,
-                                                       options_.nodeName, fmt::join(macs, ",")));
+    logs.emplace_back(spdlog::level::info, fmt::format("event=announcing address={} node={} interfaces=\"{}\" cause={}",
+                                                       address, options_.nodeName, fmt::join(macs, ","), cause));
     for (const auto& svc : plans[address].services) {
       events.emplace_back(svc, "AnnouncementStarted", fmt::format("node {} announces {} on {}", options_.nodeName, address,
                                                      macs.empty() ? std::string("no interface up") : fmt::format("{}", fmt::join(macs, ", "))));

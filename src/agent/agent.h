@@ -133,6 +133,7 @@ class Agent {
   // Our own Lease's renewals reach us through the watch: our view is current.
   bool viewFresh();
   void reconcile();
+  void logWireVerdicts(const wire::WireView& wireView);
   // Frozen, we may still decide by the wire: heartbeats on, peers heard, and we were live.
   bool wireOnlyPossible(const wire::WireView& wire);
   static bool heardAnnouncing(const wire::WireView& wire, const std::string& node, const std::string& address);
@@ -195,6 +196,7 @@ class Agent {
   // with the live set, our links and our frozen state it says whether a plan can have changed.
   std::atomic<uint64_t> objectEvents_{0};
   std::string lastPlanInputs_;
+  std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
   Handover handover_{options_.nodeName};  // what we announce, hand-overs, conflicts (handover.h)
   std::string publishedInterfaces_;  // what we last wrote

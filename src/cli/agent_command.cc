@@ -200,8 +200,8 @@ int runAgent(const AgentCommandOptions& options) {
         std::lock_guard lock(blockedMutex);
         blocked = why;
       },
-      [&] {  // 5 s, or until SIGINT/SIGTERM
-        timespec wait{5, 0};
+      [&](std::chrono::milliseconds pause) {  // or until SIGINT/SIGTERM
+        timespec wait{static_cast<time_t>(pause.count() / 1000), static_cast<long>(pause.count() % 1000) * 1000000};
         int signal = sigtimedwait(&signals, nullptr, &wait);
         if (signal > 0) spdlog::info("event=signal signal={}", strsignal(signal));
         return signal <= 0;

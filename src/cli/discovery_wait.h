@@ -1,12 +1,16 @@
 // waitForDiscovery: runs a discovery (which optional kinds the API server serves) until it
 // answers, for the agent and the operator at start-up. A failure that is not "not installed" —
 // a 403 naming the missing permission, an outage — is logged once per distinct message and
-// handed to `report` (for /readyz), then retried after `pause()`; never taken for a missing
-// kind. Blocks the calling thread; returns nothing when `pause()` says to stop (false).
+// handed to `report` (for /readyz), then retried after `pause(wait)`: 250 ms, doubled each time
+// up to 5 s (an API server that has just taken the CRDs or the RBAC answers a moment later; one
+// that is down is not hammered); never taken for a missing kind. Blocks the calling thread;
+// returns nothing when `pause()` says to stop (false).
 #pragma once
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,8 +22,9 @@ namespace l2a::cli {
 template <typename T>
 std::optional<T> waitForDiscovery(const std::function<Result<T>()>& discover,
                                   const std::function<void(const std::string&)>& report,
-                                  const std::function<bool()>& pause) {
+                                  const std::function<bool(std::chrono::milliseconds)>& pause) {
   std::string last;
+  std::chrono::milliseconds wait{250};
   while (true) {
     Result<T> found = discover();
     if (found) {
@@ -31,7 +36,8 @@ std::optional<T> waitForDiscovery(const std::function<Result<T>()>& discover,
       spdlog::error("event=discovery_failed error=\"{}\"", last);
     }
     report("discovery failed: " + last);
-    if (!pause()) return std::nullopt;
+    if (!pause(wait)) return std::nullopt;
+    wait = std::min(wait * 2, std::chrono::milliseconds(5000));
   }
 }
 

@@ -140,8 +140,10 @@ int runOperator(const OperatorOptions& options) {
           std::lock_guard lock(controllerMutex);
           blocked = why;
         },
-        [&] {  // 5 s, or until the term ends (a signal, or the Lease lost)
-          for (int i = 0; i < 250 && !endOfTerm(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        [&](std::chrono::milliseconds pause) {  // or until the term ends (a signal, or the Lease lost)
+          for (auto until = std::chrono::steady_clock::now() + pause; std::chrono::steady_clock::now() < until && !endOfTerm();) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
           return !endOfTerm();
         });
     if (!kinds) continue;
