@@ -15,10 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (object.is_discarded() || !object.is_object()) return 0;
   auto now = std::chrono::system_clock::now();
   l2a::agent::ViewInputs in{
-      .services = {object},
-      .endpointSlices = {object},
+      .services = l2a::agent::eachOf({object}),
+      .endpointSlices = l2a::agent::eachOf({object}),
       .policies = {l2a::policy::parsePolicy(object, "l2announcer.io"), l2a::policy::parsePolicy(object, "cilium.io")},
-      .nodes = {object},
+      .nodes = l2a::agent::eachOf({object}),
       .leaseOf = [&](const std::string&) -> std::optional<nlohmann::json> { return object; },
       .live = [&](const std::string& node, const nlohmann::json& lease) {
         return l2a::agent::leaseLiveByTimestamps(node, lease, now);

@@ -287,10 +287,10 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
     nextExpiry_ = Steady::time_point::max();
   }
   ViewInputs in{
-      .services = services_->items(),
-      .endpointSlices = slices_->items(),
+      .services = [this](const auto& visit) { services_->forEach(visit); },
+      .endpointSlices = [this](const auto& visit) { slices_->forEach(visit); },
       .policies = std::move(policies),
-      .nodes = nodes_->items(),
+      .nodes = [this](const auto& visit) { nodes_->forEach(visit); },
       .leaseOf = [this](const std::string& node) { return leases_->get(options_.ns + "/" + kNodeLeasePrefix + node); },
       .live = [this, now](const std::string& node, const Json& lease) {
         std::lock_guard lock(mutex_);

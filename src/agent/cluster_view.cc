@@ -83,12 +83,22 @@ std::string avoidance(const Json& node, const k8s::Labels& labels, const NodeAvo
 
 }  // namespace
 
+ObjectVisitor eachOf(std::vector<Json> objects) {
+  auto held = std::make_shared<const std::vector<Json>>(std::move(objects));
+  return [held](const std::function<void(const Json&)>& visit) {
+    for (const Json& o : *held) visit(o);
+  };
+}
+
 policy::ClusterView buildClusterView(const ViewInputs& in) {
   policy::ClusterView view;
+  auto visit = [](const ObjectVisitor& objects, const std::function<void(const Json&)>& fn) {
+    if (objects) objects(fn);
+  };
   std::map<std::string, std::set<std::string>> readyNodes;  // service key -> nodes
-  for (const Json& slice : in.endpointSlices) {
+  visit(in.endpointSlices, [&](const Json& slice) {
     std::string svc = k8s::labelsOf(slice)["kubernetes.io/service-name"];
-    if (svc.empty()) continue;
+    if (svc.empty()) return;
     std::string key = k8s::namespaceOf(slice) + "/" + svc;
     Json endpoints = slice.contains("endpoints") ? slice["endpoints"] : Json::array();
     if (!endpoints.is_array()) endpoints = Json::array();
@@ -100,15 +110,15 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
       // Unset means ready; a non-boolean is not.
       if (ready == Json(true) && node.is_string() && !node.get<std::string>().empty()) readyNodes[key].insert(node);
     }
-  }
-  for (const Json& s : in.services) {
+  });
+  visit(in.services, [&](const Json& s) {
     policy::ServiceInfo info = policy::serviceInfoFrom(s, in.classes);
     if (!info.problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info.key, info.problem));
     info.readyEndpointNodes = readyNodes[info.key];
     view.services.push_back(std::move(info));
-  }
+  });
   view.policies = in.policies;
-  for (const Json& n : in.nodes) {
+  visit(in.nodes, [&](const Json& n) {
     policy::NodeInfo node;
     node.name = k8s::nameOf(n);
     node.labels = k8s::labelsOf(n);
@@ -122,7 +132,7 @@ policy::ClusterView buildClusterView(const ViewInputs& in) {
     }
     if (!node.problem.empty()) view.problems.push_back(fmt::format("Node {}: {}", node.name, node.problem));
     view.nodes.push_back(std::move(node));
-  }
+  });
   return view;
 }
 

@@ -6,6 +6,7 @@
 #include "k8s/load_balancer_class.h"
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -28,11 +29,17 @@ struct NodeAvoidance {
   bool cordoned = true;  // spec.unschedulable (kubectl cordon, kubectl drain)
 };
 
+// A sequence of API objects, visited one at a time: an informer's cache unpacks each as it
+// goes, so 10,000 Services never exist as trees at once (kube::Informer::forEach).
+using ObjectVisitor = std::function<void(const std::function<void(const nlohmann::json&)>&)>;
+// The objects of a vector, for one-shot readers and tests.
+ObjectVisitor eachOf(std::vector<nlohmann::json> objects);
+
 struct ViewInputs {
-  std::vector<nlohmann::json> services;
-  std::vector<nlohmann::json> endpointSlices;
+  ObjectVisitor services;  // unset: none
+  ObjectVisitor endpointSlices;
   std::vector<policy::L2Policy> policies;
-  std::vector<nlohmann::json> nodes;
+  ObjectVisitor nodes;
   // The node's Lease object, if any.
   std::function<std::optional<nlohmann::json>(const std::string& node)> leaseOf;
   // Whether that Lease shows a live holder.

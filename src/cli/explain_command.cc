@@ -203,10 +203,10 @@ int runExplain(const ExplainOptions& options) {
   }
   auto now = std::chrono::system_clock::now();
   agent::ViewInputs in{
-      .services = services,
-      .endpointSlices = read(kube::resources::kEndpointSlices),
+      .services = agent::eachOf(services),
+      .endpointSlices = agent::eachOf(read(kube::resources::kEndpointSlices)),
       .policies = policies,
-      .nodes = read(kube::resources::kNodes),
+      .nodes = agent::eachOf(read(kube::resources::kNodes)),
       .leaseOf = [&](const std::string& node) -> std::optional<Json> {
         auto it = leaseOfNode.find(node);
         if (it == leaseOfNode.end()) return std::nullopt;

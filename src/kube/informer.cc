@@ -11,7 +11,10 @@ namespace l2a::kube {
 namespace {
 
 std::string resourceVersionOf(const Json& object) {
-  return object.value("/metadata/resourceVersion"_json_pointer, std::string());
+  static const Json::json_pointer kPath("/metadata/resourceVersion");
+  if (!object.is_object() || !object.contains(kPath)) return "";
+  const Json& rv = object.at(kPath);
+  return rv.is_string() ? rv.get<std::string>() : "";
 }
 
 // Sleeps in small steps so a stop request is seen promptly.
@@ -43,39 +46,43 @@ Status<> Informer::relist(bool consistent) {
                                .limit = consistent ? options_.pageSize : 0,
                                .resourceVersion = from});
   if (!list) return fail(list.error());
-  std::map<std::string, Json> fresh;
-  for (auto& item : (*list)["items"]) {
-    std::string key = keyOf(item);
-    fresh.emplace(std::move(key), kept(std::move(item)));
+  std::map<std::string, Entry> fresh;
+  if (Json* items = list->is_object() && (*list)["items"].is_array() ? &(*list)["items"] : nullptr) {
+    for (Json& item : *items) {
+      std::string key = keyOf(item);
+      fresh.emplace(std::move(key), pack(kept(std::move(item))));
+      item = nullptr;  // the original, whole: gone as soon as it is packed
+    }
   }
   size_t listed = fresh.size();
-  if (list->is_object()) list->erase("items");  // the originals, whole: only what the transform kept stays
+  if (list->is_object()) list->erase("items");
 
-  std::vector<Json> added, removed;
-  std::vector<std::pair<Json, Json>> changed;
+  std::vector<Entry> added, removed;
+  std::vector<std::pair<Entry, Entry>> changed;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [key, object] : cache_) {
-      if (!fresh.count(key)) removed.push_back(object);
+    for (const auto& [key, entry] : cache_) {
+      if (!fresh.count(key)) removed.push_back(entry);
     }
-    for (const auto& [key, object] : fresh) {
+    for (const auto& [key, entry] : fresh) {
       auto old = cache_.find(key);
       if (old == cache_.end()) {
-        added.push_back(object);
-      } else if (resourceVersionOf(old->second) != resourceVersionOf(object) && !sameKeptPart(old->second, object)) {
-        changed.emplace_back(old->second, object);
+        added.push_back(entry);
+      } else if (old->second->resourceVersion != entry->resourceVersion && !sameKeptPart(old->second, entry)) {
+        changed.emplace_back(old->second, entry);
       }
     }
     cache_ = std::move(fresh);
-    resourceVersion_ = list->value("/metadata/resourceVersion"_json_pointer, std::string());
+    resourceVersion_ = resourceVersionOf(*list);
     ++stats_.lists;
   }
   // The whole list was parsed at once (tens of megabytes for thousands of objects): give what
   // it held back to the system, or the process keeps that peak for good.
   if (listed > 100) malloc_trim(0);
-  for (const auto& o : removed) if (handlers_.onDelete) handlers_.onDelete(o);
-  for (const auto& o : added) if (handlers_.onAdd) handlers_.onAdd(o);
-  for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(o, n);
+  // Handlers get trees unpacked one at a time.
+  for (const auto& e : removed) if (handlers_.onDelete) handlers_.onDelete(unpack(*e));
+  for (const auto& e : added) if (handlers_.onAdd) handlers_.onAdd(unpack(*e));
+  for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(unpack(*o), unpack(*n));
   synced_ = true;
   if (!served_.exchange(true)) spdlog::info("event=kind_served resource={}", resource_.displayName());
   if (handlers_.onSynced) handlers_.onSynced();
@@ -83,7 +90,7 @@ Status<> Informer::relist(bool consistent) {
 }
 
 void Informer::absent() {
-  std::map<std::string, Json> gone;
+  std::map<std::string, Entry> gone;
   {
     std::lock_guard lock(mutex_);
     gone = std::exchange(cache_, {});
@@ -95,7 +102,7 @@ void Informer::absent() {
     spdlog::info("event=kind_not_served resource={} note=\"optional: looked for again every {} s\"",
                  resource_.displayName(), options_.absentRetry.count() / 1000);
   }
-  for (const auto& [key, o] : gone) if (handlers_.onDelete) handlers_.onDelete(o);
+  for (const auto& [key, e] : gone) if (handlers_.onDelete) handlers_.onDelete(unpack(*e));
   synced_ = true;
   if (handlers_.onSynced) handlers_.onSynced();
 }
@@ -111,20 +118,30 @@ Json Informer::kept(Json object) const {
   return options_.transform ? options_.transform(object) : object;
 }
 
-// With a transform, whether two kept objects differ in more than their resourceVersion.
-bool Informer::sameKeptPart(const Json& a, const Json& b) const {
-  if (!options_.transform) return false;
-  auto withoutVersion = [](Json o) {
-    if (o.is_object() && o.contains("metadata") && o["metadata"].is_object()) o["metadata"].erase("resourceVersion");
-    return o;
-  };
-  return withoutVersion(a) == withoutVersion(b);
+Informer::Entry Informer::pack(Json kept) {
+  auto packed = std::make_shared<Packed>();
+  packed->resourceVersion = resourceVersionOf(kept);
+  if (!packed->resourceVersion.empty()) kept["metadata"].erase("resourceVersion");
+  std::vector<uint8_t> bytes = Json::to_msgpack(kept);
+  packed->bytes.assign(bytes.begin(), bytes.end());
+  return packed;
+}
+
+Json Informer::unpack(const Packed& packed) {
+  // Bytes this informer wrote itself; still, never an exception: an unreadable entry is empty.
+  Json object = Json::from_msgpack(packed.bytes, true, false);
+  if (object.is_discarded()) return Json::object();
+  if (!packed.resourceVersion.empty() && object.is_object() && object["metadata"].is_object()) {
+    object["metadata"]["resourceVersion"] = packed.resourceVersion;
+  }
+  return object;
 }
 
 void Informer::apply(const WatchEvent& event) {
   std::string key = keyOf(event.object);
   Json object = kept(event.object);
-  std::optional<Json> previous;
+  Entry entry = pack(object);
+  Entry previous;
   {
     std::lock_guard lock(mutex_);
     std::string rv = resourceVersionOf(event.object);
@@ -135,13 +152,13 @@ void Informer::apply(const WatchEvent& event) {
     if (event.type == "DELETED") {
       cache_.erase(key);
     } else {
-      cache_[key] = object;
+      cache_[key] = entry;
     }
   }
   if (event.type == "DELETED") {
-    if (handlers_.onDelete) handlers_.onDelete(previous.value_or(object));
+    if (handlers_.onDelete) handlers_.onDelete(previous ? unpack(*previous) : object);
   } else if (previous) {
-    if (handlers_.onUpdate && !sameKeptPart(*previous, object)) handlers_.onUpdate(*previous, object);
+    if (handlers_.onUpdate && !sameKeptPart(previous, entry)) handlers_.onUpdate(unpack(*previous), object);
   } else if (handlers_.onAdd) {
     handlers_.onAdd(object);
   }
@@ -252,18 +269,30 @@ void Informer::run(const std::atomic<bool>& stop) {
 void Informer::relistNow() { relist_ = true; }
 
 std::vector<Json> Informer::items() const {
-  std::lock_guard lock(mutex_);
   std::vector<Json> out;
-  out.reserve(cache_.size());
-  for (const auto& [key, object] : cache_) out.push_back(object);
+  forEach([&out](const Json& object) { out.push_back(object); });
   return out;
 }
 
+void Informer::forEach(const std::function<void(const Json&)>& visit) const {
+  std::vector<Entry> entries;
+  {
+    std::lock_guard lock(mutex_);
+    entries.reserve(cache_.size());
+    for (const auto& [key, entry] : cache_) entries.push_back(entry);
+  }
+  for (const Entry& entry : entries) visit(unpack(*entry));
+}
+
 std::optional<Json> Informer::get(const std::string& key) const {
-  std::lock_guard lock(mutex_);
-  auto it = cache_.find(key);
-  if (it == cache_.end()) return std::nullopt;
-  return it->second;
+  Entry entry;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return std::nullopt;
+    entry = it->second;
+  }
+  return unpack(*entry);
 }
 
 size_t Informer::size() const {

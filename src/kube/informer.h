@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -73,6 +74,9 @@ class Informer {
   // False while an optional kind is not served (404).
   bool served() const { return served_.load(); }
   std::vector<Json> items() const;
+  // Each cached object in turn, unpacked one at a time outside the lock (thousands of objects
+  // never exist as trees at once): what a planner reading everything should use.
+  void forEach(const std::function<void(const Json&)>& visit) const;
   std::optional<Json> get(const std::string& key) const;
   size_t size() const;
   std::string resourceVersion() const;
@@ -87,9 +91,21 @@ class Informer {
   Status<> relist(bool consistent);
   // An optional kind the API server does not serve: nothing cached, synced.
   void absent();
+  // One cached object, packed: MessagePack of what was kept, without its resourceVersion (held
+  // beside it) — about a fifth of nlohmann::json's tree of the same object (docs/benchmarks.md).
+  // Shared, so a snapshot under the lock copies pointers only.
+  struct Packed {
+    std::string resourceVersion;
+    std::string bytes;
+  };
+  using Entry = std::shared_ptr<const Packed>;
+
   void apply(const WatchEvent& event);
-  bool sameKeptPart(const Json& a, const Json& b) const;
+  // With a transform, whether two kept objects differ in more than their resourceVersion.
+  bool sameKeptPart(const Entry& a, const Entry& b) const { return options_.transform && a->bytes == b->bytes; }
   Json kept(Json object) const;
+  static Entry pack(Json kept);
+  static Json unpack(const Packed& packed);
 
   Client& client_;
   const Resource resource_;
@@ -97,7 +113,7 @@ class Informer {
   InformerHandlers handlers_;
   const Options options_;
   mutable std::mutex mutex_;
-  std::map<std::string, Json> cache_;
+  std::map<std::string, Entry> cache_;
   std::string resourceVersion_;
   InformerStats stats_;
   std::string lastError_;

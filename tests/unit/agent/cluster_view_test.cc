@@ -10,7 +10,7 @@ namespace {
 using Json = nlohmann::json;
 
 policy::ClusterView viewOf(const Json& node, const Json& lease) {
-  ViewInputs in{.services = {}, .endpointSlices = {}, .policies = {}, .nodes = {node},
+  ViewInputs in{.services = {}, .endpointSlices = {}, .policies = {}, .nodes = eachOf({node}),
                 .leaseOf = [&](const std::string&) -> std::optional<Json> { return lease; },
                 .live = [](const std::string&, const Json&) { return true; }};
   return buildClusterView(in);
@@ -67,8 +67,8 @@ TEST(ClusterView, DrainedExcludedAndCordonedNodesAreNoCandidates) {
                {"status", {{"loadBalancer", {{"ingress", {{{"ip", "198.18.0.1"}}}}}}}}};
   Json policyObject{{"metadata", {{"name", "all"}}}, {"spec", {{"loadBalancerIPs", true}}}};
   auto plan = [&](NodeAvoidance avoid) {
-    ViewInputs in{.services = {service}, .endpointSlices = {}, .policies = {policy::parsePolicy(policyObject, "l2announcer.io")},
-                  .nodes = nodes, .leaseOf = [](const std::string&) -> std::optional<Json> { return Json::object(); },
+    ViewInputs in{.services = eachOf({service}), .endpointSlices = {}, .policies = {policy::parsePolicy(policyObject, "l2announcer.io")},
+                  .nodes = eachOf(nodes), .leaseOf = [](const std::string&) -> std::optional<Json> { return Json::object(); },
                   .live = [](const std::string&, const Json&) { return true; }, .avoid = avoid};
     auto view = buildClusterView(in);
     EXPECT_TRUE(view.problems.empty());

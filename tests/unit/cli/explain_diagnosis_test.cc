@@ -39,7 +39,7 @@ ExplainSnapshot snapshotOf(const Json& svc, std::vector<Json> policies, std::vec
   }
   std::vector<policy::L2Policy> parsed;
   for (const Json& p : policies) parsed.push_back(policy::parsePolicy(p, "l2announcer.io"));
-  agent::ViewInputs in{.services = {svc}, .endpointSlices = {}, .policies = parsed, .nodes = nodes,
+  agent::ViewInputs in{.services = agent::eachOf({svc}), .endpointSlices = {}, .policies = parsed, .nodes = agent::eachOf(nodes),
                        .leaseOf = [&](const std::string& n) -> std::optional<Json> {
                          auto it = s.leaseOfNode.find(n);
                          return it == s.leaseOfNode.end() ? std::nullopt : std::optional<Json>(it->second);

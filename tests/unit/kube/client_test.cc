@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "kube/backoff.h"
@@ -215,13 +216,74 @@ TEST(Informer, AnOptionalKindNotServedIsEmptyAndFollowedOnceInstalled) {
   phase = 1;
   EXPECT_TRUE(waitFor([&] { return informer.size() == 1; })) << "the kind installed later was not followed";
   EXPECT_TRUE(informer.served());
-  EXPECT_EQ(added.load(), 1);
+  // Handlers run after the cache is swapped: wait for them too.
+  EXPECT_TRUE(waitFor([&] { return added.load() == 1; })) << "added " << added.load();
   phase = 2;
   EXPECT_TRUE(waitFor([&] { return informer.size() == 0; })) << "the kind removed left its objects cached";
   EXPECT_FALSE(informer.served());
-  EXPECT_EQ(deleted.load(), 1);
+  EXPECT_TRUE(waitFor([&] { return deleted.load() == 1; })) << "deleted " << deleted.load();
   stop = true;
   running.join();
+}
+
+// The cache holds objects packed (MessagePack, the resourceVersion beside it): what comes out —
+// get, forEach, the handlers' old and new objects — is what was kept, resourceVersion included;
+// an update touching only what the transform drops, or only the resourceVersion, calls nothing.
+TEST(Informer, PackedCacheGivesBackWhatWasKept) {
+  testing::FakeTransport transport;
+  std::atomic<int> watches{0};
+  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.target.find("watch=") == std::string::npos) {
+      return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","labels":{"app":"x"}},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}},
+        {"metadata":{"name":"b","namespace":"d","resourceVersion":"5"},"spec":{"type":"ClusterIP","weight":1.5,"on":true,"none":null}}]})", {}};
+    }
+    if (++watches > 1) {
+      std::this_thread::sleep_for(20ms);
+      return HttpResponse{200, "", {}};
+    }
+    return HttpResponse{200,
+        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","labels":{"app":"x"}},"spec":{"type":"LoadBalancer","ports":[{"port":81}]}}})" "\n"
+        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7","labels":{"app":"y"}},"spec":{"type":"LoadBalancer"}}})" "\n"
+        R"({"type":"DELETED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"8"}}})" "\n", {}};
+  };
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+  std::mutex mu;
+  std::vector<std::pair<Json, Json>> updates;
+  std::vector<Json> deletes;
+  Informer::Options options{.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}};
+  options.transform = [](const Json& o) {  // drops spec.ports
+    Json kept = o;
+    if (kept.contains("spec")) kept["spec"].erase("ports");
+    return kept;
+  };
+  Informer informer(client, resources::kServices, "",
+                    {.onUpdate = [&](const Json& o, const Json& n) { std::lock_guard l(mu); updates.emplace_back(o, n); },
+                     .onDelete = [&](const Json& o) { std::lock_guard l(mu); deletes.push_back(o); }},
+                    options);
+  std::atomic<bool> stop{false};
+  std::thread running([&] { informer.run(stop); });
+  for (int i = 0; i < 300 && informer.resourceVersion() != "8"; ++i) std::this_thread::sleep_for(10ms);
+  stop = true;
+  running.join();
+  ASSERT_EQ(informer.resourceVersion(), "8");
+  std::lock_guard l(mu);
+  ASSERT_EQ(updates.size(), 1u) << "a change of a dropped field or of the resourceVersion alone called a handler";
+  EXPECT_EQ(updates[0].first["metadata"]["resourceVersion"], "6");  // the rv-only event was cached, silently
+  EXPECT_EQ(updates[0].first["metadata"]["labels"]["app"], "x");
+  EXPECT_EQ(updates[0].second["metadata"]["labels"]["app"], "y");
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0], Json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"b","namespace":"d","resourceVersion":"5"},
+                                        "spec":{"type":"ClusterIP","weight":1.5,"on":true,"none":null}})"))
+      << "the cached object, as kept, is what a delete hands over: " << deletes[0].dump();
+  auto a = informer.get("d/a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(*a, Json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"a","namespace":"d","resourceVersion":"7",
+                                 "labels":{"app":"y"}},"spec":{"type":"LoadBalancer"}})"));
+  std::vector<std::string> seen;
+  informer.forEach([&](const Json& o) { seen.push_back(o["metadata"]["name"]); });
+  EXPECT_EQ(seen, std::vector<std::string>{"a"});
+  EXPECT_EQ(informer.items().size(), 1u);
 }
 
 // client-go's reflector backoff: 800 ms doubling to 30 s, each wait stretched by up to 100 %.
