@@ -129,12 +129,12 @@ ControllerStats LbIpamController::stats() const {
 
 void LbIpamController::markAll() {
   std::lock_guard lock(mutex_);
-  for (const Json& s : services_->items()) dirty_.insert(k8s::keyOf(s));
+  services_->forEach([this](const Json& s) { dirty_.insert(k8s::keyOf(s)); });
 }
 
 void LbIpamController::importAll() {
   // Addresses Services already hold come back first, so nothing new can take them.
-  for (const Json& s : services_->items()) allocator_.reconcile(request(s), false);
+  services_->forEach([this](const Json& s) { allocator_.reconcile(request(s), false); });
 }
 
 ServiceRequest LbIpamController::request(const Json& service) const {
@@ -166,15 +166,15 @@ void LbIpamController::run(const std::atomic<bool>& stop) {
       }
       allocator_.setPools(std::move(parsed));
       // A pool change can change which pool selects any Service: look at all of them.
-      for (const Json& s : services_->items()) dirty.insert(k8s::keyOf(s));
+      services_->forEach([&dirty](const Json& s) { dirty.insert(k8s::keyOf(s)); });
     }
     // A Namespace's labels changed: its Services, where some pool selects namespaces by label.
     bool byNamespaceLabels = std::any_of(allocator_.pools().begin(), allocator_.pools().end(),
                                          [](const Pool& p) { return !p.namespaceSelectors.empty(); });
     if (!namespaces.empty() && byNamespaceLabels) {
-      for (const Json& s : services_->items()) {
+      services_->forEach([&](const Json& s) {
         if (namespaces.count(k8s::namespaceOf(s))) dirty.insert(k8s::keyOf(s));
-      }
+      });
     }
     if (import) importAll();
     for (const std::string& key : dirty) reconcileService(key);
