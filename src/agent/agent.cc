@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <malloc.h>
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -433,8 +435,12 @@ void Agent::reconcile() {
         !rebalancePending_) {
       ++status_.reconciles;
       ++status_.plansSkipped;
+      // Quiet again after plans: what they built and freed (maps of 10,000 addresses, on this
+      // thread's and the writers' malloc arenas) goes back to the system, not kept for good.
+      if (std::exchange(trimPending_, false)) malloc_trim(0);
       return;
     }
+    trimPending_ = true;
     lastPlanInputs_ = inputs;
   }
   bool frozenAtPlan = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
@@ -522,8 +528,15 @@ void Agent::reconcile() {
                           fmt::format("node {} stopped announcing {}: {}", options_.nodeName, address, why));
     }
   }
+  // One compiled selector per set of patterns, shared by the claims that use it (thousands of
+  // addresses under one policy would otherwise hold thousands of copies of the same regexes).
+  std::map<std::vector<std::string>, std::optional<k8s::InterfaceSelector>> selectors;
   for (const auto& [address, patterns] : actions.claim) {
-    auto selector = k8s::InterfaceSelector::create(patterns);
+    auto [known, fresh] = selectors.try_emplace(patterns);
+    if (fresh) {
+      if (auto created = k8s::InterfaceSelector::create(patterns)) known->second = std::move(*created);
+    }
+    const auto& selector = known->second;
     if (!selector) continue;  // invalid policies never reach a plan
     toClaim.emplace_back(*packet::parseIpAddress(address), *selector);
     if (std::find(actions.started.begin(), actions.started.end(), address) == actions.started.end()) continue;
@@ -627,7 +640,7 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
   for (const auto& s : view.services) services[s.key] = &s;
   // Our records: an address we announce and the plan gives us (not one we are handing over:
   // the new owner writes it), one per Service.
-  std::map<std::string, Json> desired;
+  DesiredRecords desired;
   std::map<std::vector<std::string>, std::vector<std::pair<std::string, std::string>>> interfacesOf;
   std::map<std::string, std::pair<std::string, std::string>> notes;
   std::map<std::string, std::vector<std::string>> claimed;
@@ -655,7 +668,7 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
       auto service = services.find(key);
       Json record = desiredRecord(key, service == services.end() ? "" : service->second->uid, options_.nodeName, claim);
       std::string name = key.substr(0, key.find('/')) + "/" + record["metadata"]["name"].get<std::string>();
-      desired[name] = std::move(record);  // named first: json's operator= takes its argument by value
+      desired[name] = packRecord(record);
     }
   }
   records_->setRecords(std::move(desired));

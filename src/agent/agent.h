@@ -196,6 +196,7 @@ class Agent {
   // with the live set, our links and our frozen state it says whether a plan can have changed.
   std::atomic<uint64_t> objectEvents_{0};
   std::string lastPlanInputs_;
+  bool trimPending_ = false;  // a plan was computed: trim the heap once quiet (with mutex_)
   std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
   Handover handover_{options_.nodeName};  // what we announce, hand-overs, conflicts (handover.h)

@@ -92,18 +92,29 @@ Json desiredRecord(const std::string& serviceKey, const std::string& uid, const 
   return object;
 }
 
-RecordWrites recordWrites(const std::map<std::string, Json>& desired, const std::vector<Json>& cached,
-                          const std::string& node) {
+PackedRecord packRecord(const Json& record) { return Json::to_msgpack(record); }
+
+Json unpackRecord(const PackedRecord& packed) {
+  Json record = Json::from_msgpack(packed, true, false);
+  return record.is_discarded() ? Json() : record;
+}
+
+RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& cached, const std::string& node) {
   RecordWrites out;
-  std::map<std::string, const Json*> byKey;
-  for (const Json& object : cached) byKey[keyOf(object)] = &object;
-  for (const auto& [key, object] : desired) {
-    auto found = byKey.find(key);
-    if (found == byKey.end() || meaning(*found->second) != meaning(object)) out.apply.push_back(object);
+  std::set<std::string> same;  // wanted and stored as wanted
+  if (cached) {
+    cached([&](const Json& object) {
+      std::string key = keyOf(object);
+      auto wanted = desired.find(key);
+      if (wanted != desired.end()) {
+        if (meaning(object) == meaning(unpackRecord(wanted->second))) same.insert(key);
+      } else if (text(member(member(object, "status"), "node")) == node) {
+        out.remove.emplace_back(key, text(member(member(object, "metadata"), "resourceVersion")));
+      }
+    });
   }
-  for (const auto& [key, object] : byKey) {
-    if (desired.count(key) || text(member(member(*object, "status"), "node")) != node) continue;
-    out.remove.emplace_back(key, text(member(member(*object, "metadata"), "resourceVersion")));
+  for (const auto& [key, packed] : desired) {
+    if (!same.count(key)) out.apply.push_back(key);
   }
   return out;
 }

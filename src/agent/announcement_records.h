@@ -10,6 +10,7 @@
 // Pure: from plans, claims and the objects as cached to the objects and patches to write.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/cluster_view.h"
 #include "policy/assignment.h"
 
 namespace l2a::agent {
@@ -44,16 +46,24 @@ std::string nodeLabelValue(const std::string& node);
 nlohmann::json desiredRecord(const std::string& serviceKey, const std::string& uid, const std::string& node,
                              const Claim& claim);
 
+// A record this node wants, packed (MessagePack): an agent holds thousands of them between
+// passes, each about a fifth of its tree.
+using PackedRecord = std::vector<std::uint8_t>;
+PackedRecord packRecord(const nlohmann::json& record);
+// The record back; null when the bytes are not MessagePack (never an exception).
+nlohmann::json unpackRecord(const PackedRecord& packed);
+// "namespace/name" -> the record.
+using DesiredRecords = std::map<std::string, PackedRecord>;
+
 struct RecordWrites {
-  std::vector<nlohmann::json> apply;                            // create, or patch in place
+  std::vector<std::string> apply;                               // keys of `desired`: create, or patch in place
   std::vector<std::pair<std::string, std::string>> remove;      // "namespace/name", resourceVersion
 };
-// From what this node wants ("namespace/name" -> object) and the objects as cached: what to
-// write. An object is rewritten only when its node, address, Service or interfaces differ (not
-// for its time); one naming this node that it no longer wants is deleted, on its
-// resourceVersion (a node that took it over meanwhile keeps it).
-RecordWrites recordWrites(const std::map<std::string, nlohmann::json>& desired, const std::vector<nlohmann::json>& cached,
-                          const std::string& node);
+// From what this node wants and the objects as cached (visited one at a time): what to write.
+// An object is rewritten only when its node, address, Service or interfaces differ (not for
+// its time); one naming this node that it no longer wants is deleted, on its resourceVersion
+// (a node that took it over meanwhile keeps it).
+RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& cached, const std::string& node);
 
 // Address -> the nodes the cached records name (malformed ones are skipped).
 std::map<std::string, std::set<std::string>> recordHolders(const std::vector<nlohmann::json>& cached);

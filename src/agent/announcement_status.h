@@ -19,6 +19,7 @@
 #include <thread>
 #include <utility>
 
+#include "agent/announcement_records.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 
@@ -38,8 +39,8 @@ class AnnouncementStatus {
   AnnouncementStatus(kube::Client& reader, kube::Client& writer, std::string node, std::function<void()> changed);
   ~AnnouncementStatus();
 
-  // The records this node wants now ("namespace/name" -> object); the rest naming it go.
-  void setRecords(std::map<std::string, nlohmann::json> desired);
+  // The records this node wants now; the rest naming it go.
+  void setRecords(DesiredRecords desired);
   // Nothing written or deleted until the next setRecords (the caller is frozen).
   void holdRecords();
   // A Service's condition patch (announcement_records.h); the latest per Service is written.
@@ -73,8 +74,9 @@ class AnnouncementStatus {
   std::condition_variable wake_;
   bool dirty_ = false;
   bool recordsWanted_ = false;  // setRecords called: before, nothing of ours is deleted
-  std::map<std::string, nlohmann::json> desired_;
-  std::map<std::string, nlohmann::json> conditions_;  // service key -> patch, not yet written
+  // Shared with a pass in progress (no copy of thousands of records per pass).
+  std::shared_ptr<const DesiredRecords> desired_ = std::make_shared<const DesiredRecords>();
+  std::map<std::string, std::string> conditions_;  // service key -> patch (JSON text), not yet written
   std::map<std::string, std::pair<std::string, std::string>> held_;  // record -> address, node
   AnnouncementStatusStats stats_;
 };

@@ -98,7 +98,31 @@ std::chrono::steady_clock::duration Client::backoff(int attempt) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(capped * jitter);
 }
 
-Result<Json> Client::call(const std::string& verb, const Resource& r, HttpRequest request) {
+namespace {
+
+// Parses a list's body handing each element of its top-level "items" to `item` as it completes
+// (nlohmann's parse callback: returning false leaves it out of the tree being built).
+Json parseList(const std::string& body, const std::function<void(Json&&)>& item) {
+  bool inItems = false;
+  return Json::parse(
+      body,
+      [&](int depth, Json::parse_event_t event, Json& parsed) {
+        if (event == Json::parse_event_t::key && depth == 1) inItems = parsed == "items";
+        if (!inItems || depth != 2) return true;
+        if (event != Json::parse_event_t::object_end && event != Json::parse_event_t::value &&
+            event != Json::parse_event_t::array_end) {
+          return true;
+        }
+        item(std::move(parsed));
+        return false;
+      },
+      false);
+}
+
+}  // namespace
+
+Result<Json> Client::call(const std::string& verb, const Resource& r, HttpRequest request,
+                          const std::function<void(Json&&)>* items) {
   for (int attempt = 0;; ++attempt) {
     throttle();
     auto started = std::chrono::steady_clock::now();
@@ -119,7 +143,7 @@ Result<Json> Client::call(const std::string& verb, const Resource& r, HttpReques
     count(verb, r, static_cast<int>(response->status));
     if (response->status >= 200 && response->status < 300) {
       if (response->body.empty()) return Json::object();
-      Json body = Json::parse(response->body, nullptr, false);
+      Json body = items ? parseList(response->body, *items) : Json::parse(response->body, nullptr, false);
       if (body.is_discarded()) {
         return fail("bad_response", fmt::format("{} {}: body is not JSON", request.method, request.target));
       }
@@ -144,40 +168,54 @@ Result<Json> Client::get(const Resource& r, const std::string& ns, const std::st
   return call("get", r, {.method = "GET", .target = r.path(ns, name)});
 }
 
-Result<Json> Client::list(const Resource& r, const std::string& ns, const ListOptions& options) {
+std::string Client::listTarget(const Resource& r, const std::string& ns, const ListOptions& options) const {
   std::string target = r.path(ns);
   addQuery(target, "labelSelector", options.labelSelector);
   addQuery(target, "fieldSelector", options.fieldSelector);
   if (options.limit > 0) addQuery(target, "limit", std::to_string(options.limit));
   addQuery(target, "continue", options.continueToken);
   addQuery(target, "resourceVersion", options.resourceVersion);
-  return call("list", r, {.method = "GET", .target = target});
+  return target;
 }
 
-Result<Json> Client::listAll(const Resource& r, const std::string& ns, ListOptions options) {
-  Json all;
+Result<Json> Client::list(const Resource& r, const std::string& ns, const ListOptions& options) {
+  return call("list", r, {.method = "GET", .target = listTarget(r, ns, options)});
+}
+
+Result<Json> Client::listEach(const Resource& r, const std::string& ns, ListOptions options,
+                              const std::function<void(Json&&)>& item, const std::function<void()>& restart) {
+  Json envelope;
   for (;;) {
-    auto page = list(r, ns, options);
+    auto page = call("list", r, {.method = "GET", .target = listTarget(r, ns, options)}, &item);
     if (!page && page.error().code == ApiErrorCodes::kGone && !options.continueToken.empty()) {
       // The continue token expired (its version was compacted away while we paged): start over
       // with one unpaged list, as client-go's pager does, rather than fail the whole list.
-      all = Json();
+      restart();
+      envelope = Json();
       options.continueToken.clear();
       options.limit = 0;
       continue;
     }
     if (!page) return page;
-    if (all.is_null()) {
-      all = *page;
-      if (!all.contains("items") || !all["items"].is_array()) all["items"] = Json::array();
-    } else if (page->contains("items") && (*page)["items"].is_array()) {
-      for (auto& item : (*page)["items"]) all["items"].push_back(std::move(item));
+    if (!page->is_object()) return fail("bad_response", fmt::format("list {}: the body is not an object", r.displayName()));
+    std::string next;
+    if (auto meta = page->find("metadata"); meta != page->end() && meta->is_object()) {
+      if (auto token = meta->find("continue"); token != meta->end() && token->is_string()) next = token->get<std::string>();
     }
-    std::string next = page->value("/metadata/continue"_json_pointer, std::string());
+    if (envelope.is_null()) envelope = std::move(*page);
     if (next.empty()) break;
     options.continueToken = next;
   }
-  if (all.contains("metadata")) all["metadata"].erase("continue");
+  envelope.erase("items");
+  if (envelope.contains("metadata") && envelope["metadata"].is_object()) envelope["metadata"].erase("continue");
+  return envelope;
+}
+
+Result<Json> Client::listAll(const Resource& r, const std::string& ns, ListOptions options) {
+  Json items = Json::array();
+  auto all = listEach(r, ns, std::move(options), [&items](Json&& item) { items.push_back(std::move(item)); },
+                      [&items] { items = Json::array(); });
+  if (all) (*all)["items"] = std::move(items);
   return all;
 }
 

@@ -85,6 +85,12 @@ class Client {
   // Every page, following continue tokens; resourceVersion is the first page's. A continue
   // token that expired (410) mid-way starts the list over, unpaged.
   Result<Json> listAll(const Resource& r, const std::string& ns, ListOptions options = {});
+  // listAll with each item handed to `item` as soon as it is parsed (the whole list never
+  // exists as one tree: 10,000 Services would be tens of megabytes at once). `restart` is called
+  // when the list starts over (an expired continue token): the items given so far are void.
+  // Returns the list's envelope (kind, metadata) without items.
+  Result<Json> listEach(const Resource& r, const std::string& ns, ListOptions options,
+                        const std::function<void(Json&&)>& item, const std::function<void()>& restart);
   Result<Json> create(const Resource& r, const std::string& ns, const Json& object);
   // PUT with the object's metadata.resourceVersion: a stale one gives "conflict".
   Result<Json> update(const Resource& r, const std::string& ns, const Json& object);
@@ -117,7 +123,10 @@ class Client {
   std::map<std::pair<std::string, std::string>, Latency> requestLatency() const;
 
  private:
-  Result<Json> call(const std::string& verb, const Resource& r, HttpRequest request);
+  // `items`: a list's items go there as they are parsed, not into the returned body.
+  Result<Json> call(const std::string& verb, const Resource& r, HttpRequest request,
+                    const std::function<void(Json&&)>* items = nullptr);
+  std::string listTarget(const Resource& r, const std::string& ns, const ListOptions& options) const;
   void count(const std::string& verb, const Resource& r, int code);
   void throttle();
   std::chrono::steady_clock::duration backoff(int attempt);

@@ -40,22 +40,21 @@ Status<> Informer::relist(bool consistent) {
   if (!consistent && from.empty()) from = "0";
   // From the watch cache a list comes whole (a page size would ask for an exact version from
   // etcd); a consistent list is paged.
-  auto list = client_.listAll(resource_, namespace_,
-                              {.labelSelector = options_.labelSelector,
-                               .fieldSelector = options_.fieldSelector,
-                               .limit = consistent ? options_.pageSize : 0,
-                               .resourceVersion = from});
-  if (!list) return fail(list.error());
+  // Each item is packed as it is parsed: the list never exists whole as a tree.
   std::map<std::string, Entry> fresh;
-  if (Json* items = list->is_object() && (*list)["items"].is_array() ? &(*list)["items"] : nullptr) {
-    for (Json& item : *items) {
-      std::string key = keyOf(item);
-      fresh.emplace(std::move(key), pack(kept(std::move(item))));
-      item = nullptr;  // the original, whole: gone as soon as it is packed
-    }
-  }
+  auto list = client_.listEach(
+      resource_, namespace_,
+      {.labelSelector = options_.labelSelector,
+       .fieldSelector = options_.fieldSelector,
+       .limit = consistent ? options_.pageSize : 0,
+       .resourceVersion = from},
+      [&](Json&& item) {
+        std::string key = keyOf(item);
+        fresh.insert_or_assign(std::move(key), pack(kept(std::move(item))));
+      },
+      [&] { fresh.clear(); });
+  if (!list) return fail(list.error());
   size_t listed = fresh.size();
-  if (list->is_object()) list->erase("items");
 
   std::vector<Entry> added, removed;
   std::vector<std::pair<Entry, Entry>> changed;

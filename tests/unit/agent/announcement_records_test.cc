@@ -49,22 +49,26 @@ TEST(AnnouncementRecords, WritesOnlyWhatDiffersAndDeletesOnlyOwnRecordsOnTheirVe
   Json mine = desiredRecord("shop/web", "u", "w1", claimOf("198.18.0.10"));
   Json later = mine;
   later["status"]["since"] = "2026-11-28T05:00:00Z";  // only the time differs: no write
-  std::map<std::string, Json> desired{{"shop/web-198.18.0.10", later}};
-  EXPECT_TRUE(recordWrites(desired, {stored(mine, "5")}, "w1").apply.empty());
+  DesiredRecords desired{{"shop/web-198.18.0.10", packRecord(later)}};
+  EXPECT_EQ(unpackRecord(desired.begin()->second), later);
+  EXPECT_TRUE(recordWrites(desired, eachOf({stored(mine, "5")}), "w1").apply.empty());
   Json moved = mine;
   moved["status"]["interfaces"] = Json::array({{{"name", "eth1"}, {"mac", "02:00:00:00:00:02"}}});
-  EXPECT_EQ(recordWrites({{"shop/web-198.18.0.10", moved}}, {stored(mine, "5")}, "w1").apply.size(), 1u);
+  EXPECT_EQ(recordWrites({{"shop/web-198.18.0.10", packRecord(moved)}}, eachOf({stored(mine, "5")}), "w1").apply,
+            std::vector<std::string>{"shop/web-198.18.0.10"});
   // Another node's record for an address now ours: ours is written over it.
   Json theirs = desiredRecord("shop/web", "u", "w2", claimOf("198.18.0.10"));
-  EXPECT_EQ(recordWrites(desired, {stored(theirs, "6")}, "w1").apply.size(), 1u);
+  EXPECT_EQ(recordWrites(desired, eachOf({stored(theirs, "6")}), "w1").apply.size(), 1u);
   // Nothing wanted: our record goes, on its version; another node's stays.
   Json other = desiredRecord("shop/db", "u", "w2", claimOf("198.18.0.11"));
-  RecordWrites w = recordWrites({}, {stored(mine, "5"), stored(other, "7")}, "w1");
+  RecordWrites w = recordWrites({}, eachOf({stored(mine, "5"), stored(other, "7")}), "w1");
   EXPECT_TRUE(w.apply.empty());
   ASSERT_EQ(w.remove.size(), 1u);
   EXPECT_EQ(w.remove[0], (std::pair<std::string, std::string>{"shop/web-198.18.0.10", "5"}));
   // Missing: created.
-  EXPECT_EQ(recordWrites(desired, {}, "w1").apply.size(), 1u);
+  EXPECT_EQ(recordWrites(desired, eachOf({}), "w1").apply.size(), 1u);
+  // Bytes that are not MessagePack unpack to null, never an exception.
+  EXPECT_TRUE(unpackRecord(PackedRecord{0xc1}).is_null());
 }
 
 TEST(AnnouncementRecords, HoldersComeFromWellFormedRecordsOnly) {

@@ -109,6 +109,30 @@ TEST(Client, ListAllStartsOverUnpagedWhenAContinueTokenExpired) {
   EXPECT_EQ(h.transport.requests[2].target, "/api/v1/services");
 }
 
+TEST(Client, ListEachHandsOutItemsOneByOneAndReturnsTheEnvelope) {
+  Harness h;
+  // An item with an "items" key of its own, and a malformed item that is not an object.
+  h.transport.script(200, R"({"kind":"ServiceList","metadata":{"resourceVersion":"7","continue":"2"},"items":[{"a":1,"items":[{"b":2}]},"odd"]})");
+  h.transport.script(200, R"({"kind":"ServiceList","metadata":{"resourceVersion":"8"},"items":[{"a":3}],"extra":[{"c":4}]})");
+  std::vector<Json> seen;
+  int restarts = 0;
+  auto envelope = h.client.listEach(resources::kServices, "", {.limit = 2}, [&](Json&& item) { seen.push_back(std::move(item)); },
+                                    [&] { ++restarts; });
+  ASSERT_TRUE(envelope.ok()) << envelope.error().message;
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], Json::parse(R"({"a":1,"items":[{"b":2}]})"));
+  EXPECT_EQ(seen[1], "odd");
+  EXPECT_EQ(seen[2], Json::parse(R"({"a":3})"));
+  EXPECT_EQ(restarts, 0);
+  EXPECT_FALSE(envelope->contains("items"));
+  EXPECT_EQ((*envelope)["metadata"], Json::parse(R"({"resourceVersion":"7"})"));  // the first page's, no token
+  // A body cut short is an error, whatever was handed out before it.
+  h.transport.script(200, R"({"metadata":{},"items":[{"a":1},{"a":)");
+  auto cut = h.client.listEach(resources::kServices, "", {}, [](Json&&) {}, [] {});
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().code, "bad_response");
+}
+
 TEST(Client, PatchSendsAMergePatch) {
   Harness h;
   h.transport.script(200, "{}");
