@@ -567,7 +567,17 @@ void Agent::reconcile() {
   // Who owns what, for the next take-over's cause: only addresses some plan has.
   lastOwner_.clear();
   for (const auto& [address, plan] : plans) lastOwner_[address] = plan.owner;
+  std::set<std::string> yielding = handover_.handingOverAddresses();
   lock.unlock();
+  // Handed over, still answered: without Override, so clients that took the new owner's MAC
+  // keep it (responder.h). A release ends it; one given back to us answers with Override again.
+  for (const std::string& address : yielding) {
+    if (!yielding_.count(address)) responder_.setYielding(*packet::parseIpAddress(address), true);
+  }
+  for (const std::string& address : yielding_) {
+    if (!yielding.count(address)) responder_.setYielding(*packet::parseIpAddress(address), false);
+  }
+  yielding_ = std::move(yielding);
 
   responder_.setConfirmed(!frozen);
   for (const auto& address : toRelease) responder_.release(address);
@@ -815,6 +825,14 @@ void Agent::run(const std::atomic<bool>& stop) {
 void Agent::shutdown() {
   auto started = Steady::now();
   shuttingDown_ = true;
+  // Every address is handed over from now on: answered without Override (responder.h), from
+  // before the others can see the Lease go and announce.
+  std::vector<std::string> handingOver;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [address, scope] : handover_.claimed()) handingOver.push_back(address);
+  }
+  for (const auto& address : handingOver) responder_.setYielding(*packet::parseIpAddress(address), true);
   // Hand over before stopping: release the node Lease first so the others take over now, and
   // keep answering until each address is announced by another node (make before break) or
   // kHandoverTimeout passes. Not under the lock: the elector's callbacks take it.

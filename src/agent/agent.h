@@ -198,6 +198,7 @@ class Agent {
   std::string lastPlanInputs_;
   bool trimPending_ = false;  // a plan was computed: trim the heap once quiet (with mutex_)
   std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)
+  std::set<std::string> yielding_;  // handed over, told to the responder (reconcile thread only)
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
   Handover handover_{options_.nodeName};  // what we announce, hand-overs, conflicts (handover.h)
   std::string publishedInterfaces_;  // what we last wrote

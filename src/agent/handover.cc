@@ -20,6 +20,12 @@ std::optional<HandoverClock::time_point> Handover::nextGiveUp() const {
   return out;
 }
 
+std::set<std::string> Handover::handingOverAddresses() const {
+  std::set<std::string> out;
+  for (const auto& [address, giveUp] : handingOver_) out.insert(address);
+  return out;
+}
+
 std::map<std::string, std::vector<std::string>> Handover::releaseAll() {
   handingOver_.clear();
   reannounced_.clear();

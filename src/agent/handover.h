@@ -59,6 +59,8 @@ class Handover {
   bool foreignSeenSince(const std::string& address, HandoverClock::time_point since) const;
   const std::map<std::string, std::vector<std::string>>& claimed() const { return claimed_; }
   bool handingOver() const { return !handingOver_.empty(); }
+  // The addresses being handed over: still claimed, answered until the new owner is heard.
+  std::set<std::string> handingOverAddresses() const;
   // When the first pending hand-over gives up waiting.
   std::optional<HandoverClock::time_point> nextGiveUp() const;
   // Everything released at once (shutdown).

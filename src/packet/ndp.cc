@@ -140,7 +140,7 @@ Result<NeighborAdvertisement, DropReason> parseNeighborAdvertisement(ByteSpan ip
 }
 
 Bytes buildSolicitedAdvertisement(const MacAddress& ourMac, const EthernetHeader& requestEthernet,
-                                  const NeighborSolicitation& ns) {
+                                  const NeighborSolicitation& ns, bool override) {
   bool dad = ns.source.isUnspecified();
   Ipv6Address destination = dad ? Ipv6Address::allNodes() : ns.source;
   MacAddress destinationMac = dad ? destination.multicastMac()
@@ -151,7 +151,7 @@ Bytes buildSolicitedAdvertisement(const MacAddress& ourMac, const EthernetHeader
                         .source = ns.target,
                         .destination = destination,
                         .type = kIcmpv6NeighborAdvertisement,
-                        .flags = static_cast<uint8_t>(kFlagOverride | (dad ? 0 : kFlagSolicited)),
+                        .flags = static_cast<uint8_t>((override ? kFlagOverride : 0) | (dad ? 0 : kFlagSolicited)),
                         .target = ns.target,
                         .linkLayerOption = std::make_pair(kOptionTargetLinkLayer, ourMac)});
 }

@@ -45,9 +45,11 @@ Result<NeighborAdvertisement, DropReason> parseNeighborAdvertisement(ByteSpan ip
 // Answer to `ns` for its target, from `ourMac`: S and O set, R clear, with a target link-layer
 // option, sent to the solicitor (its link-layer option, else the frame's source MAC). When the
 // NS came from the unspecified address (duplicate address detection), it goes to ff02::1 with
-// S clear (§7.2.4). Keeps the request's VLAN tag, if any.
+// S clear (§7.2.4). Keeps the request's VLAN tag, if any. Without `override` (O clear, as a
+// proxy answers, §7.2.8): a solicitor that already maps the target to another MAC keeps it
+// (§7.2.5), one that maps it to nothing takes ours.
 Bytes buildSolicitedAdvertisement(const MacAddress& ourMac, const EthernetHeader& requestEthernet,
-                                  const NeighborSolicitation& ns);
+                                  const NeighborSolicitation& ns, bool override = true);
 
 // Unsolicited NA for `address` to ff02::1: O set, S and R clear, target link-layer option.
 Bytes buildUnsolicitedAdvertisement(const MacAddress& ourMac, const Ipv6Address& address);

@@ -57,6 +57,11 @@ bool Responder::release(const IpAddress& address) {
   return true;
 }
 
+void Responder::setYielding(const IpAddress& address, bool yielding) {
+  std::lock_guard lock(mutex_);
+  if (auto it = claims_.find(address); it != claims_.end()) it->second.yielding = yielding;
+}
+
 void Responder::activate(Claim& claim) {
   claim.activeIfindexes.clear();
   for (const auto& [ifindex, state] : ports_) {
@@ -262,11 +267,10 @@ void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
     return drop(port, DropReason::kUnexpectedIcmpv6Type);
   }
   if (!ns) return drop(port, ns.error());
-  if (!answerable(IpAddress{ns->target}, port.port.ifindex)) {
-    return drop(port, DropReason::kNotClaimed);
-  }
+  const Claim* claim = answerable(IpAddress{ns->target}, port.port.ifindex);
+  if (!claim) return drop(port, DropReason::kNotClaimed);
   if (!replyAllowed(port)) return drop(port, DropReason::kRateLimited);
-  send(port, packet::buildSolicitedAdvertisement(port.port.mac, eth, *ns),
+  send(port, packet::buildSolicitedAdvertisement(port.port.mac, eth, *ns, !claim->yielding),
        &PortCounters::neighborAdvertisements);
   noteAnswered(IpAddress{ns->target});
 }

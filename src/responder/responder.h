@@ -60,6 +60,13 @@ class Responder {
   bool claim(const packet::IpAddress& address, k8s::InterfaceSelector scope = {});
   // Stops answering for `address` at once. Returns false when it was not claimed.
   bool release(const packet::IpAddress& address);
+  // While `address` is handed over (make before break: answered here until the new owner is
+  // heard), its Neighbor Advertisements leave the Override flag clear, so a client that already
+  // took the new owner's MAC keeps it (RFC 4861 §7.2.5) and a handshake is never split between
+  // two nodes (an ACK sent to the other one is answered with a reset). ARP needs nothing of the
+  // kind: clients ignore a reply that contradicts a gratuitous ARP within their locktime (1 s).
+  // No effect on an address not claimed; a release ends it. Any thread.
+  void setYielding(const packet::IpAddress& address, bool yielding);
 
   // Loop thread: the interfaces to answer on (selected, up). New ports get announcements.
   void setPorts(const std::vector<Port>& ports);
@@ -118,6 +125,7 @@ class Responder {
     std::vector<int> activeIfindexes;
     int remainingBursts = 0;
     uint64_t generation = 0;
+    bool yielding = false;  // handed over: NAs without Override
   };
   struct Due {
     Clock::time_point at;

@@ -44,6 +44,7 @@ TEST_F(HandoverTest, AMoveToALiveNodeIsMakeBeforeBreakUntilItAnnounces) {
   EXPECT_TRUE(a.release.empty());  // still answering: n2 has not announced yet
   EXPECT_TRUE(claimed(kA));
   EXPECT_TRUE(handover_.handingOver());
+  EXPECT_EQ(handover_.handingOverAddresses(), std::set<std::string>{kA});  // answered yielding
   now_ += 100ms;
   handover_.foreignSeen(kA, now_);
   a = step({}, {{kA, "n2"}}, {{kA, "02:00:00:00:00:02 on eth0"}});
@@ -51,6 +52,7 @@ TEST_F(HandoverTest, AMoveToALiveNodeIsMakeBeforeBreakUntilItAnnounces) {
   EXPECT_EQ(a.conflictsLost, 0u);  // a hand-over, not a lost conflict
   EXPECT_FALSE(claimed(kA));
   EXPECT_FALSE(handover_.handingOver());
+  EXPECT_TRUE(handover_.handingOverAddresses().empty());
 }
 
 TEST_F(HandoverTest, AMoveEndsAsSoonAsTheNewOwnersHeartbeatListsTheAddress) {

@@ -69,6 +69,24 @@ TEST(NeighborAdvertisement, DadAnswerGoesToAllNodesWithSolicitedClear) {
   EXPECT_FALSE(na->router);
 }
 
+TEST(NeighborAdvertisement, AnswerWithoutOverrideDiffersOnlyInThatFlag) {
+  Bytes frame = fromHex(testing::kKernelNeighborSolicitation);
+  auto eth = parseEthernet(frame);
+  auto ns = parseNeighborSolicitation(eth->payload);
+  ASSERT_TRUE(ns.ok());
+  Bytes with = buildSolicitedAdvertisement(kNodeMac, eth->header, *ns);
+  Bytes without = buildSolicitedAdvertisement(kNodeMac, eth->header, *ns, false);
+  auto na = parseNeighborAdvertisement(ipv6Of(without));
+  ASSERT_TRUE(na.ok());  // checksum and all valid (§7.1.2)
+  EXPECT_FALSE(na->override);
+  EXPECT_TRUE(na->solicited);
+  ASSERT_EQ(with.size(), without.size());
+  size_t differing = 0;
+  for (size_t i = 0; i < with.size(); ++i) differing += with[i] != without[i];
+  EXPECT_LE(differing, 3u);  // the flags byte and the checksum
+  EXPECT_GE(differing, 1u);
+}
+
 TEST(NeighborAdvertisement, UnsolicitedByteExact) {
   EXPECT_EQ(toHex(buildUnsolicitedAdvertisement(kNodeMac, *Ipv6Address::parse("2001:db8::200"))),
             toHex(fromHex(testing::kUnsolicitedAdvertisement)));

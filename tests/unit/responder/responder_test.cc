@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "packet/arp.h"
 #include "packet/ndp.h"
 #include "support/fake_frame_io.h"
@@ -75,6 +77,38 @@ TEST_F(ResponderTest, AnswersClaimedArpWithTheKernelsReplyBytes) {
   EXPECT_EQ(toHex(sent[0].frame), toHex(fromHex(testing::kKernelArpReply)));
   EXPECT_EQ(counters("eth0").arpReplies, 1u);
   EXPECT_EQ(counters("eth0").arpRequests, 1u);
+}
+
+// Handed over (still answered until the new owner is heard): the answer leaves Override clear,
+// so a client that took the new owner's MAC keeps it; taken back, Override again.
+TEST_F(ResponderTest, AYieldingClaimAnswersWithoutOverride) {
+  responder_.claim(kV6);
+  flushAnnouncements();
+  auto overrideOfAnswer = [this]() -> std::optional<bool> {
+    responder_.handleFrame(2, fromHex(testing::kKernelNeighborSolicitation));
+    auto sent = io_.take();
+    if (sent.size() != 1) return std::nullopt;
+    auto eth = packet::parseEthernet(sent[0].frame);
+    if (!eth) return std::nullopt;
+    auto na = packet::parseNeighborAdvertisement(eth->payload);
+    if (!na) return std::nullopt;
+    EXPECT_TRUE(na->solicited);
+    return na->override;
+  };
+  EXPECT_EQ(overrideOfAnswer(), true);
+  responder_.setYielding(kV6, true);
+  EXPECT_EQ(overrideOfAnswer(), false);
+  responder_.setYielding(kV6, false);
+  EXPECT_EQ(overrideOfAnswer(), true);
+  // A release ends it: claimed again, the address answers with Override.
+  responder_.setYielding(kV6, true);
+  responder_.release(kV6);
+  responder_.claim(kV6);
+  flushAnnouncements();
+  EXPECT_EQ(overrideOfAnswer(), true);
+  // Yielding an address not claimed changes nothing.
+  responder_.setYielding(kV4, true);
+  EXPECT_EQ(responder_.claims().size(), 1u);
 }
 
 TEST_F(ResponderTest, ReplyCarriesTheReceivingPortsMac) {
