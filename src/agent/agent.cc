@@ -429,20 +429,25 @@ void Agent::reconcile() {
   bool wireOnlyNow = frozenNow && wireOnlyPossible(wireView);
   std::string inputs = planInputs(mine, frozenNow, wireView);
   if (wireOnlyNow) inputs += fmt::format(" wire-only heard={}", fmt::join(wireView.heard, ","));
+  bool skip = false;
   {
     std::lock_guard lock(mutex_);
-    if (inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() && status_.frozen == frozenNow &&
-        !rebalancePending_) {
+    skip = inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() && status_.frozen == frozenNow &&
+           !rebalancePending_;
+    if (skip) {
       ++status_.reconciles;
       ++status_.plansSkipped;
-      // Quiet again after plans: what they built and freed (maps of 10,000 addresses, on this
-      // thread's and the writers' malloc arenas) goes back to the system, not kept for good.
-      if (std::exchange(trimPending_, false)) malloc_trim(0);
-      return;
+    } else {
+      lastPlanInputs_ = inputs;
     }
-    trimPending_ = true;
-    lastPlanInputs_ = inputs;
   }
+  if (skip) {
+    // Quiet again after plans: what they built and freed (maps of 10,000 addresses, on this
+    // thread's and the writers' malloc arenas) goes back to the system, not kept for good.
+    if (std::exchange(trimPending_, false)) malloc_trim(0);
+    return;
+  }
+  trimPending_ = true;
   bool frozenAtPlan = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   bool wireOnly = frozenAtPlan && wireOnlyPossible(wireView);
   policy::ClusterView view = snapshot(wireView, wireOnly);

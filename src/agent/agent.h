@@ -196,7 +196,7 @@ class Agent {
   // with the live set, our links and our frozen state it says whether a plan can have changed.
   std::atomic<uint64_t> objectEvents_{0};
   std::string lastPlanInputs_;
-  bool trimPending_ = false;  // a plan was computed: trim the heap once quiet (with mutex_)
+  bool trimPending_ = false;  // a plan was computed: trim the heap once quiet (reconcile thread only)
   std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)
   std::set<std::string> yielding_;  // handed over, told to the responder (reconcile thread only)
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
