@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Agent scale benchmark (part of make bench): N agents (network namespaces on one LAN) and S
 # announced Services (one address each) with the lab API server, the operator and one L2 policy.
-# Measures, at steady state, API requests per second (from the server's counters), agent and
-# operator CPU and memory, heartbeat frames per second on the LAN (an nftables counter on the
-# bridge), the spread of addresses over the nodes, then kill -9 of the busiest agent and the time
+# Measures, at steady state (every write done, the API quiet), API requests per second (from the
+# server's counters), agent and operator CPU and memory, heartbeat frames per second on the LAN
+# (an nftables counter on the bridge), the spread of addresses over the nodes, then kill -9 of the busiest agent and the time
 # until every address is announced again. Who announces how many comes from each agent's
 # l2a_announced_addresses gauge (its claims, not its logs). One Markdown row per run.
 # Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone)
@@ -90,6 +90,19 @@ YAML
   lab_wait_for 300 settled
   sleep $((3 + services / 2000))
   counters() { ip netns exec "$LAB_LAN" curl -s http://198.18.0.1:6443/admin/counters | python3 -c 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)))'; }
+  # Steady state: the agents' records and conditions and the operator's conditions written
+  # (20 writes/s each: minutes at 10,000 Services). Quiet = at most 2 requests/s per agent
+  # (Lease renewals) and 5 more, over 5 s; at most 15 minutes.
+  local quiet_from q0 q1
+  quiet_from=$(date +%s)
+  q0=$(counters)
+  for ((k = 0; k < 180; k++)); do
+    sleep 5
+    q1=$(counters)
+    (( q1 - q0 <= (nodes * 2 + 5) * 5 )) && break
+    q0=$q1
+  done
+  echo "bench/agents.sh: $nodes agents, $services Services: quiet $(( $(date +%s) - quiet_from )) s after converging" >&2
   cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
   local r0 c0 r1 c1 o0 o1 h0 h1
   ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }

@@ -43,6 +43,7 @@ struct ServiceInfo {
   bool local = false;  // externalTrafficPolicy: Local
   std::set<std::string> readyEndpointNodes;
   std::string problem;  // a malformed field: the Service is not handled, and this says why
+  bool operator==(const ServiceInfo&) const = default;
 };
 
 struct ClusterView {

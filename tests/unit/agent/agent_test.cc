@@ -217,5 +217,39 @@ TEST(Agent, AFewTakeOversAreEventsOnTheirServices) {
   EXPECT_TRUE(eventsWithReason(api, "AnnouncementsStarted").empty());
 }
 
+// A Service update the plan cannot see (a condition someone writes) costs no plan; one it can
+// see (another address) does. Before, every update re-planned: at 10,000 Services the
+// condition writes alone kept every agent re-planning 10,000 addresses many times a second.
+TEST(Agent, AServiceUpdateThePlanCannotSeeCostsNoPlan) {
+  LabApi api;
+  seedCluster(api);
+  RunningAgent running(api);
+  ASSERT_TRUE(eventually([&] { return running.agent.status().announced.size() == 1; }));
+  auto planned = [&] {
+    AgentStatus s = running.agent.status();
+    return s.reconciles - s.plansSkipped;
+  };
+  // Settled: no plan for a whole second (its interfaces published, its Lease taken).
+  uint64_t before = 0;
+  ASSERT_TRUE(eventually([&] {
+    before = planned();
+    std::this_thread::sleep_for(1s);
+    return planned() == before;
+  }));
+  for (int i = 0; i < 5; ++i) {
+    Json condition{{"type", "example.com/Checked"}, {"status", "True"}, {"reason", "Round" + std::to_string(i)},
+                   {"message", "checked"}, {"lastTransitionTime", "2026-11-28T10:00:0" + std::to_string(i) + "Z"}};
+    ASSERT_TRUE(api.client->patch(kube::resources::kServices, "default", "web",
+                                  {{"status", {{"conditions", Json::array({condition})}}}}, "status"));
+  }
+  std::this_thread::sleep_for(1500ms);  // the informer has seen them (resync every 200 ms)
+  EXPECT_EQ(planned(), before);
+  ASSERT_TRUE(api.client->patch(kube::resources::kServices, "default", "web",
+                                Json::parse(R"({"status": {"loadBalancer": {"ingress": [{"ip": "198.18.0.200"}, {"ip": "198.18.0.201"}]}}})"),
+                                "status"));
+  EXPECT_TRUE(eventually([&] { return running.agent.status().announced.size() == 2; }));
+  EXPECT_GT(planned(), before);
+}
+
 }  // namespace
 }  // namespace l2a::agent
