@@ -100,14 +100,20 @@ std::chrono::steady_clock::duration Client::backoff(int attempt) {
 
 namespace {
 
-// Parses a list's body handing each element of its top-level "items" to `item` as it completes
-// (nlohmann's parse callback: returning false leaves it out of the tree being built).
+// Parses a list's body handing each element of its top-level "items" array to `item` as it
+// completes (nlohmann's parse callback: returning false leaves it out of the tree being built).
+// An "items" that is not an array stays in the tree, as anything else would.
 Json parseList(const std::string& body, const std::function<void(Json&&)>& item) {
-  bool inItems = false;
+  bool itemsNext = false, inItems = false;
   return Json::parse(
       body,
       [&](int depth, Json::parse_event_t event, Json& parsed) {
-        if (event == Json::parse_event_t::key && depth == 1) inItems = parsed == "items";
+        if (depth == 1) {
+          if (event == Json::parse_event_t::key) itemsNext = parsed == "items";
+          if (event == Json::parse_event_t::array_start) inItems = itemsNext;
+          if (event == Json::parse_event_t::array_end) inItems = false;
+          return true;
+        }
         if (!inItems || depth != 2) return true;
         if (event != Json::parse_event_t::object_end && event != Json::parse_event_t::value &&
             event != Json::parse_event_t::array_end) {

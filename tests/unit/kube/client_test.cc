@@ -126,6 +126,11 @@ TEST(Client, ListEachHandsOutItemsOneByOneAndReturnsTheEnvelope) {
   EXPECT_EQ(restarts, 0);
   EXPECT_FALSE(envelope->contains("items"));
   EXPECT_EQ((*envelope)["metadata"], Json::parse(R"({"resourceVersion":"7"})"));  // the first page's, no token
+  // "items" that is not an array hands out nothing.
+  h.transport.script(200, R"({"metadata":{},"items":{"x":{"a":1}}})");
+  seen.clear();
+  ASSERT_TRUE(h.client.listEach(resources::kServices, "", {}, [&](Json&& item) { seen.push_back(std::move(item)); }, [] {}).ok());
+  EXPECT_TRUE(seen.empty());
   // A body cut short is an error, whatever was handed out before it.
   h.transport.script(200, R"({"metadata":{},"items":[{"a":1},{"a":)");
   auto cut = h.client.listEach(resources::kServices, "", {}, [](Json&&) {}, [] {});
