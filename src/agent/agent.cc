@@ -519,6 +519,12 @@ void Agent::reconcile() {
     }
   }
   HandoverActions actions = handover_.step(input);
+  // The responder yields an address from the moment it reports a conflict on it (responder.h);
+  // decided, what we keep and do not hand over answers with Override again.
+  std::vector<std::string> contested;
+  for (const auto& [address, other] : input.conflicts) {
+    if (std::find(actions.release.begin(), actions.release.end(), address) == actions.release.end()) contested.push_back(address);
+  }
   status_.conflictsWon += actions.conflictsWon;
   status_.conflictsLost += actions.conflictsLost;
   for (auto& [warning, line] : actions.logs) logs.emplace_back(warning ? spdlog::level::warn : spdlog::level::info, std::move(line));
@@ -587,6 +593,9 @@ void Agent::reconcile() {
     if (!yielding_.count(address)) responder_.setYielding(*packet::parseIpAddress(address), true);
   }
   for (const std::string& address : yielding_) {
+    if (!yielding.count(address)) responder_.setYielding(*packet::parseIpAddress(address), false);
+  }
+  for (const std::string& address : contested) {
     if (!yielding.count(address)) responder_.setYielding(*packet::parseIpAddress(address), false);
   }
   yielding_ = std::move(yielding);

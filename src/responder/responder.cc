@@ -260,6 +260,9 @@ void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
     if (!na) return drop(port, na.error());
     packet::MacAddress other = na->targetLinkLayer.value_or(eth.source);
     if (!ownMac(other) && answerable(IpAddress{na->target}, port.port.ifindex)) {
+      // Contested: answered without Override until the owner decides (setYielding), so a
+      // node taking the address over is not undone by our answers in the meantime.
+      claims_.find(IpAddress{na->target})->second.yielding = true;
       ++port.counters->conflicts;
       conflicts.push_back({IpAddress{na->target}, other, port.port.name});
       return drop(port, DropReason::kForeignAnnouncement);

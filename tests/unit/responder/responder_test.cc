@@ -106,6 +106,15 @@ TEST_F(ResponderTest, AYieldingClaimAnswersWithoutOverride) {
   responder_.claim(kV6);
   flushAnnouncements();
   EXPECT_EQ(overrideOfAnswer(), true);
+  // Another MAC announcing it (a conflict) makes it yield at once, until the owner decides.
+  int conflicts = 0;
+  responder_.setConflictHandler([&](const packet::IpAddress&, const packet::MacAddress&, const std::string&) { ++conflicts; });
+  responder_.handleFrame(2, packet::buildUnsolicitedAdvertisement(*packet::MacAddress::parse("02:00:00:00:00:99"),
+                                                                  std::get<packet::Ipv6Address>(kV6)));
+  EXPECT_EQ(conflicts, 1);
+  EXPECT_EQ(overrideOfAnswer(), false);
+  responder_.setYielding(kV6, false);  // decided: ours
+  EXPECT_EQ(overrideOfAnswer(), true);
   // Yielding an address not claimed changes nothing.
   responder_.setYielding(kV4, true);
   EXPECT_EQ(responder_.claims().size(), 1u);
