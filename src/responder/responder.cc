@@ -261,8 +261,9 @@ void Responder::handleIpv6(PortState& port, const packet::EthernetHeader& eth,
     packet::MacAddress other = na->targetLinkLayer.value_or(eth.source);
     if (!ownMac(other) && answerable(IpAddress{na->target}, port.port.ifindex)) {
       // Contested: answered without Override until the owner decides (setYielding), so a
-      // node taking the address over is not undone by our answers in the meantime.
-      claims_.find(IpAddress{na->target})->second.yielding = true;
+      // node taking the address over is not undone by our answers in the meantime. Only when
+      // someone hears of it and decides (`l2a announce` has no conflict handler).
+      if (onConflict_) claims_.find(IpAddress{na->target})->second.yielding = true;
       ++port.counters->conflicts;
       conflicts.push_back({IpAddress{na->target}, other, port.port.name});
       return drop(port, DropReason::kForeignAnnouncement);

@@ -65,10 +65,10 @@ class Responder {
   // took the new owner's MAC keeps it (RFC 4861 §7.2.5) and a handshake is never split between
   // two nodes (an ACK sent to the other one is answered with a reset). ARP needs nothing of the
   // kind: clients ignore a reply that contradicts a gratuitous ARP within their locktime (1 s).
-  // No effect on an address not claimed; a release ends it. Any thread. A claim another MAC
-  // announces (a conflict, reported to the ConflictHandler) yields from that moment until the
-  // owner says otherwise: a move planned on both nodes at once is not undone by an answer the
-  // old node gives before its own plan has run.
+  // No effect on an address not claimed; a release ends it. Any thread. With a ConflictHandler
+  // set, a claim another MAC announces (a conflict, reported to it) yields from that moment
+  // until the owner says otherwise: a move planned on both nodes at once is not undone by an
+  // answer the old node gives before its own plan has run.
   void setYielding(const packet::IpAddress& address, bool yielding);
 
   // Loop thread: the interfaces to answer on (selected, up). New ports get announcements.

@@ -106,11 +106,15 @@ TEST_F(ResponderTest, AYieldingClaimAnswersWithoutOverride) {
   responder_.claim(kV6);
   flushAnnouncements();
   EXPECT_EQ(overrideOfAnswer(), true);
-  // Another MAC announcing it (a conflict) makes it yield at once, until the owner decides.
+  // Another MAC announcing it: with nobody to decide (no conflict handler), nothing changes.
+  auto foreignAnnouncement = packet::buildUnsolicitedAdvertisement(*packet::MacAddress::parse("02:00:00:00:00:99"),
+                                                                   std::get<packet::Ipv6Address>(kV6));
+  responder_.handleFrame(2, foreignAnnouncement);
+  EXPECT_EQ(overrideOfAnswer(), true);
+  // With one, a conflict makes it yield at once, until the owner decides.
   int conflicts = 0;
   responder_.setConflictHandler([&](const packet::IpAddress&, const packet::MacAddress&, const std::string&) { ++conflicts; });
-  responder_.handleFrame(2, packet::buildUnsolicitedAdvertisement(*packet::MacAddress::parse("02:00:00:00:00:99"),
-                                                                  std::get<packet::Ipv6Address>(kV6)));
+  responder_.handleFrame(2, foreignAnnouncement);
   EXPECT_EQ(conflicts, 1);
   EXPECT_EQ(overrideOfAnswer(), false);
   responder_.setYielding(kV6, false);  // decided: ours
