@@ -14,6 +14,8 @@
 #   starve   the announcer's processes held to 5 % of a CPU for 2 s (cgroup cpu quota)
 #   sigterm  graceful stop
 #   rolling  every node's announcer restarted in turn
+#   drain    `l2a drain` of the announcing node (l2a only: keepalived has no planned move but
+#            its graceful stop, the sigterm row); uncordoned after the run
 # Systems: l2a at its defaults (4 s node lease; l2a-1s, a tuned 1 s lease, on request); keepalived (VRRP, Debian
 # package) with its default timers (advert_int 1, VRRPv2) and tuned (VRRPv3, advert_int 0.1).
 # keepalived announces an IPv4 address only (198.18.0.200); l2a its Service's IPv4 and IPv6.
@@ -22,7 +24,7 @@
 # Usage: bench/failover.sh [SCENARIOS] [SYSTEMS]    (RUNS=10 by default)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-SCENARIOS=${1:-"kill9 sigstop ifdown linkcut apidown oneway starve sigterm rolling"}
+SCENARIOS=${1:-"kill9 sigstop ifdown linkcut apidown oneway starve sigterm rolling drain"}
 SYSTEMS=${2:-"l2a-4s keepalived-default keepalived-tuned"}
 RUNS=${RUNS:-10}
 KA_VIP=198.18.0.200
@@ -106,6 +108,7 @@ stop_one() {  # stop_one NODE SIGNAL
     ka_signal "$1" "$2"
   fi
 }
+l2a_admin() { ip netns exec "$LAB_LAN" env KUBECONFIG="$LAB_KUBECONFIG" "$FO_BUILD/l2a" "$@"; }
 one_up() { if [[ $SYSTEM == l2a-* ]]; then fo_agent_ready "$1"; else [[ -n $(ka_pids "$1") ]]; fi; }
 start_system() {
   case $SYSTEM in
@@ -155,6 +158,7 @@ run_one() {  # run_one SCENARIO RUN
   case $scenario in
     kill9) stop_one "$victim" KILL; sleep "$HOLD" ;;
     sigterm) stop_one "$victim" TERM; sleep "$HOLD" ;;
+    drain) l2a_admin drain "$victim" >/dev/null || echo "  l2a drain $victim failed" >&2; sleep "$HOLD" ;;
     sigstop) stop_one "$victim" STOP; sleep "$HOLD"; stop_one "$victim" CONT; sleep "$tail" ;;
     ifdown) ip -n "$(lab_ns "$victim")" link set eth0 down; sleep "$HOLD"
             ip -n "$(lab_ns "$victim")" link set eth0 up; sleep "$tail" ;;
@@ -176,6 +180,7 @@ run_one() {  # run_one SCENARIO RUN
   esac
   fo_probe_stop
   [[ $scenario == apidown ]] && lab_api_start
+  [[ $scenario == drain ]] && l2a_admin uncordon "$victim" >/dev/null
   restore "$victim"
   local line
   while read -r line; do
@@ -188,6 +193,7 @@ run_one() {  # run_one SCENARIO RUN
 # not an hour apart, so a noisy spell of the machine falls on all of them alike.
 for scenario in $SCENARIOS; do
   for SYSTEM in $SYSTEMS; do
+    [[ $scenario == drain && $SYSTEM != l2a-* ]] && continue
     start_system
     lab_wait_for 30 stable_single || echo "  $SYSTEM: no single owner at start" >&2
     for ((r = 1; r <= RUNS; r++)); do run_one "$scenario" "$r"; done

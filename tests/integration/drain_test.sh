@@ -50,14 +50,16 @@ metric() {  # metric NODE PATTERN: the sum of the agent's samples matching PATTE
   lab_exec "$1" curl -sf http://127.0.0.1:9611/metrics | awk -v p="$2" '$0 ~ p && $1 !~ /^#/ {s += $NF} END {print s + 0}'
 }
 # Make before break: ARP/NDP answered at every switch of owner, and no request lost but, at most,
-# the connects in flight at the switch instant: over IPv6 one or two connects (10 ms apart) are
-# lost in some moves while both MACs answer (docs/benchmarks.md; not explained yet, issue 15).
+# one connect in flight at the switch instant. The old owner answers what it hands over without
+# Override (responder.h), so an IPv6 client that took the new MAC is not taken back mid-handshake
+# (that lost one or two connects in some moves before); the benchmark's drains lose none
+# (docs/benchmarks.md), the bound leaves CI's load one.
 moved_cleanly() {
   # One 10 ms probe window without an answer under CI's load is scheduling, not a break (a
   # break-before-make hand-over loses requests, checked next); the figures live in the benchmark.
   check "  ...make before break: answered at the switch (nobody answered for $SILENT ms, bound 50)" test "$SILENT" -le 50
-  check "  ...no request lost but at most those in flight at the switch (lost $LOST, TCP outage $GAP ms)" \
-    test "$LOST" -le 2
+  check "  ...no request lost but at most one in flight at the switch (lost $LOST, TCP outage $GAP ms)" \
+    test "$LOST" -le 1
   LOST_TOTAL=$((${LOST_TOTAL:-0} + LOST))
 }
 l2a_user() { ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAPTOP/kubeconfig" "$FO_BUILD/l2a" "$@"; }
