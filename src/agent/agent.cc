@@ -85,7 +85,13 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       kube::InformerHandlers{.onAdd = [serviceSeen](const Json& s) { serviceSeen(s, false, true); },
                              .onUpdate = [serviceSeen, planChanged](const Json& o, const Json& s) { serviceSeen(s, false, planChanged(o, s)); },
                              .onDelete = [serviceSeen](const Json& s) { serviceSeen(s, true, true); }},
-      keeping(k8s::agentServiceFields()));
+      kube::Informer::Options{.transform = [](const Json& service) {
+        // Of the conditions, only ours: compared before it is written (the operator's and
+        // others' would be a third of each cached Service).
+        Json kept = k8s::project(service, k8s::agentServiceFields());
+        k8s::keepCondition(kept, kAnnouncedCondition);
+        return kept;
+      }});
   slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h,
                                              keeping(k8s::agentEndpointSliceFields()));
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h, keeping(k8s::agentNodeFields()));
@@ -178,6 +184,11 @@ std::vector<kube::Informer*> Agent::informers() {
 
 void Agent::wake() {
   std::lock_guard lock(inbox_);
+  markDirty();
+}
+
+void Agent::markDirty() {
+  if (!dirty_) dirtySince_ = Steady::now();
   dirty_ = true;
   changed_.notify_one();
 }
@@ -191,8 +202,7 @@ void Agent::conflictSeen(const packet::IpAddress& address, const packet::MacAddr
   std::lock_guard lock(inbox_);
   reported_.emplace_back(text, std::move(who));
   reportedAt_.emplace_back(std::move(text), now);
-  dirty_ = true;
-  changed_.notify_one();
+  markDirty();
 }
 
 std::vector<std::pair<std::string, std::string>> Agent::takeInbox() {
@@ -387,8 +397,8 @@ bool Agent::heardAnnouncing(const wire::WireView& wire, const std::string& node,
 
 std::string Agent::takeoverCause(const policy::ClusterView& view, const wire::WireView& wire,
                                  const std::string& address) const {
-  auto last = lastOwner_.find(address);
-  if (last == lastOwner_.end() || last->second.empty() || last->second == options_.nodeName) return "plan";
+  auto last = lastOwner_->find(address);
+  if (last == lastOwner_->end() || last->second.empty() || last->second == options_.nodeName) return "plan";
   if (wire.excluded.count(last->second) || wire.lastResort.count(last->second)) return "wire";
   auto ofOwner = [&](const std::set<std::string>& entries) {
     auto from = entries.lower_bound(last->second + "/");
@@ -451,10 +461,14 @@ void Agent::reconcile() {
   if (skip) {
     // Quiet again after plans: what they built and freed (maps of 10,000 addresses, on this
     // thread's and the writers' malloc arenas) goes back to the system, not kept for good.
-    if (std::exchange(trimPending_, false)) malloc_trim(0);
+    if (std::exchange(trimPending_, false)) {
+      malloc_trim(0);
+      lastTrim_ = Steady::now();
+    }
     return;
   }
   trimPending_ = true;
+  auto planStart = Steady::now();
   bool frozenAtPlan = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   bool wireOnly = frozenAtPlan && wireOnlyPossible(wireView);
   policy::ClusterView view = snapshot(wireView, wireOnly);
@@ -474,7 +488,9 @@ void Agent::reconcile() {
   for (const auto& [address, nodes] : recorded) {
     if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
   }
+  auto snapshotDone = Steady::now();
   auto plans = policy::planAddresses(view);
+  auto planDone = Steady::now();
   // Deciding by the wire, a frozen node may take and give up addresses as if it were live.
   bool frozen = frozenAtPlan && !wireOnly;
   std::map<std::string, std::vector<std::string>> desired;
@@ -519,6 +535,7 @@ void Agent::reconcile() {
     }
   }
   HandoverActions actions = handover_.step(input);
+  auto stepDone = Steady::now();
   // The responder yields an address from the moment it reports a conflict on it (responder.h);
   // decided, what we keep and do not hand over answers with Override again.
   std::vector<std::string> contested;
@@ -583,8 +600,10 @@ void Agent::reconcile() {
     if (thawed && !actions.claim.count(address)) toReannounce.push_back(*packet::parseIpAddress(address));
   }
   // Who owns what, for the next take-over's cause: only addresses some plan has.
-  lastOwner_.clear();
-  for (const auto& [address, plan] : plans) lastOwner_[address] = plan.owner;
+  AnnouncementStatus::PlannedOwners owners;
+  for (const auto& [address, plan] : plans) owners.emplace_hint(owners.end(), address, plan.owner);
+  lastOwner_ = std::make_shared<const AnnouncementStatus::PlannedOwners>(std::move(owners));
+  auto plannedOwners = lastOwner_;
   std::set<std::string> yielding = handover_.handingOverAddresses();
   lock.unlock();
   // Handed over, still answered: without Override, so clients that took the new owner's MAC
@@ -600,9 +619,28 @@ void Agent::reconcile() {
   }
   yielding_ = std::move(yielding);
 
+  if (records_) records_->setPlannedOwners(std::move(plannedOwners));
   responder_.setConfirmed(!frozen);
   for (const auto& address : toRelease) responder_.release(address);
   for (auto& [address, selector] : toClaim) responder_.claim(address, std::move(selector));
+  {
+    auto claimed = Steady::now();
+    auto ms = [](Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    std::lock_guard guard(mutex_);
+    status_.planSeconds += std::chrono::duration<double>(claimed - planStart).count();
+    if (!actions.started.empty()) {
+      status_.lastTakeoverAddresses = actions.started.size();
+      status_.lastTakeoverSeconds = std::chrono::duration<double>(claimed - std::min(passWokenAt_, planStart)).count();
+      // Where a take-over's time went: waiting for the loop, reading the caches, planning, the
+      // hand-over decisions (with the lock's wait), telling the responder.
+      logs.emplace_back(spdlog::level::info,
+                        fmt::format("event=took_over node={} addresses={} after_ms={} waited_ms={} snapshot_ms={} plan_ms={} "
+                                    "decide_ms={} claim_ms={}",
+                                    options_.nodeName, actions.started.size(), ms(claimed - std::min(passWokenAt_, planStart)),
+                                    ms(planStart - std::min(passWokenAt_, planStart)), ms(snapshotDone - planStart),
+                                    ms(planDone - snapshotDone), ms(stepDone - planDone), ms(claimed - stepDone)));
+    }
+  }
   for (const auto& address : toReannounce) responder_.reannounce(address);
   // Only now in our heartbeats: a node handing an address over to us lets go when it hears us
   // list it, and we must already be answering then (listed first, the drain test saw nobody
@@ -837,9 +875,19 @@ void Agent::run(const std::atomic<bool>& stop) {
       std::unique_lock lock(inbox_);
       changed_.wait_until(lock, until, [&] { return dirty_ || stop.load(); });
       if (stop.load()) break;
+      // Woken by a change, it happened when it was reported; by the clock (a Lease expiring),
+      // now.
+      passWokenAt_ = dirty_ ? dirtySince_ : Steady::now();
       dirty_ = false;
     }
     reconcile();
+    // Busy for long (thousands of records written after a start, each moving the plan): the
+    // plans' temporaries go back to the system every kBusyTrimPeriod all the same.
+    if (trimPending_ && Steady::now() - lastTrim_ >= kBusyTrimPeriod) {
+      malloc_trim(0);
+      lastTrim_ = Steady::now();
+      trimPending_ = false;
+    }
   }
 }
 

@@ -81,6 +81,11 @@ struct AgentStatus {
   uint64_t releases = 0;
   uint64_t reconciles = 0;
   uint64_t plansSkipped = 0;  // reconciles that found nothing changed since the last plan
+  double planSeconds = 0;     // the computed plans' time, snapshot to the responder told
+  // The last pass that took addresses over: how many, and the time from the change that woke it
+  // (a peer fell silent, a Lease expired, a conflict) to the responder answering for all of them.
+  size_t lastTakeoverAddresses = 0;
+  double lastTakeoverSeconds = 0;
   uint64_t conflictsLost = 0;  // released because another node rightly announced
   uint64_t conflictsWon = 0;   // re-announced because we are the rightful owner
   size_t malformedObjects = 0; // objects (or fields) read but malformed, left out or taken in part
@@ -158,6 +163,8 @@ class Agent {
   void event(const std::string& serviceKey, const std::string& type, const std::string& reason,
              const std::string& message);
   void wake();
+  // Caller holds inbox_.
+  void markDirty();
   // Logs each malformed object once, as it appears; keeps the current ones for status().
   void reportProblems(const std::vector<std::string>& problems);
   // Conflicts the packet thread reported since the last call (inbox_ taken only to swap).
@@ -183,6 +190,7 @@ class Agent {
   std::mutex inbox_;
   std::condition_variable changed_;  // with inbox_
   bool dirty_ = true;
+  Steady::time_point dirtySince_ = Steady::now();  // when dirty_ was last set
   std::vector<std::pair<std::string, std::string>> reported_;  // address, "MAC on port"
   std::vector<std::pair<std::string, Steady::time_point>> reportedAt_;
   // The loop's state, shared with the informers' handlers and status() readers; never held
@@ -197,6 +205,9 @@ class Agent {
   std::atomic<uint64_t> objectEvents_{0};
   std::string lastPlanInputs_;
   bool trimPending_ = false;  // a plan was computed: trim the heap once quiet (reconcile thread only)
+  static constexpr std::chrono::seconds kBusyTrimPeriod{10};
+  Steady::time_point lastTrim_{};  // reconcile thread only
+  Steady::time_point passWokenAt_ = Steady::now();  // what woke this pass happened then (reconcile thread only)
   std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)
   std::set<std::string> yielding_;  // handed over, told to the responder (reconcile thread only)
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
@@ -211,7 +222,8 @@ class Agent {
   Steady::time_point rebalanceWindow_{};  // the second rebalancing pulls are counted in
   double rebalancedInWindow_ = 0;
   bool rebalancePending_ = false;  // more to take back than the rate allowed
-  std::map<std::string, std::string> lastOwner_;         // address -> owner in the last plan
+  // Address -> owner in the last plan (shared with records_).
+  std::shared_ptr<const AnnouncementStatus::PlannedOwners> lastOwner_ = std::make_shared<const AnnouncementStatus::PlannedOwners>();
   std::set<std::string> lastLeaseLive_;  // nodes Lease-live when we last were (us included)
   std::vector<std::string> leaseDeadHeard_;  // Lease expired, still heard: what we accuse
   AgentStatus status_;

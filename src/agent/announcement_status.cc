@@ -88,6 +88,23 @@ bool AnnouncementStatus::served(bool& logged) {
   return false;
 }
 
+void AnnouncementStatus::setPlannedOwners(std::shared_ptr<const PlannedOwners> owners) {
+  bool differs = false;
+  {
+    std::lock_guard lock(mutex_);
+    planned_ = std::move(owners);
+    for (const auto& [address, node] : uncounted_) {
+      auto owner = planned_->find(address);
+      differs = differs || owner == planned_->end() || owner->second != node;
+    }
+    uncounted_.clear();
+  }
+  if (differs) {
+    ++generation_;
+    if (changed_) changed_();
+  }
+}
+
 void AnnouncementStatus::run(const std::atomic<bool>& stop) {
   bool logged = false;
   auto started = Steady::now();
@@ -105,6 +122,11 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
           {
             std::lock_guard lock(mutex_);
             auto it = held_.find(key);
+            auto plannedOwner = [&]() -> const std::string* {
+              if (!planned_) return nullptr;
+              auto owner = planned_->find(held.first);
+              return owner == planned_->end() ? nullptr : &owner->second;
+            };
             // Ours changed under us (another node took it over, someone deleted it): compare.
             if (held.second == node_ || (it != held_.end() && it->second.second == node_)) {
               dirty_ = true;
@@ -115,7 +137,9 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
               if (differs) held_.erase(it);
             } else if (it == held_.end() || it->second != held) {
               held_[key] = held;
-              differs = true;
+              const std::string* owner = plannedOwner();
+              differs = owner == nullptr || *owner != held.second;
+              if (!differs) uncounted_.push_back(held);
             }
           }
           if (differs) {
@@ -185,11 +209,15 @@ void AnnouncementStatus::pass(bool full) {
       auto [ns, name] = split(key);
       Json patch{{"metadata", {{"labels", object["metadata"]["labels"]}}}, {"status", object["status"]}};
       if (object["metadata"].contains("ownerReferences")) patch["metadata"]["ownerReferences"] = object["metadata"]["ownerReferences"];
-      auto r = writer_.patch(kL2Announcements, ns, name, patch);
-      if (!r && r.error().code == kube::ApiErrorCodes::kNotFound) {
+      // One request for most: created when none is cached, patched when one is. Created
+      // meanwhile by another node (409): ours now, so patch it; gone meanwhile (404): create it.
+      bool cached = records_->contains(key);
+      auto r = cached ? writer_.patch(kL2Announcements, ns, name, patch) : writer_.create(kL2Announcements, ns, object);
+      if (!r && cached && r.error().code == kube::ApiErrorCodes::kNotFound) {
         r = writer_.create(kL2Announcements, ns, object);
-        // Created meanwhile by another node: ours now, so patch it.
         if (!r && r.error().code == kube::ApiErrorCodes::kConflict) r = writer_.patch(kL2Announcements, ns, name, patch);
+      } else if (!r && !cached && r.error().code == kube::ApiErrorCodes::kConflict) {
+        r = writer_.patch(kL2Announcements, ns, name, patch);
       }
       if (r) {
         ++written;

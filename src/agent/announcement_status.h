@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 #include <thread>
 #include <utility>
 
@@ -47,8 +48,14 @@ class AnnouncementStatus {
   void writeCondition(const std::string& serviceKey, nlohmann::json patch);
   // Address -> the nodes every node's records name (empty while the CRD is not served).
   std::map<std::string, std::set<std::string>> holders() const;
-  // Changes whenever holders() may have.
+  // Changes whenever holders() may have changed a plan: a record that names the owner the last
+  // plan chose for its address (setPlannedOwners) does not count — at 10,000 Services, the
+  // records written after a start or a mass take-over would otherwise re-plan every agent
+  // thousands of times. One noted so but naming another owner in the next plan counts then.
   uint64_t generation() const { return generation_.load(); }
+  // Address -> owner, as the caller's last plan has it (shared, not copied).
+  using PlannedOwners = std::map<std::string, std::string>;
+  void setPlannedOwners(std::shared_ptr<const PlannedOwners> owners);
   // Whether the records have been read (or the CRD is known not to be served): before that,
   // a node that just started does not know who holds what.
   bool ready() const { return ready_.load(); }
@@ -78,6 +85,9 @@ class AnnouncementStatus {
   std::shared_ptr<const DesiredRecords> desired_ = std::make_shared<const DesiredRecords>();
   std::map<std::string, std::string> conditions_;  // service key -> patch (JSON text), not yet written
   std::map<std::string, std::pair<std::string, std::string>> held_;  // record -> address, node
+  std::shared_ptr<const PlannedOwners> planned_;
+  // Records that changed held_ without counting (they named the planned owner): address, node.
+  std::vector<std::pair<std::string, std::string>> uncounted_;
   AnnouncementStatusStats stats_;
 };
 

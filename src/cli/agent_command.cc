@@ -15,6 +15,7 @@
 #include "agent/agent.h"
 #include "cli/discovery_wait.h"
 #include "cli/exit_codes.h"
+#include "cli/malloc_arenas.h"
 #include "cli/guarded_thread.h"
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
@@ -50,6 +51,7 @@ Result<HeartbeatKeys, std::string> readHeartbeatKeys(const std::string& path) {
 }  // namespace
 
 int runAgent(const AgentCommandOptions& options) {
+  limitMallocArenas();
   std::string node = options.nodeName;
   if (node.empty() && std::getenv("NODE_NAME") != nullptr) node = std::getenv("NODE_NAME");
   if (node.empty()) {
@@ -125,6 +127,13 @@ int runAgent(const AgentCommandOptions& options) {
                       {{"plan", "computed"}});
             w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.plansSkipped),
                       {{"plan", "unchanged"}});
+            w.summary("l2a_plan_duration_seconds", "Computed plans: from the snapshot to the responder told",
+                      st.planSeconds, st.reconciles - st.plansSkipped);
+            w.gauge("l2a_last_takeover_addresses", "Addresses the last pass that took any over took",
+                    static_cast<double>(st.lastTakeoverAddresses));
+            w.gauge("l2a_last_takeover_seconds",
+                    "The last pass that took addresses over: from the change that woke it to the responder answering for all",
+                    st.lastTakeoverSeconds);
             w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsLost),
                       {{"outcome", "released"}});
             w.counter("l2a_conflicts_total", "Others announcing our addresses, by outcome", static_cast<double>(st.conflictsWon),

@@ -14,6 +14,7 @@
 
 #include "cli/discovery_wait.h"
 #include "cli/exit_codes.h"
+#include "cli/malloc_arenas.h"
 #include "cli/guarded_thread.h"
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
@@ -26,6 +27,7 @@
 namespace l2a::cli {
 
 int runOperator(const OperatorOptions& options) {
+  limitMallocArenas();
   auto config = kube::resolveClientConfig(options.kubeconfig, options.context, kube::processEnvironment());
   if (!config) {
     fmt::print(stderr, "l2a: error: {}\n", config.error().message);

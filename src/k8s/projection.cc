@@ -51,6 +51,20 @@ Json project(const Json& object, const std::vector<Path>& keep) {
   return out;
 }
 
+void keepCondition(Json& object, std::string_view type) {
+  if (!object.is_object()) return;
+  auto status = object.find("status");
+  if (status == object.end() || !status->is_object()) return;
+  auto conditions = status->find("conditions");
+  if (conditions == status->end() || !conditions->is_array()) return;
+  Json kept = Json::array();
+  for (Json& c : *conditions) {
+    auto t = c.is_object() ? c.find("type") : c.end();
+    if (!c.is_object() || (t != c.end() && t->is_string() && t->get_ref<const std::string&>() == type)) kept.push_back(std::move(c));
+  }
+  *conditions = std::move(kept);
+}
+
 std::vector<Path> withIdentity(std::vector<Path> fields) {
   for (const char* key : {"name", "namespace", "uid", "resourceVersion"}) fields.push_back({"metadata", key});
   fields.push_back({"apiVersion"});

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace l2a::k8s {
@@ -19,6 +20,11 @@ nlohmann::json project(const nlohmann::json& object, const std::vector<Path>& ke
 // `fields` with what names an object: apiVersion, kind, metadata name, namespace, uid and
 // resourceVersion.
 std::vector<Path> withIdentity(std::vector<Path> fields);
+
+// Keeps only the entries of `object`'s status.conditions of type `type` (a reader of one
+// condition need not cache the others'); entries that are not objects stay, for the consumer to
+// judge.
+void keepCondition(nlohmann::json& object, std::string_view type);
 
 // What the agent's plan reads (policy::serviceInfoFrom, agent::buildClusterView, Events).
 const std::vector<Path>& agentServiceFields();

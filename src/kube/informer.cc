@@ -283,6 +283,11 @@ void Informer::forEach(const std::function<void(const Json&)>& visit) const {
   for (const Entry& entry : entries) visit(unpack(*entry));
 }
 
+bool Informer::contains(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  return cache_.count(key) != 0;
+}
+
 std::optional<Json> Informer::get(const std::string& key) const {
   Entry entry;
   {

@@ -78,6 +78,7 @@ class Informer {
   // never exist as trees at once): what a planner reading everything should use.
   void forEach(const std::function<void(const Json&)>& visit) const;
   std::optional<Json> get(const std::string& key) const;
+  bool contains(const std::string& key) const;
   size_t size() const;
   std::string resourceVersion() const;
   InformerStats stats() const;

@@ -9,10 +9,13 @@ namespace {
 
 using Json = nlohmann::json;
 
-Json at(const Json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
+// In place, never a copy: every Service is read on each Service write (noteTaken), and copying
+// their specs made creating 10,000 Services take ten minutes.
+const Json& at(const Json& object, const char* key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
   auto it = object.find(key);
-  return it == object.end() ? Json(nullptr) : *it;
+  return it == object.end() ? kNull : *it;
 }
 
 ApiFailure invalid(const Json& service, const std::string& detail) {
@@ -38,11 +41,15 @@ void defaultIngressIpMode(Json& service) {
 }
 
 void noteTaken(const Json& service, TakenByServices& taken) {
-  Json ips = at(at(service, "spec"), "clusterIPs");
-  for (const Json& ip : ips.is_array() ? ips : Json::array()) if (ip.is_string()) taken.clusterIps.insert(ip);
-  Json ports = at(at(service, "spec"), "ports");
-  for (const Json& p : ports.is_array() ? ports : Json::array()) {
-    if (at(p, "nodePort").is_number_integer()) taken.nodePorts.insert(at(p, "nodePort").get<int>());
+  const Json& ips = at(at(service, "spec"), "clusterIPs");
+  if (ips.is_array()) {
+    for (const Json& ip : ips) if (ip.is_string()) taken.clusterIps.insert(ip.get<std::string>());
+  }
+  const Json& ports = at(at(service, "spec"), "ports");
+  if (ports.is_array()) {
+    for (const Json& p : ports) {
+      if (at(p, "nodePort").is_number_integer()) taken.nodePorts.insert(at(p, "nodePort").get<int>());
+    }
   }
 }
 

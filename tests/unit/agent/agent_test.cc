@@ -251,5 +251,66 @@ TEST(Agent, AServiceUpdateThePlanCannotSeeCostsNoPlan) {
   EXPECT_GT(planned(), before);
 }
 
+// Records naming the owner the last plan chose re-plan nothing (thousands are written after a
+// start or a mass take-over); one naming another node does, and so does one noted as the
+// planned owner's when the next plan names someone else.
+TEST(AnnouncementStatus, ARecordNamingThePlannedOwnerCostsNoPlan) {
+  LabApi api;
+  api.create(kube::resources::kNamespaces, "", {{"metadata", {{"name", "l2announcer"}}}});
+  api.create(kube::resources::kCustomResourceDefinitions, "", Json::parse(R"({
+    "metadata": {"name": "l2announcements.l2announcer.io"},
+    "spec": {"group": "l2announcer.io", "scope": "Namespaced",
+      "names": {"kind": "L2Announcement", "plural": "l2announcements", "singular": "l2announcement"},
+      "versions": [{"name": "v1alpha1", "served": true, "storage": true, "subresources": {"status": {}},
+        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})"));
+  std::atomic<int> changes{0};
+  AnnouncementStatus records(*api.client, *api.client, "n1", [&] { ++changes; });
+  std::atomic<bool> stop{false};
+  std::thread running([&] { records.run(stop); });
+  ASSERT_TRUE(eventually([&] { return records.ready(); }));
+  auto record = [&](const std::string& name, const std::string& address, const std::string& node) {
+    api.create(kL2Announcements, "default",
+               {{"metadata", {{"name", name}}}, {"status", {{"address", address}, {"node", node}}}});
+  };
+  auto holds = [&](const std::string& address, const std::string& node) {
+    return eventually([&] { return records.holders()[address].count(node) == 1; });
+  };
+  records.setPlannedOwners(std::make_shared<const AnnouncementStatus::PlannedOwners>(
+      AnnouncementStatus::PlannedOwners{{"198.18.0.10", "n2"}, {"198.18.0.11", "n2"}}));
+  uint64_t generation = records.generation();
+  record("web-a", "198.18.0.10", "n2");
+  ASSERT_TRUE(holds("198.18.0.10", "n2"));
+  EXPECT_EQ(records.generation(), generation) << "the planned owner's record re-planned";
+  EXPECT_EQ(changes.load(), 0);
+  record("web-b", "198.18.0.11", "n3");
+  ASSERT_TRUE(holds("198.18.0.11", "n3"));
+  EXPECT_GT(records.generation(), generation) << "another node's record must re-plan";
+  EXPECT_EQ(changes.load(), 1);
+  record("web-c", "198.18.0.12", "n2");  // no plan has this address
+  ASSERT_TRUE(holds("198.18.0.12", "n2"));
+  EXPECT_EQ(changes.load(), 2);
+  // A record noted as the planned owner's: nothing while the next plan keeps the address there;
+  // it counts once the next plan gives it to another node (that plan may not have seen it).
+  records.setPlannedOwners(std::make_shared<const AnnouncementStatus::PlannedOwners>(
+      AnnouncementStatus::PlannedOwners{{"198.18.0.14", "n2"}, {"198.18.0.15", "n2"}}));
+  generation = records.generation();
+  int before = changes.load();
+  record("web-d", "198.18.0.14", "n2");
+  ASSERT_TRUE(holds("198.18.0.14", "n2"));
+  records.setPlannedOwners(std::make_shared<const AnnouncementStatus::PlannedOwners>(
+      AnnouncementStatus::PlannedOwners{{"198.18.0.14", "n2"}, {"198.18.0.15", "n2"}}));
+  EXPECT_EQ(records.generation(), generation);
+  record("web-e", "198.18.0.15", "n2");
+  ASSERT_TRUE(holds("198.18.0.15", "n2"));
+  EXPECT_EQ(records.generation(), generation);
+  EXPECT_EQ(changes.load(), before);
+  records.setPlannedOwners(std::make_shared<const AnnouncementStatus::PlannedOwners>(
+      AnnouncementStatus::PlannedOwners{{"198.18.0.14", "n3"}, {"198.18.0.15", "n3"}}));
+  EXPECT_GT(records.generation(), generation) << "web-e, noted as the owner's, names another node now";
+  EXPECT_EQ(changes.load(), before + 1);
+  stop = true;
+  running.join();
+}
+
 }  // namespace
 }  // namespace l2a::agent

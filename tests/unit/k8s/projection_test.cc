@@ -59,6 +59,24 @@ TEST(Projection, AbsentFieldsStayAbsent) {
   EXPECT_EQ(kept, Json::parse(R"({"metadata": {"name": "n"}})"));
 }
 
+TEST(Projection, KeepConditionLeavesOnlyThatTypeAndWhatIsNotAnObject) {
+  Json s = fullService();
+  s["status"]["conditions"] = Json::parse(R"([
+    {"type": "io.cilium/lb-ipam-request-satisfied", "status": "True", "message": "allocated"},
+    {"type": "l2announcer.io/Announced", "status": "True", "message": "198.18.0.130 by n2"},
+    "not an object", {"status": "True"}, {"type": 7}])");
+  keepCondition(s, "l2announcer.io/Announced");
+  EXPECT_EQ(s["status"]["conditions"],
+            Json::parse(R"([{"type": "l2announcer.io/Announced", "status": "True", "message": "198.18.0.130 by n2"}, "not an object"])"));
+  // Nothing to filter, or not where conditions should be: left as it is, no throw.
+  for (Json odd : {Json::parse(R"({"status": {"conditions": "text"}})"), Json::parse(R"({"status": 3})"), Json(5),
+                   Json::parse(R"({"spec": {}})")}) {
+    Json before = odd;
+    keepCondition(odd, "l2announcer.io/Announced");
+    EXPECT_EQ(odd, before);
+  }
+}
+
 TEST(Projection, NodesKeepLabelsAndTheWeightAnnotationOnly) {
   Json node = Json::parse(R"({
     "metadata": {"name": "w1", "labels": {"role": "edge"},

@@ -309,6 +309,8 @@ TEST(Informer, PackedCacheGivesBackWhatWasKept) {
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(*a, Json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"a","namespace":"d","resourceVersion":"7",
                                  "labels":{"app":"y"}},"spec":{"type":"LoadBalancer"}})"));
+  EXPECT_TRUE(informer.contains("d/a"));
+  EXPECT_FALSE(informer.contains("d/b")) << "deleted";
   std::vector<std::string> seen;
   informer.forEach([&](const Json& o) { seen.push_back(o["metadata"]["name"]); });
   EXPECT_EQ(seen, std::vector<std::string>{"a"});
