@@ -151,6 +151,10 @@ YAML
       lab_exec "n$i" curl -s --max-time 2 http://127.0.0.1:9611/metrics | awk '$1 == "l2a_last_takeover_seconds" {print $2}'
     done | awk '$1 > m {m = $1} END {printf "%d", m * 1000}')
     ms="$ms; taken $own ms after detection"
+    # Where the survivors' time went (event=took_over: waiting, snapshot, plan, decisions, claims).
+    for ((i = 1; i <= nodes; i++)); do
+      [[ $i == "$victim" ]] || grep 'event=took_over' "/tmp/$LAB_ID-agent-n$i.log" | tail -1 >&2
+    done
   fi
   echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss; $op_rss_restart | $(( (h1 - h0) / 10 )) | $spread | $ms |"
   lab_cleanup
