@@ -69,14 +69,20 @@ struct LabApi {
 
 const kube::Resource kPolicies{"l2announcer.io", "v1alpha1", "l2announcementpolicies", false, "L2AnnouncementPolicy"};
 
+// An l2announcer.io CRD for RESOURCE, any object accepted (the lab API server serves it at once).
+void createCrd(LabApi& api, const kube::Resource& resource, const std::string& singular) {
+  Json schema{{"openAPIV3Schema", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}};
+  api.create(kube::resources::kCustomResourceDefinitions, "",
+             {{"metadata", {{"name", resource.plural + ".l2announcer.io"}}},
+              {"spec", {{"group", "l2announcer.io"}, {"scope", resource.namespaced ? "Namespaced" : "Cluster"},
+                        {"names", {{"kind", resource.kind}, {"plural", resource.plural}, {"singular", singular}}},
+                        {"versions", Json::array({{{"name", "v1alpha1"}, {"served", true}, {"storage", true},
+                                                   {"subresources", {{"status", Json::object()}}}, {"schema", schema}}})}}}});
+}
+
 void seedCluster(LabApi& api) {
   api.create(kube::resources::kNamespaces, "", {{"metadata", {{"name", "l2announcer"}}}});
-  api.create(kube::resources::kCustomResourceDefinitions, "", Json::parse(R"({
-    "metadata": {"name": "l2announcementpolicies.l2announcer.io"},
-    "spec": {"group": "l2announcer.io", "scope": "Cluster",
-      "names": {"kind": "L2AnnouncementPolicy", "plural": "l2announcementpolicies", "singular": "l2announcementpolicy"},
-      "versions": [{"name": "v1alpha1", "served": true, "storage": true, "subresources": {"status": {}},
-        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})"));
+  createCrd(api, kPolicies, "l2announcementpolicy");
   api.create(kPolicies, "", Json::parse(R"({"metadata": {"name": "all"},
     "spec": {"loadBalancerIPs": true, "interfaces": ["^eth0$"]}})"));
   api.create(kube::resources::kNodes, "", {{"metadata", {{"name", "n1"}}}});
@@ -257,12 +263,7 @@ TEST(Agent, AServiceUpdateThePlanCannotSeeCostsNoPlan) {
 TEST(AnnouncementStatus, ARecordNamingThePlannedOwnerCostsNoPlan) {
   LabApi api;
   api.create(kube::resources::kNamespaces, "", {{"metadata", {{"name", "l2announcer"}}}});
-  api.create(kube::resources::kCustomResourceDefinitions, "", Json::parse(R"({
-    "metadata": {"name": "l2announcements.l2announcer.io"},
-    "spec": {"group": "l2announcer.io", "scope": "Namespaced",
-      "names": {"kind": "L2Announcement", "plural": "l2announcements", "singular": "l2announcement"},
-      "versions": [{"name": "v1alpha1", "served": true, "storage": true, "subresources": {"status": {}},
-        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})"));
+  createCrd(api, kL2Announcements, "l2announcement");
   std::atomic<int> changes{0};
   AnnouncementStatus records(*api.client, *api.client, "n1", [&] { ++changes; });
   std::atomic<bool> stop{false};
