@@ -140,6 +140,11 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
               const std::string* owner = plannedOwner();
               differs = owner == nullptr || *owner != held.second;
               if (!differs) uncounted_.push_back(held);
+              // No plan for long (frozen): count them all rather than hold them without bound.
+              if (uncounted_.size() > kUncountedMax) {
+                uncounted_.clear();
+                differs = true;
+              }
             }
           }
           if (differs) {

@@ -88,6 +88,7 @@ class AnnouncementStatus {
   std::shared_ptr<const PlannedOwners> planned_;
   // Records that changed held_ without counting (they named the planned owner): address, node.
   std::vector<std::pair<std::string, std::string>> uncounted_;
+  static constexpr size_t kUncountedMax = 100000;
   AnnouncementStatusStats stats_;
 };
 

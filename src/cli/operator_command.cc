@@ -14,8 +14,8 @@
 
 #include "cli/discovery_wait.h"
 #include "cli/exit_codes.h"
-#include "cli/malloc_arenas.h"
 #include "cli/guarded_thread.h"
+#include "cli/malloc_arenas.h"
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
 #include "ipam/lb_ipam_controller.h"
