@@ -626,18 +626,19 @@ void Agent::reconcile() {
   {
     auto claimed = Steady::now();
     auto ms = [](Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    auto woken = std::min(passWokenAt_, planStart);
     std::lock_guard guard(mutex_);
     status_.planSeconds += std::chrono::duration<double>(claimed - planStart).count();
     if (!actions.started.empty()) {
       status_.lastTakeoverAddresses = actions.started.size();
-      status_.lastTakeoverSeconds = std::chrono::duration<double>(claimed - std::min(passWokenAt_, planStart)).count();
+      status_.lastTakeoverSeconds = std::chrono::duration<double>(claimed - woken).count();
       // Where a take-over's time went: waiting for the loop, reading the caches, planning, the
       // hand-over decisions (with the lock's wait), telling the responder.
       logs.emplace_back(spdlog::level::info,
                         fmt::format("event=took_over node={} addresses={} after_ms={} waited_ms={} snapshot_ms={} plan_ms={} "
                                     "decide_ms={} claim_ms={}",
-                                    options_.nodeName, actions.started.size(), ms(claimed - std::min(passWokenAt_, planStart)),
-                                    ms(planStart - std::min(passWokenAt_, planStart)), ms(snapshotDone - planStart),
+                                    options_.nodeName, actions.started.size(), ms(claimed - woken), ms(planStart - woken),
+                                    ms(snapshotDone - planStart),
                                     ms(planDone - snapshotDone), ms(stepDone - planDone), ms(claimed - stepDone)));
     }
   }
