@@ -13,6 +13,7 @@ NODES_LIST=${1:-"3 20"}
 SERVICES_LIST=${2:-"1 100 1000 10000"}
 LEASE_MS=${LEASE_MS:-4000}
 HEARTBEAT_MS=${HEARTBEAT_MS:-40}
+PERF_OUT=${PERF_OUT:-}  # a file: perf records the first agent at rest (20 s, call graphs) into it
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 source tests/support/netns_lab.sh
 lab_require_root
@@ -110,6 +111,9 @@ YAML
   r0=$(counters); c0=$(cpu); o0=$(ticks "$operator"); h0=$(frames)
   sleep 10
   r1=$(counters); c1=$(cpu); o1=$(ticks "$operator"); h1=$(frames)
+  if [[ -n $PERF_OUT ]]; then
+    perf record -q -F 499 --call-graph dwarf,16384 -p "${pids[0]}" -o "$PERF_OUT" -- sleep 20 >/dev/null 2>&1
+  fi
   local op_cpu op_rss
   op_cpu=$(python3 -c "print(round(($o1 - $o0) / 10, 2))")
   op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")

@@ -77,14 +77,11 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
   };
   // An update the plan cannot see (a condition written, ours or the operator's) costs no plan:
   // at 10,000 Services the condition writes alone would re-plan every agent 20 times a second.
-  auto planChanged = [this](const Json& before, const Json& after) {
-    return policy::serviceInfoFrom(before, options_.classes) != policy::serviceInfoFrom(after, options_.classes);
-  };
   services_ = std::make_unique<kube::Informer>(
       client_, kube::resources::kServices, "",
-      kube::InformerHandlers{.onAdd = [serviceSeen](const Json& s) { serviceSeen(s, false, true); },
-                             .onUpdate = [serviceSeen, planChanged](const Json& o, const Json& s) { serviceSeen(s, false, planChanged(o, s)); },
-                             .onDelete = [serviceSeen](const Json& s) { serviceSeen(s, true, true); }},
+      kube::InformerHandlers{.onAdd = [this, serviceSeen](const Json& s) { serviceSeen(s, false, index_.serviceSeen(s)); },
+                             .onUpdate = [this, serviceSeen](const Json&, const Json& s) { serviceSeen(s, false, index_.serviceSeen(s)); },
+                             .onDelete = [this, serviceSeen](const Json& s) { serviceSeen(s, true, index_.serviceGone(s)); }},
       kube::Informer::Options{.transform = [](const Json& service) {
         // Of the conditions, only ours: compared before it is written (the operator's and
         // others' would be a third of each cached Service).
@@ -92,8 +89,18 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
         k8s::keepCondition(kept, kAnnouncedCondition);
         return kept;
       }});
-  slices_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpointSlices, "", h,
-                                             keeping(k8s::agentEndpointSliceFields()));
+  // Likewise a slice whose ready nodes stay the same (an endpoint's address, a pod restarted).
+  auto sliceChanged = [this](bool planned) {
+    if (!planned) return;
+    ++objectEvents_;
+    wake();
+  };
+  slices_ = std::make_unique<kube::Informer>(
+      client_, kube::resources::kEndpointSlices, "",
+      kube::InformerHandlers{.onAdd = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceSeen(s)); },
+                             .onUpdate = [this, sliceChanged](const Json&, const Json& s) { sliceChanged(index_.sliceSeen(s)); },
+                             .onDelete = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceGone(s)); }},
+      keeping(k8s::agentEndpointSliceFields()));
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h, keeping(k8s::agentNodeFields()));
   auto leaseChanged = [this](const Json& lease) {
     std::string name = k8s::nameOf(lease);
@@ -306,8 +313,9 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
     nextExpiry_ = Steady::time_point::max();
   }
   ViewInputs in{
-      .services = [this](const auto& visit) { services_->forEach(visit); },
-      .endpointSlices = [this](const auto& visit) { slices_->forEach(visit); },
+      .services = {},
+      .endpointSlices = {},
+      .serviceInfos = index_.services(),
       .policies = std::move(policies),
       .nodes = [this](const auto& visit) { nodes_->forEach(visit); },
       .leaseOf = [this](const std::string& node) { return leases_->get(options_.ns + "/" + kNodeLeasePrefix + node); },
@@ -317,7 +325,7 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
       },
       .classes = options_.classes,
       .avoid = options_.avoid};
-  policy::ClusterView view = buildClusterView(in);
+  policy::ClusterView view = buildClusterView(std::move(in));
   // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
   // back through the watch — a view that lags behind the API server must not take anything.
   bool live = !isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) && viewFresh();
@@ -621,8 +629,8 @@ void Agent::reconcile() {
 
   if (records_) records_->setPlannedOwners(std::move(plannedOwners));
   responder_.setConfirmed(!frozen);
-  for (const auto& address : toRelease) responder_.release(address);
-  for (auto& [address, selector] : toClaim) responder_.claim(address, std::move(selector));
+  if (!toRelease.empty()) responder_.release(toRelease);
+  if (!toClaim.empty()) responder_.claim(std::move(toClaim));
   {
     auto claimed = Steady::now();
     auto ms = [](Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };

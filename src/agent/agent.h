@@ -25,6 +25,7 @@
 #include "agent/announcement_status.h"
 #include "agent/cluster_view.h"
 #include "agent/handover.h"
+#include "agent/service_index.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -176,6 +177,8 @@ class Agent {
   const AgentOptions options_;
   std::vector<PolicyKind> policyKinds_;
   std::function<std::vector<net::LinkInfo>()> links_;
+  // What plans read of Services and EndpointSlices, kept per event (the informers feed it).
+  ServiceIndex index_{options_.classes};
   std::unique_ptr<kube::Informer> services_, slices_, nodes_, leases_;
   std::vector<std::unique_ptr<kube::Informer>> policies_;
   std::unique_ptr<kube::Informer> metallbPools_;

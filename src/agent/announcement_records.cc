@@ -99,9 +99,10 @@ Json unpackRecord(const PackedRecord& packed) {
   return record.is_discarded() ? Json() : record;
 }
 
-RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& cached, const std::string& node) {
+RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& cached, const std::string& node,
+                          const std::set<std::string>& settled) {
   RecordWrites out;
-  std::set<std::string> same;  // wanted and stored as wanted
+  std::set<std::string> same = settled;  // wanted and stored as wanted
   if (cached) {
     cached([&](const Json& object) {
       std::string key = keyOf(object);
@@ -117,6 +118,34 @@ RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& ca
     if (!same.count(key)) out.apply.push_back(key);
   }
   return out;
+}
+
+std::set<std::string> SettledRecords::still(const std::map<std::string, std::string>& versions,
+                                            const DesiredRecords& desired) const {
+  std::set<std::string> out;
+  for (const auto& [key, version] : versions) {
+    auto known = settled_.find(key);
+    if (known == settled_.end() || known->second.first != version) continue;
+    auto wanted = desired.find(key);
+    if (!known->second.second) {
+      if (wanted == desired.end()) out.insert(key);  // still not wanted
+      continue;
+    }
+    auto before = against_->find(key);
+    if (wanted != desired.end() && before != against_->end() && before->second == wanted->second) out.insert(key);
+  }
+  return out;
+}
+
+void SettledRecords::note(const std::map<std::string, std::string>& versions,
+                          std::shared_ptr<const DesiredRecords> desired, const RecordWrites& writes) {
+  std::set<std::string> open(writes.apply.begin(), writes.apply.end());
+  for (const auto& [key, version] : writes.remove) open.insert(key);
+  settled_.clear();
+  for (const auto& [key, version] : versions) {
+    if (!open.count(key)) settled_.emplace_hint(settled_.end(), key, std::pair{version, desired->count(key) > 0});
+  }
+  against_ = std::move(desired);
 }
 
 std::map<std::string, std::set<std::string>> recordHolders(const std::vector<Json>& cached) {

@@ -207,7 +207,14 @@ void AnnouncementStatus::pass(bool full) {
   // Only once this node has said what it wants (its first plan) and the records are read:
   // a node just started must not delete what it is about to claim again.
   if (wanted && (dirty || full) && records_ && records_->synced()) {
-    RecordWrites writes = recordWrites(*desired, [this](const auto& visit) { records_->forEach(visit); }, node_);
+    // Only the records that changed since they last needed nothing are unpacked and compared.
+    std::map<std::string, std::string> versions = records_->resourceVersions();
+    std::set<std::string> settled = settled_.still(versions, *desired);
+    RecordWrites writes = recordWrites(
+        *desired,
+        [&](const auto& visit) { records_->forEach(visit, [&](const std::string& key) { return settled.count(key) > 0; }); },
+        node_, settled);
+    settled_.note(versions, desired, writes);
     for (const std::string& key : writes.apply) {
       Json object = unpackRecord(desired->at(key));
       if (!object.is_object()) continue;  // packed by us from an object: cannot happen

@@ -86,6 +86,7 @@ class AnnouncementStatus {
   std::map<std::string, std::string> conditions_;  // service key -> patch (JSON text), not yet written
   std::map<std::string, std::pair<std::string, std::string>> held_;  // record -> address, node
   std::shared_ptr<const PlannedOwners> planned_;
+  SettledRecords settled_;  // the writer thread's (pass) only
   // Records that changed held_ without counting (they named the planned owner): address, node.
   std::vector<std::pair<std::string, std::string>> uncounted_;
   static constexpr size_t kUncountedMax = 100000;

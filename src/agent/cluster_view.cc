@@ -9,6 +9,7 @@
 #include <set>
 
 #include "agent/agent.h"
+#include "agent/service_index.h"
 
 namespace l2a::agent {
 
@@ -90,33 +91,25 @@ ObjectVisitor eachOf(std::vector<Json> objects) {
   };
 }
 
-policy::ClusterView buildClusterView(const ViewInputs& in) {
+policy::ClusterView buildClusterView(ViewInputs in) {
   policy::ClusterView view;
   auto visit = [](const ObjectVisitor& objects, const std::function<void(const Json&)>& fn) {
     if (objects) objects(fn);
   };
   std::map<std::string, std::set<std::string>> readyNodes;  // service key -> nodes
   visit(in.endpointSlices, [&](const Json& slice) {
-    std::string svc = k8s::labelsOf(slice)["kubernetes.io/service-name"];
-    if (svc.empty()) return;
-    std::string key = k8s::namespaceOf(slice) + "/" + svc;
-    Json endpoints = slice.contains("endpoints") ? slice["endpoints"] : Json::array();
-    if (!endpoints.is_array()) endpoints = Json::array();
-    for (const Json& e : endpoints) {
-      if (!e.is_object()) continue;
-      Json ready = e.contains("conditions") && e["conditions"].is_object() ? e["conditions"].value("ready", Json(true))
-                                                                           : Json(true);
-      Json node = e.value("nodeName", Json(""));
-      // Unset means ready; a non-boolean is not.
-      if (ready == Json(true) && node.is_string() && !node.get<std::string>().empty()) readyNodes[key].insert(node);
-    }
+    auto [service, nodes] = readyEndpointNodes(slice);
+    if (!service.empty()) readyNodes[service].insert(nodes.begin(), nodes.end());
   });
+  view.services = std::move(in.serviceInfos);
   visit(in.services, [&](const Json& s) {
     policy::ServiceInfo info = policy::serviceInfoFrom(s, in.classes);
-    if (!info.problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info.key, info.problem));
     info.readyEndpointNodes = readyNodes[info.key];
     view.services.push_back(std::move(info));
   });
+  for (const policy::ServiceInfo& info : view.services) {
+    if (!info.problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info.key, info.problem));
+  }
   view.policies = in.policies;
   visit(in.nodes, [&](const Json& n) {
     policy::NodeInfo node;

@@ -38,6 +38,8 @@ ObjectVisitor eachOf(std::vector<nlohmann::json> objects);
 struct ViewInputs {
   ObjectVisitor services;  // unset: none
   ObjectVisitor endpointSlices;
+  // Ready-made (the agent's ServiceIndex), taken as they are beside `services`.
+  std::vector<policy::ServiceInfo> serviceInfos;
   std::vector<policy::L2Policy> policies;
   ObjectVisitor nodes;
   // The node's Lease object, if any.
@@ -48,7 +50,7 @@ struct ViewInputs {
   NodeAvoidance avoid;               // which nodes no plan uses beside drained ones
 };
 
-policy::ClusterView buildClusterView(const ViewInputs& inputs);
+policy::ClusterView buildClusterView(ViewInputs inputs);
 
 // Lease liveness by its own timestamps (for one-shot readers): holder is the node and
 // renewTime + leaseDurationSeconds is in the future of `now`.

@@ -273,14 +273,26 @@ std::vector<Json> Informer::items() const {
   return out;
 }
 
-void Informer::forEach(const std::function<void(const Json&)>& visit) const {
+void Informer::forEach(const std::function<void(const Json&)>& visit) const { forEach(visit, nullptr); }
+
+void Informer::forEach(const std::function<void(const Json&)>& visit,
+                       const std::function<bool(const std::string& key)>& skip) const {
   std::vector<Entry> entries;
   {
     std::lock_guard lock(mutex_);
     entries.reserve(cache_.size());
-    for (const auto& [key, entry] : cache_) entries.push_back(entry);
+    for (const auto& [key, entry] : cache_) {
+      if (!skip || !skip(key)) entries.push_back(entry);
+    }
   }
   for (const Entry& entry : entries) visit(unpack(*entry));
+}
+
+std::map<std::string, std::string> Informer::resourceVersions() const {
+  std::map<std::string, std::string> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, entry] : cache_) out.emplace_hint(out.end(), key, entry->resourceVersion);
+  return out;
 }
 
 bool Informer::contains(const std::string& key) const {

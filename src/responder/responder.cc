@@ -29,32 +29,45 @@ Responder::Responder(FrameIo& io, AnnouncementConfig config, std::function<void(
     : io_(io), config_(config), wake_(std::move(wake)) {}
 
 bool Responder::claim(const IpAddress& address, k8s::InterfaceSelector scope) {
-  {
-    std::lock_guard lock(mutex_);
-    auto it = claims_.find(address);
-    if (it != claims_.end()) {
-      if (it->second.scope.patterns() == scope.patterns()) return false;
-      it->second.scope = std::move(scope);
-    } else {
-      it = claims_.emplace(address, Claim{.scope = std::move(scope)}).first;
-    }
-    activate(it->second);
-    schedule(address, it->second, Clock::time_point::min());
-    membershipStale_ = true;
-  }
-  if (wake_) wake_();
-  return true;
+  std::vector<std::pair<IpAddress, k8s::InterfaceSelector>> one;
+  one.emplace_back(address, std::move(scope));
+  return claim(std::move(one)) > 0;
 }
 
-bool Responder::release(const IpAddress& address) {
+size_t Responder::claim(std::vector<std::pair<IpAddress, k8s::InterfaceSelector>> claims) {
+  size_t changed = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [address, scope] : claims) {
+      auto it = claims_.find(address);
+      if (it != claims_.end()) {
+        if (it->second.scope.patterns() == scope.patterns()) continue;
+        it->second.scope = std::move(scope);
+      } else {
+        it = claims_.emplace(address, Claim{.scope = std::move(scope)}).first;
+      }
+      activate(it->second);
+      schedule(address, it->second, Clock::time_point::min());
+      ++changed;
+    }
+    if (changed > 0) membershipStale_ = true;
+  }
+  if (changed > 0 && wake_) wake_();
+  return changed;
+}
+
+bool Responder::release(const IpAddress& address) { return release(std::vector<IpAddress>{address}) > 0; }
+
+size_t Responder::release(const std::vector<IpAddress>& addresses) {
+  size_t released = 0;
   {
     std::lock_guard lock(mutex_);
     // Answers stop here; queued announcements are skipped since the claim is gone.
-    if (claims_.erase(address) == 0) return false;
-    membershipStale_ = true;
+    for (const IpAddress& address : addresses) released += claims_.erase(address);
+    if (released > 0) membershipStale_ = true;
   }
-  if (wake_) wake_();
-  return true;
+  if (released > 0 && wake_) wake_();
+  return released;
 }
 
 void Responder::setYielding(const IpAddress& address, bool yielding) {

@@ -58,8 +58,13 @@ class Responder {
   // announcements. Claiming again with the same scope changes nothing; with another scope it
   // moves and re-announces. Returns true when something changed.
   bool claim(const packet::IpAddress& address, k8s::InterfaceSelector scope = {});
+  // The same for many addresses under one lock and one wake of the loop: a take-over of
+  // thousands is one step for the packet thread, not one per address. Returns how many changed.
+  size_t claim(std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> claims);
   // Stops answering for `address` at once. Returns false when it was not claimed.
   bool release(const packet::IpAddress& address);
+  // The same for many addresses at once; returns how many were claimed.
+  size_t release(const std::vector<packet::IpAddress>& addresses);
   // While `address` is handed over (make before break: answered here until the new owner is
   // heard), its Neighbor Advertisements leave the Override flag clear, so a client that already
   // took the new owner's MAC keeps it (RFC 4861 §7.2.5) and a handshake is never split between

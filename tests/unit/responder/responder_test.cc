@@ -295,10 +295,18 @@ TEST_F(ResponderTest, ClaimAnnouncesAtOnceThenRepeatsAtTheInterval) {
 
 TEST_F(ResponderTest, AMassClaimAnswersAtOnceButAnnouncesPaced) {
   constexpr size_t kClaims = 600;
+  // Taken at once (a mass take-over): one lock, one wake of the loop, not one per address.
+  std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> batch;
   for (size_t i = 0; i + 1 < kClaims; ++i) {
-    responder_.claim(packet::Ipv4Address{{198, 18, static_cast<uint8_t>(10 + i / 256), static_cast<uint8_t>(i % 256)}});
+    batch.emplace_back(packet::Ipv4Address{{198, 18, static_cast<uint8_t>(10 + i / 256), static_cast<uint8_t>(i % 256)}},
+                       k8s::InterfaceSelector{});
   }
-  responder_.claim(kV4);  // the last claimed: announced last
+  batch.emplace_back(kV4, k8s::InterfaceSelector{});  // the last claimed: announced last
+  auto again = batch;
+  EXPECT_EQ(responder_.claim(std::move(batch)), kClaims);
+  EXPECT_EQ(wakes_, 1);
+  EXPECT_EQ(responder_.claim(std::move(again)), 0u);  // the same scopes: nothing changed, no wake
+  EXPECT_EQ(wakes_, 1);
   auto next = responder_.tick(t0_);
   EXPECT_EQ(io_.take().size(), 2 * Responder::kAnnouncementsPerTick);  // 250 addresses, both ports
   ASSERT_TRUE(next.has_value());
@@ -313,6 +321,19 @@ TEST_F(ResponderTest, AMassClaimAnswersAtOnceButAnnouncesPaced) {
   EXPECT_EQ(io_.take().size(), 2 * (kClaims - 2 * Responder::kAnnouncementsPerTick));
   EXPECT_EQ(*next, t0_ + 500ms);  // the second bursts, when due
   EXPECT_EQ(counters("eth0").gratuitousArps, kClaims);
+}
+
+TEST_F(ResponderTest, AMassReleaseStopsAnsweringForAllWithOneWake) {
+  responder_.claim(kV4);
+  responder_.claim(kV6);
+  flushAnnouncements();
+  EXPECT_EQ(responder_.release(std::vector<packet::IpAddress>{kV4, kV6, kV6b}), 2u);  // kV6b was not claimed
+  EXPECT_EQ(wakes_, 3);
+  EXPECT_TRUE(responder_.claims().empty());
+  responder_.handleFrame(2, fromHex(testing::kKernelArpRequest), t0_);
+  EXPECT_EQ(counters("eth0").arpReplies, 0u);
+  EXPECT_EQ(responder_.release(std::vector<packet::IpAddress>{kV4}), 0u);
+  EXPECT_EQ(wakes_, 3);
 }
 
 TEST_F(ResponderTest, ClaimingAgainWithTheSameScopeChangesNothing) {

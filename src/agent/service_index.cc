@@ -1,0 +1,94 @@
+#include "agent/service_index.h"
+
+#include "k8s/label_selector.h"
+#include "k8s/object_meta.h"
+
+namespace l2a::agent {
+
+using Json = nlohmann::json;
+
+std::pair<std::string, std::set<std::string>> readyEndpointNodes(const Json& slice) {
+  std::string service = k8s::labelsOf(slice)["kubernetes.io/service-name"];
+  if (service.empty()) return {};
+  std::set<std::string> nodes;
+  auto endpoints = slice.is_object() ? slice.find("endpoints") : slice.end();
+  if (endpoints != slice.end() && endpoints->is_array()) {
+    for (const Json& e : *endpoints) {
+      if (!e.is_object()) continue;
+      auto conditions = e.find("conditions");
+      Json ready = conditions != e.end() && conditions->is_object() ? conditions->value("ready", Json(true)) : Json(true);
+      auto node = e.find("nodeName");
+      if (ready == Json(true) && node != e.end() && node->is_string() && !node->get<std::string>().empty()) {
+        nodes.insert(node->get<std::string>());
+      }
+    }
+  }
+  return {k8s::namespaceOf(slice) + "/" + service, std::move(nodes)};
+}
+
+bool ServiceIndex::serviceSeen(const Json& service) {
+  policy::ServiceInfo info = policy::serviceInfoFrom(service, classes_);
+  std::lock_guard lock(mutex_);
+  auto [it, added] = services_.try_emplace(info.key);
+  if (!added && it->second == info) return false;
+  it->second = std::move(info);
+  return true;
+}
+
+bool ServiceIndex::serviceGone(const Json& service) {
+  std::lock_guard lock(mutex_);
+  // Keyed as serviceInfoFrom keys it: "namespace/name".
+  return services_.erase(k8s::namespaceOf(service) + "/" + k8s::nameOf(service)) > 0;
+}
+
+bool ServiceIndex::setSlice(const std::string& sliceKey, const std::string& service, std::set<std::string> nodes) {
+  // What it said before (nothing when new): its Service and the nodes of its ready endpoints.
+  std::string before;
+  std::set<std::string> had;
+  if (auto owner = sliceOwner_.find(sliceKey); owner != sliceOwner_.end()) {
+    before = owner->second;
+    auto& ofService = ready_[before];
+    had = std::move(ofService[sliceKey]);
+    ofService.erase(sliceKey);
+    if (ofService.empty()) ready_.erase(before);
+    sliceOwner_.erase(owner);
+  }
+  // Relabelled to another Service, it matters only when it had or has ready endpoints.
+  bool changed = before != service ? !(had.empty() && nodes.empty()) : had != nodes;
+  if (!service.empty()) {
+    sliceOwner_[sliceKey] = service;
+    ready_[service][sliceKey] = std::move(nodes);
+  }
+  return changed;
+}
+
+bool ServiceIndex::sliceSeen(const Json& slice) {
+  auto [service, nodes] = readyEndpointNodes(slice);
+  std::lock_guard lock(mutex_);
+  return setSlice(k8s::keyOf(slice), service, std::move(nodes));
+}
+
+bool ServiceIndex::sliceGone(const Json& slice) {
+  std::lock_guard lock(mutex_);
+  return setSlice(k8s::keyOf(slice), "", {});
+}
+
+std::vector<policy::ServiceInfo> ServiceIndex::services() const {
+  std::lock_guard lock(mutex_);
+  std::vector<policy::ServiceInfo> out;
+  out.reserve(services_.size());
+  for (const auto& [key, info] : services_) {
+    out.push_back(info);
+    auto ready = ready_.find(key);
+    if (ready == ready_.end()) continue;
+    for (const auto& [slice, nodes] : ready->second) out.back().readyEndpointNodes.insert(nodes.begin(), nodes.end());
+  }
+  return out;
+}
+
+size_t ServiceIndex::size() const {
+  std::lock_guard lock(mutex_);
+  return services_.size();
+}
+
+}  // namespace l2a::agent

@@ -1,0 +1,51 @@
+// ServiceIndex: what a plan reads of every Service and EndpointSlice (policy::ServiceInfo, with
+// the nodes of its ready endpoints), kept per object as the informers' events come — a plan
+// copies ready-made structs instead of unpacking 10,000 cached objects, and an event that
+// changes nothing a plan reads (a condition written, an endpoint's address) says so.
+// Owned by the agent; thread-safe (the informers' threads write, the reconcile thread reads).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "k8s/load_balancer_class.h"
+#include "policy/assignment.h"
+
+namespace l2a::agent {
+
+// The Service an EndpointSlice belongs to ("namespace/name", "" when unlabelled) and the nodes
+// of its ready endpoints (unset `ready` means ready; anything but a boolean is not).
+std::pair<std::string, std::set<std::string>> readyEndpointNodes(const nlohmann::json& slice);
+
+class ServiceIndex {
+ public:
+  explicit ServiceIndex(k8s::LoadBalancerClasses classes) : classes_(std::move(classes)) {}
+
+  // Each returns whether what a plan reads changed.
+  bool serviceSeen(const nlohmann::json& service);
+  bool serviceGone(const nlohmann::json& service);
+  bool sliceSeen(const nlohmann::json& slice);
+  bool sliceGone(const nlohmann::json& slice);
+
+  // Every Service in key order, readyEndpointNodes filled in from its slices.
+  std::vector<policy::ServiceInfo> services() const;
+  size_t size() const;
+
+ private:
+  // Caller holds mutex_.
+  bool setSlice(const std::string& sliceKey, const std::string& service, std::set<std::string> nodes);
+
+  const k8s::LoadBalancerClasses classes_;
+  mutable std::mutex mutex_;
+  std::map<std::string, policy::ServiceInfo> services_;  // key -> info, readyEndpointNodes empty
+  // Service key -> slice key -> the nodes of its ready endpoints; slice key -> Service key.
+  std::map<std::string, std::map<std::string, std::set<std::string>>> ready_;
+  std::map<std::string, std::string> sliceOwner_;
+};
+
+}  // namespace l2a::agent

@@ -1,0 +1,73 @@
+#include "agent/service_index.h"
+
+#include <gtest/gtest.h>
+
+namespace l2a::agent {
+namespace {
+
+using Json = nlohmann::json;
+
+Json service(const std::string& name, const std::string& ip) {
+  return {{"metadata", {{"namespace", "shop"}, {"name", name}, {"uid", "u-" + name}, {"labels", {{"app", name}}}}},
+          {"spec", {{"type", "LoadBalancer"}, {"externalTrafficPolicy", "Local"}}},
+          {"status", {{"loadBalancer", {{"ingress", {{{"ip", ip}}}}}}}}};
+}
+
+Json slice(const std::string& name, const std::string& service, const std::vector<std::pair<std::string, Json>>& endpoints) {
+  Json list = Json::array();
+  for (const auto& [node, ready] : endpoints) {
+    Json e{{"nodeName", node}, {"addresses", {"10.0.0.1"}}};
+    if (!ready.is_null()) e["conditions"] = {{"ready", ready}};
+    list.push_back(e);
+  }
+  return {{"metadata", {{"namespace", "shop"}, {"name", name}, {"labels", {{"kubernetes.io/service-name", service}}}}},
+          {"endpoints", list}};
+}
+
+TEST(ServiceIndex, OnlyChangesAPlanReadsCountAndServicesCarryTheirReadyNodes) {
+  ServiceIndex index({});
+  EXPECT_TRUE(index.serviceSeen(service("web", "198.18.0.10")));
+  EXPECT_FALSE(index.serviceSeen(service("web", "198.18.0.10")));  // the same again
+  Json conditioned = service("web", "198.18.0.10");
+  conditioned["status"]["conditions"] = {{{"type", "Announced"}, {"status", "True"}}};
+  EXPECT_FALSE(index.serviceSeen(conditioned));  // a condition is nothing a plan reads
+  EXPECT_TRUE(index.serviceSeen(service("web", "198.18.0.11")));  // its address moved
+  // Ready endpoints: unset means ready; false or anything but a boolean does not.
+  EXPECT_TRUE(index.sliceSeen(slice("web-a", "web", {{"w1", nullptr}, {"w2", false}, {"w3", "yes"}})));
+  EXPECT_TRUE(index.sliceSeen(slice("web-b", "web", {{"w4", true}})));
+  Json moved = slice("web-a", "web", {{"w1", nullptr}, {"w2", false}, {"w3", "yes"}});
+  moved["endpoints"][0]["addresses"] = {"10.0.0.2"};
+  EXPECT_FALSE(index.sliceSeen(moved));  // an endpoint's address: the same ready nodes
+  auto services = index.services();
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_EQ(services[0].key, "shop/web");
+  EXPECT_EQ(services[0].loadBalancerIPs, std::vector<std::string>{"198.18.0.11"});
+  EXPECT_EQ(services[0].readyEndpointNodes, (std::set<std::string>{"w1", "w4"}));
+  // A slice relabelled to another Service leaves the first; one gone takes its nodes along.
+  EXPECT_TRUE(index.sliceSeen(slice("web-b", "db", {{"w4", true}})));
+  EXPECT_EQ(index.services()[0].readyEndpointNodes, std::set<std::string>{"w1"});
+  EXPECT_TRUE(index.sliceGone(slice("web-a", "web", {})));
+  EXPECT_TRUE(index.services()[0].readyEndpointNodes.empty());
+  EXPECT_FALSE(index.sliceGone(slice("web-a", "web", {})));  // gone already
+  // A slice without ready endpoints changes nothing, coming or going.
+  EXPECT_FALSE(index.sliceSeen(slice("web-c", "web", {{"w5", false}})));
+  EXPECT_FALSE(index.sliceGone(slice("web-c", "web", {})));
+  EXPECT_TRUE(index.serviceGone(service("web", "")));
+  EXPECT_FALSE(index.serviceGone(service("web", "")));
+  EXPECT_EQ(index.size(), 0u);
+}
+
+TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
+  ServiceIndex index({});
+  Json bad = service("web", "198.18.0.10");
+  bad["spec"]["type"] = 42;
+  EXPECT_TRUE(index.serviceSeen(bad));
+  auto services = index.services();
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_FALSE(services[0].handled);
+  EXPECT_FALSE(services[0].problem.empty());
+  EXPECT_FALSE(index.sliceSeen(Json::array()));  // not even an object: no Service, nothing changes
+}
+
+}  // namespace
+}  // namespace l2a::agent
