@@ -45,7 +45,7 @@ policy::ClusterView cluster(int nodes, int addresses, bool weighted) {
                                        {"io.kubernetes.service.name", "svc-" + std::to_string(a)}},
                             .handled = true,
                             .loadBalancerIPs = {ip}};
-    view.services.push_back(std::move(svc));
+    view.services.push_back(std::make_shared<const policy::ServiceInfo>(std::move(svc)));
   }
   return view;
 }

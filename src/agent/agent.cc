@@ -715,7 +715,7 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
                          const std::map<std::string, std::pair<bool, std::string>>& mine) {
   if (records_ == nullptr) return;
   std::map<std::string, const policy::ServiceInfo*> services;
-  for (const auto& s : view.services) services[s.key] = &s;
+  for (const auto& s : view.services) services[s->key] = s.get();
   // Our records: an address we announce and the plan gives us (not one we are handing over:
   // the new owner writes it), one per Service.
   DesiredRecords desired;

@@ -105,10 +105,10 @@ policy::ClusterView buildClusterView(ViewInputs in) {
   visit(in.services, [&](const Json& s) {
     policy::ServiceInfo info = policy::serviceInfoFrom(s, in.classes);
     info.readyEndpointNodes = readyNodes[info.key];
-    view.services.push_back(std::move(info));
+    view.services.push_back(std::make_shared<const policy::ServiceInfo>(std::move(info)));
   });
-  for (const policy::ServiceInfo& info : view.services) {
-    if (!info.problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info.key, info.problem));
+  for (const auto& info : view.services) {
+    if (!info->problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info->key, info->problem));
   }
   view.policies = in.policies;
   visit(in.nodes, [&](const Json& n) {

@@ -39,7 +39,7 @@ struct ViewInputs {
   ObjectVisitor services;  // unset: none
   ObjectVisitor endpointSlices;
   // Ready-made (the agent's ServiceIndex), taken as they are beside `services`.
-  std::vector<policy::ServiceInfo> serviceInfos;
+  std::vector<std::shared_ptr<const policy::ServiceInfo>> serviceInfos;
   std::vector<policy::L2Policy> policies;
   ObjectVisitor nodes;
   // The node's Lease object, if any.

@@ -29,9 +29,10 @@ std::pair<std::string, std::set<std::string>> readyEndpointNodes(const Json& sli
 bool ServiceIndex::serviceSeen(const Json& service) {
   policy::ServiceInfo info = policy::serviceInfoFrom(service, classes_);
   std::lock_guard lock(mutex_);
+  info.readyEndpointNodes = readyNodesOf(info.key);
   auto [it, added] = services_.try_emplace(info.key);
-  if (!added && it->second == info) return false;
-  it->second = std::move(info);
+  if (!added && *it->second == info) return false;
+  it->second = std::make_shared<const policy::ServiceInfo>(std::move(info));
   return true;
 }
 
@@ -39,6 +40,22 @@ bool ServiceIndex::serviceGone(const Json& service) {
   std::lock_guard lock(mutex_);
   // Keyed as serviceInfoFrom keys it: "namespace/name".
   return services_.erase(k8s::namespaceOf(service) + "/" + k8s::nameOf(service)) > 0;
+}
+
+std::set<std::string> ServiceIndex::readyNodesOf(const std::string& service) const {
+  std::set<std::string> out;
+  auto ready = ready_.find(service);
+  if (ready == ready_.end()) return out;
+  for (const auto& [slice, nodes] : ready->second) out.insert(nodes.begin(), nodes.end());
+  return out;
+}
+
+void ServiceIndex::refreshReady(const std::string& service) {
+  auto it = services_.find(service);
+  if (it == services_.end()) return;  // slices may come before their Service
+  auto info = std::make_shared<policy::ServiceInfo>(*it->second);
+  info->readyEndpointNodes = readyNodesOf(service);
+  it->second = std::move(info);
 }
 
 bool ServiceIndex::setSlice(const std::string& sliceKey, const std::string& service, std::set<std::string> nodes) {
@@ -59,6 +76,10 @@ bool ServiceIndex::setSlice(const std::string& sliceKey, const std::string& serv
     sliceOwner_[sliceKey] = service;
     ready_[service][sliceKey] = std::move(nodes);
   }
+  if (changed) {
+    refreshReady(before);
+    if (service != before) refreshReady(service);
+  }
   return changed;
 }
 
@@ -73,16 +94,11 @@ bool ServiceIndex::sliceGone(const Json& slice) {
   return setSlice(k8s::keyOf(slice), "", {});
 }
 
-std::vector<policy::ServiceInfo> ServiceIndex::services() const {
+std::vector<std::shared_ptr<const policy::ServiceInfo>> ServiceIndex::services() const {
   std::lock_guard lock(mutex_);
-  std::vector<policy::ServiceInfo> out;
+  std::vector<std::shared_ptr<const policy::ServiceInfo>> out;
   out.reserve(services_.size());
-  for (const auto& [key, info] : services_) {
-    out.push_back(info);
-    auto ready = ready_.find(key);
-    if (ready == ready_.end()) continue;
-    for (const auto& [slice, nodes] : ready->second) out.back().readyEndpointNodes.insert(nodes.begin(), nodes.end());
-  }
+  for (const auto& [key, info] : services_) out.push_back(info);
   return out;
 }
 

@@ -1,11 +1,12 @@
 // ServiceIndex: what a plan reads of every Service and EndpointSlice (policy::ServiceInfo, with
 // the nodes of its ready endpoints), kept per object as the informers' events come — a plan
-// copies ready-made structs instead of unpacking 10,000 cached objects, and an event that
-// changes nothing a plan reads (a condition written, an endpoint's address) says so.
+// shares ready-made, immutable structs instead of unpacking 10,000 cached objects, and an event
+// that changes nothing a plan reads (a condition written, an endpoint's address) says so.
 // Owned by the agent; thread-safe (the informers' threads write, the reconcile thread reads).
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -32,17 +33,22 @@ class ServiceIndex {
   bool sliceSeen(const nlohmann::json& slice);
   bool sliceGone(const nlohmann::json& slice);
 
-  // Every Service in key order, readyEndpointNodes filled in from its slices.
-  std::vector<policy::ServiceInfo> services() const;
+  // Every Service in key order, readyEndpointNodes filled in from its slices (shared: a plan
+  // holding them keeps what it read, whatever changes meanwhile).
+  std::vector<std::shared_ptr<const policy::ServiceInfo>> services() const;
   size_t size() const;
 
  private:
   // Caller holds mutex_.
   bool setSlice(const std::string& sliceKey, const std::string& service, std::set<std::string> nodes);
+  // Caller holds mutex_. The union of the ready nodes of SERVICE's slices.
+  std::set<std::string> readyNodesOf(const std::string& service) const;
+  // Caller holds mutex_. SERVICE's info again with its ready nodes now (a slice changed).
+  void refreshReady(const std::string& service);
 
   const k8s::LoadBalancerClasses classes_;
   mutable std::mutex mutex_;
-  std::map<std::string, policy::ServiceInfo> services_;  // key -> info, readyEndpointNodes empty
+  std::map<std::string, std::shared_ptr<const policy::ServiceInfo>> services_;  // key -> info
   // Service key -> slice key -> the nodes of its ready endpoints; slice key -> Service key.
   std::map<std::string, std::map<std::string, std::set<std::string>>> ready_;
   std::map<std::string, std::string> sliceOwner_;

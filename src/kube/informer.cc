@@ -5,6 +5,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace l2a::kube {
@@ -17,11 +18,13 @@ std::string resourceVersionOf(const Json& object) {
   return rv.is_string() ? rv.get<std::string>() : "";
 }
 
-// Sleeps in small steps so a stop request is seen promptly.
+// Sleeps in steps so a stop request is seen within one (an optional kind not served waits 30 s:
+// 20 ms steps were 50 wake-ups a second per such informer, for nothing).
 void pause(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
   auto end = std::chrono::steady_clock::now() + d;
   while (!stop.load() && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(end - std::chrono::steady_clock::now(),
+                                                                              std::chrono::milliseconds(100)));
   }
 }
 

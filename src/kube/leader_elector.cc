@@ -157,9 +157,10 @@ void LeaseDriver::run(const std::atomic<bool>& stop) {
     auto now = std::chrono::steady_clock::now();
     auto next = now + std::chrono::seconds(1);
     for (LeaderElector* e : electors_) next = std::min(next, e->tick(now));
+    // In steps of at most 100 ms, so a stop request is seen within one (not 50 wake-ups a second).
     while (!stop.load() && std::chrono::steady_clock::now() < next) {
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          next - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
+          next - std::chrono::steady_clock::now(), std::chrono::milliseconds(100)));
     }
   }
 }

@@ -110,7 +110,8 @@ std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
   std::map<std::string, AddressPlan> plans;
   std::map<std::string, std::vector<const L2Policy*>> policiesOf;
   std::map<std::string, std::vector<const ServiceInfo*>> servicesOf;
-  for (const ServiceInfo& s : view.services) {
+  for (const auto& shared : view.services) {
+    const ServiceInfo& s = *shared;
     if (!s.handled) continue;
     for (const L2Policy& p : view.policies) {
       if (!p.valid() || !p.serviceSelector.matches(s.labels)) continue;

@@ -47,7 +47,8 @@ struct ServiceInfo {
 };
 
 struct ClusterView {
-  std::vector<ServiceInfo> services;
+  // Shared, not copied: the agent's index hands the same 10,000 to every plan.
+  std::vector<std::shared_ptr<const ServiceInfo>> services;
   std::vector<L2Policy> policies;
   std::vector<NodeInfo> nodes;
   // Objects read but malformed, "kind namespace/name: reason" (a slice, a Lease annotation...):

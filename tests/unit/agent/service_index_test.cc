@@ -40,14 +40,16 @@ TEST(ServiceIndex, OnlyChangesAPlanReadsCountAndServicesCarryTheirReadyNodes) {
   EXPECT_FALSE(index.sliceSeen(moved));  // an endpoint's address: the same ready nodes
   auto services = index.services();
   ASSERT_EQ(services.size(), 1u);
-  EXPECT_EQ(services[0].key, "shop/web");
-  EXPECT_EQ(services[0].loadBalancerIPs, std::vector<std::string>{"198.18.0.11"});
-  EXPECT_EQ(services[0].readyEndpointNodes, (std::set<std::string>{"w1", "w4"}));
+  EXPECT_EQ(services[0]->key, "shop/web");
+  EXPECT_EQ(services[0]->loadBalancerIPs, std::vector<std::string>{"198.18.0.11"});
+  EXPECT_EQ(services[0]->readyEndpointNodes, (std::set<std::string>{"w1", "w4"}));
   // A slice relabelled to another Service leaves the first; one gone takes its nodes along.
+  // What a plan holds stays as it read it.
   EXPECT_TRUE(index.sliceSeen(slice("web-b", "db", {{"w4", true}})));
-  EXPECT_EQ(index.services()[0].readyEndpointNodes, std::set<std::string>{"w1"});
+  EXPECT_EQ(services[0]->readyEndpointNodes, (std::set<std::string>{"w1", "w4"}));
+  EXPECT_EQ(index.services()[0]->readyEndpointNodes, std::set<std::string>{"w1"});
   EXPECT_TRUE(index.sliceGone(slice("web-a", "web", {})));
-  EXPECT_TRUE(index.services()[0].readyEndpointNodes.empty());
+  EXPECT_TRUE(index.services()[0]->readyEndpointNodes.empty());
   EXPECT_FALSE(index.sliceGone(slice("web-a", "web", {})));  // gone already
   // A slice without ready endpoints changes nothing, coming or going.
   EXPECT_FALSE(index.sliceSeen(slice("web-c", "web", {{"w5", false}})));
@@ -57,6 +59,15 @@ TEST(ServiceIndex, OnlyChangesAPlanReadsCountAndServicesCarryTheirReadyNodes) {
   EXPECT_EQ(index.size(), 0u);
 }
 
+TEST(ServiceIndex, SlicesSeenBeforeTheirServiceCount) {
+  ServiceIndex index({});
+  EXPECT_TRUE(index.sliceSeen(slice("web-a", "web", {{"w1", true}})));
+  EXPECT_TRUE(index.services().empty());
+  EXPECT_TRUE(index.serviceSeen(service("web", "198.18.0.10")));
+  ASSERT_EQ(index.services().size(), 1u);
+  EXPECT_EQ(index.services()[0]->readyEndpointNodes, std::set<std::string>{"w1"});
+}
+
 TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
   ServiceIndex index({});
   Json bad = service("web", "198.18.0.10");
@@ -64,8 +75,8 @@ TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
   EXPECT_TRUE(index.serviceSeen(bad));
   auto services = index.services();
   ASSERT_EQ(services.size(), 1u);
-  EXPECT_FALSE(services[0].handled);
-  EXPECT_FALSE(services[0].problem.empty());
+  EXPECT_FALSE(services[0]->handled);
+  EXPECT_FALSE(services[0]->problem.empty());
   EXPECT_FALSE(index.sliceSeen(Json::array()));  // not even an object: no Service, nothing changes
 }
 

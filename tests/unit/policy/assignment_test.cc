@@ -19,7 +19,7 @@ const Json kSeedPolicy = Json::parse(R"({"serviceSelector":{"matchLabels":{"anno
   "nodeSelector":{"matchExpressions":[{"key":"node-role.kubernetes.io/control-plane","operator":"DoesNotExist"}]},
   "interfaces":["^eth0$"],"loadBalancerIPs":true})");
 
-ServiceInfo service(const std::string& name, std::vector<std::string> ips, bool local = false) {
+ServiceInfo serviceInfo(const std::string& name, std::vector<std::string> ips, bool local = false) {
   ServiceInfo s;
   s.key = "default/" + name;
   s.labels = {{"announcement", "l2"}, {"io.kubernetes.service.name", name}, {"io.kubernetes.service.namespace", "default"}};
@@ -27,6 +27,10 @@ ServiceInfo service(const std::string& name, std::vector<std::string> ips, bool 
   s.loadBalancerIPs = std::move(ips);
   s.local = local;
   return s;
+}
+
+std::shared_ptr<const ServiceInfo> service(const std::string& name, std::vector<std::string> ips, bool local = false) {
+  return std::make_shared<const ServiceInfo>(serviceInfo(name, std::move(ips), local));
 }
 
 NodeInfo node(const std::string& name, bool controlPlane = false) {
@@ -185,9 +189,9 @@ TEST(Assignment, SharedAddressHasOnePlanAndUnionOfInterfaces) {
 TEST(Assignment, AddressKindsAndClassesAndInvalidPolicies) {
   ClusterView v;
   v.nodes = {node("n1")};
-  ServiceInfo s = service("x", {"198.18.0.1"});
+  ServiceInfo s = serviceInfo("x", {"198.18.0.1"});
   s.externalIPs = {"198.18.9.9"};
-  v.services = {s};
+  v.services = {std::make_shared<const ServiceInfo>(s)};
   v.policies = {policyOf({{"externalIPs", true}})};
   auto plans = planAddresses(v);
   EXPECT_EQ(plans.size(), 1u);
@@ -199,7 +203,8 @@ TEST(Assignment, AddressKindsAndClassesAndInvalidPolicies) {
   EXPECT_EQ(v.policies[0].errors[0].first, "InvalidInterfaces");
   EXPECT_TRUE(planAddresses(v).empty());
   v.policies = {policyOf({{"loadBalancerIPs", true}})};
-  v.services[0].handled = false;  // another class
+  s.handled = false;  // another class
+  v.services = {std::make_shared<const ServiceInfo>(s)};
   EXPECT_TRUE(planAddresses(v).empty());
 }
 
@@ -207,7 +212,9 @@ TEST(Assignment, LocalServicesOnlyOnNodesWithReadyEndpoints) {
   ClusterView v = seedView(0, 3);
   v.services = {service("local", {"198.18.0.7"}, true)};
   EXPECT_EQ(planAddresses(v)["198.18.0.7"].owner, "");
-  v.services[0].readyEndpointNodes = {"w1"};
+  ServiceInfo local = serviceInfo("local", {"198.18.0.7"}, true);
+  local.readyEndpointNodes = {"w1"};
+  v.services = {std::make_shared<const ServiceInfo>(local)};
   auto plan = planAddresses(v)["198.18.0.7"];
   EXPECT_EQ(plan.owner, "w1");
   EXPECT_EQ(plan.candidates(), std::vector<std::string>{"w1"});
