@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "k8s/projection.h"
 #include "policy/rendezvous.h"
 
 namespace l2a::agent {
@@ -157,6 +158,17 @@ void SettledRecords::note(const std::map<std::string, std::string>& versions,
     settled_.emplace_hint(settled_.end(), key, std::pair{version, wanted != desired->end() && wanted->first == key});
   }
   against_ = std::move(desired);
+}
+
+Json keptRecord(const Json& record, const std::string& node) {
+  static const std::vector<k8s::Path> kOwn = k8s::withIdentity({{"metadata", "labels"}, {"status"}});
+  static const std::vector<k8s::Path> kOthers = {{"metadata", "name"},
+                                                 {"metadata", "namespace"},
+                                                 {"metadata", "resourceVersion"},
+                                                 {"status", "address"},
+                                                 {"status", "node"}};
+  const Json& status = member(record, "status");
+  return k8s::project(record, text(member(status, "node")) == node ? kOwn : kOthers);
 }
 
 std::map<std::string, std::set<std::string>> recordHolders(const std::vector<Json>& cached) {

@@ -157,11 +157,9 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
             kube::InformerHandlers{.onAdd = [noted](const Json& r) { noted(r, false); },
                                    .onUpdate = [noted](const Json&, const Json& r) { noted(r, false); },
                                    .onDelete = [noted](const Json& r) { noted(r, true); }},
-            // Kept: what names a record and what it says (no managed fields, no owner references).
-            kube::Informer::Options{.transform = [](const Json& record) {
-              static const std::vector<k8s::Path> kept = k8s::withIdentity({{"metadata", "labels"}, {"status"}});
-              return k8s::project(record, kept);
-            }});
+            // Kept: what names a record and what it says (no managed fields, no owner
+            // references), of other nodes' records only who holds what.
+            kube::Informer::Options{.transform = [this](const Json& record) { return keptRecord(record, node_); }});
         informerThread_ = std::thread([this] { records_->run(stopInformer_); });
       } else {
         lookAgain = now + kLookAgain;

@@ -107,6 +107,27 @@ TEST(AnnouncementRecords, ARecordThatNeededNothingIsNotComparedAgainUntilItOrWha
   EXPECT_EQ(settled.size(), 1u);
 }
 
+TEST(AnnouncementRecords, AnAgentKeepsItsOwnRecordsWholeAndOnlyWhoHoldsWhatOfOthers) {
+  Json mine = stored(desiredRecord("shop/web", "u", "w1", claimOf("198.18.0.10")), "5");
+  mine["metadata"]["managedFields"] = Json::array({{{"manager", "l2a"}}});
+  Json kept = keptRecord(mine, "w1");
+  EXPECT_EQ(kept["status"], mine["status"]);
+  EXPECT_EQ(kept["metadata"]["labels"], mine["metadata"]["labels"]);
+  EXPECT_FALSE(kept["metadata"].contains("managedFields"));
+  Json theirs = keptRecord(mine, "w2");
+  EXPECT_EQ(theirs, Json::parse(R"({"metadata":{"name":"web-198.18.0.10","namespace":"shop","resourceVersion":"5"},
+                                    "status":{"address":"198.18.0.10","node":"w1"}})"));
+  EXPECT_EQ(recordHolders({theirs}), (std::map<std::string, std::set<std::string>>{{"198.18.0.10", {"w1"}}}));
+  // Another node's record we now want is written over (its kept part never equals ours).
+  DesiredRecords desired{{"shop/web-198.18.0.10", packRecord(desiredRecord("shop/web", "u", "w2", claimOf("198.18.0.10")))}};
+  EXPECT_EQ(recordWrites(desired, eachOf({theirs}), "w2").apply.size(), 1u);
+  // Not an object, or a status of any type: kept as the projection keeps it, never an exception.
+  EXPECT_EQ(keptRecord(Json::array({1}), "w1"), Json::array({1}));
+  Json odd = keptRecord(Json{{"status", 7}, {"metadata", {{"name", "x"}, {"uid", "u"}}}}, "w1");
+  EXPECT_EQ(odd["metadata"], Json({{"name", "x"}}));
+  EXPECT_TRUE(recordHolders({odd}).empty());
+}
+
 TEST(AnnouncementRecords, HoldersComeFromWellFormedRecordsOnly) {
   std::vector<Json> cached{desiredRecord("a/x", "", "w1", claimOf("198.18.0.10")),
                            desiredRecord("b/y", "", "w2", claimOf("198.18.0.10")),
