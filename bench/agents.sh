@@ -156,9 +156,10 @@ YAML
     local own
     own=$(for ((i = 1; i <= nodes; i++)); do
       [[ $i == "$victim" ]] && continue
-      awk -v t="$killed_at" '$1 >= t && /event=took_over/' "/tmp/$LAB_ID-agent-n$i.log" | tee /dev/stderr |
-        sed -n 's/.* after_ms=\([0-9]*\).*/\1/p'
-    done | awk '$1 > m {m = $1} END {printf "%d", m}')
+      awk -v t="$killed_at" '$1 >= t && /event=took_over/' "/tmp/$LAB_ID-agent-n$i.log"
+    done)
+    [[ -n $own ]] && printf '%s\n' "$own" >&2
+    own=$(printf '%s\n' "$own" | sed -n 's/.* after_ms=\([0-9]*\).*/\1/p' | awk '$1 > m {m = $1} END {printf "%d", m}')
     ms="$ms; taken $own ms after detection"
   fi
   echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss; $op_rss_restart | $(( (h1 - h0) / 10 )) | $spread | $ms |"

@@ -544,6 +544,25 @@ void Agent::reconcile() {
   }
   HandoverActions actions = handover_.step(input);
   auto stepDone = Steady::now();
+  // Answering first, the bookkeeping after: the responder is told before the log lines, Events
+  // and notes of thousands of addresses are made (a take-over lasts until it answers).
+  for (const std::string& address : actions.release) toRelease.push_back(*packet::parseIpAddress(address));
+  // One compiled selector per set of patterns, shared by the claims that use it (thousands of
+  // addresses under one policy would otherwise hold thousands of copies of the same regexes).
+  std::map<std::vector<std::string>, std::optional<k8s::InterfaceSelector>> selectors;
+  for (const auto& [address, patterns] : actions.claim) {
+    auto [known, fresh] = selectors.try_emplace(patterns);
+    if (fresh) {
+      if (auto created = k8s::InterfaceSelector::create(patterns)) known->second = std::move(*created);
+    }
+    if (known->second) toClaim.emplace_back(*packet::parseIpAddress(address), *known->second);  // invalid policies never reach a plan
+  }
+  lock.unlock();
+  responder_.setConfirmed(!frozen);
+  if (!toRelease.empty()) responder_.release(toRelease);
+  if (!toClaim.empty()) responder_.claim(std::move(toClaim));
+  auto claimed = Steady::now();
+  lock.lock();
   // The responder yields an address from the moment it reports a conflict on it (responder.h);
   // decided, what we keep and do not hand over answers with Override again.
   std::vector<std::string> contested;
@@ -555,7 +574,6 @@ void Agent::reconcile() {
   for (auto& [warning, line] : actions.logs) logs.emplace_back(warning ? spdlog::level::warn : spdlog::level::info, std::move(line));
   for (const std::string& address : actions.reannounce) toReannounce.push_back(*packet::parseIpAddress(address));
   for (const std::string& address : actions.release) {
-    toRelease.push_back(*packet::parseIpAddress(address));
     if (auto at = claimedAt_.find(address); at != claimedAt_.end()) {
       if (now - at->second < std::chrono::seconds(1)) ++status_.givenBackSoon;
       claimedAt_.erase(at);
@@ -571,18 +589,10 @@ void Agent::reconcile() {
                           fmt::format("node {} stopped announcing {}: {}", options_.nodeName, address, why));
     }
   }
-  // One compiled selector per set of patterns, shared by the claims that use it (thousands of
-  // addresses under one policy would otherwise hold thousands of copies of the same regexes).
-  std::map<std::vector<std::string>, std::optional<k8s::InterfaceSelector>> selectors;
+  const std::set<std::string> started(actions.started.begin(), actions.started.end());  // thousands at a take-over
   for (const auto& [address, patterns] : actions.claim) {
-    auto [known, fresh] = selectors.try_emplace(patterns);
-    if (fresh) {
-      if (auto created = k8s::InterfaceSelector::create(patterns)) known->second = std::move(*created);
-    }
-    const auto& selector = known->second;
-    if (!selector) continue;  // invalid policies never reach a plan
-    toClaim.emplace_back(*packet::parseIpAddress(address), *selector);
-    if (std::find(actions.started.begin(), actions.started.end(), address) == actions.started.end()) continue;
+    const auto& selector = selectors[patterns];
+    if (!selector || !started.count(address)) continue;
     ++status_.takeovers;
     claimedAt_[address] = now;
     std::string cause = takeoverCause(view, wireView, address);
@@ -628,11 +638,7 @@ void Agent::reconcile() {
   yielding_ = std::move(yielding);
 
   if (records_) records_->setPlannedOwners(std::move(plannedOwners));
-  responder_.setConfirmed(!frozen);
-  if (!toRelease.empty()) responder_.release(toRelease);
-  if (!toClaim.empty()) responder_.claim(std::move(toClaim));
   {
-    auto claimed = Steady::now();
     auto ms = [](Steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
     auto woken = std::min(passWokenAt_, planStart);
     std::lock_guard guard(mutex_);
