@@ -41,8 +41,6 @@ policy::ClusterView cluster(int nodes, int addresses, bool weighted) {
     std::string ip = "198." + std::to_string(18 + (a >> 16)) + "." + std::to_string((a >> 8) & 255) + "." +
                      std::to_string(a & 255);
     policy::ServiceInfo svc{.key = "default/svc-" + std::to_string(a),
-                            .labels = {{"io.kubernetes.service.namespace", "default"},
-                                       {"io.kubernetes.service.name", "svc-" + std::to_string(a)}},
                             .handled = true,
                             .loadBalancerIPs = {ip}};
     view.services.push_back(std::make_shared<const policy::ServiceInfo>(std::move(svc)));

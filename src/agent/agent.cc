@@ -75,6 +75,18 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     ++objectEvents_;
     wake();
   };
+  // Of the conditions, only ours: compared before it is written (the operator's and others'
+  // would be a third of each cached Service).
+  auto serviceKept = [](const Json& service) {
+    Json kept = k8s::project(service, k8s::agentServiceFields());
+    k8s::keepCondition(kept, kAnnouncedCondition);
+    return kept;
+  };
+  // The index has what plans read; the cache keeps what the condition's writer and Events read.
+  auto serviceStored = [](const Json& kept) {
+    static const std::vector<k8s::Path> kStored = k8s::withIdentity({{"status", "conditions"}});
+    return k8s::project(kept, kStored);
+  };
   // An update the plan cannot see (a condition written, ours or the operator's) costs no plan:
   // at 10,000 Services the condition writes alone would re-plan every agent 20 times a second.
   services_ = std::make_unique<kube::Informer>(
@@ -82,25 +94,25 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       kube::InformerHandlers{.onAdd = [this, serviceSeen](const Json& s) { serviceSeen(s, false, index_.serviceSeen(s)); },
                              .onUpdate = [this, serviceSeen](const Json&, const Json& s) { serviceSeen(s, false, index_.serviceSeen(s)); },
                              .onDelete = [this, serviceSeen](const Json& s) { serviceSeen(s, true, index_.serviceGone(s)); }},
-      kube::Informer::Options{.transform = [](const Json& service) {
-        // Of the conditions, only ours: compared before it is written (the operator's and
-        // others' would be a third of each cached Service).
-        Json kept = k8s::project(service, k8s::agentServiceFields());
-        k8s::keepCondition(kept, kAnnouncedCondition);
-        return kept;
-      }});
+      kube::Informer::Options{.transform = serviceKept, .store = serviceStored});
   // Likewise a slice whose ready nodes stay the same (an endpoint's address, a pod restarted).
   auto sliceChanged = [this](bool planned) {
     if (!planned) return;
     ++objectEvents_;
     wake();
   };
+  // The index has the ready nodes: only the slice's identity stays cached.
+  kube::Informer::Options sliceOptions = keeping(k8s::agentEndpointSliceFields());
+  sliceOptions.store = [](const Json& kept) {
+    static const std::vector<k8s::Path> kStored = k8s::withIdentity({});
+    return k8s::project(kept, kStored);
+  };
   slices_ = std::make_unique<kube::Informer>(
       client_, kube::resources::kEndpointSlices, "",
       kube::InformerHandlers{.onAdd = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceSeen(s)); },
                              .onUpdate = [this, sliceChanged](const Json&, const Json& s) { sliceChanged(index_.sliceSeen(s)); },
                              .onDelete = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceGone(s)); }},
-      keeping(k8s::agentEndpointSliceFields()));
+      sliceOptions);
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h, keeping(k8s::agentNodeFields()));
   auto leaseChanged = [this](const Json& lease) {
     std::string name = k8s::nameOf(lease);

@@ -35,6 +35,12 @@ std::string meaning(const Json& object) {
                      member(status, "interfaces").dump());
 }
 
+// The same of a cached record: as keptRecord noted it, else worked out.
+std::string keptMeaning(const Json& object) {
+  const Json& noted = member(object, "meaning");
+  return noted.is_string() ? noted.get<std::string>() : meaning(object);
+}
+
 bool validLabelValue(const std::string& value) {
   if (value.empty()) return true;
   if (value.size() > 63 || !std::isalnum(static_cast<unsigned char>(value.front())) ||
@@ -109,7 +115,7 @@ RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& ca
       std::string key = keyOf(object);
       auto wanted = desired.find(key);
       if (wanted != desired.end()) {
-        if (meaning(object) == meaning(unpackRecord(wanted->second))) same.insert(key);
+        if (keptMeaning(object) == meaning(unpackRecord(wanted->second))) same.insert(key);
       } else if (text(member(member(object, "status"), "node")) == node) {
         out.remove.emplace_back(key, text(member(member(object, "metadata"), "resourceVersion")));
       }
@@ -161,14 +167,14 @@ void SettledRecords::note(const std::map<std::string, std::string>& versions,
 }
 
 Json keptRecord(const Json& record, const std::string& node) {
-  static const std::vector<k8s::Path> kOwn = k8s::withIdentity({{"metadata", "labels"}, {"status"}});
-  static const std::vector<k8s::Path> kOthers = {{"metadata", "name"},
-                                                 {"metadata", "namespace"},
-                                                 {"metadata", "resourceVersion"},
-                                                 {"status", "address"},
-                                                 {"status", "node"}};
-  const Json& status = member(record, "status");
-  return k8s::project(record, text(member(status, "node")) == node ? kOwn : kOthers);
+  static const std::vector<k8s::Path> kKept = {{"metadata", "name"},
+                                                {"metadata", "namespace"},
+                                                {"metadata", "resourceVersion"},
+                                                {"status", "address"},
+                                                {"status", "node"}};
+  Json kept = k8s::project(record, kKept);
+  if (kept.is_object() && text(member(member(record, "status"), "node")) == node) kept["meaning"] = meaning(record);
+  return kept;
 }
 
 std::map<std::string, std::set<std::string>> recordHolders(const std::vector<Json>& cached) {

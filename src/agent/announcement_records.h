@@ -88,9 +88,9 @@ class SettledRecords {
   std::shared_ptr<const DesiredRecords> against_ = std::make_shared<const DesiredRecords>();
 };
 
-// What NODE's informer keeps of a record: all it wrote of its own (compared before rewriting),
-// only the address and node of every other node's (who holds what) — two thirds of 10,000
-// records on three nodes are other nodes'.
+// What NODE's informer keeps of a record: the address and node of every record (who holds
+// what), and of its own also what recordWrites compares before rewriting, as one string under
+// "meaning" (its node label, node, address, Service and interfaces) — not the rest it wrote.
 nlohmann::json keptRecord(const nlohmann::json& record, const std::string& node);
 
 // Address -> the nodes the cached records name (malformed ones are skipped).

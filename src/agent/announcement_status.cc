@@ -14,7 +14,6 @@ using Json = nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
 constexpr auto kLookAgain = std::chrono::seconds(30);   // for the CRD, while it is not served
-constexpr auto kFullPass = std::chrono::seconds(10);    // records compared even with nothing new
 constexpr auto kReadyAnyway = std::chrono::seconds(10); // records unreadable: start without them
 
 std::pair<std::string, std::string> split(const std::string& key) {
@@ -31,8 +30,8 @@ std::pair<std::string, std::string> addressAndNode(const Json& record) {
 }  // namespace
 
 AnnouncementStatus::AnnouncementStatus(kube::Client& reader, kube::Client& writer, std::string node,
-                                       std::function<void()> changed)
-    : reader_(reader), writer_(writer), node_(std::move(node)), changed_(std::move(changed)) {}
+                                       std::function<void()> changed, std::chrono::milliseconds fullPass)
+    : reader_(reader), writer_(writer), node_(std::move(node)), changed_(std::move(changed)), fullPass_(fullPass) {}
 
 AnnouncementStatus::~AnnouncementStatus() {
   stopInformer_ = true;
@@ -168,7 +167,7 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
     }
     if ((records_ && records_->synced()) || now - started > kReadyAnyway) ready_ = true;
     bool full = now >= fullPass;
-    if (full) fullPass = now + kFullPass;
+    if (full) fullPass = now + fullPass_;
     pass(full);
     // Failed writes are tried again at the next full pass, not in a loop.
     std::unique_lock lock(mutex_);
@@ -189,7 +188,7 @@ void AnnouncementStatus::pass(bool full) {
     wanted = recordsWanted_;
     if (wanted && (dirty || full)) desired = desired_;
   }
-  uint64_t written = 0, deleted = 0, conditionsWritten = 0, failures = 0;
+  uint64_t written = 0, deleted = 0, conditionsWritten = 0, failures = 0, comparisons = 0;
   std::map<std::string, std::string> retry;
   for (auto& [key, patch] : conditions) {
     auto [ns, name] = split(key);
@@ -204,7 +203,15 @@ void AnnouncementStatus::pass(bool full) {
   }
   // Only once this node has said what it wants (its first plan) and the records are read:
   // a node just started must not delete what it is about to claim again.
-  if (wanted && (dirty || full) && records_ && records_->synced()) {
+  // A full pass with nothing new since a comparison that found everything as wanted would
+  // find the same.
+  auto changes = [&] {
+    kube::InformerStats s = records_->stats();
+    return s.lists + s.events;
+  };
+  bool same = !dirty && comparedClean_ && desired == comparedDesired_ && records_ && changes() == comparedChanges_;
+  if (wanted && (dirty || full) && !same && records_ && records_->synced()) {
+    uint64_t changesBefore = changes();
     // Only the records that changed since they last needed nothing are unpacked and compared.
     std::map<std::string, std::string> versions = records_->resourceVersions();
     std::set<std::string> settled = settled_.still(versions, *desired);
@@ -220,6 +227,10 @@ void AnnouncementStatus::pass(bool full) {
         },
         node_, settled);
     settled_.note(versions, desired, writes);
+    comparedDesired_ = desired;
+    comparedChanges_ = changesBefore;
+    comparedClean_ = writes.apply.empty() && writes.remove.empty();
+    ++comparisons;
     for (const std::string& key : writes.apply) {
       Json object = unpackRecord(desired->at(key));
       if (!object.is_object()) continue;  // packed by us from an object: cannot happen
@@ -261,6 +272,7 @@ void AnnouncementStatus::pass(bool full) {
   stats_.recordsDeleted += deleted;
   stats_.conditionsWritten += conditionsWritten;
   stats_.failures += failures;
+  stats_.comparisons += comparisons;
   stats_.served = records_ != nullptr;
 }
 

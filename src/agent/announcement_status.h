@@ -31,13 +31,17 @@ inline const kube::Resource kL2Announcements{"l2announcer.io", "v1alpha1", "l2an
 struct AnnouncementStatusStats {
   bool served = false;  // the CRD is installed
   uint64_t recordsWritten = 0, recordsDeleted = 0, conditionsWritten = 0, failures = 0;
+  uint64_t comparisons = 0;  // times the records were compared with what is wanted
 };
 
 class AnnouncementStatus {
  public:
   // `reader` feeds the informer, `writer` writes. `changed` is called (no lock held) when the
   // holders the records name change.
-  AnnouncementStatus(kube::Client& reader, kube::Client& writer, std::string node, std::function<void()> changed);
+  // Every `fullPass` the records are compared even with nothing new (failed writes are tried
+  // again), unless nothing changed since a comparison that found them as wanted.
+  AnnouncementStatus(kube::Client& reader, kube::Client& writer, std::string node, std::function<void()> changed,
+                     std::chrono::milliseconds fullPass = std::chrono::seconds(10));
   ~AnnouncementStatus();
 
   // The records this node wants now; the rest naming it go.
@@ -71,6 +75,7 @@ class AnnouncementStatus {
   kube::Client& writer_;
   const std::string node_;
   std::function<void()> changed_;
+  const std::chrono::milliseconds fullPass_;
   std::unique_ptr<kube::Informer> records_;
   std::atomic<bool> stopInformer_{false};
   std::thread informerThread_;
@@ -87,6 +92,12 @@ class AnnouncementStatus {
   std::map<std::string, std::pair<std::string, std::string>> held_;  // record -> address, node
   std::shared_ptr<const PlannedOwners> planned_;
   SettledRecords settled_;  // the writer thread's (pass) only
+  // The last comparison (writer thread only): against which desired records, at which count of
+  // the informer's lists and events, and whether it found everything as wanted. A full pass
+  // that would compare the same again is skipped (at rest, every 10 s, 10,000 records).
+  std::shared_ptr<const DesiredRecords> comparedDesired_;
+  uint64_t comparedChanges_ = 0;
+  bool comparedClean_ = false;
   // Records that changed held_ without counting (they named the planned owner): address, node.
   std::vector<std::pair<std::string, std::string>> uncounted_;
   static constexpr size_t kUncountedMax = 100000;

@@ -165,6 +165,9 @@ int runAgent(const AgentCommandOptions& options) {
                         "Writes of L2Announcement records and Service Announced conditions, by what they were",
                         static_cast<double>(n), {{"write", what}});
             }
+            w.counter("l2a_announcement_record_comparisons_total",
+                      "Times this node's L2Announcement records were compared with what it wants",
+                      static_cast<double>(rs.comparisons));
           }
           writeClientMetrics(w, client);
           return w.text();

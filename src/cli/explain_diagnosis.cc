@@ -74,7 +74,7 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
     std::string why;
     if (!p.valid()) {
       why = fmt::format("invalid: {}", p.errors[0].second);
-    } else if (!p.serviceSelector.matches(info.labels)) {
+    } else if (!info.selectedBy(p.serviceSelector)) {
       why = "serviceSelector does not match";
     } else if (!(p.loadBalancerIPs && !info.loadBalancerIPs.empty()) && !(p.externalIPs && !info.externalIPs.empty())) {
       why = fmt::format("selects it, but announces neither kind of its addresses (loadBalancerIPs: {}, externalIPs: {})",

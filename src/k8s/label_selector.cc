@@ -48,11 +48,12 @@ Result<LabelSelector> LabelSelector::fromJson(const nlohmann::json& selector) {
   return out;
 }
 
-bool LabelSelector::matches(const Labels& labels) const {
+template <class Find>
+bool LabelSelector::matchesWith(const Find& find) const {
   for (const Expression& e : expressions_) {
-    auto it = labels.find(e.key);
-    bool has = it != labels.end();
-    bool in = has && std::find(e.values.begin(), e.values.end(), it->second) != e.values.end();
+    auto value = find(e.key);
+    bool has = static_cast<bool>(value);
+    bool in = has && std::find(e.values.begin(), e.values.end(), *value) != e.values.end();
     if (e.op == "In" && !in) return false;
     if (e.op == "NotIn" && in) return false;
     if (e.op == "Exists" && !has) return false;
@@ -60,6 +61,15 @@ bool LabelSelector::matches(const Labels& labels) const {
   }
   return true;
 }
+
+bool LabelSelector::matches(const Labels& labels) const {
+  return matchesWith([&](const std::string& key) -> const std::string* {
+    auto it = labels.find(key);
+    return it == labels.end() ? nullptr : &it->second;
+  });
+}
+
+bool LabelSelector::matchesLabel(const LabelLookup& label) const { return matchesWith(label); }
 
 Labels labelsOf(const nlohmann::json& object) {
   Labels out;

@@ -3,9 +3,12 @@
 // immutable after parse; safe to share.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -13,12 +16,16 @@
 namespace l2a::k8s {
 
 using Labels = std::map<std::string, std::string>;
+// A label's value by its key, nullopt when the object has none: for labels kept in another form
+// than a map (a Service's, whose io.kubernetes.service.* pseudo-labels come from its key).
+using LabelLookup = std::function<std::optional<std::string_view>(const std::string& key)>;
 
 class LabelSelector {
  public:
   // null/absent and {} select everything. Error code "invalid_selector" with the reason.
   static Result<LabelSelector> fromJson(const nlohmann::json& selector);
   bool matches(const Labels& labels) const;
+  bool matchesLabel(const LabelLookup& label) const;
   bool selectsEverything() const { return expressions_.empty(); }
 
  private:
@@ -27,6 +34,9 @@ class LabelSelector {
     std::string op;  // In, NotIn, Exists, DoesNotExist
     std::vector<std::string> values;
   };
+  // FIND(key) -> a pointer-like value (null when absent).
+  template <class Find>
+  bool matchesWith(const Find& find) const;
   std::vector<Expression> expressions_;
 };
 

@@ -45,6 +45,8 @@ Status<> Informer::relist(bool consistent) {
   // etcd); a consistent list is paged.
   // Each item is packed as it is parsed: the list never exists whole as a tree.
   std::map<std::string, Entry> fresh;
+  // With a store transform: the whole kept objects, for the handlers (until they ran).
+  std::map<std::string, Entry> whole;
   auto list = client_.listEach(
       resource_, namespace_,
       {.labelSelector = options_.labelSelector,
@@ -53,14 +55,25 @@ Status<> Informer::relist(bool consistent) {
        .resourceVersion = from},
       [&](Json&& item) {
         std::string key = keyOf(item);
-        fresh.insert_or_assign(std::move(key), pack(kept(std::move(item))));
+        Json object = kept(std::move(item));
+        if (options_.store) {
+          fresh.insert_or_assign(key, pack(stored(object)));
+          whole.insert_or_assign(std::move(key), pack(std::move(object)));
+        } else {
+          fresh.insert_or_assign(std::move(key), pack(std::move(object)));
+        }
       },
-      [&] { fresh.clear(); });
+      [&] {
+        fresh.clear();
+        whole.clear();
+      });
   if (!list) return fail(list.error());
   size_t listed = fresh.size();
 
   std::vector<Entry> added, removed;
   std::vector<std::pair<Entry, Entry>> changed;
+  // What a handler gets of a listed object.
+  auto handed = [&](const std::string& key, const Entry& entry) { return options_.store ? whole.at(key) : entry; };
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, entry] : cache_) {
@@ -69,15 +82,16 @@ Status<> Informer::relist(bool consistent) {
     for (const auto& [key, entry] : fresh) {
       auto old = cache_.find(key);
       if (old == cache_.end()) {
-        added.push_back(entry);
+        added.push_back(handed(key, entry));
       } else if (old->second->resourceVersion != entry->resourceVersion && !sameKeptPart(old->second, entry)) {
-        changed.emplace_back(old->second, entry);
+        changed.emplace_back(old->second, handed(key, entry));
       }
     }
     cache_ = std::move(fresh);
     resourceVersion_ = resourceVersionOf(*list);
     ++stats_.lists;
   }
+  whole.clear();  // what is handed on is in `added` and `changed`
   // The whole list was parsed at once (tens of megabytes for thousands of objects): give what
   // it held back to the system, or the process keeps that peak for good.
   if (listed > 100) malloc_trim(0);
@@ -120,6 +134,17 @@ Json Informer::kept(Json object) const {
   return options_.transform ? options_.transform(object) : object;
 }
 
+Json Informer::stored(Json kept) const {
+  if (!options_.store) return kept;
+  Json part = options_.store(kept);
+  std::string rv = resourceVersionOf(kept);
+  if (rv.empty() || !part.is_object()) return part;
+  Json& metadata = part["metadata"];
+  if (metadata.is_null()) metadata = Json::object();
+  if (metadata.is_object()) metadata["resourceVersion"] = rv;
+  return part;
+}
+
 Informer::Entry Informer::pack(Json kept) {
   auto packed = std::make_shared<Packed>();
   packed->resourceVersion = resourceVersionOf(kept);
@@ -142,7 +167,7 @@ Json Informer::unpack(const Packed& packed) {
 void Informer::apply(const WatchEvent& event) {
   std::string key = keyOf(event.object);
   Json object = kept(event.object);
-  Entry entry = pack(object);
+  Entry entry = pack(stored(object));
   Entry previous;
   {
     std::lock_guard lock(mutex_);

@@ -52,6 +52,12 @@ class Informer {
     // TransformFunc): keep only what the consumer reads. With one, an update that leaves the
     // kept part as it was (but for metadata.resourceVersion) calls no handler.
     std::function<Json(const Json&)> transform;
+    // What of the kept object stays cached once the handlers have seen it, for a consumer that
+    // keeps the rest in a form of its own (the agent's index of Services): get(), items(),
+    // forEach() and the old object of an update or a delete give this part only; add and update
+    // handlers get the whole kept object. With one, every new resourceVersion calls a handler
+    // (the consumer tells what changed).
+    std::function<Json(const Json&)> store;
     // A kind that may not be served (an optional CRD: Cilium's, MetalLB's). While the API server
     // answers 404 the informer holds nothing, counts as synced and lists again every
     // `absentRetry`: a CRD installed later is followed with no restart; one removed empties the
@@ -108,8 +114,13 @@ class Informer {
 
   void apply(const WatchEvent& event);
   // With a transform, whether two kept objects differ in more than their resourceVersion.
-  bool sameKeptPart(const Entry& a, const Entry& b) const { return options_.transform && a->bytes == b->bytes; }
+  bool sameKeptPart(const Entry& a, const Entry& b) const {
+    return options_.transform && !options_.store && a->bytes == b->bytes;
+  }
   Json kept(Json object) const;
+  // What is cached of a kept object: options_.store's part with its resourceVersion (the cache
+  // is diffed by it), or all of it.
+  Json stored(Json kept) const;
   static Entry pack(Json kept);
   static Json unpack(const Packed& packed);
 

@@ -22,9 +22,7 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service, const k8s::LoadBala
   std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
   s.key = ns + "/" + name;
   s.uid = meta.contains("uid") && meta["uid"].is_string() ? meta["uid"].get<std::string>() : "";
-  s.labels = k8s::labelsOf(service);
-  s.labels["io.kubernetes.service.name"] = name;
-  s.labels["io.kubernetes.service.namespace"] = ns;
+  for (auto& label : k8s::labelsOf(service)) s.labels.emplace_back(label.first, label.second);
   std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
                         ? spec["loadBalancerClass"].get<std::string>() : "";
   s.handled = spec.value("type", "") == "LoadBalancer" && classes.serves(cls);
@@ -42,6 +40,21 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service, const k8s::LoadBala
 }
 
 }  // namespace
+
+std::optional<std::string_view> ServiceInfo::label(const std::string& name) const {
+  std::string_view k = key;
+  auto slash = k.find('/');
+  if (name == "io.kubernetes.service.namespace") return k.substr(0, slash);
+  if (name == "io.kubernetes.service.name") return slash == std::string_view::npos ? k : k.substr(slash + 1);
+  for (const auto& [n, value] : labels) {
+    if (n == name) return value;
+  }
+  return std::nullopt;
+}
+
+bool ServiceInfo::selectedBy(const k8s::LabelSelector& selector) const {
+  return selector.matchesLabel([this](const std::string& name) { return label(name); });
+}
 
 // A field of the wrong type makes the Service one this node does not announce, with the reason,
 // never an exception.
@@ -114,7 +127,7 @@ std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
     const ServiceInfo& s = *shared;
     if (!s.handled) continue;
     for (const L2Policy& p : view.policies) {
-      if (!p.valid() || !p.serviceSelector.matches(s.labels)) continue;
+      if (!p.valid() || !s.selectedBy(p.serviceSelector)) continue;
       std::vector<std::string> addresses;
       if (p.loadBalancerIPs) {
         for (const std::string& a : s.loadBalancerIPs) {

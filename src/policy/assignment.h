@@ -36,7 +36,10 @@ struct NodeInfo {
 struct ServiceInfo {
   std::string key;  // namespace/name
   std::string uid;
-  k8s::Labels labels;  // with the io.kubernetes.service.* pseudo-labels
+  // metadata.labels, in no order. The pseudo-labels io.kubernetes.service.name and .namespace
+  // are not stored (label() answers them from the key): a map with them was half of what an
+  // agent held per Service.
+  std::vector<std::pair<std::string, std::string>> labels;
   bool handled = false;  // type LoadBalancer, class none / l2announcer.io/l2 / io.cilium/l2-announcer
   std::vector<std::string> loadBalancerIPs;
   std::vector<std::string> externalIPs;
@@ -44,6 +47,9 @@ struct ServiceInfo {
   std::set<std::string> readyEndpointNodes;
   std::string problem;  // a malformed field: the Service is not handled, and this says why
   bool operator==(const ServiceInfo&) const = default;
+  // A label's value, the pseudo-labels included.
+  std::optional<std::string_view> label(const std::string& name) const;
+  bool selectedBy(const k8s::LabelSelector& selector) const;
 };
 
 struct ClusterView {

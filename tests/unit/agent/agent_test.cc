@@ -70,14 +70,16 @@ struct LabApi {
 const kube::Resource kPolicies{"l2announcer.io", "v1alpha1", "l2announcementpolicies", false, "L2AnnouncementPolicy"};
 
 // An l2announcer.io CRD for RESOURCE, any object accepted (the lab API server serves it at once).
+// L2Announcement has no status subresource (deploy/crds): its writer owns the whole object.
 void createCrd(LabApi& api, const kube::Resource& resource, const std::string& singular) {
   Json schema{{"openAPIV3Schema", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}};
+  Json version{{"name", "v1alpha1"}, {"served", true}, {"storage", true}, {"schema", schema}};
+  if (resource.plural != kL2Announcements.plural) version["subresources"] = {{"status", Json::object()}};
   api.create(kube::resources::kCustomResourceDefinitions, "",
              {{"metadata", {{"name", resource.plural + ".l2announcer.io"}}},
               {"spec", {{"group", "l2announcer.io"}, {"scope", resource.namespaced ? "Namespaced" : "Cluster"},
                         {"names", {{"kind", resource.kind}, {"plural", resource.plural}, {"singular", singular}}},
-                        {"versions", Json::array({{{"name", "v1alpha1"}, {"served", true}, {"storage", true},
-                                                   {"subresources", {{"status", Json::object()}}}, {"schema", schema}}})}}}});
+                        {"versions", Json::array({version})}}}});
 }
 
 void seedCluster(LabApi& api) {
@@ -309,6 +311,44 @@ TEST(AnnouncementStatus, ARecordNamingThePlannedOwnerCostsNoPlan) {
       AnnouncementStatus::PlannedOwners{{"198.18.0.14", "n3"}, {"198.18.0.15", "n3"}}));
   EXPECT_GT(records.generation(), generation) << "web-e, noted as the owner's, names another node now";
   EXPECT_EQ(changes.load(), before + 1);
+  stop = true;
+  running.join();
+}
+
+// At rest the periodic full pass compares nothing (10,000 records every 10 s, for nothing):
+// only a change — a record of ours altered by someone else, new wishes — is compared, and what
+// drifted is written back.
+TEST(AnnouncementStatus, AFullPassWithNothingNewComparesNothingAndDriftIsStillRepaired) {
+  LabApi api;
+  api.create(kube::resources::kNamespaces, "", {{"metadata", {{"name", "l2announcer"}}}});
+  createCrd(api, kL2Announcements, "l2announcement");
+  AnnouncementStatus records(*api.client, *api.client, "n1", nullptr, std::chrono::milliseconds(50));
+  std::atomic<bool> stop{false};
+  std::thread running([&] { records.run(stop); });
+  ASSERT_TRUE(eventually([&] { return records.ready(); }));
+  Claim claim{.address = "198.18.0.10", .interfaces = {{"eth0", "02:00:00:00:00:01"}}, .since = "2026-11-29T07:00:00Z",
+              .cause = "start"};
+  records.setRecords({{"default/web-198.18.0.10", packRecord(desiredRecord("default/web", "", "n1", claim))}});
+  auto interfaces = [&] {
+    auto r = api.client->get(kL2Announcements, "default", "web-198.18.0.10");
+    return r ? (*r)["status"].value("interfaceNames", std::string()) : std::string();
+  };
+  ASSERT_TRUE(eventually([&] { return interfaces() == "eth0"; }));
+  // Settled: the write's own watch event compared once more, then nothing.
+  uint64_t settled = 0;
+  ASSERT_TRUE(eventually([&] {
+    uint64_t before = records.stats().comparisons;
+    std::this_thread::sleep_for(300ms);
+    settled = records.stats().comparisons;
+    return settled == before;
+  }));
+  std::this_thread::sleep_for(1s);  // 20 full passes
+  EXPECT_EQ(records.stats().comparisons, settled) << "full passes compared records with nothing new";
+  // Someone else changes our record: compared and written back.
+  ASSERT_TRUE(api.client->patch(kL2Announcements, "default", "web-198.18.0.10",
+                                {{"status", {{"interfaceNames", "eth9"}, {"interfaces", Json::array()}}}}));
+  EXPECT_TRUE(eventually([&] { return interfaces() == "eth0"; })) << "the drift was not repaired";
+  EXPECT_GT(records.stats().comparisons, settled);
   stop = true;
   running.join();
 }

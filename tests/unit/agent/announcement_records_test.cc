@@ -107,13 +107,26 @@ TEST(AnnouncementRecords, ARecordThatNeededNothingIsNotComparedAgainUntilItOrWha
   EXPECT_EQ(settled.size(), 1u);
 }
 
-TEST(AnnouncementRecords, AnAgentKeepsItsOwnRecordsWholeAndOnlyWhoHoldsWhatOfOthers) {
+TEST(AnnouncementRecords, AnAgentKeepsWhoHoldsWhatAndOfItsOwnRecordsOnlyWhatItCompares) {
   Json mine = stored(desiredRecord("shop/web", "u", "w1", claimOf("198.18.0.10")), "5");
   mine["metadata"]["managedFields"] = Json::array({{{"manager", "l2a"}}});
   Json kept = keptRecord(mine, "w1");
-  EXPECT_EQ(kept["status"], mine["status"]);
-  EXPECT_EQ(kept["metadata"]["labels"], mine["metadata"]["labels"]);
-  EXPECT_FALSE(kept["metadata"].contains("managedFields"));
+  EXPECT_EQ(kept["metadata"], Json::parse(R"({"name":"web-198.18.0.10","namespace":"shop","resourceVersion":"5"})"));
+  EXPECT_EQ(kept["status"], Json::parse(R"({"address":"198.18.0.10","node":"w1"})"));
+  ASSERT_TRUE(kept["meaning"].is_string());
+  EXPECT_LT(kept.dump().size(), mine.dump().size() / 2) << kept.dump();
+  // What it kept of its own is enough to tell a record as wanted from one to rewrite.
+  auto wantedFor = [](Claim claim) {
+    return DesiredRecords{{"shop/web-198.18.0.10", packRecord(desiredRecord("shop/web", "u", "w1", claim))}};
+  };
+  EXPECT_TRUE(recordWrites(wantedFor(claimOf("198.18.0.10")), eachOf({kept}), "w1").apply.empty());
+  Claim later = claimOf("198.18.0.10");
+  later.since = "2026-11-29T04:00:00Z";  // not a reason to rewrite
+  EXPECT_TRUE(recordWrites(wantedFor(later), eachOf({kept}), "w1").apply.empty());
+  Claim moved = claimOf("198.18.0.10");
+  moved.interfaces = {{"eth1", "02:00:00:00:00:02"}};
+  EXPECT_EQ(recordWrites(wantedFor(moved), eachOf({kept}), "w1").apply.size(), 1u);
+  // Of another node's record, only who holds what.
   Json theirs = keptRecord(mine, "w2");
   EXPECT_EQ(theirs, Json::parse(R"({"metadata":{"name":"web-198.18.0.10","namespace":"shop","resourceVersion":"5"},
                                     "status":{"address":"198.18.0.10","node":"w1"}})"));

@@ -317,6 +317,60 @@ TEST(Informer, PackedCacheGivesBackWhatWasKept) {
   EXPECT_EQ(informer.items().size(), 1u);
 }
 
+// With a store transform the cache keeps less than the handlers see: add and update handlers
+// get the whole kept object, get() and the old object of an update or a delete the stored part;
+// every new resourceVersion calls a handler (the consumer, keeping the rest, tells what changed).
+TEST(Informer, AStoreTransformCachesLessThanTheHandlersSee) {
+  testing::FakeTransport transport;
+  std::atomic<int> watches{0};
+  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.target.find("watch=") == std::string::npos) {
+      return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}]})", {}};
+    }
+    if (++watches > 1) {
+      std::this_thread::sleep_for(20ms);
+      return HttpResponse{200, "", {}};
+    }
+    return HttpResponse{200,
+        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n"
+        R"({"type":"DELETED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n", {}};
+  };
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+  std::mutex mu;
+  std::vector<Json> adds, deletes;
+  std::vector<std::pair<Json, Json>> updates;
+  std::optional<Json> cachedAtAdd;
+  Informer* self = nullptr;
+  Informer::Options options{.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}};
+  options.transform = [](const Json& o) { return o; };
+  options.store = [](const Json& o) { return Json{{"metadata", {{"name", o["metadata"]["name"]}, {"namespace", o["metadata"]["namespace"]}}}}; };
+  Informer informer(client, resources::kServices, "",
+                    {.onAdd = [&](const Json& o) { std::lock_guard l(mu); adds.push_back(o); cachedAtAdd = self->get("d/a"); },
+                     .onUpdate = [&](const Json& o, const Json& n) { std::lock_guard l(mu); updates.emplace_back(o, n); },
+                     .onDelete = [&](const Json& o) { std::lock_guard l(mu); deletes.push_back(o); }},
+                    options);
+  self = &informer;
+  std::atomic<bool> stop{false};
+  std::thread running([&] { informer.run(stop); });
+  for (int i = 0; i < 300 && informer.resourceVersion() != "7"; ++i) std::this_thread::sleep_for(10ms);
+  stop = true;
+  running.join();
+  std::lock_guard l(mu);
+  ASSERT_EQ(adds.size(), 1u);
+  EXPECT_EQ(adds[0]["metadata"]["labels"]["app"], "x") << "the add handler got the stored part: " << adds[0].dump();
+  EXPECT_EQ(adds[0]["spec"]["type"], "LoadBalancer");
+  ASSERT_TRUE(cachedAtAdd.has_value());
+  EXPECT_EQ(*cachedAtAdd, Json::parse(R"({"metadata":{"name":"a","namespace":"d","resourceVersion":"4"}})"))
+      << "the cache kept more than the store transform's part: " << cachedAtAdd->dump();
+  ASSERT_EQ(updates.size(), 1u) << "a new resourceVersion called no handler";
+  EXPECT_FALSE(updates[0].first["metadata"].contains("labels")) << "the old object of an update is the stored part";
+  EXPECT_EQ(updates[0].second["metadata"]["labels"]["app"], "x");
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0], Json::parse(R"({"metadata":{"name":"a","namespace":"d","resourceVersion":"6"}})"));
+  EXPECT_EQ(informer.size(), 0u);
+}
+
 // client-go's reflector backoff: 800 ms doubling to 30 s, each wait stretched by up to 100 %.
 TEST(Backoff, DoublesToItsCapWithJitterAndResets) {
   double r = 0.0;

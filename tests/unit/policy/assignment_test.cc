@@ -22,7 +22,7 @@ const Json kSeedPolicy = Json::parse(R"({"serviceSelector":{"matchLabels":{"anno
 ServiceInfo serviceInfo(const std::string& name, std::vector<std::string> ips, bool local = false) {
   ServiceInfo s;
   s.key = "default/" + name;
-  s.labels = {{"announcement", "l2"}, {"io.kubernetes.service.name", name}, {"io.kubernetes.service.namespace", "default"}};
+  s.labels = {{"announcement", "l2"}};
   s.handled = true;
   s.loadBalancerIPs = std::move(ips);
   s.local = local;
@@ -220,6 +220,20 @@ TEST(Assignment, LocalServicesOnlyOnNodesWithReadyEndpoints) {
   EXPECT_EQ(plan.candidates(), std::vector<std::string>{"w1"});
 }
 
+TEST(Assignment, ServiceSelectorsReadLabelsAndThePseudoLabelsFromTheKey) {
+  // A label naming a pseudo-label does not override it (the key is the truth).
+  auto s = serviceInfoFrom(Json::parse(R"({"metadata":{"name":"web","namespace":"prod",
+    "labels":{"tier":"front","io.kubernetes.service.namespace":"other"}},"spec":{"type":"LoadBalancer"}})"));
+  auto selector = [](const char* text) { return *k8s::LabelSelector::fromJson(Json::parse(text)); };
+  EXPECT_TRUE(s.selectedBy(selector(R"({"matchLabels":{"io.kubernetes.service.namespace":"prod","tier":"front"}})")));
+  EXPECT_FALSE(s.selectedBy(selector(R"({"matchLabels":{"io.kubernetes.service.namespace":"other"}})")));
+  EXPECT_TRUE(s.selectedBy(selector(R"({"matchExpressions":[{"key":"io.kubernetes.service.name","operator":"In","values":["api","web"]}]})")));
+  EXPECT_FALSE(s.selectedBy(selector(R"({"matchExpressions":[{"key":"tier","operator":"NotIn","values":["front"]}]})")));
+  EXPECT_TRUE(s.selectedBy(selector(R"({"matchExpressions":[{"key":"team","operator":"DoesNotExist"}]})")));
+  EXPECT_FALSE(s.selectedBy(selector(R"({"matchExpressions":[{"key":"team","operator":"Exists"}]})")));
+  EXPECT_TRUE(s.selectedBy(selector("{}")));
+}
+
 TEST(Assignment, ServiceInfoFromAServiceObject) {
   auto s = serviceInfoFrom(Json::parse(R"({"metadata":{"name":"web","namespace":"prod","labels":{"a":"b"}},
     "spec":{"type":"LoadBalancer","loadBalancerClass":"io.cilium/l2-announcer","externalIPs":["198.18.3.3"],
@@ -228,7 +242,10 @@ TEST(Assignment, ServiceInfoFromAServiceObject) {
   EXPECT_TRUE(s.handled);
   EXPECT_TRUE(s.local);
   EXPECT_EQ(s.key, "prod/web");
-  EXPECT_EQ(s.labels["io.kubernetes.service.namespace"], "prod");
+  EXPECT_EQ(s.label("io.kubernetes.service.namespace"), "prod");
+  EXPECT_EQ(s.label("io.kubernetes.service.name"), "web");
+  EXPECT_EQ(s.label("a"), "b");
+  EXPECT_EQ(s.label("b"), std::nullopt);
   EXPECT_EQ(s.loadBalancerIPs.size(), 2u);
   EXPECT_EQ(s.externalIPs, std::vector<std::string>{"198.18.3.3"});
   EXPECT_FALSE(serviceInfoFrom(Json::parse(R"({"spec":{"type":"LoadBalancer","loadBalancerClass":"x/y"}})")).handled);
