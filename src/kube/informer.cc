@@ -74,6 +74,7 @@ Status<> Informer::relist(bool consistent) {
   std::vector<std::pair<Entry, Entry>> changed;
   // What a handler gets of a listed object.
   auto handed = [&](const std::string& key, const Entry& entry) { return options_.store ? whole.at(key) : entry; };
+  bool wasServed = true;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, entry] : cache_) {
@@ -90,6 +91,9 @@ Status<> Informer::relist(bool consistent) {
     cache_ = std::move(fresh);
     resourceVersion_ = resourceVersionOf(*list);
     ++stats_.lists;
+    // Served as soon as its objects are seen cached (a reader must not find them while
+    // served() still says no).
+    wasServed = served_.exchange(true);
   }
   whole.clear();  // what is handed on is in `added` and `changed`
   // The whole list was parsed at once (tens of megabytes for thousands of objects): give what
@@ -100,7 +104,7 @@ Status<> Informer::relist(bool consistent) {
   for (const auto& e : added) if (handlers_.onAdd) handlers_.onAdd(unpack(*e));
   for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(unpack(*o), unpack(*n));
   synced_ = true;
-  if (!served_.exchange(true)) spdlog::info("event=kind_served resource={}", resource_.displayName());
+  if (!wasServed) spdlog::info("event=kind_served resource={}", resource_.displayName());
   if (handlers_.onSynced) handlers_.onSynced();
   return Ok{};
 }
