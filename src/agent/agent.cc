@@ -447,7 +447,54 @@ void Agent::logWireVerdicts(const wire::WireView& wireView) {
   wireExcluded_ = wireView.excluded;
 }
 
+void Agent::claimSuccessions(const wire::WireView& wire) {
+  if (!wire.enabled || wire.isolated || successions_.byOwner.empty()) return;
+  std::vector<const std::vector<std::pair<std::string, uint32_t>>*> lists;
+  for (const std::string& node : wire.excluded) {
+    if (node.find('/') != std::string::npos || wireExcluded_.count(node)) continue;  // an interface, or not new
+    if (auto it = successions_.byOwner.find(node); it != successions_.byOwner.end()) lists.push_back(&it->second);
+  }
+  if (lists.empty()) return;
+  if (isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh()) return;
+  std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_.frozen) return;
+    std::map<uint32_t, std::optional<k8s::InterfaceSelector>> selectors;
+    for (const auto* list : lists) {
+      for (const auto& [address, set] : *list) {
+        if (handover_.claimed().count(address) || claimedAhead_.count(address)) continue;
+        auto [known, fresh] = selectors.try_emplace(set);
+        if (fresh) {
+          if (auto created = k8s::InterfaceSelector::create(successions_.patterns[set])) known->second = std::move(*created);
+        }
+        auto ip = packet::parseIpAddress(address);
+        if (!known->second || !ip) continue;
+        toClaim.emplace_back(*ip, *known->second);
+        claimedAhead_.emplace(address, set);
+      }
+    }
+  }
+  if (toClaim.empty()) return;
+  responder_.claim(std::move(toClaim));
+  claimedAheadAt_ = Steady::now();
+}
+
+void Agent::keepSuccessions(const std::map<std::string, policy::AddressPlan>& plans) {
+  successions_ = {};
+  std::map<std::vector<std::string>, uint32_t> sets;
+  for (const auto& [address, plan] : plans) {
+    if (plan.successor != options_.nodeName || plan.owner.empty() || plan.owner == options_.nodeName) continue;
+    auto [set, fresh] = sets.try_emplace(plan.interfacePatterns, static_cast<uint32_t>(successions_.patterns.size()));
+    if (fresh) successions_.patterns.push_back(plan.interfacePatterns);
+    successions_.byOwner[plan.owner].emplace_back(address, set->second);
+  }
+}
+
 void Agent::reconcile() {
+  // First of all, before any API or netlink call: a peer the wire has just found silent.
+  wire::WireView wireView = wire_ ? wire_->view() : wire::WireView{};
+  claimSuccessions(wireView);
   for (auto& [address, other] : takeInbox()) {
     std::lock_guard lock(mutex_);
     conflicts_[address] = std::move(other);
@@ -458,7 +505,6 @@ void Agent::reconcile() {
     if (l.ethernet && options_.interfaces.matches(l.name)) mine[l.name] = {l.up && l.carrier, l.mac.toString()};
   }
   publishInterfaces(mine);
-  wire::WireView wireView = wire_ ? wire_->view() : wire::WireView{};
   logWireVerdicts(wireView);
   bool frozenNow = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   // Nothing the plan depends on changed since the last one (the periodic resync on a quiet
@@ -470,7 +516,7 @@ void Agent::reconcile() {
   {
     std::lock_guard lock(mutex_);
     skip = inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() && status_.frozen == frozenNow &&
-           !rebalancePending_;
+           !rebalancePending_ && claimedAhead_.empty();
     if (skip) {
       ++status_.reconciles;
       ++status_.plansSkipped;
@@ -567,8 +613,27 @@ void Agent::reconcile() {
     if (fresh) {
       if (auto created = k8s::InterfaceSelector::create(patterns)) known->second = std::move(*created);
     }
-    if (known->second) toClaim.emplace_back(*packet::parseIpAddress(address), *known->second);  // invalid policies never reach a plan
+    if (!known->second) continue;  // invalid policies never reach a plan
+    // Claimed ahead of this plan on its owner's silence, as this plan has it: answered already.
+    auto ahead = claimedAhead_.find(address);
+    if (ahead != claimedAhead_.end() && successions_.patterns[ahead->second] == patterns) continue;
+    toClaim.emplace_back(*packet::parseIpAddress(address), *known->second);
   }
+  // Claimed ahead, but this plan does not give it to us (it saw more than the silence): let go.
+  size_t ahead = 0;
+  for (const auto& [address, set] : claimedAhead_) {
+    if (handover_.claimed().count(address)) {
+      ++ahead;
+      continue;
+    }
+    toRelease.push_back(*packet::parseIpAddress(address));
+    ++status_.givenBackSoon;
+    logs.emplace_back(spdlog::level::info, fmt::format("event=released address={} node={} note=\"claimed on its owner's "
+                                                       "silence, not this plan's\"", address, options_.nodeName));
+  }
+  bool answeredAhead = ahead > 0 && ahead == actions.started.size();
+  status_.claimedAhead += ahead;
+  claimedAhead_.clear();
   lock.unlock();
   responder_.setConfirmed(!frozen);
   if (!toRelease.empty()) responder_.release(toRelease);
@@ -657,13 +722,17 @@ void Agent::reconcile() {
     status_.planSeconds += std::chrono::duration<double>(claimed - planStart).count();
     if (!actions.started.empty()) {
       status_.lastTakeoverAddresses = actions.started.size();
-      status_.lastTakeoverSeconds = std::chrono::duration<double>(claimed - woken).count();
+      // Answered once every address taken was: on the owner's silence when all were claimed
+      // ahead of the plan, else when this plan's claims were made.
+      auto answered = answeredAhead ? claimedAheadAt_ : claimed;
+      status_.lastTakeoverSeconds = std::chrono::duration<double>(answered - woken).count();
       // Where a take-over's time went: waiting for the loop, reading the caches, planning, the
-      // hand-over decisions (with the lock's wait), telling the responder.
+      // hand-over decisions (with the lock's wait), telling the responder; and how many of its
+      // addresses were claimed ahead of the plan, as the last plan's successors.
       logs.emplace_back(spdlog::level::info,
-                        fmt::format("event=took_over node={} addresses={} after_ms={} waited_ms={} snapshot_ms={} plan_ms={} "
-                                    "decide_ms={} claim_ms={}",
-                                    options_.nodeName, actions.started.size(), ms(claimed - woken), ms(planStart - woken),
+                        fmt::format("event=took_over node={} addresses={} after_ms={} ahead={} waited_ms={} snapshot_ms={} "
+                                    "plan_ms={} decide_ms={} claim_ms={}",
+                                    options_.nodeName, actions.started.size(), ms(answered - woken), ahead, ms(planStart - woken),
                                     ms(snapshotDone - planStart),
                                     ms(planDone - snapshotDone), ms(stepDone - planDone), ms(claimed - stepDone)));
     }
@@ -679,6 +748,7 @@ void Agent::reconcile() {
   }
   for (const auto& [level, line] : logs) spdlog::log(level, "{}", line);
   emitEvents(events, actions.started.size(), actions.release.size(), passCauses);
+  keepSuccessions(plans);
   if (!frozenAtPlan) {
     writePolicyStatuses(view);
     writeRecords(view, plans, mine);

@@ -78,6 +78,9 @@ struct AgentStatus {
   // "plan" (anything else: a new Service, a policy, a node back).
   std::map<std::string, uint64_t> takeoversByCause;
   uint64_t givenBackSoon = 0;  // addresses released within 1 s of taking them (false alarms)
+  // Of the take-overs, those claimed on their owner's silence as the last plan's successors,
+  // before planning again (the plan confirmed them).
+  uint64_t claimedAhead = 0;
   bool wireOnly = false;  // frozen, deciding by the wire among the last Lease-live nodes
   uint64_t releases = 0;
   uint64_t reconciles = 0;
@@ -139,6 +142,10 @@ class Agent {
   // Our own Lease's renewals reach us through the watch: our view is current.
   bool viewFresh();
   void reconcile();
+  // A peer the wire has just found silent: what the last plan gives us after it (its
+  // successions) is claimed at once; the plan that follows confirms it or lets it go.
+  void claimSuccessions(const wire::WireView& wire);
+  void keepSuccessions(const std::map<std::string, policy::AddressPlan>& plans);
   void logWireVerdicts(const wire::WireView& wireView);
   // Frozen, we may still decide by the wire: heartbeats on, peers heard, and we were live.
   bool wireOnlyPossible(const wire::WireView& wire);
@@ -212,6 +219,15 @@ class Agent {
   Steady::time_point lastTrim_{};  // reconcile thread only
   Steady::time_point passWokenAt_ = Steady::now();  // what woke this pass happened then (reconcile thread only)
   std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)
+  // The last plan's addresses we own next if their owner goes, by owner, with an index into
+  // their interface pattern sets (reconcile thread only).
+  struct Successions {
+    std::vector<std::vector<std::string>> patterns;
+    std::map<std::string, std::vector<std::pair<std::string, uint32_t>>> byOwner;
+  };
+  Successions successions_;
+  std::map<std::string, uint32_t> claimedAhead_;  // claimed by successions, for the plan to confirm (reconcile thread only)
+  Steady::time_point claimedAheadAt_{};
   std::set<std::string> yielding_;  // handed over, told to the responder (reconcile thread only)
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry
   Handover handover_{options_.nodeName};  // what we announce, hand-overs, conflicts (handover.h)

@@ -120,6 +120,9 @@ int runAgent(const AgentCommandOptions& options) {
             }
             w.counter("l2a_rebalanced_total", "Addresses taken back from a node that kept them (--rebalance)",
                       static_cast<double>(st.rebalanced));
+            w.counter("l2a_takeovers_ahead_of_plan_total",
+                      "Take-overs claimed on the owner's silence as the last plan's successors, before planning again",
+                      static_cast<double>(st.claimedAhead));
             w.counter("l2a_takeovers_given_back_total", "Addresses released within 1 s of taking them (false alarms)",
                       static_cast<double>(st.givenBackSoon));
             w.counter("l2a_releases_total", "Addresses this node stopped announcing", static_cast<double>(st.releases));

@@ -181,22 +181,33 @@ std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
       if (!verdicts) verdicts = judgeNodes(view, policies, nullptr);
       plan.nodes = verdicts;
     }
-    plan.preferred = chooseOwner(address, plan.nodes->weighted);
-    plan.owner = plan.preferred;
+    auto [best, second] = chooseOwners(address, plan.nodes->weighted);
+    plan.preferred = best;
     auto held = view.holders.find(address);
-    if (held == view.holders.end() || (view.rebalance && held->second.count(plan.preferred))) continue;
-    std::vector<Candidate> holding;
-    for (const Candidate& c : plan.nodes->weighted) {
-      if (c.weight > 0 && held->second.count(c.node)) holding.push_back(c);
+    std::vector<Candidate> holding;  // the holders that are still candidates
+    if (held != view.holders.end()) {
+      for (const Candidate& c : plan.nodes->weighted) {
+        if (c.weight > 0 && held->second.count(c.node)) holding.push_back(c);
+      }
     }
     auto record = view.recorded.find(address);
-    bool recordHolds = record != view.recorded.end() &&
-                       std::any_of(holding.begin(), holding.end(), [&](const Candidate& c) { return c.node == record->second; });
-    if (recordHolds) {
-      plan.owner = record->second;
-    } else if (!holding.empty()) {
-      plan.owner = chooseOwner(address, holding);
-    }
+    // The owner with GONE out of the candidates ("" for none gone): the preferred node, unless
+    // a holder that is still a candidate keeps it (the recorded one first).
+    auto ownerWithout = [&](const std::string& gone) {
+      const std::string& preferred = best == gone && !gone.empty() ? second : best;
+      if (held == view.holders.end() || (view.rebalance && held->second.count(preferred))) return preferred;
+      std::vector<Candidate> left;
+      for (const Candidate& c : holding) {
+        if (c.node != gone) left.push_back(c);
+      }
+      if (record != view.recorded.end() && record->second != gone &&
+          std::any_of(left.begin(), left.end(), [&](const Candidate& c) { return c.node == record->second; })) {
+        return record->second;
+      }
+      return left.empty() ? preferred : chooseOwner(address, left);
+    };
+    plan.owner = ownerWithout("");
+    if (!plan.owner.empty()) plan.successor = ownerWithout(plan.owner);
   }
   return plans;
 }

@@ -102,6 +102,9 @@ struct AddressPlan {
   std::shared_ptr<const NodeVerdicts> nodes = NodeVerdicts::none();
   std::string owner;      // "" when no candidate
   std::string preferred;  // rendezvous hashing's choice; differs from owner while a holder keeps it
+  // Who owns it if the owner goes (dies, falls silent) and nothing else changes; "" when
+  // nobody could. What a node claims at once on its owner's silence, before planning again.
+  std::string successor;
   const std::vector<std::string>& candidates() const { return nodes->candidates; }
   const std::vector<Exclusion>& excluded() const { return nodes->excluded; }
 };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace l2a::policy {
 namespace {
@@ -34,17 +35,28 @@ double rendezvousScore(std::string_view key, const Candidate& candidate) {
   return -candidate.weight / std::log(u);
 }
 
-std::string chooseOwner(std::string_view key, const std::vector<Candidate>& candidates) {
-  std::string best;
-  double bestScore = -std::numeric_limits<double>::infinity();
+std::pair<std::string, std::string> chooseOwners(std::string_view key, const std::vector<Candidate>& candidates) {
+  std::pair<std::string, std::string> out;
+  double scores[2] = {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  // Ranked by score, ties by name; a weight of 0 still ranks (last), as the only candidate left.
+  auto above = [](double s, const std::string& node, double than, const std::string& thanNode) {
+    return thanNode.empty() || s > than || (s == than && node < thanNode);
+  };
   for (const Candidate& c : candidates) {
     double s = rendezvousScore(key, c);
-    if (best.empty() || s > bestScore || (s == bestScore && c.node < best)) {
-      best = c.node;
-      bestScore = s;
+    if (above(s, c.node, scores[0], out.first)) {
+      out.second = std::exchange(out.first, c.node);
+      scores[1] = std::exchange(scores[0], s);
+    } else if (above(s, c.node, scores[1], out.second)) {
+      out.second = c.node;
+      scores[1] = s;
     }
   }
-  return best;
+  return out;
+}
+
+std::string chooseOwner(std::string_view key, const std::vector<Candidate>& candidates) {
+  return chooseOwners(key, candidates).first;
 }
 
 }  // namespace l2a::policy

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace l2a::policy {
@@ -20,5 +21,8 @@ uint64_t stableHash(std::string_view key, std::string_view node);
 double rendezvousScore(std::string_view key, const Candidate& candidate);
 // The candidate with the highest score ("" when none).
 std::string chooseOwner(std::string_view key, const std::vector<Candidate>& candidates);
+// The two highest-scored candidates, in order ("" where there are fewer): the second is who
+// owns the key once the first is gone, at the cost of one pass.
+std::pair<std::string, std::string> chooseOwners(std::string_view key, const std::vector<Candidate>& candidates);
 
 }  // namespace l2a::policy

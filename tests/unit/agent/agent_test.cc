@@ -12,6 +12,8 @@
 
 #include "kube/curl_transport.h"
 #include "lab/api_server.h"
+#include "policy/rendezvous.h"
+#include "wire/heartbeat.h"
 #include "support/fake_frame_io.h"
 
 namespace l2a::agent {
@@ -223,6 +225,134 @@ TEST(Agent, AFewTakeOversAreEventsOnTheirServices) {
   ASSERT_TRUE(eventually([&] { return eventsWithReason(api, "AnnouncementStarted").size() == 3; }));
   for (const Json& e : eventsWithReason(api, "AnnouncementStarted")) EXPECT_EQ(e["involvedObject"]["kind"], "Service");
   EXPECT_TRUE(eventsWithReason(api, "AnnouncementsStarted").empty());
+}
+
+// A peer falls silent on the wire: what the last plan names this node the successor of is
+// answered at once — before this node reads its links, its caches or plans again (at 10,000
+// addresses the plan alone took 24–61 ms). Peers n2 and n3 are simulated: Leases renewed here,
+// heartbeats fed to the agent's Heartbeats; n3 stays heard (with no peer heard at all, a node
+// cannot tell whether it is the one cut off, and claims nothing ahead).
+TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
+  LabApi api;
+  seedCluster(api);
+  addServices(api, 59);  // 60 with "web"
+  for (const char* n : {"n2", "n3"}) api.create(kube::resources::kNodes, "", {{"metadata", {{"name", n}}}});
+  std::vector<std::string> addresses{"198.18.0.200"};
+  for (int i = 1; i <= 59; ++i) addresses.push_back("198.18.1." + std::to_string(i));
+  std::set<std::string> mine, ahead, toN3;  // n1's from the start; n2's that go to n1, to n3
+  for (const std::string& a : addresses) {
+    std::string owner = policy::chooseOwner(a, {{"n1"}, {"n2"}, {"n3"}});
+    if (owner == "n1") mine.insert(a);
+    if (owner == "n2") (policy::chooseOwner(a, {{"n1"}, {"n3"}}) == "n1" ? ahead : toN3).insert(a);
+  }
+  ASSERT_FALSE(ahead.empty());
+  ASSERT_FALSE(toN3.empty());
+
+  // Links read by every pass; held on request, so a pass can be stopped before it plans.
+  std::mutex gate;
+  std::condition_variable gateChanged;
+  bool holding = false;
+  int entered = 0, passes = 0;  // passes held here; passes let through while holding
+  auto links = [&] {
+    std::unique_lock lock(gate);
+    ++entered;
+    gateChanged.notify_all();
+    gateChanged.wait(lock, [&] { return !holding || passes > 0; });
+    if (holding) --passes;
+    return std::vector<net::LinkInfo>{{.ifindex = 2, .name = "eth0", .mac = *packet::MacAddress::parse("02:00:00:00:00:01"),
+                                       .ethernet = true, .up = true, .carrier = true}};
+  };
+  testing::FakeFrameIo io, wireIo;
+  responder::Responder responder(io, responder::AnnouncementConfig{});
+  Agent agent(*api.client, *api.client, responder,
+              AgentOptions{.nodeName = "n1", .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms,
+                           .resyncPeriod = 200ms},
+              {{kPolicies, "l2announcer.io"}}, links);
+  wire::Heartbeats heartbeats(wireIo, wire::HeartbeatOptions{.node = "n1"}, [&] { agent.wireChanged(); });
+  agent.setWire(&heartbeats);
+  std::atomic<bool> stop{false}, n2Beats{true};
+  std::vector<std::thread> threads;
+  // However the test ends, every thread stops and is joined.
+  struct Joiner {
+    std::atomic<bool>& stop;
+    Agent& agent;
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      stop = true;
+      agent.linksChanged();
+      for (auto& t : threads) t.join();
+    }
+  } joiner{stop, agent, threads};
+  // The peers' Leases first: n1's first plan sees them live (a first holder keeps what it took).
+  kube::LeaseDriver peerDriver, driver;
+  std::vector<std::unique_ptr<kube::LeaderElector>> peers;
+  for (const char* n : {"n2", "n3"}) {
+    peers.push_back(std::make_unique<kube::LeaderElector>(
+        *api.client,
+        kube::LeaderElectionConfig{.ns = "l2announcer", .name = std::string(kNodeLeasePrefix) + n, .identity = n,
+                                   .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms},
+        kube::LeaderCallbacks{}));
+    peerDriver.add(*peers.back());
+  }
+  threads.emplace_back([&] { peerDriver.run(stop); });
+  ASSERT_TRUE(eventually([&] { return peers[0]->isLeader() && peers[1]->isLeader(); }));
+  for (kube::Informer* informer : agent.informers()) threads.emplace_back([informer, &stop] { informer->run(stop); });
+  driver.add(agent.nodeLease());
+  threads.emplace_back([&] { driver.run(stop); });
+  // The peers' heartbeats every 40 ms, and the wire judged every 10 ms (the responder's loop).
+  threads.emplace_back([&] {
+    uint64_t sequence = 0;
+    for (auto next = Steady::now(); !stop; std::this_thread::sleep_for(10ms)) {
+      auto now = Steady::now();
+      if (now >= next) {
+        ++sequence;
+        for (const char* n : {"n2", "n3"}) {
+          if (std::string(n) == "n2" && !n2Beats) continue;
+          wire::Heartbeat beat{.node = n, .port = "eth0", .incarnation = 1, .sequence = sequence, .intervalMs = 40};
+          auto frame = wire::buildHeartbeat(*packet::MacAddress::parse(n == std::string("n2") ? "02:00:00:00:00:02"
+                                                                                               : "02:00:00:00:00:03"),
+                                            beat);
+          heartbeats.handleFrame(2, frame, now);
+        }
+        next = now + 40ms;
+      }
+      heartbeats.tick(now);
+    }
+  });
+  threads.emplace_back([&] { agent.run(stop); });
+  auto announced = [&] {
+    auto list = agent.status().announced;
+    return std::set<std::string>(list.begin(), list.end());
+  };
+  ASSERT_TRUE(eventually([&] { return announced() == mine; })) << "n1 never settled on its share";
+
+  {  // A pass held before it plans; n2 falls silent meanwhile.
+    std::unique_lock lock(gate);
+    holding = true;
+    int before = entered;
+    ASSERT_TRUE(gateChanged.wait_for(lock, 5s, [&] { return entered > before; }));
+  }
+  n2Beats = false;
+  ASSERT_TRUE(eventually([&] { return heartbeats.view().excluded.count("n2") == 1; }));
+  std::set<std::string> answering;
+  {  // The held pass read the wire before the silence: let it finish; hold the next one.
+    std::unique_lock lock(gate);
+    int before = entered;
+    passes = 1;
+    gateChanged.notify_all();
+    ASSERT_TRUE(gateChanged.wait_for(lock, 5s, [&] { return entered > before; }));
+    for (const responder::ClaimInfo& c : responder.claims()) answering.insert(packet::toString(c.address));
+    holding = false;
+    gateChanged.notify_all();
+  }
+  std::set<std::string> expected = mine;
+  expected.insert(ahead.begin(), ahead.end());
+  EXPECT_EQ(answering, expected) << "answered before the pass went on to plan";
+  EXPECT_TRUE(eventually([&] { return announced() == expected; }));
+  AgentStatus st = agent.status();
+  EXPECT_EQ(st.claimedAhead, ahead.size());
+  EXPECT_EQ(st.takeoversByCause["wire"], ahead.size());
+  EXPECT_EQ(st.givenBackSoon, 0u);
 }
 
 // A Service update the plan cannot see (a condition someone writes) costs no plan; one it can

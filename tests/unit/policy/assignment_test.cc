@@ -326,5 +326,41 @@ TEST(Stickiness, AmongSeveralHoldersTheRecordedOneElseTheBestRankedKeepsIt) {
   EXPECT_EQ(s.owner(), best);
 }
 
+// Every plan notes each address's successor: the owner a plan made with the owner gone (its
+// Lease or heartbeats lost) picks — with holders, records, weights and rebalancing in play.
+TEST(Stickiness, TheSuccessorIsWhoOwnsAnAddressOnceItsOwnerIsGone) {
+  ClusterView view = seedView(600, 6);
+  view.nodes[2].weight = 2;
+  view.nodes[3].weight = 0;  // a last resort
+  const std::vector<std::string> workers = {"w0", "w1", "w2", "w3", "w4", "w5"};
+  for (int i = 0; i < 600; ++i) {
+    std::string address = "198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+    if (i % 3 == 0) view.holders[address] = {workers[i % 6]};             // a holder keeps it
+    if (i % 4 == 0) view.holders[address].insert(workers[(i / 4 + 1) % 6]);  // two: a hand-over
+    if (i % 7 == 0) view.recorded[address] = workers[(i / 7) % 6];        // its record
+  }
+  for (bool rebalance : {false, true}) {
+    view.rebalance = rebalance;
+    auto plans = planAddresses(view);
+    size_t checked = 0, fromHolders = 0;  // successors a holder or a record decides
+    for (const std::string& gone : workers) {
+      ClusterView without = view;
+      for (NodeInfo& n : without.nodes) n.live = n.live && n.name != gone;
+      auto after = planAddresses(without);
+      for (const auto& [address, plan] : plans) {
+        if (plan.owner != gone) continue;
+        ++checked;
+        auto [best, second] = chooseOwners(address, plan.nodes->weighted);
+        fromHolders += plan.successor != (best == gone ? second : best);
+        EXPECT_EQ(plan.successor, after.at(address).owner) << address << " owned by " << gone << " rebalance=" << rebalance;
+      }
+    }
+    EXPECT_EQ(checked, 600u);
+    EXPECT_GT(fromHolders, 20u);
+  }
+  ClusterView alone = seedView(1, 1);
+  EXPECT_EQ(planAddresses(alone).at("198.18.0.0").successor, "");  // nobody else could
+}
+
 }  // namespace
 }  // namespace l2a::policy
