@@ -472,6 +472,7 @@ void Agent::claimSuccessions(const wire::WireView& wire) {
         if (!known->second || !ip) continue;
         toClaim.emplace_back(*ip, *known->second);
         claimedAhead_.emplace(address, set);
+        status_.announced.push_back(address);  // as claimed, for /metrics (the plan sets it anew)
       }
     }
   }

@@ -267,15 +267,28 @@ int runAgent(const AgentCommandOptions& options) {
     (*host)->run();
     responderRunning = false;
   }));
+  // Watching, planning and writing yield to the packet thread and the Lease on a busy node: a
+  // plan of 10,000 addresses must not delay an answer or make a heartbeat late (peers would
+  // take this node's addresses over).
+  auto control = [nice = options.controlNice] { yieldCpu(nice); };
   for (kube::Informer* informer : agent.informers()) {
-    threads.emplace_back(guarded("informer", [informer, &stop] { informer->run(stop); }));
+    threads.emplace_back(guarded("informer", [informer, &stop, control] {
+      control();
+      informer->run(stop);
+    }));
   }
   kube::LeaseDriver driver;
   driver.add(agent.nodeLease());
   threads.emplace_back(guarded("node lease", [&] { driver.run(stop); }));
-  std::thread reconciler(guarded("reconcile loop", [&] { agent.run(stop); }));
+  std::thread reconciler(guarded("reconcile loop", [&] {
+    control();
+    agent.run(stop);
+  }));
   std::atomic<bool> stopRecords{false};
-  std::thread recordWriter(guarded("announcement records", [&] { records.run(stopRecords); }));
+  std::thread recordWriter(guarded("announcement records", [&] {
+    control();
+    records.run(stopRecords);
+  }));
   if (keys && (*host)->heartbeats()) {
     // A Secret mounted as a volume changes in place: new keys are taken without a restart.
     threads.emplace_back(guarded("heartbeat keys", [&] {

@@ -30,6 +30,10 @@ struct AgentCommandOptions {
   bool rebalance = false;          // take back from holders what rendezvous hashing gives us
   double rebalanceRate = 10;       // ... at most this many addresses a second
   double recordQps = 20;           // announcement records and Service conditions written a second
+  // Nice value of the threads that watch, plan and write (informers, the reconcile loop, the
+  // records' writer): on a busy node the packet thread (answers, heartbeats) and the node
+  // Lease's renewals come first. 0: all threads alike.
+  int controlNice = 10;
   // Node liveness on the wire (wire/heartbeats.h): 0 turns heartbeats off.
   int heartbeatIntervalMs = 40;
   int heartbeatMisses = 5;

@@ -6,10 +6,15 @@
 #pragma once
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <utility>
@@ -18,9 +23,11 @@
 
 namespace l2a::cli {
 
+// The thread is named NAME (its first 15 bytes, as `top -H` and `ps -L` show it).
 template <typename F>
 auto guarded(std::string name, F body) {
   return [name = std::move(name), body = std::move(body)]() mutable {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
     try {
       body();
     } catch (const std::exception& e) {
@@ -30,6 +37,15 @@ auto guarded(std::string name, F body) {
       std::_Exit(kExitSoftware);
     }
   };
+}
+
+// The calling thread runs at NICE (Linux: nice is per thread): raising it needs no privilege.
+// A failure is logged, not fatal — the thread only competes as before.
+inline void yieldCpu(int nice) {
+  if (nice == 0) return;
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
+    spdlog::warn("event=thread_nice_failed nice={} error=\"{}\"", nice, std::strerror(errno));
+  }
 }
 
 }  // namespace l2a::cli

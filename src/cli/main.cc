@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
                        "L2Announcement records and Service conditions written a second at most (burst: twice as many)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 1e6));
+  agentCmd->add_option("--control-nice", ag.controlNice,
+                       "Nice value of the threads that watch, plan and write, so that on a busy node the packet thread "
+                       "(ARP/NDP answers, heartbeats) and the node Lease come first (0: all threads alike)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 19));
   agentCmd->add_option("--heartbeat-interval-ms", ag.heartbeatIntervalMs,
                        "Send heartbeats to the other agents on each interface this often (grows past 40 nodes; 0: off, Leases alone)")
       ->capture_default_str()

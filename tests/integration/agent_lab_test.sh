@@ -82,6 +82,13 @@ echo "# no policy yet: the ghost"
 check "nothing is announced without a policy" all_unannounced
 lab_kubectl apply -f "$ROOT/examples/seed/l2announcer/l2policy.yaml" >/dev/null
 check "with the seed policy every address has exactly one announcer, a worker" lab_wait_for 10 all_announced_once
+# On a busy node the packet thread (answers, heartbeats) and the node Lease come first: the
+# threads that watch, plan and write run at --control-nice (10).
+thread_nice() {  # thread_nice PID NAME: the nice values of PID's threads named NAME, one line
+  ps -L -o nice=,comm= -p "$1" | awk -v n="$2" '{v = $1; $1 = ""; sub(/^ +/, ""); if ($0 == n) print v}' | sort -u | xargs
+}
+check "the packet and Lease threads at nice 0; informers, reconcile loop and records' writer at 10" \
+  test "$(thread_nice "${AGENT_PID[w1]}" responder)/$(thread_nice "${AGENT_PID[w1]}" "node lease")/$(thread_nice "${AGENT_PID[w1]}" informer)/$(thread_nice "${AGENT_PID[w1]}" "reconcile loop")/$(thread_nice "${AGENT_PID[w1]}" "announcement re")" = "0/0/10/10/10"
 declare -A OWNER
 for a in $ADDRS; do OWNER[$a]=$(owner "$a"); done
 USED=$(printf '%s\n' "${OWNER[@]}" | sort -u | wc -l)

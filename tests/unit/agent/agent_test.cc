@@ -349,6 +349,8 @@ TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
   expected.insert(ahead.begin(), ahead.end());
   EXPECT_EQ(answering, expected) << "answered before the pass went on to plan";
   EXPECT_TRUE(eventually([&] { return announced() == expected; }));
+  // The plan that follows confirms them (and only then counts them).
+  EXPECT_TRUE(eventually([&] { return agent.status().claimedAhead > 0; }));
   AgentStatus st = agent.status();
   EXPECT_EQ(st.claimedAhead, ahead.size());
   EXPECT_EQ(st.takeoversByCause["wire"], ahead.size());
