@@ -6,13 +6,15 @@
 # (an nftables counter on the bridge), the spread of addresses over the nodes, then kill -9 of the busiest agent and the time
 # until every address is announced again. Who announces how many comes from each agent's
 # l2a_announced_addresses gauge (its claims, not its logs). One Markdown row per run.
-# Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone)
+# Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone;
+#        PACKET_RT=10: the agents' packet threads real-time)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODES_LIST=${1:-"3 20"}
 SERVICES_LIST=${2:-"1 100 1000 10000"}
 LEASE_MS=${LEASE_MS:-4000}
 HEARTBEAT_MS=${HEARTBEAT_MS:-40}
+PACKET_RT=${PACKET_RT:-0}  # --packet-rt-priority of every agent (0: normal scheduling)
 PERF_OUT=${PERF_OUT:-}  # a file: perf records the first agent at rest (20 s, call graphs) into it
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 source tests/support/netns_lab.sh
@@ -71,7 +73,7 @@ YAML
     lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "$L2A" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
       --retry-period-ms $((LEASE_MS / 4)) --metrics-bind 127.0.0.1:9611 --log-level info \
-      --heartbeat-interval-ms "$HEARTBEAT_MS"
+      --heartbeat-interval-ms "$HEARTBEAT_MS" --packet-rt-priority "$PACKET_RT"
     pids+=("$LAB_LAST_PID")
   done
   claims() {  # claims [SKIP]: each agent's l2a_announced_addresses, one line per node (node SKIP left out)

@@ -263,6 +263,7 @@ int runAgent(const AgentCommandOptions& options) {
 
   std::vector<std::thread> threads;
   threads.emplace_back(guarded("responder", [&] {
+    realTime(options.packetRtPriority);
     responderRunning = true;
     (*host)->run();
     responderRunning = false;

@@ -34,6 +34,9 @@ struct AgentCommandOptions {
   // records' writer): on a busy node the packet thread (answers, heartbeats) and the node
   // Lease's renewals come first. 0: all threads alike.
   int controlNice = 10;
+  // Real-time priority (SCHED_RR) of the packet thread; 0: normal scheduling. Needs
+  // CAP_SYS_NICE; without it the agent warns once and runs as before.
+  int packetRtPriority = 0;
   // Node liveness on the wire (wire/heartbeats.h): 0 turns heartbeats off.
   int heartbeatIntervalMs = 40;
   int heartbeatMisses = 5;

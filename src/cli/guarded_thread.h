@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -46,6 +47,21 @@ inline void yieldCpu(int nice) {
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
     spdlog::warn("event=thread_nice_failed nice={} error=\"{}\"", nice, std::strerror(errno));
   }
+}
+
+// The calling thread is scheduled SCHED_RR at PRIORITY (0: left as it is): ahead of every
+// normal thread of the node, as keepalived's VRRP thread can be. Needs CAP_SYS_NICE; a failure is
+// logged, not fatal.
+inline void realTime(int priority) {
+  if (priority == 0) return;
+  sched_param param{};
+  param.sched_priority = priority;
+  if (int error = pthread_setschedparam(pthread_self(), SCHED_RR, &param); error != 0) {
+    spdlog::warn("event=thread_realtime_failed priority={} error=\"{}\" note=\"needs CAP_SYS_NICE\"", priority,
+                 std::strerror(error));
+    return;
+  }
+  spdlog::info("event=thread_realtime priority={}", priority);
 }
 
 }  // namespace l2a::cli

@@ -148,6 +148,11 @@ int main(int argc, char** argv) {
                        "(ARP/NDP answers, heartbeats) and the node Lease come first (0: all threads alike)")
       ->capture_default_str()
       ->check(CLI::Range(0, 19));
+  agentCmd->add_option("--packet-rt-priority", ag.packetRtPriority,
+                       "Real-time priority (SCHED_RR, 1-99) of the packet thread (ARP/NDP answers, heartbeats), for nodes "
+                       "whose CPUs run saturated; needs CAP_SYS_NICE (0: normal scheduling)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 99));
   agentCmd->add_option("--heartbeat-interval-ms", ag.heartbeatIntervalMs,
                        "Send heartbeats to the other agents on each interface this often (grows past 40 nodes; 0: off, Leases alone)")
       ->capture_default_str()

@@ -22,7 +22,7 @@ void writeResponderMetrics(common::MetricsWriter& w, const responder::Responder&
                 {{"interface", port}, {"reason", std::string(packet::dropReasonName(static_cast<packet::DropReason>(i)))}});
     }
   }
-  w.gauge("l2a_claimed_addresses", "Addresses the responder answers for", static_cast<double>(responder.claims().size()));
+  w.gauge("l2a_claimed_addresses", "Addresses the responder answers for", static_cast<double>(responder.claimCount()));
 }
 
 void writeClientMetrics(common::MetricsWriter& w, const kube::Client& client) {

@@ -36,9 +36,10 @@ bool Responder::claim(const IpAddress& address, k8s::InterfaceSelector scope) {
 
 size_t Responder::claim(std::vector<std::pair<IpAddress, k8s::InterfaceSelector>> claims) {
   size_t changed = 0;
-  {
+  for (size_t from = 0; from < claims.size(); from += kClaimsPerLock) {
     std::lock_guard lock(mutex_);
-    for (auto& [address, scope] : claims) {
+    for (size_t i = from; i < std::min(claims.size(), from + kClaimsPerLock); ++i) {
+      auto& [address, scope] = claims[i];
       auto it = claims_.find(address);
       if (it != claims_.end()) {
         if (it->second.scope.patterns() == scope.patterns()) continue;
@@ -50,7 +51,10 @@ size_t Responder::claim(std::vector<std::pair<IpAddress, k8s::InterfaceSelector>
       schedule(address, it->second, Clock::time_point::min());
       ++changed;
     }
-    if (changed > 0) membershipStale_ = true;
+  }
+  if (changed > 0) {
+    std::lock_guard lock(mutex_);
+    membershipStale_ = true;  // once: the multicast groups are recomputed over every claim
   }
   if (changed > 0 && wake_) wake_();
   return changed;
@@ -411,6 +415,11 @@ std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
   if (!schedule_.empty()) next = paced ? now + kAnnouncementTick : schedule_.top().at;
   if (!confirmed_ && !claims_.empty()) next = next ? std::min(*next, nextProbeRound_) : nextProbeRound_;
   return next;
+}
+
+size_t Responder::claimCount() const {
+  std::lock_guard lock(mutex_);
+  return claims_.size();
 }
 
 std::vector<ClaimInfo> Responder::claims() const {

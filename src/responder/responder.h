@@ -58,9 +58,12 @@ class Responder {
   // announcements. Claiming again with the same scope changes nothing; with another scope it
   // moves and re-announces. Returns true when something changed.
   bool claim(const packet::IpAddress& address, k8s::InterfaceSelector scope = {});
-  // The same for many addresses under one lock and one wake of the loop: a take-over of
-  // thousands is one step for the packet thread, not one per address. Returns how many changed.
+  // The same for many addresses with one wake of the loop: a take-over of thousands is one step
+  // for the packet thread, not one per address. The lock is taken kClaimsPerLock addresses at a
+  // time, so the packet thread is never held up by a whole take-over (the caller may be a
+  // low-priority thread the scheduler leaves waiting). Returns how many changed.
   size_t claim(std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> claims);
+  static constexpr size_t kClaimsPerLock = 128;
   // Stops answering for `address` at once. Returns false when it was not claimed.
   bool release(const packet::IpAddress& address);
   // The same for many addresses at once; returns how many were claimed.
@@ -121,6 +124,7 @@ class Responder {
   void countDrop(int ifindex, packet::DropReason reason);
 
   std::vector<ClaimInfo> claims() const;
+  size_t claimCount() const;
   // By port name. A port that went away keeps its counters for kCountersKeptAfterRemoval (an
   // interface that flaps keeps counting), then they go — veths come and go by the thousand.
   std::map<std::string, PortCounters> counters() const;

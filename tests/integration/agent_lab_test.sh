@@ -43,7 +43,7 @@ start_agent() {  # start_agent NODE [FLAG...]
   shift
   lab_spawn "$node" "/tmp/$LAB_ID-agent-$node.log" "$L2A" agent --node-name "$node" --kubeconfig "$AGENT_KUBECONFIG" \
     --namespace "$L2A_NS" --interface '^(eth0|lan1)$' --lease-duration-ms $LEASE_MS --renew-deadline-ms 1500 \
-    --retry-period-ms 300 "$@"
+    --retry-period-ms 300 --packet-rt-priority 5 "$@"
   AGENT_PID[$node]=$LAB_LAST_PID
 }
 for n in $NODES; do start_agent "$n"; done
@@ -83,12 +83,15 @@ check "nothing is announced without a policy" all_unannounced
 lab_kubectl apply -f "$ROOT/examples/seed/l2announcer/l2policy.yaml" >/dev/null
 check "with the seed policy every address has exactly one announcer, a worker" lab_wait_for 10 all_announced_once
 # On a busy node the packet thread (answers, heartbeats) and the node Lease come first: the
-# threads that watch, plan and write run at --control-nice (10).
-thread_nice() {  # thread_nice PID NAME: the nice values of PID's threads named NAME, one line
-  ps -L -o nice=,comm= -p "$1" | awk -v n="$2" '{v = $1; $1 = ""; sub(/^ +/, ""); if ($0 == n) print v}' | sort -u | xargs
+# threads that watch, plan and write run at --control-nice (10); the packet thread is SCHED_RR
+# at --packet-rt-priority (5 here).
+thread_sched() {  # thread_sched PID NAME: "class/rt-priority/nice" of PID's threads named NAME, one line
+  ps -L -o cls=,rtprio=,nice=,comm= -p "$1" |
+    awk -v n="$2" '{c = $1 "/" $2 "/" $3; $1 = $2 = $3 = ""; sub(/^ +/, ""); if ($0 == n) print c}' | sort -u | xargs
 }
-check "the packet and Lease threads at nice 0; informers, reconcile loop and records' writer at 10" \
-  test "$(thread_nice "${AGENT_PID[w1]}" responder)/$(thread_nice "${AGENT_PID[w1]}" "node lease")/$(thread_nice "${AGENT_PID[w1]}" informer)/$(thread_nice "${AGENT_PID[w1]}" "reconcile loop")/$(thread_nice "${AGENT_PID[w1]}" "announcement re")" = "0/0/10/10/10"
+W1=${AGENT_PID[w1]}
+check "the packet thread real-time, the Lease's normal, informers, reconcile loop and records' writer at nice 10" \
+  test "$(thread_sched "$W1" responder) $(thread_sched "$W1" "node lease") $(thread_sched "$W1" informer) $(thread_sched "$W1" "reconcile loop") $(thread_sched "$W1" "announcement re")" = "RR/5/- TS/-/0 TS/-/10 TS/-/10 TS/-/10"
 declare -A OWNER
 for a in $ADDRS; do OWNER[$a]=$(owner "$a"); done
 USED=$(printf '%s\n' "${OWNER[@]}" | sort -u | wc -l)

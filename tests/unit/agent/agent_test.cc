@@ -271,21 +271,25 @@ TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
   wire::Heartbeats heartbeats(wireIo, wire::HeartbeatOptions{.node = "n1"}, [&] { agent.wireChanged(); });
   agent.setWire(&heartbeats);
   std::atomic<bool> stop{false}, n2Beats{true};
-  std::vector<std::thread> threads;
-  // However the test ends, every thread stops and is joined.
-  struct Joiner {
-    std::atomic<bool>& stop;
-    Agent& agent;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      agent.linksChanged();
-      for (auto& t : threads) t.join();
-    }
-  } joiner{stop, agent, threads};
-  // The peers' Leases first: n1's first plan sees them live (a first holder keeps what it took).
   kube::LeaseDriver peerDriver, driver;
   std::vector<std::unique_ptr<kube::LeaderElector>> peers;
+  std::vector<std::thread> threads;
+  // However the test ends, every thread stops (a held pass let go) and is joined before what
+  // they use goes.
+  struct Joiner {
+    std::function<void()> stopAll;
+    ~Joiner() { stopAll(); }
+  } joiner{[&] {
+    {
+      std::lock_guard lock(gate);
+      holding = false;
+      gateChanged.notify_all();
+    }
+    stop = true;
+    agent.linksChanged();
+    for (auto& t : threads) t.join();
+  }};
+  // The peers' Leases first: n1's first plan sees them live (a first holder keeps what it took).
   for (const char* n : {"n2", "n3"}) {
     peers.push_back(std::make_unique<kube::LeaderElector>(
         *api.client,
