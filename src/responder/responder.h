@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/pi_mutex.h"
 #include "k8s/interface_selector.h"
 #include "packet/bytes.h"
 #include "packet/ethernet.h"
@@ -182,7 +183,7 @@ class Responder {
   ReplyLimit replyLimit_;
   Clock::time_point frameTime_{};  // of the frame being handled
 
-  mutable std::mutex mutex_;
+  mutable common::PiMutex mutex_;  // shared with the packet thread: priority inheritance
   std::unordered_map<packet::IpAddress, Claim> claims_;
   std::unordered_map<int, PortState> ports_;
   std::map<std::string, PortCounters> counters_;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/pi_mutex.h"
 #include "packet/bytes.h"
 #include "packet/ip_address.h"
 #include "responder/frame_io.h"
@@ -97,7 +98,7 @@ class Heartbeats {
   std::vector<responder::Port> ports_;  // loop thread only
   std::set<int> joined_;                // loop thread only
 
-  mutable std::mutex mutex_;
+  mutable common::PiMutex mutex_;  // shared with the packet thread: priority inheritance
   Liveness liveness_;
   std::vector<packet::IpAddress> announced_;
   std::vector<std::string> keys_;
