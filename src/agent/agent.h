@@ -7,8 +7,8 @@
 // what it announces. It publishes its interfaces (carrier, MAC) as a Lease annotation.
 // Threads: the caller runs informers(), the elector (LeaseDriver) and run() on threads of its
 // own; shutdown() after run() returned; status() from any thread. The responder's packet thread
-// only ever takes the inbox lock (held for a push, never while anything is called), so no
-// reconcile, log line or API call can hold it up.
+// only ever takes the inbox lock (held for a push, never while anything is called; it inherits
+// priority, common/pi_mutex.h), so no reconcile, log line or API call can hold it up.
 #pragma once
 
 #include <atomic>
@@ -26,6 +26,7 @@
 #include "agent/cluster_view.h"
 #include "agent/handover.h"
 #include "agent/service_index.h"
+#include "common/pi_mutex.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -197,8 +198,8 @@ class Agent {
   std::unique_ptr<kube::EventRecorder> events_;
 
   // The inbox: what the packet thread (and the informers' and elector's threads) tell the loop.
-  std::mutex inbox_;
-  std::condition_variable changed_;  // with inbox_
+  common::PiMutex inbox_;  // the packet thread pushes here: priority inheritance
+  std::condition_variable_any changed_;  // with inbox_
   bool dirty_ = true;
   Steady::time_point dirtySince_ = Steady::now();  // when dirty_ was last set
   std::vector<std::pair<std::string, std::string>> reported_;  // address, "MAC on port"
