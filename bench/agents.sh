@@ -17,6 +17,7 @@ HEARTBEAT_MS=${HEARTBEAT_MS:-40}
 PACKET_RT=${PACKET_RT:-0}  # --packet-rt-priority of every agent (0: normal scheduling)
 PERF_OUT=${PERF_OUT:-}  # a file: perf records the first agent at rest (20 s, call graphs) into it
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
+L2A_LAB=${L2A_LAB:-build/l2a-lab}  # the lab API server (a copy aside lets the tree build meanwhile)
 source tests/support/netns_lab.sh
 lab_require_root
 echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB; after a restart) | heartbeat frames/s on the LAN | addresses per node min / mean / max | kill -9 → all its addresses elsewhere (of which: detection → claimed) |"
@@ -24,7 +25,7 @@ echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run() {  # run NODES SERVICES
   local nodes=$1 services=$2
   lab_init bench
-  lab_apiserver build/l2a-lab --history 100000 >/dev/null
+  lab_apiserver "$L2A_LAB" --history 100000 >/dev/null
   lab_deploy_rbac  # the l2announcer namespace, where the Leases live
   lab_kubectl apply -f deploy/crds/ >/dev/null
   local i pids=() names=()

@@ -277,8 +277,7 @@ bool Agent::nodeLeaseLive(const std::string& node, const Json& spec, Steady::tim
 }
 
 std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen,
-                              const wire::WireView& wire) {
-  auto now = Steady::now();
+                              const wire::WireView& wire, Steady::time_point now) {
   std::string inputs = std::to_string(objectEvents_.load()) + (frozen ? " frozen" : " live");
   inputs += fmt::format(" wire-excluded={} last-resort={}", fmt::join(wire.excluded, ","), fmt::join(wire.lastResort, ","));
   // Who holds what (stickiness): the records and what the peers' heartbeats list (64 each at most).
@@ -310,7 +309,7 @@ void Agent::silenceInterfaces(policy::NodeInfo& node, const wire::WireView& wire
   }
 }
 
-policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
+policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, Steady::time_point now) {
   std::vector<policy::L2Policy> policies;
   std::vector<ipam::Pool> metallbPools;
   for (const Json& p : metallbPools_->items()) metallbPools.push_back(ipam::parsePool(p, policy::kGroupMetallb));
@@ -319,7 +318,6 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly) {
       policies.push_back(std::move(p));
     }
   }
-  auto now = Steady::now();
   {
     std::lock_guard lock(mutex_);
     nextExpiry_ = Steady::time_point::max();
@@ -447,13 +445,32 @@ void Agent::logWireVerdicts(const wire::WireView& wireView) {
   wireExcluded_ = wireView.excluded;
 }
 
-void Agent::claimSuccessions(const wire::WireView& wire) {
-  if (!wire.enabled || wire.isolated || successions_.byOwner.empty()) return;
-  std::vector<const std::vector<std::pair<std::string, uint32_t>>*> lists;
-  for (const std::string& node : wire.excluded) {
-    if (node.find('/') != std::string::npos || wireExcluded_.count(node)) continue;  // an interface, or not new
-    if (auto it = successions_.byOwner.find(node); it != successions_.byOwner.end()) lists.push_back(&it->second);
+std::vector<std::string> Agent::ownersGone(const wire::WireView& wire, Steady::time_point now) {
+  std::vector<std::string> gone;
+  if (successions_.byOwner.empty()) return gone;
+  // Silent on the wire: only when we hear someone (hearing nobody, we may be the one cut off).
+  if (wire.enabled && !wire.isolated) {
+    for (const std::string& node : wire.excluded) {
+      if (node.find('/') != std::string::npos || wireExcluded_.count(node)) continue;  // an interface, or not new
+      if (successions_.byOwner.count(node)) gone.push_back(node);
+    }
   }
+  // Lease-live at the last plan we made live, and not now (expired, handed to another holder,
+  // deleted): the plan will say the same, by the same rule at the same `now`.
+  std::lock_guard lock(mutex_);
+  for (const auto& [node, list] : successions_.byOwner) {
+    if (!lastLeaseLive_.count(node) || std::find(gone.begin(), gone.end(), node) != gone.end()) continue;
+    auto record = leaseRecord_.find(kNodeLeasePrefix + node);
+    if (record == leaseRecord_.end() || !nodeLeaseLive(node, Json::parse(record->second, nullptr, false), now)) {
+      gone.push_back(node);
+    }
+  }
+  return gone;
+}
+
+void Agent::claimSuccessions(const wire::WireView& wire, Steady::time_point now) {
+  std::vector<const std::vector<std::pair<std::string, uint32_t>>*> lists;
+  for (const std::string& node : ownersGone(wire, now)) lists.push_back(&successions_.byOwner.at(node));
   if (lists.empty()) return;
   if (isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh()) return;
   std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
@@ -493,9 +510,11 @@ void Agent::keepSuccessions(const std::map<std::string, policy::AddressPlan>& pl
 }
 
 void Agent::reconcile() {
-  // First of all, before any API or netlink call: a peer the wire has just found silent.
+  // First of all, before any API or netlink call: a peer the wire has just found silent, or
+  // whose Lease has just expired.
+  auto passStart = Steady::now();
   wire::WireView wireView = wire_ ? wire_->view() : wire::WireView{};
-  claimSuccessions(wireView);
+  claimSuccessions(wireView, passStart);
   for (auto& [address, other] : takeInbox()) {
     std::lock_guard lock(mutex_);
     conflicts_[address] = std::move(other);
@@ -511,7 +530,7 @@ void Agent::reconcile() {
   // Nothing the plan depends on changed since the last one (the periodic resync on a quiet
   // cluster): skip planning, which costs O(Services), unless something is pending.
   bool wireOnlyNow = frozenNow && wireOnlyPossible(wireView);
-  std::string inputs = planInputs(mine, frozenNow, wireView);
+  std::string inputs = planInputs(mine, frozenNow, wireView, passStart);
   if (wireOnlyNow) inputs += fmt::format(" wire-only heard={}", fmt::join(wireView.heard, ","));
   bool skip = false;
   {
@@ -538,7 +557,7 @@ void Agent::reconcile() {
   auto planStart = Steady::now();
   bool frozenAtPlan = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
   bool wireOnly = frozenAtPlan && wireOnlyPossible(wireView);
-  policy::ClusterView view = snapshot(wireView, wireOnly);
+  policy::ClusterView view = snapshot(wireView, wireOnly, passStart);
   reportProblems(view.problems);
   for (auto& node : view.nodes) {
     if (node.name != options_.nodeName) continue;

@@ -134,18 +134,24 @@ class Agent {
   // `wireOnly`: frozen (the API server out of reach) but hearing peers: liveness is the wire's
   // among the nodes that were Lease-live when we were last live.
   static void silenceInterfaces(policy::NodeInfo& node, const wire::WireView& wire);
-  policy::ClusterView snapshot(const wire::WireView& wire, bool wireOnly);
+  // Leases are judged at `now`, the pass's start: a Lease the pass's first step found live is
+  // live in its plan too.
+  policy::ClusterView snapshot(const wire::WireView& wire, bool wireOnly, Steady::time_point now);
   // Caller holds mutex_. Whether NODE's Lease (its spec) is live now; keeps nextExpiry_.
   bool nodeLeaseLive(const std::string& node, const nlohmann::json& spec, Steady::time_point now);
   // A fingerprint of everything a plan depends on besides the objects' contents.
   std::string planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen,
-                         const wire::WireView& wire);
+                         const wire::WireView& wire, Steady::time_point now);
   // Our own Lease's renewals reach us through the watch: our view is current.
   bool viewFresh();
   void reconcile();
-  // A peer the wire has just found silent: what the last plan gives us after it (its
-  // successions) is claimed at once; the plan that follows confirms it or lets it go.
-  void claimSuccessions(const wire::WireView& wire);
+  // A peer the wire has just found silent, or whose Lease has expired since the last plan: what
+  // that plan gives us after it (its successions) is claimed at once; the plan that follows
+  // confirms it or lets it go.
+  void claimSuccessions(const wire::WireView& wire, Steady::time_point now);
+  // The owners of successions that are gone since the last plan: newly silent on the wire (when
+  // it can tell), or Lease-live at the last plan and not at `now`.
+  std::vector<std::string> ownersGone(const wire::WireView& wire, Steady::time_point now);
   void keepSuccessions(const std::map<std::string, policy::AddressPlan>& plans);
   void logWireVerdicts(const wire::WireView& wireView);
   // Frozen, we may still decide by the wire: heartbeats on, peers heard, and we were live.

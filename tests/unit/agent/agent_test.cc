@@ -361,6 +361,66 @@ TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
   EXPECT_EQ(st.givenBackSoon, 0u);
 }
 
+// Without heartbeats (or with a lone survivor, who hears nobody) a node's death is its Lease
+// expiring: what the last plan names this node the successor of is claimed then, ahead of the
+// plan, as on a silence on the wire. n2 and n3 are simulated by their Leases; n2's stops being
+// renewed.
+TEST(Agent, APeerWhoseLeaseExpiresLosesItsAddressesToTheirSuccessorsAheadOfThePlan) {
+  LabApi api;
+  seedCluster(api);
+  addServices(api, 59);  // 60 with "web"
+  for (const char* n : {"n2", "n3"}) api.create(kube::resources::kNodes, "", {{"metadata", {{"name", n}}}});
+  std::vector<std::string> addresses{"198.18.0.200"};
+  for (int i = 1; i <= 59; ++i) addresses.push_back("198.18.1." + std::to_string(i));
+  std::set<std::string> mine, ahead;  // n1's from the start; n2's that go to n1
+  for (const std::string& a : addresses) {
+    std::string owner = policy::chooseOwner(a, {{"n1"}, {"n2"}, {"n3"}});
+    if (owner == "n1") mine.insert(a);
+    if (owner == "n2" && policy::chooseOwner(a, {{"n1"}, {"n3"}}) == "n1") ahead.insert(a);
+  }
+  ASSERT_FALSE(ahead.empty());
+  std::atomic<bool> stopN2{false};
+  kube::LeaseDriver n2Driver, n3Driver;
+  std::vector<std::unique_ptr<kube::LeaderElector>> peers;
+  std::vector<std::thread> peerThreads;
+  struct Joiner {
+    std::function<void()> stopAll;
+    ~Joiner() { stopAll(); }
+  };
+  std::atomic<bool> stopPeers{false};
+  Joiner joiner{[&] {
+    stopN2 = stopPeers = true;
+    for (auto& t : peerThreads) t.join();
+  }};
+  for (const char* n : {"n2", "n3"}) {
+    peers.push_back(std::make_unique<kube::LeaderElector>(
+        *api.client,
+        kube::LeaderElectionConfig{.ns = "l2announcer", .name = std::string(kNodeLeasePrefix) + n, .identity = n,
+                                   .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms},
+        kube::LeaderCallbacks{}));
+  }
+  n2Driver.add(*peers[0]);
+  n3Driver.add(*peers[1]);
+  peerThreads.emplace_back([&] { n2Driver.run(stopN2); });
+  peerThreads.emplace_back([&] { n3Driver.run(stopPeers); });
+  ASSERT_TRUE(eventually([&] { return peers[0]->isLeader() && peers[1]->isLeader(); }));
+  RunningAgent running(api);  // stopped before the peers (declared after them)
+  auto announced = [&] {
+    auto list = running.agent.status().announced;
+    return std::set<std::string>(list.begin(), list.end());
+  };
+  ASSERT_TRUE(eventually([&] { return announced() == mine; })) << "n1 never settled on its share";
+  stopN2 = true;  // n2's Lease is no longer renewed: expired 2 s after its last renewal
+  std::set<std::string> expected = mine;
+  expected.insert(ahead.begin(), ahead.end());
+  EXPECT_TRUE(eventually([&] { return announced() == expected; }));
+  EXPECT_TRUE(eventually([&] { return running.agent.status().claimedAhead > 0; }));
+  AgentStatus st = running.agent.status();
+  EXPECT_EQ(st.claimedAhead, ahead.size()) << "claimed by the plan, not ahead of it";
+  EXPECT_EQ(st.takeoversByCause["lease"], ahead.size());
+  EXPECT_EQ(st.givenBackSoon, 0u);
+}
+
 // A Service update the plan cannot see (a condition someone writes) costs no plan; one it can
 // see (another address) does. Before, every update re-planned: at 10,000 Services the
 // condition writes alone kept every agent re-planning 10,000 addresses many times a second.
