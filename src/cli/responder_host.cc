@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 
 namespace l2a::cli {
@@ -66,6 +67,7 @@ void ResponderHost::refreshLinks() {
     spdlog::info("event=port_down ifindex={}", ifindex);
   }
   sockets_ = std::move(kept);
+  openHeartbeatSockets();
   responder_.setPorts(ports);
   if (heartbeats_) heartbeats_->setPorts(ports);
   if (linksChanged_) linksChanged_();
@@ -91,20 +93,58 @@ void ResponderHost::receiveFrom(int ifindex) {
     auto n = it->second.receive(buffer);
     if (!n) return;
     std::span<const std::byte> frame(buffer.data(), *n);
-    if (heartbeats_ && heartbeats_->handleFrame(ifindex, frame)) continue;
     responder_.handleFrame(ifindex, frame);
   }
 }
 
 wire::Heartbeats& ResponderHost::enableHeartbeats(wire::HeartbeatOptions options, std::function<void()> changed) {
   heartbeats_ = std::make_unique<wire::Heartbeats>(*this, std::move(options), std::move(changed));
+  openHeartbeatSockets();
   heartbeats_->setPorts(responder_.ports());
   return *heartbeats_;
+}
+
+void ResponderHost::openHeartbeatSockets() {
+  if (!heartbeats_) return;
+  std::erase_if(heartbeatSockets_, [this](const auto& entry) { return !sockets_.count(entry.first); });
+  for (const auto& [ifindex, sock] : sockets_) {
+    if (heartbeatSockets_.count(ifindex)) continue;
+    auto opened = net::PacketSocket::open(ifindex, net::FrameFilter::kHeartbeats);
+    if (!opened) {
+      spdlog::error("event=port_open_failed ifindex={} error=\"{}\"", ifindex, opened.error().message);
+      continue;
+    }
+    heartbeatSockets_.emplace(ifindex, std::move(opened).value());
+  }
+}
+
+responder::Clock::time_point ResponderHost::arrivalTime(responder::Clock::time_point now,
+                                                        std::chrono::system_clock::time_point wallNow,
+                                                        std::chrono::system_clock::time_point arrived,
+                                                        responder::Clock::time_point lastDrain) {
+  auto at = now - std::chrono::duration_cast<responder::Clock::duration>(wallNow - arrived);
+  return std::clamp(at, std::min(lastDrain, now), now);
+}
+
+void ResponderHost::drainHeartbeats(responder::Clock::time_point now) {
+  std::array<std::byte, 2048> buffer;
+  auto wallNow = std::chrono::system_clock::now();
+  for (auto& [ifindex, sock] : heartbeatSockets_) {
+    for (int i = 0; i < kHeartbeatsPerDrain; ++i) {
+      std::chrono::system_clock::time_point arrived;
+      auto n = sock.receive(buffer, &arrived);
+      if (!n) break;
+      heartbeats_->handleFrame(ifindex, std::span<const std::byte>(buffer.data(), *n),
+                               arrivalTime(now, wallNow, arrived, lastDrain_));
+    }
+  }
+  lastDrain_ = now;
 }
 
 void ResponderHost::run() {
   loop_.run([this] {
     lastTurn_ = responder::Clock::now();
+    if (heartbeats_) drainHeartbeats(lastTurn_);
     auto next = responder_.tick(lastTurn_);
     auto turn = lastTurn_ + kTurn;
     if (heartbeats_) turn = std::min(turn, heartbeats_->tick(lastTurn_));

@@ -33,6 +33,13 @@ class ResponderHost : public responder::FrameIo {
   // called on the loop thread when a verdict changes. Null until enabled.
   wire::Heartbeats& enableHeartbeats(wire::HeartbeatOptions options, std::function<void()> changed);
   wire::Heartbeats* heartbeats() { return heartbeats_.get(); }
+  // A frame the kernel stamped `arrived` (wall clock), read at `now` (steady; the wall clock
+  // then `wallNow`), on the steady clock: never before `lastDrain` (it was not queued then,
+  // whatever step the wall clock made meanwhile) nor after `now`.
+  static responder::Clock::time_point arrivalTime(responder::Clock::time_point now,
+                                                  std::chrono::system_clock::time_point wallNow,
+                                                  std::chrono::system_clock::time_point arrived,
+                                                  responder::Clock::time_point lastDrain);
 
   bool send(int ifindex, packet::ByteSpan frame) override;
   void joinMulticast(int ifindex, const packet::MacAddress& group) override;
@@ -43,6 +50,11 @@ class ResponderHost : public responder::FrameIo {
                 responder::AnnouncementConfig config);
   void refreshLinks();
   void receiveFrom(int ifindex);
+  // Heartbeats are read when the loop turns (it turns to send ours and to judge the peers' at
+  // the moment a window runs out), not woken for one by one: with N peers that is N wake-ups
+  // per interval fewer. Each frame is judged at the kernel's time of arrival.
+  void openHeartbeatSockets();
+  void drainHeartbeats(responder::Clock::time_point now);
 
   net::EventLoop loop_;
   net::LinkWatcher watcher_;
@@ -51,6 +63,9 @@ class ResponderHost : public responder::FrameIo {
   std::map<int, net::PacketSocket> sockets_;
   std::function<void()> linksChanged_;
   std::unique_ptr<wire::Heartbeats> heartbeats_;
+  std::map<int, net::PacketSocket> heartbeatSockets_;  // by ifindex, beside sockets_
+  responder::Clock::time_point lastDrain_ = responder::Clock::now();
+  static constexpr int kHeartbeatsPerDrain = 4096;
   // The loop turns at least every kTurn; a frame handled more than kStall after the last turn
   // waited out a stall of the whole process (SIGSTOP, VM pause). Such frames are discarded
   // unread: answering them late could override the node that took over meanwhile.

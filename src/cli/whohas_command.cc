@@ -97,7 +97,7 @@ Result<ProbeSession> openProbe(const WhohasOptions& options) {
   ProbeSession session{link->name, sourceFor(*target, ifindex, preferredSource), link->mac, *target,
                        std::move(sock).value(), std::nullopt};
   if (options.heartbeats) {
-    if (auto opened = net::PacketSocket::open(ifindex, net::FrameFilter::kRequests)) {
+    if (auto opened = net::PacketSocket::open(ifindex, net::FrameFilter::kHeartbeats)) {
       session.heartbeats.emplace(std::move(opened).value());
       (void)session.heartbeats->joinMulticast(wire::kHeartbeatGroup);
     }

@@ -3,6 +3,7 @@
 // used from one thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 
@@ -16,6 +17,8 @@ enum class FrameFilter {
   kRequests,  // untagged ARP requests/replies and ICMPv6 NS/NA (the responder: requests to
               // answer, others' announcements to detect conflicts)
   kReplies,   // untagged ARP replies and ICMPv6 Neighbor Advertisements (whohas)
+  kHeartbeats,  // the agents' heartbeats (untagged, EtherType 0x88B5), each stamped with
+                // the kernel's time of arrival
 };
 
 class PacketSocket {
@@ -30,8 +33,9 @@ class PacketSocket {
 
   int fd() const { return fd_; }
   int ifindex() const { return ifindex_; }
-  // One frame into `buffer`; error code "again" when nothing is queued (non-blocking).
-  Result<size_t> receive(std::span<std::byte> buffer);
+  // One frame into `buffer`; error code "again" when nothing is queued (non-blocking). With
+  // `arrived`, when the kernel received it (kHeartbeats sockets; others: now).
+  Result<size_t> receive(std::span<std::byte> buffer, std::chrono::system_clock::time_point* arrived = nullptr);
   bool send(packet::ByteSpan frame);
   Status<> joinMulticast(const packet::MacAddress& group);
   Status<> leaveMulticast(const packet::MacAddress& group);

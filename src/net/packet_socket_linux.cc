@@ -7,9 +7,11 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
+#include <vector>
 #include <cerrno>
 #include <cstring>
 
@@ -19,34 +21,42 @@ namespace {
 constexpr int kReceiveBufferBytes = 4 << 20;
 
 // Classic BPF: untagged frames only (VLAN traffic belongs to the VLAN's own interface), then ARP
-// with one of two operations, the agents' heartbeats (EtherType 0x88B5, the responder only), or
-// IPv6 + ICMPv6 (no extension headers) with one of two types.
+// with one of two operations or IPv6 + ICMPv6 (no extension headers) with one of two types.
 // The responder takes requests (ARP request, NS) and others' announcements (ARP reply, NA, for
-// conflict detection); whohas takes answers only.
-std::array<sock_filter, 16> filterProgram(FrameFilter kind) {
+// conflict detection); whohas takes answers only. The agents' heartbeats have a socket of their
+// own, read when the loop turns rather than woken for each.
+std::vector<sock_filter> filterProgram(FrameFilter kind) {
+  if (kind == FrameFilter::kHeartbeats) {
+    return {
+        /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),  // tagged: drop
+        /* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x88b5, 0, 1),
+        /* 4 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
+        /* 5 */ BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+  }
   bool requests = kind == FrameFilter::kRequests;
   uint32_t arpA = requests ? 1 : 2, arpB = 2;
   uint32_t icmpA = requests ? 135 : 136, icmpB = 136;
-  uint32_t heartbeat = requests ? 0x88b5 : ETH_P_ARP;  // ARP never gets this far: no match
-  return {{
+  return {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                         static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
-      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 13),         // tagged: drop
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 12),         // tagged: drop
       /* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 3),  // not ARP: try the others
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 3),  // not ARP: try IPv6
       /* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),                // ARP operation
-      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpA, 8, 0),
-      /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpB, 7, 8),
-      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, heartbeat, 6, 0),
-      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 6),
-      /* 9 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),                // next header
-      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 4),
-      /* 11 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),               // ICMPv6 type
-      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpA, 1, 0),
-      /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpB, 0, 1),
-      /* 14 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
-      /* 15 */ BPF_STMT(BPF_RET | BPF_K, 0),
-  }};
+      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpA, 7, 0),
+      /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arpB, 6, 7),
+      /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 6),
+      /* 8 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),                // next header
+      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 4),
+      /* 10 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),               // ICMPv6 type
+      /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpA, 1, 0),
+      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, icmpB, 0, 1),
+      /* 13 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
+      /* 14 */ BPF_STMT(BPF_RET | BPF_K, 0),
+  };
 }
 
 Error socketError(const char* what, int ifindex) {
@@ -88,6 +98,9 @@ Result<PacketSocket> PacketSocket::open(int ifindex, FrameFilter filter) {
   }
   int rcvbuf = kReceiveBufferBytes;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);  // best effort
+  if (filter == FrameFilter::kHeartbeats && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
+    return fail(socketError("SO_TIMESTAMPNS", ifindex));
+  }
 
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
@@ -118,10 +131,31 @@ PacketSocket::~PacketSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<size_t> PacketSocket::receive(std::span<std::byte> buffer) {
+Result<size_t> PacketSocket::receive(std::span<std::byte> buffer, std::chrono::system_clock::time_point* arrived) {
   for (;;) {
-    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_TRUNC);
-    if (n >= 0) return static_cast<size_t>(n) > buffer.size() ? buffer.size() : static_cast<size_t>(n);
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (arrived != nullptr) {
+      msg.msg_control = control.data();
+      msg.msg_controllen = control.size();
+    }
+    ssize_t n = ::recvmsg(fd_, &msg, MSG_TRUNC);
+    if (n >= 0) {
+      if (arrived != nullptr) {
+        *arrived = std::chrono::system_clock::now();
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+          timespec ts;
+          std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          *arrived = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+        }
+      }
+      return static_cast<size_t>(n) > buffer.size() ? buffer.size() : static_cast<size_t>(n);
+    }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return fail("again", "no frame queued");
     return fail(socketError("recv", ifindex_));
