@@ -49,3 +49,5 @@ echo
 build/bench/l2a-bench-plan --nodes 20 100 1000 --addresses 10000 50000
 echo
 bash bench/agents.sh
+echo
+bash bench/at_rest.sh

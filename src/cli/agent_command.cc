@@ -51,7 +51,7 @@ Result<HeartbeatKeys, std::string> readHeartbeatKeys(const std::string& path) {
 }  // namespace
 
 int runAgent(const AgentCommandOptions& options) {
-  limitMallocArenas();
+  limitMallocArenas(kAgentMallocArenas);
   std::string node = options.nodeName;
   if (node.empty() && std::getenv("NODE_NAME") != nullptr) node = std::getenv("NODE_NAME");
   if (node.empty()) {

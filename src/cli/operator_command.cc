@@ -27,7 +27,7 @@
 namespace l2a::cli {
 
 int runOperator(const OperatorOptions& options) {
-  limitMallocArenas();
+  limitMallocArenas(kOperatorMallocArenas);
   auto config = kube::resolveClientConfig(options.kubeconfig, options.context, kube::processEnvironment());
   if (!config) {
     fmt::print(stderr, "l2a: error: {}\n", config.error().message);
