@@ -29,20 +29,11 @@ run() {  # run NODES SERVICES
   lab_deploy_rbac  # the l2announcer namespace, where the Leases live
   lab_kubectl apply -f deploy/crds/ >/dev/null
   local i pids=() names=()
-  for ((i = 1; i <= nodes; i++)); do
-    lab_host "n$i" "198.18.0.$((10 + i))/24"
-    printf 'apiVersion: v1\nkind: Node\nmetadata: {name: n%s}\n' "$i" | lab_kubectl apply -f - >/dev/null
-  done
+  lab_bench_nodes "$nodes"
   # Every heartbeat frame entering the bridge, counted once.
   ip netns exec "$LAB_LAN" nft add table bridge heartbeats
   ip netns exec "$LAB_LAN" nft add chain bridge heartbeats in '{ type filter hook prerouting priority 0; }'
   ip netns exec "$LAB_LAN" nft add rule bridge heartbeats in ether type 0x88b5 counter
-  lab_kubectl apply -f - >/dev/null <<'YAML'
-apiVersion: l2announcer.io/v1alpha1
-kind: L2AnnouncementPolicy
-metadata: {name: all}
-spec: {loadBalancerIPs: true, interfaces: ["^eth0$"]}
-YAML
   # Services with their addresses already in status (no operator: only the agents load the API).
   for ((s = 0; s < services; s++)); do
     # An ordinary Service: labels, an annotation, a selector, one port.

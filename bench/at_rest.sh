@@ -23,16 +23,7 @@ run() {  # run LABEL BINARY NODES
   lab_apiserver "$L2A_LAB" >/dev/null
   lab_deploy_rbac
   lab_kubectl apply -f deploy/crds/ >/dev/null
-  for ((i = 1; i <= nodes; i++)); do
-    lab_host "n$i" "198.18.0.$((10 + i))/24"
-    printf 'apiVersion: v1\nkind: Node\nmetadata: {name: n%s}\n' "$i" | lab_kubectl apply -f - >/dev/null
-  done
-  lab_kubectl apply -f - >/dev/null <<'YAML'
-apiVersion: l2announcer.io/v1alpha1
-kind: L2AnnouncementPolicy
-metadata: {name: all}
-spec: {loadBalancerIPs: true, interfaces: ["^eth0$"]}
-YAML
+  lab_bench_nodes "$nodes"
   for ((i = 1; i <= nodes; i++)); do
     lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "$binary" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms 4000 --renew-deadline-ms 3000 --retry-period-ms 1000 \

@@ -274,6 +274,20 @@ users: [{name: lab, user: {}}]
 YAML
 }
 
+lab_bench_nodes() {  # lab_bench_nodes N: hosts n1..nN on the LAN (198.18.0.11 on), their Node objects, one policy announcing every LoadBalancer address on eth0
+  local i
+  for ((i = 1; i <= $1; i++)); do
+    lab_host "n$i" "198.18.0.$((10 + i))/24"
+    printf 'apiVersion: v1\nkind: Node\nmetadata: {name: n%s}\n' "$i" | lab_kubectl apply -f - >/dev/null
+  done
+  lab_kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: l2announcer.io/v1alpha1
+kind: L2AnnouncementPolicy
+metadata: {name: all}
+spec: {loadBalancerIPs: true, interfaces: ["^eth0$"]}
+YAML
+}
+
 lab_kubectl() {  # kubectl against the lab API server, from the LAN namespace
   ip netns exec "$LAB_LAN" env KUBECONFIG="$LAB_KUBECONFIG" KUBECACHEDIR="/tmp/$LAB_ID-kubecache" kubectl "$@"
 }

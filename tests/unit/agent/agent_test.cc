@@ -227,6 +227,42 @@ TEST(Agent, AFewTakeOversAreEventsOnTheirServices) {
   EXPECT_TRUE(eventsWithReason(api, "AnnouncementsStarted").empty());
 }
 
+// However a test ends, its threads stop and are joined before what they use goes.
+struct Joiner {
+  std::function<void()> stopAll;
+  ~Joiner() { stopAll(); }
+};
+
+// Three nodes, 60 addresses (seedCluster's and 59 more): n1 (the agent) and n2, n3 (simulated).
+// What n1 owns from the start, and where n2's addresses go once n2 is gone.
+struct SharesOfThree {
+  std::set<std::string> mine, ahead, toN3;  // n1's; n2's that go to n1; n2's that go to n3
+};
+
+SharesOfThree seedThreeNodes(LabApi& api) {
+  seedCluster(api);
+  addServices(api, 59);  // 60 with "web"
+  for (const char* n : {"n2", "n3"}) api.create(kube::resources::kNodes, "", {{"metadata", {{"name", n}}}});
+  std::vector<std::string> addresses{"198.18.0.200"};
+  for (int i = 1; i <= 59; ++i) addresses.push_back("198.18.1." + std::to_string(i));
+  SharesOfThree shares;
+  for (const std::string& a : addresses) {
+    std::string owner = policy::chooseOwner(a, {{"n1"}, {"n2"}, {"n3"}});
+    if (owner == "n1") shares.mine.insert(a);
+    if (owner == "n2") (policy::chooseOwner(a, {{"n1"}, {"n3"}}) == "n1" ? shares.ahead : shares.toN3).insert(a);
+  }
+  return shares;
+}
+
+// A simulated peer's node Lease, renewed by whichever LeaseDriver it is added to.
+std::unique_ptr<kube::LeaderElector> peerLease(LabApi& api, const std::string& node) {
+  return std::make_unique<kube::LeaderElector>(
+      *api.client,
+      kube::LeaderElectionConfig{.ns = "l2announcer", .name = std::string(kNodeLeasePrefix) + node, .identity = node,
+                                 .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms},
+      kube::LeaderCallbacks{});
+}
+
 // A peer falls silent on the wire: what the last plan names this node the successor of is
 // answered at once — before this node reads its links, its caches or plans again (at 10,000
 // addresses the plan alone took 24–61 ms). Peers n2 and n3 are simulated: Leases renewed here,
@@ -234,19 +270,10 @@ TEST(Agent, AFewTakeOversAreEventsOnTheirServices) {
 // cannot tell whether it is the one cut off, and claims nothing ahead).
 TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
   LabApi api;
-  seedCluster(api);
-  addServices(api, 59);  // 60 with "web"
-  for (const char* n : {"n2", "n3"}) api.create(kube::resources::kNodes, "", {{"metadata", {{"name", n}}}});
-  std::vector<std::string> addresses{"198.18.0.200"};
-  for (int i = 1; i <= 59; ++i) addresses.push_back("198.18.1." + std::to_string(i));
-  std::set<std::string> mine, ahead, toN3;  // n1's from the start; n2's that go to n1, to n3
-  for (const std::string& a : addresses) {
-    std::string owner = policy::chooseOwner(a, {{"n1"}, {"n2"}, {"n3"}});
-    if (owner == "n1") mine.insert(a);
-    if (owner == "n2") (policy::chooseOwner(a, {{"n1"}, {"n3"}}) == "n1" ? ahead : toN3).insert(a);
-  }
+  SharesOfThree shares = seedThreeNodes(api);
+  const std::set<std::string>& mine = shares.mine, &ahead = shares.ahead;
   ASSERT_FALSE(ahead.empty());
-  ASSERT_FALSE(toN3.empty());
+  ASSERT_FALSE(shares.toN3.empty());
 
   // Links read by every pass; held on request, so a pass can be stopped before it plans.
   std::mutex gate;
@@ -274,12 +301,8 @@ TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
   kube::LeaseDriver peerDriver, driver;
   std::vector<std::unique_ptr<kube::LeaderElector>> peers;
   std::vector<std::thread> threads;
-  // However the test ends, every thread stops (a held pass let go) and is joined before what
-  // they use goes.
-  struct Joiner {
-    std::function<void()> stopAll;
-    ~Joiner() { stopAll(); }
-  } joiner{[&] {
+  // However the test ends, every thread stops (a held pass let go).
+  Joiner joiner{[&] {
     {
       std::lock_guard lock(gate);
       holding = false;
@@ -291,11 +314,7 @@ TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
   }};
   // The peers' Leases first: n1's first plan sees them live (a first holder keeps what it took).
   for (const char* n : {"n2", "n3"}) {
-    peers.push_back(std::make_unique<kube::LeaderElector>(
-        *api.client,
-        kube::LeaderElectionConfig{.ns = "l2announcer", .name = std::string(kNodeLeasePrefix) + n, .identity = n,
-                                   .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms},
-        kube::LeaderCallbacks{}));
+    peers.push_back(peerLease(api, n));
     peerDriver.add(*peers.back());
   }
   threads.emplace_back([&] { peerDriver.run(stop); });
@@ -367,38 +386,18 @@ TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsBeforeAnyPlan) {
 // renewed.
 TEST(Agent, APeerWhoseLeaseExpiresLosesItsAddressesToTheirSuccessorsAheadOfThePlan) {
   LabApi api;
-  seedCluster(api);
-  addServices(api, 59);  // 60 with "web"
-  for (const char* n : {"n2", "n3"}) api.create(kube::resources::kNodes, "", {{"metadata", {{"name", n}}}});
-  std::vector<std::string> addresses{"198.18.0.200"};
-  for (int i = 1; i <= 59; ++i) addresses.push_back("198.18.1." + std::to_string(i));
-  std::set<std::string> mine, ahead;  // n1's from the start; n2's that go to n1
-  for (const std::string& a : addresses) {
-    std::string owner = policy::chooseOwner(a, {{"n1"}, {"n2"}, {"n3"}});
-    if (owner == "n1") mine.insert(a);
-    if (owner == "n2" && policy::chooseOwner(a, {{"n1"}, {"n3"}}) == "n1") ahead.insert(a);
-  }
+  SharesOfThree shares = seedThreeNodes(api);
+  const std::set<std::string>& mine = shares.mine, &ahead = shares.ahead;
   ASSERT_FALSE(ahead.empty());
-  std::atomic<bool> stopN2{false};
+  std::atomic<bool> stopN2{false}, stopPeers{false};
   kube::LeaseDriver n2Driver, n3Driver;
   std::vector<std::unique_ptr<kube::LeaderElector>> peers;
   std::vector<std::thread> peerThreads;
-  struct Joiner {
-    std::function<void()> stopAll;
-    ~Joiner() { stopAll(); }
-  };
-  std::atomic<bool> stopPeers{false};
   Joiner joiner{[&] {
     stopN2 = stopPeers = true;
     for (auto& t : peerThreads) t.join();
   }};
-  for (const char* n : {"n2", "n3"}) {
-    peers.push_back(std::make_unique<kube::LeaderElector>(
-        *api.client,
-        kube::LeaderElectionConfig{.ns = "l2announcer", .name = std::string(kNodeLeasePrefix) + n, .identity = n,
-                                   .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms},
-        kube::LeaderCallbacks{}));
-  }
+  for (const char* n : {"n2", "n3"}) peers.push_back(peerLease(api, n));
   n2Driver.add(*peers[0]);
   n3Driver.add(*peers[1]);
   peerThreads.emplace_back([&] { n2Driver.run(stopN2); });
