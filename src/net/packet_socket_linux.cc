@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <vector>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace l2a::net {
 namespace {
