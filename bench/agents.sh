@@ -5,7 +5,9 @@
 # server's counters), agent and operator CPU and memory, heartbeat frames per second on the LAN
 # (an nftables counter on the bridge), the spread of addresses over the nodes, then kill -9 of the busiest agent and the time
 # until every address is announced again. Who announces how many comes from each agent's
-# l2a_announced_addresses gauge (its claims, not its logs). One Markdown row per run.
+# l2a_announced_addresses gauge (its plan's claims, not its logs); after the kill, from each
+# survivor's l2a_claimed_addresses (what its responder answers for: claimed on the silence
+# before any plan counts them). One Markdown row per run.
 # Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone;
 #        PACKET_RT=10: the agents' packet threads real-time)
 set -uo pipefail
@@ -68,12 +70,22 @@ YAML
       --heartbeat-interval-ms "$HEARTBEAT_MS" --packet-rt-priority "$PACKET_RT"
     pids+=("$LAB_LAST_PID")
   done
-  claims() {  # claims [SKIP]: each agent's l2a_announced_addresses, one line per node (node SKIP left out)
-    local i
+  # claims [SKIP [GAUGE]]: each agent's GAUGE (l2a_announced_addresses), one line per node in
+  # node order (node SKIP left out). All agents are asked at once: one after another, 20 agents
+  # on a loaded machine took seconds, and that was counted as the take-over's.
+  claims() {
+    local i dir asked=() gauge=${2:-l2a_announced_addresses}
+    dir=$(mktemp -d)
     for ((i = 1; i <= nodes; i++)); do
       [[ $i == "${1:-0}" ]] && continue
-      lab_exec "n$i" curl -s --max-time 2 http://127.0.0.1:9611/metrics | awk '$1 == "l2a_announced_addresses" {print int($2)}'
+      lab_exec "n$i" curl -s --max-time 2 http://127.0.0.1:9611/metrics >"$dir/$i" &
+      asked+=($!)
     done
+    wait "${asked[@]}"
+    for ((i = 1; i <= nodes; i++)); do
+      [[ -f $dir/$i ]] && awk -v g="$gauge" '$1 == g {print int($2)}' "$dir/$i"
+    done
+    rm -rf "$dir"
   }
   total() { claims "$@" | awk '{s += $1} END {print s + 0}'; }
   # Converged: every address claimed exactly once (the sum of the gauges), three times in a row
@@ -138,7 +150,7 @@ YAML
   start=$(date +%s%N)
   killed_at=$(date -u +%Y-%m-%dT%H:%M:%S.%3N)
   kill -9 "${pids[$((victim - 1))]}"
-  all_elsewhere() { [[ $(total "$victim") -ge $services ]]; }
+  all_elsewhere() { [[ $(total "$victim" l2a_claimed_addresses) -ge $services ]]; }
   local ms="-"
   if [[ $most -gt 0 ]] && lab_wait_for 60 all_elsewhere; then
     ms="$(( ($(date +%s%N) - start) / 1000000 )) ms ($most addresses)"

@@ -214,6 +214,14 @@ void Agent::markDirty() {
 
 void Agent::linksChanged() { wake(); }
 
+void Agent::wireChanged() {
+  if (wire_ != nullptr) {
+    auto detected = Steady::now();
+    claimOnSilence(wire_->view(detected), detected);
+  }
+  wake();
+}
+
 void Agent::conflictSeen(const packet::IpAddress& address, const packet::MacAddress& other, const std::string& port) {
   std::string text = packet::toString(address);
   std::string who = other.toString() + " on " + port;
@@ -447,18 +455,18 @@ void Agent::logWireVerdicts(const wire::WireView& wireView) {
 
 std::vector<std::string> Agent::ownersGone(const wire::WireView& wire, Steady::time_point now) {
   std::vector<std::string> gone;
-  if (successions_.byOwner.empty()) return gone;
+  if (successions_->byOwner.empty()) return gone;
   // Silent on the wire: only when we hear someone (hearing nobody, we may be the one cut off).
   if (wire.enabled && !wire.isolated) {
     for (const std::string& node : wire.excluded) {
       if (node.find('/') != std::string::npos || wireExcluded_.count(node)) continue;  // an interface, or not new
-      if (successions_.byOwner.count(node)) gone.push_back(node);
+      if (successions_->byOwner.count(node)) gone.push_back(node);
     }
   }
   // Lease-live at the last plan we made live, and not now (expired, handed to another holder,
   // deleted): the plan will say the same, by the same rule at the same `now`.
   std::lock_guard lock(mutex_);
-  for (const auto& [node, list] : successions_.byOwner) {
+  for (const auto& [node, list] : successions_->byOwner) {
     if (!lastLeaseLive_.count(node) || std::find(gone.begin(), gone.end(), node) != gone.end()) continue;
     auto record = leaseRecord_.find(kNodeLeasePrefix + node);
     if (record == leaseRecord_.end() || !nodeLeaseLive(node, Json::parse(record->second, nullptr, false), now)) {
@@ -470,25 +478,21 @@ std::vector<std::string> Agent::ownersGone(const wire::WireView& wire, Steady::t
 
 void Agent::claimSuccessions(const wire::WireView& wire, Steady::time_point now) {
   std::vector<const std::vector<std::pair<std::string, uint32_t>>*> lists;
-  for (const std::string& node : ownersGone(wire, now)) lists.push_back(&successions_.byOwner.at(node));
+  for (const std::string& node : ownersGone(wire, now)) lists.push_back(&successions_->byOwner.at(node));
   if (lists.empty()) return;
   if (isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh()) return;
   std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
   {
     std::lock_guard lock(mutex_);
     if (status_.frozen) return;
-    std::map<uint32_t, std::optional<k8s::InterfaceSelector>> selectors;
     for (const auto* list : lists) {
       for (const auto& [address, set] : *list) {
         if (handover_.claimed().count(address) || claimedAhead_.count(address)) continue;
-        auto [known, fresh] = selectors.try_emplace(set);
-        if (fresh) {
-          if (auto created = k8s::InterfaceSelector::create(successions_.patterns[set])) known->second = std::move(*created);
-        }
+        const auto& selector = successions_->selectors[set];
         auto ip = packet::parseIpAddress(address);
-        if (!known->second || !ip) continue;
-        toClaim.emplace_back(*ip, *known->second);
-        claimedAhead_.emplace(address, set);
+        if (!selector || !ip) continue;
+        toClaim.emplace_back(*ip, *selector);
+        claimedAhead_.emplace(address, successions_->patterns[set]);
         status_.announced.push_back(address);  // as claimed, for /metrics (the plan sets it anew)
       }
     }
@@ -498,15 +502,92 @@ void Agent::claimSuccessions(const wire::WireView& wire, Steady::time_point now)
   claimedAheadAt_ = Steady::now();
 }
 
+void Agent::claimOnSilence(const wire::WireView& wire, Steady::time_point detected) {
+  std::set<std::string> before = std::exchange(silentSeen_, wire.excluded);
+  // Hearing nobody, we may be the one cut off: the pass decides, with the Leases.
+  if (!wire.enabled || wire.isolated) return;
+  std::shared_ptr<const Successions> successions;
+  {
+    std::lock_guard lock(inbox_);
+    if (shuttingDown_.load() || detected >= claimsAheadUntil_) return;
+    successions = successionsShared_;
+  }
+  std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
+  std::vector<std::pair<std::string, std::vector<std::string>>> claimed;
+  for (const std::string& node : wire.excluded) {
+    if (node.find('/') != std::string::npos || before.count(node)) continue;  // an interface, or not new
+    auto list = successions->byOwner.find(node);
+    if (list == successions->byOwner.end()) continue;
+    for (const auto& [address, set] : list->second) {
+      const auto& selector = successions->selectors[set];
+      auto ip = packet::parseIpAddress(address);
+      if (!selector || !ip) continue;
+      toClaim.emplace_back(*ip, *selector);
+      claimed.emplace_back(address, successions->patterns[set]);
+    }
+  }
+  if (toClaim.empty()) return;
+  responder_.claim(std::move(toClaim));  // the responder's lock, PiMutex: never a control-plane lock
+  auto at = Steady::now();
+  std::lock_guard lock(inbox_);
+  if (claimedOnSilence_.empty()) silenceFoundAt_ = detected;
+  silenceClaimedAt_ = at;
+  claimedOnSilence_.insert(claimedOnSilence_.end(), std::make_move_iterator(claimed.begin()),
+                           std::make_move_iterator(claimed.end()));
+}
+
+void Agent::takeClaimedOnSilence() {
+  std::vector<std::pair<std::string, std::vector<std::string>>> claimed;
+  Steady::time_point found, at;
+  {
+    std::lock_guard lock(inbox_);
+    claimed.swap(claimedOnSilence_);
+    found = silenceFoundAt_;
+    at = silenceClaimedAt_;
+  }
+  if (claimed.empty()) return;
+  // The take-over began when the silence was found, and was answered when these were claimed.
+  passWokenAt_ = std::min(passWokenAt_, found);
+  claimedAheadAt_ = at;
+  std::lock_guard lock(mutex_);
+  for (auto& [address, patterns] : claimed) {
+    if (claimedAhead_.try_emplace(address, std::move(patterns)).second && !handover_.claimed().count(address)) {
+      status_.announced.push_back(address);  // as claimed, for /metrics (the plan sets it anew)
+    }
+  }
+}
+
+void Agent::allowClaimsAhead() {
+  // Frozen once our renewal is older than the deadline (fencing.h), or once our own Lease has
+  // not come back through the watch for a Lease duration (viewFresh): until the first of them.
+  Steady::time_point until{};
+  if (lease_->isLeader()) {
+    std::lock_guard lock(mutex_);
+    auto seen = leaseSeen_.find(kNodeLeasePrefix + options_.nodeName);
+    if (!status_.frozen && seen != leaseSeen_.end()) {
+      until = std::min(lease_->lastRenew() + options_.renewDeadline, seen->second + options_.leaseDuration);
+    }
+  }
+  std::lock_guard lock(inbox_);
+  claimsAheadUntil_ = until;
+  successionsShared_ = successions_;
+}
+
 void Agent::keepSuccessions(const std::map<std::string, policy::AddressPlan>& plans) {
-  successions_ = {};
+  auto next = std::make_shared<Successions>();
   std::map<std::vector<std::string>, uint32_t> sets;
   for (const auto& [address, plan] : plans) {
     if (plan.successor != options_.nodeName || plan.owner.empty() || plan.owner == options_.nodeName) continue;
-    auto [set, fresh] = sets.try_emplace(plan.interfacePatterns, static_cast<uint32_t>(successions_.patterns.size()));
-    if (fresh) successions_.patterns.push_back(plan.interfacePatterns);
-    successions_.byOwner[plan.owner].emplace_back(address, set->second);
+    auto [set, fresh] = sets.try_emplace(plan.interfacePatterns, static_cast<uint32_t>(next->patterns.size()));
+    if (fresh) {
+      next->patterns.push_back(plan.interfacePatterns);
+      auto created = k8s::InterfaceSelector::create(plan.interfacePatterns);
+      next->selectors.push_back(created ? std::optional(std::move(*created)) : std::nullopt);
+    }
+    next->byOwner[plan.owner].emplace_back(address, set->second);
   }
+  successions_ = std::move(next);
+  allowClaimsAhead();
 }
 
 void Agent::reconcile() {
@@ -514,7 +595,9 @@ void Agent::reconcile() {
   // whose Lease has just expired.
   auto passStart = Steady::now();
   wire::WireView wireView = wire_ ? wire_->view() : wire::WireView{};
+  takeClaimedOnSilence();
   claimSuccessions(wireView, passStart);
+  allowClaimsAhead();
   for (auto& [address, other] : takeInbox()) {
     std::lock_guard lock(mutex_);
     conflicts_[address] = std::move(other);
@@ -636,12 +719,12 @@ void Agent::reconcile() {
     if (!known->second) continue;  // invalid policies never reach a plan
     // Claimed ahead of this plan on its owner's silence, as this plan has it: answered already.
     auto ahead = claimedAhead_.find(address);
-    if (ahead != claimedAhead_.end() && successions_.patterns[ahead->second] == patterns) continue;
+    if (ahead != claimedAhead_.end() && ahead->second == patterns) continue;
     toClaim.emplace_back(*packet::parseIpAddress(address), *known->second);
   }
   // Claimed ahead, but this plan does not give it to us (it saw more than the silence): let go.
   size_t ahead = 0;
-  for (const auto& [address, set] : claimedAhead_) {
+  for (const auto& [address, patterns] : claimedAhead_) {
     if (handover_.claimed().count(address)) {
       ++ahead;
       continue;
@@ -1011,6 +1094,10 @@ void Agent::run(const std::atomic<bool>& stop) {
 void Agent::shutdown() {
   auto started = Steady::now();
   shuttingDown_ = true;
+  {
+    std::lock_guard lock(inbox_);
+    claimsAheadUntil_ = {};  // the packet thread claims nothing more on a silence
+  }
   // Every address is handed over from now on: answered without Override (responder.h), from
   // before the others can see the Lease go and announce.
   std::vector<std::string> handingOver;
@@ -1039,9 +1126,15 @@ void Agent::shutdown() {
     changed_.wait_until(lock, started + kHandoverTimeout, [&] { return !reported_.empty(); });
   }
   std::vector<std::pair<std::string, bool>> released;
+  takeClaimedOnSilence();
   {
     std::lock_guard lock(mutex_);
     for (const auto& [address, scope] : handover_.claimed()) released.emplace_back(address, announcedElsewhere(address));
+    // Claimed on a silence and never confirmed by a plan: answered here all the same.
+    for (const auto& [address, patterns] : claimedAhead_) {
+      if (!handover_.claimed().count(address)) released.emplace_back(address, false);
+    }
+    claimedAhead_.clear();
     handover_.releaseAll();
     claimNote_.clear();
     status_.announced.clear();

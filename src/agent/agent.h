@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -118,7 +119,10 @@ class Agent {
   // `changed`.
   void setRecords(AnnouncementStatus* records) { records_ = records; }
   void recordsChanged() { wake(); }
-  void wireChanged() { wake(); }
+  // On the thread that ticks the Heartbeats (the packet thread): a peer just found silent
+  // loses the addresses the last plan names us the successor of, claimed here and now — the
+  // reconcile thread may be planning, or waiting for a CPU — then a pass confirms them.
+  void wireChanged();
   // A link changed (called from the responder's loop thread): reconcile soon.
   void linksChanged();
   // Another MAC announced an address we announce (responder's loop thread): check our view at
@@ -152,6 +156,14 @@ class Agent {
   // The owners of successions that are gone since the last plan: newly silent on the wire (when
   // it can tell), or Lease-live at the last plan and not at `now`.
   std::vector<std::string> ownersGone(const wire::WireView& wire, Steady::time_point now);
+  // Packet thread: claims the successions of the peers newly silent in `wire`, when a pass
+  // allowed it (claimsAheadUntil_), and leaves them in the inbox for the next pass.
+  void claimOnSilence(const wire::WireView& wire, Steady::time_point detected);
+  // Reconcile thread: what the packet thread claimed since the last pass, as claimed ahead.
+  void takeClaimedOnSilence();
+  // Reconcile thread: until when the packet thread may claim (our Lease renewed and our view
+  // fresh as of now, nothing frozen), and the successions it claims from.
+  void allowClaimsAhead();
   void keepSuccessions(const std::map<std::string, policy::AddressPlan>& plans);
   void logWireVerdicts(const wire::WireView& wireView);
   // Frozen, we may still decide by the wire: heartbeats on, peers heard, and we were live.
@@ -210,6 +222,21 @@ class Agent {
   Steady::time_point dirtySince_ = Steady::now();  // when dirty_ was last set
   std::vector<std::pair<std::string, std::string>> reported_;  // address, "MAC on port"
   std::vector<std::pair<std::string, Steady::time_point>> reportedAt_;
+  // The last plan's addresses we own next if their owner goes, by owner, with their interface
+  // selectors compiled once per set of patterns. Replaced whole by each plan (reconcile thread);
+  // the packet thread claims from the one it was handed (successionsShared_).
+  struct Successions {
+    std::vector<std::vector<std::string>> patterns;
+    std::vector<std::optional<k8s::InterfaceSelector>> selectors;  // by set, as patterns
+    std::map<std::string, std::vector<std::pair<std::string, uint32_t>>> byOwner;
+  };
+  std::shared_ptr<const Successions> successionsShared_ = std::make_shared<const Successions>();
+  Steady::time_point claimsAheadUntil_{};  // the packet thread claims on a silence before it
+  // Claimed by the packet thread on a silence, not yet taken by a pass: address -> patterns;
+  // when the first silence was found and when its claims were made.
+  std::vector<std::pair<std::string, std::vector<std::string>>> claimedOnSilence_;
+  Steady::time_point silenceFoundAt_{}, silenceClaimedAt_{};
+  std::set<std::string> silentSeen_;  // nodes the wire excluded at the last wireChanged (packet thread only)
   // The loop's state, shared with the informers' handlers and status() readers; never held
   // while the responder, the logger or the API is called.
   mutable std::mutex mutex_;
@@ -226,14 +253,10 @@ class Agent {
   Steady::time_point lastTrim_{};  // reconcile thread only
   Steady::time_point passWokenAt_ = Steady::now();  // what woke this pass happened then (reconcile thread only)
   std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)
-  // The last plan's addresses we own next if their owner goes, by owner, with an index into
-  // their interface pattern sets (reconcile thread only).
-  struct Successions {
-    std::vector<std::vector<std::string>> patterns;
-    std::map<std::string, std::vector<std::pair<std::string, uint32_t>>> byOwner;
-  };
-  Successions successions_;
-  std::map<std::string, uint32_t> claimedAhead_;  // claimed by successions, for the plan to confirm (reconcile thread only)
+  std::shared_ptr<const Successions> successions_ = successionsShared_;  // reconcile thread only
+  // Claimed by successions (here or on the packet thread), for the plan to confirm: address ->
+  // interface patterns (reconcile thread only).
+  std::map<std::string, std::vector<std::string>> claimedAhead_;
   Steady::time_point claimedAheadAt_{};
   std::set<std::string> yielding_;  // handed over, told to the responder (reconcile thread only)
   Steady::time_point nextExpiry_ = Steady::time_point::max();  // earliest live lease expiry

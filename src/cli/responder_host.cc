@@ -67,7 +67,7 @@ void ResponderHost::refreshLinks() {
     spdlog::info("event=port_down ifindex={}", ifindex);
   }
   sockets_ = std::move(kept);
-  openHeartbeatSockets();
+  openHeartbeatSockets(ports);
   responder_.setPorts(ports);
   if (heartbeats_) heartbeats_->setPorts(ports);
   if (linksChanged_) linksChanged_();
@@ -99,22 +99,22 @@ void ResponderHost::receiveFrom(int ifindex) {
 
 wire::Heartbeats& ResponderHost::enableHeartbeats(wire::HeartbeatOptions options, std::function<void()> changed) {
   heartbeats_ = std::make_unique<wire::Heartbeats>(*this, std::move(options), std::move(changed));
-  openHeartbeatSockets();
+  openHeartbeatSockets(responder_.ports());
   heartbeats_->setPorts(responder_.ports());
   return *heartbeats_;
 }
 
-void ResponderHost::openHeartbeatSockets() {
+void ResponderHost::openHeartbeatSockets(const std::vector<responder::Port>& ports) {
   if (!heartbeats_) return;
   std::erase_if(heartbeatSockets_, [this](const auto& entry) { return !sockets_.count(entry.first); });
-  for (const auto& [ifindex, sock] : sockets_) {
-    if (heartbeatSockets_.count(ifindex)) continue;
-    auto opened = net::PacketSocket::open(ifindex, net::FrameFilter::kHeartbeats);
+  for (const responder::Port& port : ports) {
+    if (heartbeatSockets_.count(port.ifindex)) continue;
+    auto opened = net::PacketSocket::open(port.ifindex, net::FrameFilter::kHeartbeats);
     if (!opened) {
-      spdlog::error("event=port_open_failed ifindex={} error=\"{}\"", ifindex, opened.error().message);
+      spdlog::error("event=port_open_failed interface={} error=\"{}\"", port.name, opened.error().message);
       continue;
     }
-    heartbeatSockets_.emplace(ifindex, std::move(opened).value());
+    heartbeatSockets_.emplace(port.ifindex, std::move(opened).value());
   }
 }
 

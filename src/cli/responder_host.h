@@ -52,8 +52,9 @@ class ResponderHost : public responder::FrameIo {
   void receiveFrom(int ifindex);
   // Heartbeats are read when the loop turns (it turns to send ours and to judge the peers' at
   // the moment a window runs out), not woken for one by one: with N peers that is N wake-ups
-  // per interval fewer. Each frame is judged at the kernel's time of arrival.
-  void openHeartbeatSockets();
+  // per interval fewer. Each frame is judged at the kernel's time of arrival. PORTS: those
+  // with a responder socket (a heartbeat socket is opened beside each, closed with it).
+  void openHeartbeatSockets(const std::vector<responder::Port>& ports);
   void drainHeartbeats(responder::Clock::time_point now);
 
   net::EventLoop loop_;
