@@ -456,8 +456,9 @@ void Agent::logWireVerdicts(const wire::WireView& wireView) {
 std::vector<std::string> Agent::ownersGone(const wire::WireView& wire, Steady::time_point now) {
   std::vector<std::string> gone;
   if (successions_->byOwner.empty()) return gone;
-  // Silent on the wire: only when we hear someone (hearing nobody, we may be the one cut off).
-  if (wire.enabled && !wire.isolated) {
+  // Silent on the wire: only when we hear someone (hearing nobody, we may be the one cut off)
+  // and the wire does not exclude us (a peer accuses us, or holds us down).
+  if (wire.enabled && !wire.isolated && !wire.excluded.count(options_.nodeName)) {
     for (const std::string& node : wire.excluded) {
       if (node.find('/') != std::string::npos || wireExcluded_.count(node)) continue;  // an interface, or not new
       if (successions_->byOwner.count(node)) gone.push_back(node);
@@ -504,8 +505,9 @@ void Agent::claimSuccessions(const wire::WireView& wire, Steady::time_point now)
 
 void Agent::claimOnSilence(const wire::WireView& wire, Steady::time_point detected) {
   std::set<std::string> before = std::exchange(silentSeen_, wire.excluded);
-  // Hearing nobody, we may be the one cut off: the pass decides, with the Leases.
-  if (!wire.enabled || wire.isolated) return;
+  // Hearing nobody, we may be the one cut off; excluded ourselves, we take nothing: the pass
+  // decides, with the Leases.
+  if (!wire.enabled || wire.isolated || wire.excluded.count(options_.nodeName)) return;
   std::shared_ptr<const Successions> successions;
   {
     std::lock_guard lock(inbox_);
@@ -551,7 +553,8 @@ void Agent::takeClaimedOnSilence() {
   claimedAheadAt_ = at;
   std::lock_guard lock(mutex_);
   for (auto& [address, patterns] : claimed) {
-    if (claimedAhead_.try_emplace(address, std::move(patterns)).second && !handover_.claimed().count(address)) {
+    if (handover_.claimed().count(address)) continue;  // a plan gave it to us meanwhile
+    if (claimedAhead_.try_emplace(address, std::move(patterns)).second) {
       status_.announced.push_back(address);  // as claimed, for /metrics (the plan sets it anew)
     }
   }
