@@ -66,22 +66,22 @@ YAML
   for ((i = 1; i <= nodes; i++)); do
     lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "$L2A" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
-      --retry-period-ms $((LEASE_MS / 4)) --metrics-bind 127.0.0.1:9611 --log-level info \
+      --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "198.18.0.$((10 + i)):9611" --log-level info \
       --heartbeat-interval-ms "$HEARTBEAT_MS" --packet-rt-priority "$PACKET_RT"
     pids+=("$LAB_LAST_PID")
   done
   # claims [SKIP [GAUGE]]: each agent's GAUGE (l2a_announced_addresses), one line per node in
-  # node order (node SKIP left out). All agents are asked at once: one after another, 20 agents
-  # on a loaded machine took seconds, and that was counted as the take-over's.
+  # node order (node SKIP left out). All agents are asked at once, by one curl from the LAN
+  # (each agent's metrics on its address there): one after another, 20 agents on a loaded
+  # machine took seconds, and that was counted as the take-over's.
   claims() {
-    local i dir asked=() gauge=${2:-l2a_announced_addresses}
+    local i dir urls=() gauge=${2:-l2a_announced_addresses}
     dir=$(mktemp -d)
     for ((i = 1; i <= nodes; i++)); do
       [[ $i == "${1:-0}" ]] && continue
-      lab_exec "n$i" curl -s --max-time 2 http://127.0.0.1:9611/metrics >"$dir/$i" &
-      asked+=($!)
+      urls+=(-o "$dir/$i" "http://198.18.0.$((10 + i)):9611/metrics")
     done
-    wait "${asked[@]}"
+    ip netns exec "$LAB_LAN" curl -s --parallel --parallel-max 200 --max-time 2 "${urls[@]}"
     for ((i = 1; i <= nodes; i++)); do
       [[ -f $dir/$i ]] && awk -v g="$gauge" '$1 == g {print int($2)}' "$dir/$i"
     done
