@@ -27,7 +27,8 @@ echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run() {  # run NODES SERVICES
   local nodes=$1 services=$2
   lab_init bench
-  lab_apiserver "$L2A_LAB" --history 100000 >/dev/null
+  # Each watch holds a worker of the lab API server: about ten per agent, a dozen for the operator.
+  lab_apiserver "$L2A_LAB" --history 100000 --workers $((nodes * 12 + 64)) >/dev/null
   lab_deploy_rbac  # the l2announcer namespace, where the Leases live
   lab_kubectl apply -f deploy/crds/ >/dev/null
   local i pids=() names=()
@@ -81,7 +82,7 @@ YAML
       [[ $i == "${1:-0}" ]] && continue
       urls+=(-o "$dir/$i" "http://198.18.0.$((10 + i)):9611/metrics")
     done
-    ip netns exec "$LAB_LAN" curl -s --parallel --parallel-max 200 --max-time 2 "${urls[@]}"
+    ip netns exec "$LAB_LAN" curl -s --parallel --parallel-max 200 --max-time 2 "${urls[@]}" 2>/dev/null
     for ((i = 1; i <= nodes; i++)); do
       [[ -f $dir/$i ]] && awk -v g="$gauge" '$1 == g {print int($2)}' "$dir/$i"
     done
@@ -96,7 +97,7 @@ YAML
   }
   lab_wait_for 300 settled
   sleep $((3 + services / 2000))
-  counters() { ip netns exec "$LAB_LAN" curl -s http://198.18.0.1:6443/admin/counters | python3 -c 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)))'; }
+  counters() { ip netns exec "$LAB_LAN" curl -s --max-time 10 http://198.18.0.1:6443/admin/counters | python3 -c 'import json,sys; print(sum(c["count"] for c in json.load(sys.stdin)))'; }
   # Steady state: the agents' records and conditions and the operator's conditions written
   # (20 writes/s each: minutes at 10,000 Services). Quiet = at most 2 requests/s per agent
   # (Lease renewals) and 5 more, over 5 s; at most 15 minutes.

@@ -61,7 +61,7 @@ Result<std::string> ApiServer::start() {
 
 void ApiServer::configure(httplib::Server& server) {
   // Watches hold a worker each for their lifetime: a large pool.
-  server.new_task_queue = [] { return new httplib::ThreadPool(256); };
+  server.new_task_queue = [workers = options_.workers] { return new httplib::ThreadPool(workers); };
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(1000);
   server.set_payload_max_length(64 << 20);

@@ -37,6 +37,9 @@ struct ApiServerOptions {
   int port = 0;  // 0: any free port
   std::string dataDirectory;
   size_t historyLimit = 1000;
+  // Worker threads: each watch holds one for its lifetime (an agent holds about ten, the
+  // operator a dozen), so requests beyond them wait.
+  size_t workers = 256;
   // kube-apiserver sends a bookmark on a quiet watch about once a minute.
   std::chrono::milliseconds bookmarkInterval{60000};
 };

@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   apiserver->add_option("--bookmark-interval-ms", bookmarkMs, "Bookmark period on idle watches")
       ->capture_default_str();
+  apiserver->add_option("--workers", options.workers,
+                        "Worker threads; each watch holds one (an agent about ten): 100 agents need about 1,100")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{8}, size_t{100000}));
   auto* probe = app.add_subcommand("probe", "Fail-over prober: TCP connect + ARP/NS per address every interval");
   l2a::lab::ProbeOptions probeOptions;
   probe->add_option("--interface", probeOptions.interface, "Client interface")->capture_default_str();
