@@ -20,6 +20,13 @@ namespace {
 using Json = nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
+// A Lease record's own duration (0 when it has none), bounded to an hour: a huge one must not
+// overflow the clock.
+std::chrono::seconds recordedDuration(const Json& spec) {
+  Json field = spec.is_object() ? spec.value("leaseDurationSeconds", Json(0)) : Json(0);
+  return std::chrono::seconds(field.is_number_integer() ? std::clamp<int64_t>(field.get<int64_t>(), 0, 3600) : 0);
+}
+
 }  // namespace
 
 Result<std::vector<PolicyKind>> discoverPolicyKinds(kube::Client& client) {
@@ -126,23 +133,28 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     std::string meaning = (spec.is_object() ? spec.value("holderIdentity", Json()).dump() : "") + "|" +
                           (annotations.is_object() ? annotations.value(kInterfacesAnnotation, Json()).dump() : "");
     bool wakeUp = false;
+    size_t nodes = 0;
     {
       std::lock_guard lock(mutex_);
-      if (leaseRecord_[name] != record) {
-        leaseRecord_[name] = record;
+      auto& kept = leaseRecord_[name];
+      if (kept != record) {
+        // A renewal after the lease had expired by our clock (and by its previous record's
+        // duration) changes plans at once: a node is back (addresses rendezvous hashing gives it
+        // move now, not at the next resync, so the old and the new owner hand over on the same
+        // event), or our own view is current again.
         auto& seen = leaseSeen_[name];
-        // A renewal after the lease had expired by our clock changes plans at once: a node is
-        // back (addresses rendezvous hashing gives it move now, not at the next resync, so
-        // the old and the new owner hand over on the same event), or our own view is current
-        // again.
-        if (Steady::now() - seen >= options_.leaseDuration) wakeUp = true;
+        Json previousSpec = Json::parse(kept, nullptr, false);
+        if (Steady::now() - seen >= recordedDuration(previousSpec)) wakeUp = true;
+        kept = record;
         seen = Steady::now();
       }
       std::string& previous = leaseMeaning_[name];
       if (previous != meaning) ++objectEvents_;
       wakeUp = wakeUp || previous != meaning;
       previous = meaning;
+      nodes = leaseRecord_.size();
     }
+    stretchLease(nodes);
     if (wakeUp) wake();
   };
   leases_ = std::make_unique<kube::Informer>(
@@ -150,12 +162,15 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       kube::InformerHandlers{.onAdd = leaseChanged,
                              .onUpdate = [leaseChanged](const Json&, const Json& n) { leaseChanged(n); },
                              .onDelete = [this](const Json& lease) {
+                               size_t nodes = 0;
                                {
                                  std::lock_guard lock(mutex_);
                                  leaseRecord_.erase(k8s::nameOf(lease));
                                  leaseSeen_.erase(k8s::nameOf(lease));
                                  leaseMeaning_.erase(k8s::nameOf(lease));
+                                 nodes = leaseRecord_.size();
                                }
+                               stretchLease(nodes);
                                ++objectEvents_;
                                wake();
                              }});
@@ -271,10 +286,7 @@ bool Agent::nodeLeaseLive(const std::string& node, const Json& spec, Steady::tim
   // Live while the record keeps changing by our own clock (client-go's rule): no trust in the
   // writer's clock.
   if (!spec.is_object()) return false;
-  auto durationField = spec.value("leaseDurationSeconds", Json(0));
-  // The record's own duration, bounded to an hour: a huge one must not overflow the clock.
-  auto duration = std::chrono::seconds(
-      durationField.is_number_integer() ? std::clamp<int64_t>(durationField.get<int64_t>(), 0, 3600) : 0);
+  auto duration = recordedDuration(spec);
   auto holder = spec.value("holderIdentity", Json(""));
   auto seen = leaseSeen_.find(kNodeLeasePrefix + node);
   bool live = holder.is_string() && holder.get<std::string>() == node && seen != leaseSeen_.end() &&
@@ -346,7 +358,7 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, S
   policy::ClusterView view = buildClusterView(std::move(in));
   // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
   // back through the watch — a view that lags behind the API server must not take anything.
-  bool live = !isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) && viewFresh();
+  bool live = !frozenNow();
   std::set<std::string> leaseLive;
   std::vector<std::string> leaseDeadHeard;
   for (auto& node : view.nodes) {
@@ -376,9 +388,22 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, S
 }
 
 bool Agent::viewFresh() {
+  auto duration = lease_->timing().leaseDuration;
   std::lock_guard lock(mutex_);
   auto seen = leaseSeen_.find(kNodeLeasePrefix + options_.nodeName);
-  return seen != leaseSeen_.end() && Steady::now() - seen->second < options_.leaseDuration;
+  return seen != leaseSeen_.end() && Steady::now() - seen->second < duration;
+}
+
+bool Agent::frozenNow() {
+  return isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), lease_->timing().renewDeadline) ||
+         !viewFresh();
+}
+
+void Agent::stretchLease(size_t nodes) {
+  if (options_.leaseRenewals <= 0) return;
+  // Seconds between one node's renewals for the cluster to make `leaseRenewals` a second.
+  double period = static_cast<double>(nodes) / options_.leaseRenewals;
+  lease_->stretch(period / std::chrono::duration<double>(options_.retryPeriod).count());
 }
 
 void Agent::publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine) {
@@ -481,7 +506,7 @@ void Agent::claimSuccessions(const wire::WireView& wire, Steady::time_point now)
   std::vector<const std::vector<std::pair<std::string, uint32_t>>*> lists;
   for (const std::string& node : ownersGone(wire, now)) lists.push_back(&successions_->byOwner.at(node));
   if (lists.empty()) return;
-  if (isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh()) return;
+  if (frozenNow()) return;
   std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
   {
     std::lock_guard lock(mutex_);
@@ -565,10 +590,11 @@ void Agent::allowClaimsAhead() {
   // not come back through the watch for a Lease duration (viewFresh): until the first of them.
   Steady::time_point until{};
   if (lease_->isLeader()) {
+    kube::LeaseTiming timing = lease_->timing();
     std::lock_guard lock(mutex_);
     auto seen = leaseSeen_.find(kNodeLeasePrefix + options_.nodeName);
     if (!status_.frozen && seen != leaseSeen_.end()) {
-      until = std::min(lease_->lastRenew() + options_.renewDeadline, seen->second + options_.leaseDuration);
+      until = std::min(lease_->lastRenew() + timing.renewDeadline, seen->second + timing.leaseDuration);
     }
   }
   std::lock_guard lock(inbox_);
@@ -612,17 +638,17 @@ void Agent::reconcile() {
   }
   publishInterfaces(mine);
   logWireVerdicts(wireView);
-  bool frozenNow = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
+  bool frozenAtStart = frozenNow();
   // Nothing the plan depends on changed since the last one (the periodic resync on a quiet
   // cluster): skip planning, which costs O(Services), unless something is pending.
-  bool wireOnlyNow = frozenNow && wireOnlyPossible(wireView);
-  std::string inputs = planInputs(mine, frozenNow, wireView, passStart);
+  bool wireOnlyNow = frozenAtStart && wireOnlyPossible(wireView);
+  std::string inputs = planInputs(mine, frozenAtStart, wireView, passStart);
   if (wireOnlyNow) inputs += fmt::format(" wire-only heard={}", fmt::join(wireView.heard, ","));
   bool skip = false;
   {
     std::lock_guard lock(mutex_);
-    skip = inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() && status_.frozen == frozenNow &&
-           !rebalancePending_ && claimedAhead_.empty();
+    skip = inputs == lastPlanInputs_ && conflicts_.empty() && !handover_.handingOver() &&
+           status_.frozen == frozenAtStart && !rebalancePending_ && claimedAhead_.empty();
     if (skip) {
       ++status_.reconciles;
       ++status_.plansSkipped;
@@ -641,7 +667,7 @@ void Agent::reconcile() {
   }
   trimPending_ = true;
   auto planStart = Steady::now();
-  bool frozenAtPlan = isFrozen(lease_->isLeader(), lease_->lastRenew(), Steady::now(), options_.renewDeadline) || !viewFresh();
+  bool frozenAtPlan = frozenNow();
   bool wireOnly = frozenAtPlan && wireOnlyPossible(wireView);
   policy::ClusterView view = snapshot(wireView, wireOnly, passStart);
   reportProblems(view.problems);

@@ -53,6 +53,10 @@ struct AgentOptions {
   std::chrono::milliseconds leaseDuration{4000};
   std::chrono::milliseconds renewDeadline{3000};
   std::chrono::milliseconds retryPeriod{1000};
+  // Node Lease renewals a second the whole cluster makes at most (0: no bound). Every agent
+  // watches every node Lease, so N nodes renewing each retry period are N² watch events; past
+  // this many nodes a second the three periods above grow with the nodes (their Leases counted).
+  double leaseRenewals = 0;
   std::chrono::milliseconds resyncPeriod{1000};
   k8s::LoadBalancerClasses classes;  // which Services this agent announces
   NodeAvoidance avoid;               // which nodes announce nothing beside drained ones
@@ -148,6 +152,11 @@ class Agent {
                          const wire::WireView& wire, Steady::time_point now);
   // Our own Lease's renewals reach us through the watch: our view is current.
   bool viewFresh();
+  // We take nothing new: our Lease is not renewed within its deadline (fencing.h) or our view
+  // is not current.
+  bool frozenNow();
+  // The node Lease's periods for a cluster of NODES (AgentOptions::leaseRenewals).
+  void stretchLease(size_t nodes);
   void reconcile();
   // A peer the wire has just found silent, or whose Lease has expired since the last plan: what
   // that plan gives us after it (its successions) is claimed at once; the plan that follows

@@ -156,6 +156,9 @@ int runAgent(const AgentCommandOptions& options) {
             w.counter("l2a_lease_renew_failures_total", "Failed renewals of the node lease",
                       static_cast<double>(agent->nodeLease().renewFailures()));
             w.gauge("l2a_node_lease_held", "1 while this node holds its lease", agent->nodeLease().isLeader() ? 1 : 0);
+            w.gauge("l2a_node_lease_duration_seconds",
+                    "The node Lease's duration as last written (grows with the cluster: --lease-renewals-per-second)",
+                    std::chrono::duration<double>(agent->nodeLease().timing().leaseDuration).count());
           }
           if (agent::AnnouncementStatus* records = recordsRunning.load()) {
             agent::AnnouncementStatusStats rs = records->stats();
@@ -230,6 +233,7 @@ int runAgent(const AgentCommandOptions& options) {
                           .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
                           .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
                           .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs),
+                          .leaseRenewals = options.leaseRenewals,
                           .classes = {.ownClassOnly = options.ownClassOnly},
                           .avoid = {.excluded = options.avoidExcludedNodes, .cordoned = options.avoidCordonedNodes},
                           .rebalance = options.rebalance,

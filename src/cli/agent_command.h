@@ -20,6 +20,7 @@ struct AgentCommandOptions {
   int leaseDurationMs = 4000;
   int renewDeadlineMs = 3000;
   int retryPeriodMs = 1000;
+  double leaseRenewals = 50;  // node Lease renewals a second for the whole cluster at most (0: no bound)
   double apiQps = 50;
   int apiBurst = 100;
   std::string metricsBind = "0.0.0.0:9611";  // "" disables /metrics, /healthz, /readyz

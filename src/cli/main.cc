@@ -119,6 +119,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(500, 600000));
   agentCmd->add_option("--retry-period-ms", ag.retryPeriodMs, "Lease renew period")->capture_default_str()
       ->check(CLI::Range(100, 60000));
+  agentCmd->add_option("--lease-renewals-per-second", ag.leaseRenewals,
+                       "Node Lease renewals a second the whole cluster makes at most: every agent watches every node "
+                       "Lease, so beyond this the three periods above grow with the nodes (0: no bound)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   agentCmd->add_option("--kube-api-qps", ag.apiQps, "Client-side rate limit (requests/s)")->capture_default_str();
   agentCmd->add_option("--kube-api-burst", ag.apiBurst, "Burst above the rate limit")->capture_default_str();
   agentCmd->add_option("--max-replies-per-second", ag.replyLimit.perSecond,

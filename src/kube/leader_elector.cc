@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 namespace l2a::kube {
@@ -19,7 +20,8 @@ LeaderElector::LeaderElector(Client& client, LeaderElectionConfig config,
     : client_(client),
       config_(std::move(config)),
       callbacks_(std::move(callbacks)),
-      wallNow_(wallNow ? std::move(wallNow) : [] { return std::chrono::system_clock::now(); }) {}
+      wallNow_(wallNow ? std::move(wallNow) : [] { return std::chrono::system_clock::now(); }),
+      written_(stretched()) {}
 
 std::string LeaderElector::leader() const {
   std::lock_guard lock(mutex_);
@@ -29,6 +31,25 @@ std::string LeaderElector::leader() const {
 LeaderElector::SteadyClock::time_point LeaderElector::lastRenew() const {
   std::lock_guard lock(mutex_);
   return lastRenew_;
+}
+
+void LeaderElector::stretch(double factor) { stretch_ = std::isfinite(factor) ? std::max(1.0, factor) : 1.0; }
+
+LeaseTiming LeaderElector::stretched() const {
+  double factor = stretch_.load();
+  auto times = [factor](std::chrono::milliseconds period) {
+    return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(static_cast<double>(period.count()) * factor)));
+  };
+  return LeaseTiming{
+      .leaseDuration = std::max<std::chrono::milliseconds>(
+          std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(times(config_.leaseDuration))),
+      .renewDeadline = times(config_.renewDeadline),
+      .retryPeriod = times(config_.retryPeriod)};
+}
+
+LeaseTiming LeaderElector::timing() const {
+  std::lock_guard lock(mutex_);
+  return written_;
 }
 
 void LeaderElector::setLeading(bool leading) {
@@ -68,11 +89,10 @@ void LeaderElector::observe(const Json& spec, SteadyClock::time_point now) {
   if (changed && !holder.empty() && callbacks_.onNewLeader) callbacks_.onNewLeader(holder);
 }
 
-bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now) {
+bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTiming& timing) {
   std::string stamp = formatMicroTime(wallNow_());
   Json spec{{"holderIdentity", config_.identity},
-            {"leaseDurationSeconds",
-             std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(config_.leaseDuration).count())},
+            {"leaseDurationSeconds", std::chrono::duration_cast<std::chrono::seconds>(timing.leaseDuration).count()},
             {"acquireTime", stamp},
             {"renewTime", stamp},
             {"leaseTransitions", 0}};
@@ -114,21 +134,30 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now) {
 
 LeaderElector::SteadyClock::time_point LeaderElector::tick(SteadyClock::time_point now) {
   if (now < next_) return next_;
-  bool ok = tryAcquireOrRenew(now);
+  LeaseTiming attempt = stretched();
+  bool ok = tryAcquireOrRenew(now, attempt);
+  LeaseTiming held = timing();
   if (ok) {
+    if (attempt.leaseDuration != held.leaseDuration || attempt.retryPeriod != held.retryPeriod) {
+      spdlog::info("event=lease_timing lease={}/{} duration_ms={} renew_deadline_ms={} retry_period_ms={}", config_.ns,
+                   config_.name, attempt.leaseDuration.count(), attempt.renewDeadline.count(),
+                   attempt.retryPeriod.count());
+    }
     {
       std::lock_guard lock(mutex_);
       lastRenew_ = now;
+      written_ = attempt;
     }
     setLeading(true);
-  } else if (leading_.load() && (++renewFailures_, now - lastRenew() >= config_.renewDeadline)) {
+  } else if (leading_.load() && (++renewFailures_, now - lastRenew() >= held.renewDeadline)) {
     spdlog::warn("event=lease_lost lease={}/{} identity={}", config_.ns, config_.name,
                  config_.identity);
     setLeading(false);
   } else if (leading_.load() && !ok) {
     // Still inside the renew deadline: keep leading, try again soon.
   }
-  next_ = now + config_.retryPeriod;
+  // After a failed attempt, within the record we still hold: never later than its own period.
+  next_ = now + (ok ? attempt.retryPeriod : std::min(attempt.retryPeriod, held.retryPeriod));
   return next_;
 }
 

@@ -4,7 +4,8 @@
 // a record of any shape read without an exception; release clears the
 // holder so another contender takes over at once). The same code keeps a per-node heartbeat
 // Lease. Driven by tick(now) — no thread of its own — so many electors share one thread
-// (LeaseDriver). Not thread-safe except isLeader()/leader()/lastRenew(), which any thread reads.
+// (LeaseDriver). Not thread-safe except isLeader()/leader()/lastRenew()/timing()/stretch(), which
+// any thread calls.
 #pragma once
 
 #include <atomic>
@@ -25,6 +26,13 @@ struct LeaderElectionConfig {
   std::chrono::milliseconds leaseDuration{15000};
   std::chrono::milliseconds renewDeadline{10000};
   std::chrono::milliseconds retryPeriod{2000};
+};
+
+// The three periods of one attempt, and of the record it wrote.
+struct LeaseTiming {
+  std::chrono::milliseconds leaseDuration{0};  // as written: whole seconds
+  std::chrono::milliseconds renewDeadline{0};
+  std::chrono::milliseconds retryPeriod{0};
 };
 
 struct LeaderCallbacks {
@@ -52,10 +60,17 @@ class LeaderElector {
   // When the lease was last written successfully by us (epoch when never).
   SteadyClock::time_point lastRenew() const;
   const LeaderElectionConfig& config() const { return config_; }
+  // From the next attempt on, every period of the config times `factor` (at least 1; the
+  // duration rounded up to whole seconds). Each attempt writes its own duration and is followed
+  // by its own retry period, so peers always judge the record by what it says. Any thread.
+  void stretch(double factor);
+  // The timing of the last record we wrote (the config's until then). Any thread.
+  LeaseTiming timing() const;
   uint64_t renewFailures() const { return renewFailures_.load(); }
 
  private:
-  bool tryAcquireOrRenew(SteadyClock::time_point now);
+  bool tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTiming& timing);
+  LeaseTiming stretched() const;
   void observe(const Json& spec, SteadyClock::time_point now);
   void setLeading(bool leading);
 
@@ -71,6 +86,8 @@ class LeaderElector {
   mutable std::mutex mutex_;
   std::string leader_;
   SteadyClock::time_point lastRenew_{};
+  std::atomic<double> stretch_{1.0};
+  LeaseTiming written_;  // the timing of the record lastRenew_ wrote
   std::atomic<bool> leading_{false};
   std::atomic<uint64_t> renewFailures_{0};
 };

@@ -149,10 +149,10 @@ struct RunningAgent {
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   kube::LeaseDriver driver;
-  explicit RunningAgent(LabApi& api)
+  explicit RunningAgent(LabApi& api, double leaseRenewals = 0)
       : agent(*api.client, *api.client, responder,
               AgentOptions{.nodeName = "n1", .leaseDuration = 2000ms, .renewDeadline = 1500ms, .retryPeriod = 300ms,
-                           .resyncPeriod = 200ms},
+                           .leaseRenewals = leaseRenewals, .resyncPeriod = 200ms},
               {{kPolicies, "l2announcer.io"}}, [] {
                 return std::vector<net::LinkInfo>{{.ifindex = 2, .name = "eth0",
                                                    .mac = *packet::MacAddress::parse("02:00:00:00:00:01"),
@@ -422,6 +422,37 @@ TEST(Agent, APeerWhoseLeaseExpiresLosesItsAddressesToTheirSuccessorsAheadOfThePl
   EXPECT_EQ(st.claimedAhead, ahead.size()) << "claimed by the plan, not ahead of it";
   EXPECT_EQ(st.takeoversByCause["lease"], ahead.size());
   EXPECT_EQ(st.givenBackSoon, 0u);
+}
+
+// Every agent watches every node Lease: N nodes renewing every retry period are N² watch events.
+// Past the cluster's budget of renewals a second, the node Lease's periods grow with the nodes
+// (their Leases counted), and shrink back when nodes go.
+TEST(Agent, TheNodeLeaseStretchesWithTheClusterSoTheRenewalsStayWithinTheBudget) {
+  LabApi api;
+  seedCluster(api);
+  auto nodeLease = [](const std::string& node) {
+    return Json{{"metadata", {{"name", kNodeLeasePrefix + node}}},
+                {"spec", {{"holderIdentity", node}, {"leaseDurationSeconds", 2}}}};
+  };
+  for (int i = 2; i <= 30; ++i) api.create(kube::resources::kLeases, "l2announcer", nodeLease("n" + std::to_string(i)));
+  RunningAgent running(api, 50);  // 30 nodes, 50 renewals a second: each node every 0.6 s (twice 300 ms)
+  auto written = [&] {
+    auto lease = api.client->get(kube::resources::kLeases, "l2announcer", std::string(kNodeLeasePrefix) + "n1");
+    return lease ? (*lease)["spec"].value("leaseDurationSeconds", 0) : 0;
+  };
+  ASSERT_TRUE(eventually([&] { return written() == 4; })) << "written: " << written();
+  kube::LeaseTiming timing = running.agent.nodeLease().timing();
+  EXPECT_EQ(timing.leaseDuration, 4s);
+  EXPECT_EQ(timing.renewDeadline, 3s);
+  EXPECT_EQ(timing.retryPeriod, 600ms);
+  EXPECT_TRUE(eventually([&] { return running.agent.status().announced.size() == 1; })) << "frozen by its own stretch";
+
+  for (int i = 11; i <= 30; ++i) {
+    std::string name = kNodeLeasePrefix + ("n" + std::to_string(i));
+    ASSERT_TRUE(api.client->remove(kube::resources::kLeases, "l2announcer", name));
+  }
+  EXPECT_TRUE(eventually([&] { return written() == 2; })) << "10 nodes: its own periods again, written " << written();
+  EXPECT_EQ(running.agent.nodeLease().timing().retryPeriod, 300ms);
 }
 
 // A Service update the plan cannot see (a condition someone writes) costs no plan; one it can

@@ -164,6 +164,35 @@ TEST_F(LeaderElectorTest, StopsLeadingWhenItCannotRenewWithinTheDeadline) {
   EXPECT_EQ(a.stopped, 1);
 }
 
+// Stretched (a node Lease in a large cluster): from the next attempt on, the record says the
+// longer duration, the next attempt comes after the longer period, and the holder lets go only
+// after the longer deadline of the record it wrote.
+TEST_F(LeaderElectorTest, AStretchedLeaseIsWrittenRenewedAndLostByItsOwnPeriods) {
+  Contender a(server, "node-a", &wall);
+  EXPECT_EQ(a.elector.tick(t), t + 500ms);
+  a.elector.stretch(2.5);
+  EXPECT_EQ((*server.lease)["spec"]["leaseDurationSeconds"], 3) << "written before the stretch";
+  EXPECT_EQ(a.elector.tick(t + 500ms), t + 500ms + 1250ms);
+  EXPECT_EQ((*server.lease)["spec"]["leaseDurationSeconds"], 8);  // 7.5 s, in whole seconds
+  LeaseTiming timing = a.elector.timing();
+  EXPECT_EQ(timing.leaseDuration, 8s);
+  EXPECT_EQ(timing.renewDeadline, 5s);
+  EXPECT_EQ(timing.retryPeriod, 1250ms);
+
+  server.down = true;
+  auto renewed = t + 500ms;
+  for (auto failed : {1250ms, 2500ms, 3750ms}) EXPECT_EQ(a.elector.tick(renewed + failed), renewed + failed + 1250ms);
+  EXPECT_TRUE(a.elector.isLeader()) << "let go within the stretched deadline (5 s)";
+  a.elector.tick(renewed + 5000ms);
+  EXPECT_FALSE(a.elector.isLeader());
+
+  a.elector.stretch(0.1);  // never below the config's own periods
+  server.down = false;
+  a.elector.tick(renewed + 6250ms);
+  EXPECT_EQ((*server.lease)["spec"]["leaseDurationSeconds"], 3);
+  EXPECT_EQ(a.elector.timing().retryPeriod, 500ms);
+}
+
 // Two contenders read the same record and both write: the second write carries a stale
 // version (or creates what exists) and is refused, so exactly one leads.
 TEST_F(LeaderElectorTest, ConflictingCreatesLeaveExactlyOneLeader) {
