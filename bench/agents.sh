@@ -9,7 +9,8 @@
 # survivor's l2a_claimed_addresses (what its responder answers for: claimed on the silence
 # before any plan counts them). One Markdown row per run.
 # Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone;
-#        PACKET_RT=10: the agents' packet threads real-time)
+#        PACKET_RT=10: the agents' packet threads real-time; LEASE_RENEWALS=0: node Leases never
+#        stretched)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODES_LIST=${1:-"3 20"}
@@ -17,6 +18,7 @@ SERVICES_LIST=${2:-"1 100 1000 10000"}
 LEASE_MS=${LEASE_MS:-4000}
 HEARTBEAT_MS=${HEARTBEAT_MS:-40}
 PACKET_RT=${PACKET_RT:-0}  # --packet-rt-priority of every agent (0: normal scheduling)
+LEASE_RENEWALS=${LEASE_RENEWALS:-50}  # --lease-renewals-per-second (the cluster's; 0: no bound)
 PERF_OUT=${PERF_OUT:-}  # a file: perf records the first agent at rest (20 s, call graphs) into it
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 L2A_LAB=${L2A_LAB:-build/l2a-lab}  # the lab API server (a copy aside lets the tree build meanwhile)
@@ -68,7 +70,8 @@ YAML
     lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "$L2A" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
       --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "198.18.0.$((10 + i)):9611" --log-level info \
-      --heartbeat-interval-ms "$HEARTBEAT_MS" --packet-rt-priority "$PACKET_RT"
+      --heartbeat-interval-ms "$HEARTBEAT_MS" --packet-rt-priority "$PACKET_RT" \
+      --lease-renewals-per-second "$LEASE_RENEWALS"
     pids+=("$LAB_LAST_PID")
   done
   # claims [SKIP [GAUGE]]: each agent's GAUGE (l2a_announced_addresses), one line per node in

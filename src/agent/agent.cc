@@ -232,7 +232,7 @@ void Agent::linksChanged() { wake(); }
 void Agent::wireChanged() {
   if (wire_ != nullptr) {
     auto detected = Steady::now();
-    claimOnSilence(wire_->view(detected), detected);
+    claimOnSilence(wire_->verdicts(detected), detected);
   }
   wake();
 }
@@ -478,17 +478,22 @@ void Agent::logWireVerdicts(const wire::WireView& wireView) {
   wireExcluded_ = wireView.excluded;
 }
 
-std::vector<std::string> Agent::ownersGone(const wire::WireView& wire, Steady::time_point now) {
-  std::vector<std::string> gone;
-  if (successions_->byOwner.empty()) return gone;
-  // Silent on the wire: only when we hear someone (hearing nobody, we may be the one cut off)
-  // and the wire does not exclude us (a peer accuses us, or holds us down).
-  if (wire.enabled && !wire.isolated && !wire.excluded.count(options_.nodeName)) {
-    for (const std::string& node : wire.excluded) {
-      if (node.find('/') != std::string::npos || wireExcluded_.count(node)) continue;  // an interface, or not new
-      if (successions_->byOwner.count(node)) gone.push_back(node);
-    }
+std::vector<std::string> Agent::newlySilentOwners(const wire::WireView& wire, const std::set<std::string>& before,
+                                                  const Successions& successions) const {
+  std::vector<std::string> silent;
+  // Only when we hear someone (hearing nobody, we may be the one cut off) and the wire does
+  // not exclude us (a peer accuses us, or holds us down).
+  if (!wire.enabled || wire.isolated || wire.excluded.count(options_.nodeName)) return silent;
+  for (const std::string& node : wire.excluded) {
+    if (node.find('/') != std::string::npos || before.count(node)) continue;  // an interface, or not new
+    if (successions.byOwner.count(node)) silent.push_back(node);
   }
+  return silent;
+}
+
+std::vector<std::string> Agent::ownersGone(const wire::WireView& wire, Steady::time_point now) {
+  if (successions_->byOwner.empty()) return {};
+  std::vector<std::string> gone = newlySilentOwners(wire, wireExcluded_, *successions_);
   // Lease-live at the last plan we made live, and not now (expired, handed to another holder,
   // deleted): the plan will say the same, by the same rule at the same `now`.
   std::lock_guard lock(mutex_);
@@ -530,9 +535,6 @@ void Agent::claimSuccessions(const wire::WireView& wire, Steady::time_point now)
 
 void Agent::claimOnSilence(const wire::WireView& wire, Steady::time_point detected) {
   std::set<std::string> before = std::exchange(silentSeen_, wire.excluded);
-  // Hearing nobody, we may be the one cut off; excluded ourselves, we take nothing: the pass
-  // decides, with the Leases.
-  if (!wire.enabled || wire.isolated || wire.excluded.count(options_.nodeName)) return;
   std::shared_ptr<const Successions> successions;
   {
     std::lock_guard lock(inbox_);
@@ -541,11 +543,8 @@ void Agent::claimOnSilence(const wire::WireView& wire, Steady::time_point detect
   }
   std::vector<std::pair<packet::IpAddress, k8s::InterfaceSelector>> toClaim;
   std::vector<std::pair<std::string, std::vector<std::string>>> claimed;
-  for (const std::string& node : wire.excluded) {
-    if (node.find('/') != std::string::npos || before.count(node)) continue;  // an interface, or not new
-    auto list = successions->byOwner.find(node);
-    if (list == successions->byOwner.end()) continue;
-    for (const auto& [address, set] : list->second) {
+  for (const std::string& node : newlySilentOwners(wire, before, *successions)) {
+    for (const auto& [address, set] : successions->byOwner.at(node)) {
       const auto& selector = successions->selectors[set];
       auto ip = packet::parseIpAddress(address);
       if (!selector || !ip) continue;

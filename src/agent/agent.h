@@ -239,6 +239,10 @@ class Agent {
     std::vector<std::optional<k8s::InterfaceSelector>> selectors;  // by set, as patterns
     std::map<std::string, std::vector<std::pair<std::string, uint32_t>>> byOwner;
   };
+  // The owners of SUCCESSIONS the wire has found silent since BEFORE (nodes it excluded then).
+  // None while we hear nobody or the wire excludes us: the pass decides, with the Leases.
+  std::vector<std::string> newlySilentOwners(const wire::WireView& wire, const std::set<std::string>& before,
+                                             const Successions& successions) const;
   std::shared_ptr<const Successions> successionsShared_ = std::make_shared<const Successions>();
   Steady::time_point claimsAheadUntil_{};  // the packet thread claims on a silence before it
   // Claimed by the packet thread on a silence, not yet taken by a pass: address -> patterns;

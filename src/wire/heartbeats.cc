@@ -126,12 +126,16 @@ void Heartbeats::setKeys(std::vector<std::string> keys) {
   keys_ = std::move(keys);
 }
 
-WireView Heartbeats::view(Clock::time_point now) const {
-  WireView out;
+void Heartbeats::judge(WireView& out, Clock::time_point now) const {
   out.enabled = options_.interval.count() > 0;
-  std::lock_guard lock(mutex_);
   out.isolated = liveness_.isolated(now);
   out.excluded = liveness_.excluded(now);
+}
+
+WireView Heartbeats::view(Clock::time_point now) const {
+  WireView out;
+  std::lock_guard lock(mutex_);
+  judge(out, now);
   out.lastResort = liveness_.lastResort(now);
   for (const auto& [node, peer] : liveness_.peers()) {
     if (now - peer.lastHeard > options_.liveness.misses * peer.interval) continue;
@@ -139,6 +143,13 @@ WireView Heartbeats::view(Clock::time_point now) const {
     out.announced[node] = peer.announced;
     if (peer.announcedCount <= peer.announced.size()) out.listedAll.insert(node);
   }
+  return out;
+}
+
+WireView Heartbeats::verdicts(Clock::time_point now) const {
+  WireView out;
+  std::lock_guard lock(mutex_);
+  judge(out, now);
   return out;
 }
 

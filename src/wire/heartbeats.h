@@ -87,10 +87,14 @@ class Heartbeats {
   // aside instead of trusting the wire alone.
   void setLeaseDead(std::vector<std::string> nodes);
   WireView view(Clock::time_point now = Clock::now()) const;
+  // The verdicts alone (enabled, isolated, excluded): what the packet thread reads on a change,
+  // without copying what every peer lists.
+  WireView verdicts(Clock::time_point now = Clock::now()) const;
   HeartbeatStats stats(Clock::time_point now = Clock::now()) const;
 
  private:
   std::chrono::milliseconds interval(Clock::time_point now) const;  // lock held
+  void judge(WireView& out, Clock::time_point now) const;          // lock held: the verdicts
 
   responder::FrameIo& io_;
   const HeartbeatOptions options_;

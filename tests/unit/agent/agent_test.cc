@@ -266,9 +266,10 @@ std::unique_ptr<kube::LeaderElector> peerLease(LabApi& api, const std::string& n
 // A peer falls silent on the wire: what the last plan names this node the successor of is
 // answered at once, by the thread that found the silence (the packet thread) — while the
 // reconcile thread is held in a pass (at 10,000 addresses on a loaded machine it may be
-// planning, or waiting for a CPU, for 100 ms and more); the next pass confirms them. Peers n2 and n3 are simulated: Leases renewed here,
-// heartbeats fed to the agent's Heartbeats; n3 stays heard (with no peer heard at all, a node
-// cannot tell whether it is the one cut off, and claims nothing ahead).
+// planning, or waiting for a CPU, for 100 ms and more); the next pass confirms them. Peers n2
+// and n3 are simulated: Leases renewed here, heartbeats fed to the agent's Heartbeats; n3 stays
+// heard (with no peer heard at all, a node cannot tell whether it is the one cut off, and
+// claims nothing ahead).
 TEST(Agent, APeerFallingSilentLosesItsAddressesToTheirSuccessorsWithThePassHeld) {
   LabApi api;
   SharesOfThree shares = seedThreeNodes(api);
