@@ -154,7 +154,7 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       previous = meaning;
       nodes = leaseRecord_.size();
     }
-    stretchLease(nodes);
+    sizeToCluster(nodes);
     if (wakeUp) wake();
   };
   leases_ = std::make_unique<kube::Informer>(
@@ -170,7 +170,7 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                                  leaseMeaning_.erase(k8s::nameOf(lease));
                                  nodes = leaseRecord_.size();
                                }
-                               stretchLease(nodes);
+                               sizeToCluster(nodes);
                                ++objectEvents_;
                                wake();
                              }});
@@ -399,10 +399,12 @@ bool Agent::frozenNow() {
          !viewFresh();
 }
 
-void Agent::stretchLease(size_t nodes) {
+void Agent::sizeToCluster(size_t nodes) {
+  double count = static_cast<double>(std::max<size_t>(nodes, 1));
+  responder_.setProbeRate(responder::Responder::kSegmentProbeBudget / count);
   if (options_.leaseRenewals <= 0) return;
   // Seconds between one node's renewals for the cluster to make `leaseRenewals` a second.
-  double period = static_cast<double>(nodes) / options_.leaseRenewals;
+  double period = count / options_.leaseRenewals;
   lease_->stretch(period / std::chrono::duration<double>(options_.retryPeriod).count());
 }
 

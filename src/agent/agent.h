@@ -155,8 +155,10 @@ class Agent {
   // We take nothing new: our Lease is not renewed within its deadline (fencing.h) or our view
   // is not current.
   bool frozenNow();
-  // The node Lease's periods for a cluster of NODES (AgentOptions::leaseRenewals).
-  void stretchLease(size_t nodes);
+  // What grows with a cluster of NODES (their Leases counted): the node Lease's periods
+  // (AgentOptions::leaseRenewals); each node's share of the probes an unconfirmed segment sends
+  // (Responder::setProbeRate).
+  void sizeToCluster(size_t nodes);
   void reconcile();
   // A peer the wire has just found silent, or whose Lease has expired since the last plan: what
   // that plan gives us after it (its successions) is claimed at once; the plan that follows

@@ -1,6 +1,7 @@
 #include "responder/responder.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "packet/arp.h"
 #include "packet/ndp.h"
@@ -329,6 +330,18 @@ void Responder::setConfirmed(bool confirmed) {
   if (wake_) wake_();
 }
 
+void Responder::setProbeRate(double perSecond) {
+  if (!(perSecond > 0)) return;
+  double round = std::chrono::duration<double>(kUnconfirmedProbeInterval).count();
+  auto count = static_cast<size_t>(std::clamp(std::floor(perSecond * round), 1.0, double(kMaxProbesPerTick)));
+  auto interval = std::max<Clock::duration>(
+      kUnconfirmedProbeInterval,
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(double(count) / perSecond)));
+  std::lock_guard lock(mutex_);
+  probesPerRound_ = count;
+  probeInterval_ = interval;
+}
+
 void Responder::countDrop(int ifindex, packet::DropReason reason) {
   std::lock_guard lock(mutex_);
   auto it = ports_.find(ifindex);
@@ -355,10 +368,10 @@ void Responder::noteAnswered(const IpAddress& address) {
   demandProbes_.push_back(address);
 }
 
-void Responder::sendProbes() {
+void Responder::sendProbes(size_t count) {
   if (claims_.empty()) return;
   // unordered_map order is stable between rehashes: a cursor into it takes turns well enough.
-  size_t count = std::min(kMaxProbesPerTick, claims_.size());
+  count = std::min(count, claims_.size());
   size_t start = probeCursor_ % claims_.size();
   auto it = claims_.begin();
   std::advance(it, start);
@@ -381,11 +394,12 @@ std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
       ++it;
     }
   }
-  if (!confirmed_ && !claims_.empty() && now >= nextProbeRound_) {
-    probesDue_ = true;
-    nextProbeRound_ = now + kUnconfirmedProbeInterval;
+  bool asked = std::exchange(probesDue_, false);  // probeClaims(), or a port back while unconfirmed
+  bool round = !confirmed_ && !claims_.empty() && now >= nextProbeRound_;
+  if (asked || round) {
+    sendProbes(asked ? kMaxProbesPerTick : probesPerRound_);
+    if (!confirmed_) nextProbeRound_ = now + probeInterval_;
   }
-  if (std::exchange(probesDue_, false)) sendProbes();
   for (const IpAddress& address : std::exchange(demandProbes_, {})) {
     auto it = claims_.find(address);
     if (it != claims_.end()) probe(address, it->second);

@@ -117,6 +117,12 @@ class Responder {
   // clients back from a node that may rightly have taken over. Any thread.
   void setConfirmed(bool confirmed);
   static constexpr std::chrono::milliseconds kUnconfirmedProbeInterval{100};
+  // Unconfirmed probes a second at most (the rounds above, of fewer addresses, or further
+  // apart below 10 a second). When the API server is down for everyone, every node of a
+  // segment is unconfirmed and probes at once, each probe a broadcast every node receives: the
+  // agent gives each node its share of kSegmentProbeBudget. Any thread.
+  void setProbeRate(double perSecond);
+  static constexpr double kSegmentProbeBudget = 1000;
   // Unconfirmed, a request we answer also probes its address at once (at most one such probe
   // per kDemandProbeGap): a node back on the LAN learns at its first request whether another
   // node took the address meanwhile, not at the next round.
@@ -157,7 +163,7 @@ class Responder {
   void syncMemberships();
   void schedule(const packet::IpAddress& address, Claim& claim, Clock::time_point at);
   void announce(const packet::IpAddress& address, const Claim& claim);
-  void sendProbes();
+  void sendProbes(size_t count);
   void probe(const packet::IpAddress& address, const Claim& claim);
   void noteAnswered(const packet::IpAddress& address);
   void send(PortState& port, const packet::Bytes& frame, uint64_t PortCounters::*sent);
@@ -198,6 +204,8 @@ class Responder {
   bool probesDue_ = false;
   bool confirmed_ = true;
   Clock::time_point nextProbeRound_{};  // while unconfirmed
+  size_t probesPerRound_ = kMaxProbesPerTick;
+  Clock::duration probeInterval_ = kUnconfirmedProbeInterval;
   Clock::time_point lastDemandProbe_{};
   std::vector<packet::IpAddress> demandProbes_;  // sent at the next tick
   size_t probeCursor_ = 0;  // where the next round of probes starts in claims_ order

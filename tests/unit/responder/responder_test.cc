@@ -518,6 +518,30 @@ TEST_F(ResponderTest, UnconfirmedClaimsProbeRatherThanAnnounceOnAPortThatComesBa
   EXPECT_EQ(counters("eth0").gratuitousArps, announced + 1);
 }
 
+// With the API server down for everyone, every node of a segment is unconfirmed at once and each
+// probe is a broadcast: each node probes only its share of the segment's budget. Before, every
+// node sent 64 probes every 100 ms (640 broadcasts a second each: 64,000 at 100 nodes).
+TEST_F(ResponderTest, UnconfirmedProbesKeepToTheirRate) {
+  responder_.setPorts({{2, "eth0", kNodeMac}});
+  for (int i = 1; i <= 100; ++i) responder_.claim(*packet::parseIpAddress("198.18.1." + std::to_string(i)));
+  for (auto t : {0s, 1s, 2s}) responder_.tick(t0_ + t);  // every announcement burst
+  io_.take();
+  auto probedIn = [&](Clock::time_point from, std::chrono::milliseconds span) {
+    uint64_t before = counters("eth0").probes;
+    for (auto t = from; t < from + span; t += 10ms) responder_.tick(t);
+    io_.take();
+    return counters("eth0").probes - before;
+  };
+  responder_.setConfirmed(false);
+  EXPECT_EQ(probedIn(t0_ + 10s, 1s), 640u) << "the default: 64 every 100 ms";
+  responder_.setProbeRate(Responder::kSegmentProbeBudget / 50);  // 50 nodes: 20 a second each
+  EXPECT_EQ(probedIn(t0_ + 20s, 1s), 20u);
+  responder_.setProbeRate(2);  // below one a round: rounds further apart
+  EXPECT_EQ(probedIn(t0_ + 30s, 5s), 10u);
+  responder_.setConfirmed(true);
+  EXPECT_EQ(probedIn(t0_ + 40s, 1s), 0u);
+}
+
 TEST_F(ResponderTest, UnconfirmedAnAnsweredRequestProbesItsAddressAtOnce) {
   responder_.setPorts({{2, "eth0", kNodeMac}});
   responder_.claim(kV4);
