@@ -4,6 +4,10 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "lab/api_reply.h"
@@ -52,6 +56,7 @@ Result<std::string> ApiServer::start() {
   } else {
     boundPort_ = server_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
   }
+  if (boundPort_ > 0) widenBacklog();
   if (boundPort_ <= 0) {
     return fail("listen", fmt::format("cannot listen on {}:{}", options_.host, options_.port));
   }
@@ -62,6 +67,10 @@ Result<std::string> ApiServer::start() {
 void ApiServer::configure(httplib::Server& server) {
   // Watches hold a worker each for their lifetime: a large pool.
   server.new_task_queue = [workers = options_.workers] { return new httplib::ThreadPool(workers); };
+  server.set_socket_options([this](int sock) {
+    httplib::default_socket_options(sock);
+    listening_ = sock;  // the last socket made is the one bound (see widenBacklog)
+  });
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(1000);
   server.set_payload_max_length(64 << 20);
@@ -71,6 +80,15 @@ void ApiServer::configure(httplib::Server& server) {
   server.Put(".*", handler);
   server.Patch(".*", handler);
   server.Delete(".*", handler);
+}
+
+void ApiServer::widenBacklog() {
+  // cpp-httplib listens with a backlog of 5, built into Debian's library: 100 agents
+  // (re)connecting at once overflowed it, and their SYNs, dropped, were answered 17-20 s late.
+  // Listening again on the bound socket only sets a larger backlog.
+  if (listening_ >= 0 && ::listen(listening_, kBacklog) != 0) {
+    spdlog::warn("event=backlog_not_widened error=\"{}\"", std::strerror(errno));
+  }
 }
 
 void ApiServer::serve() {
@@ -91,6 +109,7 @@ void ApiServer::serve() {
     while (!stopping_ && !server_->bind_to_port(options_.host, boundPort_)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    widenBacklog();
   }
 }
 

@@ -66,6 +66,7 @@ class ApiServer {
   };
 
   void configure(httplib::Server& server);
+  void widenBacklog();
   void route(const httplib::Request& req, httplib::Response& res);
   std::optional<ApiRequest> parse(const httplib::Request& req) const;
   void admin(const httplib::Request& req, httplib::Response& res);
@@ -95,6 +96,8 @@ class ApiServer {
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> stopping_{false};
   int boundPort_ = 0;
+  int listening_ = -1;  // the listening socket, for widenBacklog
+  static constexpr int kBacklog = 4096;
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> counts_;
   FaultPlan faults_;
