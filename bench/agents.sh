@@ -118,9 +118,24 @@ YAML
   local r0 c0 r1 c1 o0 o1 h0 h1
   ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
   frames() { ip netns exec "$LAB_LAN" nft list chain bridge heartbeats in | awk '{for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
+  snapshot() { ip netns exec "$LAB_LAN" curl -s --max-time 10 http://198.18.0.1:6443/admin/counters > "$1"; }
+  snapshot "/tmp/$LAB_ID-counters0.json"
   r0=$(counters); c0=$(cpu); o0=$(ticks "$operator"); h0=$(frames)
   sleep 10
   r1=$(counters); c1=$(cpu); o1=$(ticks "$operator"); h1=$(frames)
+  snapshot "/tmp/$LAB_ID-counters1.json"
+  # What the requests were (verb and resource, a second), the most frequent first.
+  python3 - "/tmp/$LAB_ID-counters0.json" "/tmp/$LAB_ID-counters1.json" <<'PY' >&2 || true
+import collections, json, sys
+def load(path):
+    c = collections.Counter()
+    for e in json.load(open(path)):
+        c[(e["verb"], e["resource"])] += e["count"]
+    return c
+a, b = load(sys.argv[1]), load(sys.argv[2])
+rates = sorted(((b[k] - a[k]) / 10, k) for k in b if b[k] > a[k])
+print("bench/agents.sh: requests/s by verb and resource:", ", ".join(f"{v} {r} {x}" for x, (v, r) in reversed(rates[-6:])))
+PY
   if [[ -n $PERF_OUT ]]; then
     perf record -q -F 499 --call-graph dwarf,16384 -p "${pids[0]}" -o "$PERF_OUT" -- sleep 20 >/dev/null 2>&1
   fi

@@ -400,6 +400,7 @@ bool Agent::frozenNow() {
 }
 
 void Agent::sizeToCluster(size_t nodes) {
+  if (clusterNodes_.exchange(nodes) == nodes) return;  // most Lease events are renewals
   double count = static_cast<double>(std::max<size_t>(nodes, 1));
   responder_.setProbeRate(responder::Responder::kSegmentProbeBudget / count);
   if (options_.leaseRenewals <= 0) return;

@@ -245,6 +245,7 @@ class Agent {
   // None while we hear nobody or the wire excludes us: the pass decides, with the Leases.
   std::vector<std::string> newlySilentOwners(const wire::WireView& wire, const std::set<std::string>& before,
                                              const Successions& successions) const;
+  std::atomic<size_t> clusterNodes_{0};  // as sizeToCluster was last told
   std::shared_ptr<const Successions> successionsShared_ = std::make_shared<const Successions>();
   Steady::time_point claimsAheadUntil_{};  // the packet thread claims on a silence before it
   // Claimed by the packet thread on a silence, not yet taken by a pass: address -> patterns;
