@@ -120,12 +120,18 @@ YAML
   frames() { ip netns exec "$LAB_LAN" nft list chain bridge heartbeats in | awk '{for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
   snapshot() { ip netns exec "$LAB_LAN" curl -s --max-time 10 http://198.18.0.1:6443/admin/counters > "$1"; }
   snapshot "/tmp/$LAB_ID-counters0.json"
-  r0=$(counters); c0=$(cpu); o0=$(ticks "$operator"); h0=$(frames)
+  # Each figure over the time between its own two readings (reading 100 agents' CPU takes
+  # seconds on a loaded machine: a fixed 10 s overstated the rates by a third).
+  now() { date +%s.%N; }
+  local tr0 tc0 to0 th0 tr1 tc1 to1 th1
+  r0=$(counters); tr0=$(now); c0=$(cpu); tc0=$(now); o0=$(ticks "$operator"); to0=$(now); h0=$(frames); th0=$(now)
   sleep 10
-  r1=$(counters); c1=$(cpu); o1=$(ticks "$operator"); h1=$(frames)
+  r1=$(counters); tr1=$(now); c1=$(cpu); tc1=$(now); o1=$(ticks "$operator"); to1=$(now); h1=$(frames); th1=$(now)
   snapshot "/tmp/$LAB_ID-counters1.json"
+  echo "bench/agents.sh: node Lease durations (s: agents): $(claims 0 l2a_node_lease_duration_seconds | sort -n | uniq -c |
+    awk '{printf "%s%s: %s", (NR > 1 ? ", " : ""), $2, $1}')" >&2
   # What the requests were (verb and resource, a second), the most frequent first.
-  python3 - "/tmp/$LAB_ID-counters0.json" "/tmp/$LAB_ID-counters1.json" <<'PY' >&2 || true
+  python3 - "/tmp/$LAB_ID-counters0.json" "/tmp/$LAB_ID-counters1.json" "$(now)" "$tr0" <<'PY' >&2 || true
 import collections, json, sys
 def load(path):
     c = collections.Counter()
@@ -133,14 +139,15 @@ def load(path):
         c[(e["verb"], e["resource"])] += e["count"]
     return c
 a, b = load(sys.argv[1]), load(sys.argv[2])
-rates = sorted(((b[k] - a[k]) / 10, k) for k in b if b[k] > a[k])
+span = float(sys.argv[3]) - float(sys.argv[4])  # about the snapshots' span
+rates = sorted((round((b[k] - a[k]) / span, 1), k) for k in b if b[k] > a[k])
 print("bench/agents.sh: requests/s by verb and resource:", ", ".join(f"{v} {r} {x}" for x, (v, r) in reversed(rates[-6:])))
 PY
   if [[ -n $PERF_OUT ]]; then
     perf record -q -F 499 --call-graph dwarf,16384 -p "${pids[0]}" -o "$PERF_OUT" -- sleep 20 >/dev/null 2>&1
   fi
   local op_cpu op_rss
-  op_cpu=$(python3 -c "print(round(($o1 - $o0) / 10, 2))")
+  op_cpu=$(python3 -c "print(round(($o1 - $o0) / ($to1 - $to0), 2))")
   op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
   local rss=0 p
   for p in "${pids[@]}"; do v=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$p/status); ((v > rss)) && rss=$v; done
@@ -153,8 +160,8 @@ PY
   local op_rss_restart
   op_rss_restart=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
   local rps cpu_pct per_service
-  rps=$(python3 -c "print(round(($r1 - $r0 - 2) / 10, 1))")
-  cpu_pct=$(python3 -c "print(round(($c1 - $c0) / 10 / $nodes, 2))")
+  rps=$(python3 -c "print(round(($r1 - $r0 - 2) / ($tr1 - $tr0), 1))")
+  cpu_pct=$(python3 -c "print(round(($c1 - $c0) / ($tc1 - $tc0) / $nodes, 2))")
   per_service=$(python3 -c "print(round($services / ($LEASE_MS * 3 / 4 / 1000), 1))")
   # Spread, and kill -9 of the busiest agent: time until the others claim every address again.
   local spread victim=1 most=-1 c
@@ -187,7 +194,7 @@ PY
     own=$(printf '%s\n' "$own" | sed -n 's/.* after_ms=\([0-9]*\).*/\1/p' | awk '$1 > m {m = $1} END {printf "%d", m}')
     ms="$ms; taken $own ms after detection"
   fi
-  echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss; $op_rss_restart | $(( (h1 - h0) / 10 )) | $spread | $ms |"
+  echo "| $nodes | $HEARTBEAT_MS | $services | $rps | $per_service | $cpu_pct | $rss | $op_cpu | $op_rss; $op_rss_restart | $(python3 -c "print(round(($h1 - $h0) / ($th1 - $th0)))") | $spread | $ms |"
   lab_cleanup
   trap - EXIT
 }
