@@ -191,7 +191,8 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                                  .identity = options_.nodeName,
                                  .leaseDuration = options_.leaseDuration,
                                  .renewDeadline = options_.renewDeadline,
-                                 .retryPeriod = options_.retryPeriod},
+                                 .retryPeriod = options_.retryPeriod,
+                                 .owners = [this] { return leaseOwners(); }},
       kube::LeaderCallbacks{.onStartedLeading = [this] {
                               spdlog::info("event=node_lease_held node={}", options_.nodeName);
                               if (lostLease_.exchange(false)) {
@@ -392,6 +393,13 @@ bool Agent::viewFresh() {
   std::lock_guard lock(mutex_);
   auto seen = leaseSeen_.find(kNodeLeasePrefix + options_.nodeName);
   return seen != leaseSeen_.end() && Steady::now() - seen->second < duration;
+}
+
+Json Agent::leaseOwners() const {
+  auto node = nodes_->get(options_.nodeName);
+  Json uid = node ? node->value("/metadata/uid"_json_pointer, Json()) : Json();
+  if (!uid.is_string() || uid.get<std::string>().empty()) return Json::array();
+  return Json::array({{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", options_.nodeName}, {"uid", uid}}});
 }
 
 bool Agent::frozenNow() {

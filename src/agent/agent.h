@@ -159,6 +159,9 @@ class Agent {
   // (AgentOptions::leaseRenewals); each node's share of the probes an unconfirmed segment sends
   // (Responder::setProbeRate).
   void sizeToCluster(size_t nodes);
+  // Our node Lease's owner: our Node (by uid), once the cache has it; the garbage collector
+  // removes the Lease with the Node.
+  nlohmann::json leaseOwners() const;
   void reconcile();
   // A peer the wire has just found silent, or whose Lease has expired since the last plan: what
   // that plan gives us after it (its successions) is claimed at once; the plan that follows

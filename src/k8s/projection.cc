@@ -100,6 +100,7 @@ const std::vector<Path>& agentEndpointSliceFields() {
 const std::vector<Path>& agentNodeFields() {
   static const std::vector<Path> fields{
       {"metadata", "name"},
+      {"metadata", "uid"},  // the owner of this node's Lease
       {"metadata", "resourceVersion"},
       {"metadata", "labels"},
       {"metadata", "annotations", "l2announcer.io/weight"},

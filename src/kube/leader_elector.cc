@@ -103,6 +103,9 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
                {"kind", "Lease"},
                {"metadata", {{"name", config_.name}, {"namespace", config_.ns}}},
                {"spec", spec}};
+    if (Json owners = config_.owners ? config_.owners() : Json(); owners.is_array() && !owners.empty()) {
+      lease["metadata"]["ownerReferences"] = owners;
+    }
     auto created = client_.create(resources::kLeases, config_.ns, lease);
     if (!created) return false;
     observe((*created)["spec"], now);
@@ -126,6 +129,12 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
   }
   Json updated = *current;
   updated["spec"] = spec;
+  Json metadata = updated.value("metadata", Json::object());
+  if (config_.owners && metadata.is_object() && !metadata.contains("ownerReferences")) {
+    if (Json owners = config_.owners(); owners.is_array() && !owners.empty()) {
+      updated["metadata"]["ownerReferences"] = owners;
+    }
+  }
   auto result = client_.update(resources::kLeases, config_.ns, updated);
   if (!result) return false;
   observe((*result)["spec"], now);

@@ -456,6 +456,25 @@ TEST(Agent, TheNodeLeaseStretchesWithTheClusterSoTheRenewalsStayWithinTheBudget)
   EXPECT_EQ(running.agent.nodeLease().timing().retryPeriod, 300ms);
 }
 
+// The node Lease names its Node as owner (as the kubelet's node Leases do): the garbage
+// collector removes it with the Node, and a removed node no longer counts toward the cluster.
+TEST(Agent, TheNodeLeaseIsOwnedByItsNode) {
+  LabApi api;
+  seedCluster(api);
+  auto node = api.client->get(kube::resources::kNodes, "", "n1");
+  ASSERT_TRUE(node);
+  std::string uid = (*node)["metadata"].value("uid", "");
+  ASSERT_FALSE(uid.empty());
+  RunningAgent running(api);
+  auto owners = [&] {
+    auto lease = api.client->get(kube::resources::kLeases, "l2announcer", std::string(kNodeLeasePrefix) + "n1");
+    return lease ? (*lease)["metadata"].value("ownerReferences", Json::array()) : Json::array();
+  };
+  ASSERT_TRUE(eventually([&] { return !owners().empty(); })) << "no owner on the node Lease";
+  Json expected = Json::array({{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "n1"}, {"uid", uid}}});
+  EXPECT_EQ(owners(), expected);
+}
+
 // A Service update the plan cannot see (a condition someone writes) costs no plan; one it can
 // see (another address) does. Before, every update re-planned: at 10,000 Services the
 // condition writes alone kept every agent re-planning 10,000 addresses many times a second.

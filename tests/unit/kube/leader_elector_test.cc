@@ -193,6 +193,27 @@ TEST_F(LeaderElectorTest, AStretchedLeaseIsWrittenRenewedAndLostByItsOwnPeriods)
   EXPECT_EQ(a.elector.timing().retryPeriod, 500ms);
 }
 
+// The owners are asked at every write and set once known; a record that has some keeps them.
+TEST_F(LeaderElectorTest, OwnersAreWrittenOnceKnownAndKeptAfter) {
+  Json owners = Json::array();
+  testing::FakeTransport transport;
+  server.attach(transport);
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0, .sleep = [](auto) {}});
+  LeaderElector elector(client,
+                        {.ns = "l2a", .name = "l2a-node-a", .identity = "node-a", .leaseDuration = 3s,
+                         .renewDeadline = 2s, .retryPeriod = 500ms, .owners = [&] { return owners; }},
+                        {}, [this] { return wall; });
+  elector.tick(t);
+  EXPECT_FALSE((*server.lease)["metadata"].contains("ownerReferences")) << "none known yet";
+  owners = Json::array({{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-a"}, {"uid", "u-1"}}});
+  elector.tick(t + 500ms);
+  EXPECT_EQ((*server.lease)["metadata"]["ownerReferences"], owners);
+  Json kept = owners;
+  owners = Json::array({{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-a"}, {"uid", "u-2"}}});
+  elector.tick(t + 1s);
+  EXPECT_EQ((*server.lease)["metadata"]["ownerReferences"], kept) << "another writer's (or an earlier) owner kept";
+}
+
 // Two contenders read the same record and both write: the second write carries a stale
 // version (or creates what exists) and is refused, so exactly one leads.
 TEST_F(LeaderElectorTest, ConflictingCreatesLeaveExactlyOneLeader) {
