@@ -130,8 +130,11 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
   Json updated = *current;
   updated["spec"] = spec;
   Json metadata = updated.value("metadata", Json::object());
-  if (config_.owners && metadata.is_object() && !metadata.contains("ownerReferences")) {
-    if (Json owners = config_.owners(); owners.is_array() && !owners.empty()) {
+  if (config_.owners && metadata.is_object()) {
+    // Rewritten when the owner changes: a Node deleted and made again under the same name has a
+    // new uid, and the garbage collector deletes what names the old one.
+    if (Json owners = config_.owners(); owners.is_array() && !owners.empty() &&
+                                        metadata.value("ownerReferences", Json()) != owners) {
       updated["metadata"]["ownerReferences"] = owners;
     }
   }

@@ -26,9 +26,9 @@ struct LeaderElectionConfig {
   std::chrono::milliseconds leaseDuration{15000};
   std::chrono::milliseconds renewDeadline{10000};
   std::chrono::milliseconds retryPeriod{2000};
-  // The record's metadata.ownerReferences, when it has none (asked at every write; an empty
-  // array: not known yet). A node's Lease names its Node, so the garbage collector removes it
-  // with the Node, as the kubelet's node Leases.
+  // The record's metadata.ownerReferences (asked at every write; an empty array: not known yet,
+  // what the record has is kept). A node's Lease names its Node, so the garbage collector
+  // removes it with the Node, as the kubelet's node Leases.
   std::function<Json()> owners;
 };
 

@@ -6,7 +6,7 @@
 # control plane excluded by the policy's nodeSelector; policy edits and node label changes move
 # announcements; Local services follow their endpoints; kill -9 of an announcer moves its
 # addresses within the lease duration + 1 s, SIGTERM within 1 s; stopping the API server keeps
-# every address announced.
+# every address announced; a Node deleted takes its node Lease with it (the garbage collector).
 set -u
 L2A=${L2A:-build/l2a}
 LAB=${L2A_LAB:-build/l2a-lab}
@@ -292,4 +292,20 @@ check "agents say they are frozen" lab_output_has "node_lease_lost" cat /tmp/$LA
 lab_api_start
 sleep 3
 check "API server back: still exactly one announcer each" lab_wait_for 6 all_announced_once
+
+echo "# a node removed from the cluster: its Lease goes with it"
+# The node Lease names its Node (kind, name, uid) as owner, so the garbage collector
+# (kube-controller-manager's) deletes it with the Node and it stops counting toward the cluster.
+lease_owner() { lab_kubectl get lease "l2a-node-$1" -n "$L2A_NS" -o jsonpath='{range .metadata.ownerReferences[*]}{.apiVersion} {.kind} {.name} {.uid}{end}'; }
+owned_by_node() { [[ $(lease_owner "$1") == "v1 Node $1 $(lab_kubectl get node "$1" -o jsonpath='{.metadata.uid}')" ]]; }
+check "cp's node Lease names Node cp and its uid as owner" lab_wait_for 5 owned_by_node cp
+kill -TERM "${AGENT_PID[cp]}"; wait "${AGENT_PID[cp]}" 2>/dev/null
+lab_kubectl delete node cp >/dev/null
+lease_gone() { lab_output_has "NotFound" lab_kubectl get lease l2a-node-cp -n "$L2A_NS"; }
+check "Node cp deleted: the garbage collector deletes its Lease" lab_wait_for 30 lease_gone
+lab_node_object cp 198.18.0.11 2001:db8::11 control-plane
+start_agent cp
+check "Node cp made again (a new uid) and its agent back: its Lease names the new Node" lab_wait_for 10 owned_by_node cp
+sleep 5
+check "  ...and stays (the garbage collector finds its owner)" owned_by_node cp
 lab_finish

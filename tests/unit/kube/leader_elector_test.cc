@@ -194,7 +194,7 @@ TEST_F(LeaderElectorTest, AStretchedLeaseIsWrittenRenewedAndLostByItsOwnPeriods)
 }
 
 // The owners are asked at every write and set once known; a record that has some keeps them.
-TEST_F(LeaderElectorTest, OwnersAreWrittenOnceKnownAndKeptAfter) {
+TEST_F(LeaderElectorTest, OwnersAreWrittenOnceKnownAndFollowTheOwner) {
   Json owners = Json::array();
   testing::FakeTransport transport;
   server.attach(transport);
@@ -208,10 +208,13 @@ TEST_F(LeaderElectorTest, OwnersAreWrittenOnceKnownAndKeptAfter) {
   owners = Json::array({{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-a"}, {"uid", "u-1"}}});
   elector.tick(t + 500ms);
   EXPECT_EQ((*server.lease)["metadata"]["ownerReferences"], owners);
-  Json kept = owners;
-  owners = Json::array({{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-a"}, {"uid", "u-2"}}});
+  Json first = owners;
+  owners = Json::array();
   elector.tick(t + 1s);
-  EXPECT_EQ((*server.lease)["metadata"]["ownerReferences"], kept) << "another writer's (or an earlier) owner kept";
+  EXPECT_EQ((*server.lease)["metadata"]["ownerReferences"], first) << "kept while the owner is not known";
+  owners = Json::array({{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-a"}, {"uid", "u-2"}}});
+  elector.tick(t + 1500ms);
+  EXPECT_EQ((*server.lease)["metadata"]["ownerReferences"], owners) << "the Node made again: its new uid";
 }
 
 // Two contenders read the same record and both write: the second write carries a stale
