@@ -96,6 +96,17 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
             {"acquireTime", stamp},
             {"renewTime", stamp},
             {"leaseTransitions", 0}};
+  // The holder's fast path (client-go's): one update over the record it last wrote, no read.
+  // Anything else wrote since (a conflict), or it failed: the read below decides, as before.
+  if (leading_.load() && lastWritten_.is_object() && now < lastRenew() + LeaderElector::timing().leaseDuration) {
+    Json held = lastWritten_.value("spec", Json());
+    Json acquired = held.is_object() ? held.value("acquireTime", Json()) : Json();
+    Json renewed = spec;
+    renewed["acquireTime"] = acquired.is_string() ? acquired : Json(stamp);
+    renewed["leaseTransitions"] = std::max<int64_t>(0, integerOf(held, "leaseTransitions", 0));
+    if (writeOver(lastWritten_, renewed, now)) return true;
+  }
+  lastWritten_ = Json();
   auto current = client_.get(resources::kLeases, config_.ns, config_.name);
   if (!current) {
     if (current.error().code != ApiErrorCodes::kNotFound) return false;
@@ -107,8 +118,9 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
       lease["metadata"]["ownerReferences"] = owners;
     }
     auto created = client_.create(resources::kLeases, config_.ns, lease);
-    if (!created) return false;
-    observe((*created)["spec"], now);
+    if (!created || !created->is_object()) return false;
+    observe(created->value("spec", Json()), now);
+    lastWritten_ = std::move(*created);
     return true;
   }
   Json old = current->value("spec", Json::object());
@@ -127,7 +139,11 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
   } else {
     spec["leaseTransitions"] = transitions + 1;
   }
-  Json updated = *current;
+  return writeOver(*current, spec, now);
+}
+
+bool LeaderElector::writeOver(const Json& base, const Json& spec, SteadyClock::time_point now) {
+  Json updated = base;
   updated["spec"] = spec;
   Json metadata = updated.value("metadata", Json::object());
   if (config_.owners && metadata.is_object()) {
@@ -139,8 +155,9 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
     }
   }
   auto result = client_.update(resources::kLeases, config_.ns, updated);
-  if (!result) return false;
-  observe((*result)["spec"], now);
+  if (!result || !result->is_object()) return false;
+  observe(result->value("spec", Json()), now);
+  lastWritten_ = std::move(*result);
   return true;
 }
 

@@ -74,6 +74,8 @@ class LeaderElector {
 
  private:
   bool tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTiming& timing);
+  // Updates `base` (a Lease as read or last written) to `spec`, naming the owners.
+  bool writeOver(const Json& base, const Json& spec, SteadyClock::time_point now);
   LeaseTiming stretched() const;
   void observe(const Json& spec, SteadyClock::time_point now);
   void setLeading(bool leading);
@@ -85,7 +87,7 @@ class LeaderElector {
 
   Json observedSpec_;                       // the last lease spec read or written
   SteadyClock::time_point observedTime_{};  // when it last changed, by our clock
-  std::string observedResourceVersion_;
+  Json lastWritten_;  // the Lease as our last write left it, while we hold it (the fast path)
   SteadyClock::time_point next_{};
   mutable std::mutex mutex_;
   std::string leader_;

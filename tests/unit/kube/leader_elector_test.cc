@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <utility>
 
 #include "support/fake_transport.h"
@@ -22,8 +23,10 @@ struct LeaseServer {
   // Runs once, after a read is answered and before the reader can write: another contender's
   // whole attempt slips in between (the interleaving sequential ticks never produce).
   std::function<void()> afterRead;
+  std::map<std::string, int> requests;  // by method
   void attach(testing::FakeTransport& t) {
     t.handler = [this](const HttpRequest& r) -> Result<HttpResponse> {
+      ++requests[r.method];
       if (down) return HttpResponse{500, R"({"message":"down"})", {}};
       if (r.method == "GET") {
         HttpResponse answer = lease ? HttpResponse{200, lease->dump(), {}} : HttpResponse{404, R"({"code":404})", {}};
@@ -91,6 +94,41 @@ TEST_F(LeaderElectorTest, RenewKeepsAcquireTimeAndMovesRenewTime) {
   EXPECT_EQ(spec["acquireTime"], "2026-11-18T11:06:40.000000Z");
   EXPECT_EQ(spec["renewTime"], "2026-11-18T11:06:40.500000Z");
   EXPECT_EQ(a.started, 1);
+}
+
+// client-go's fast path: the holder renews with one update over the record it last wrote; it
+// reads only when that update is refused (someone else wrote), and then decides as on any read.
+TEST_F(LeaderElectorTest, TheHolderRenewsWithOneWriteAndReadsOnlyAfterAConflict) {
+  Contender a(server, "node-a", &wall);
+  a.elector.tick(t);
+  EXPECT_EQ(server.requests, (std::map<std::string, int>{{"GET", 1}, {"POST", 1}}));
+  for (int i = 1; i <= 3; ++i) {
+    wall += 500ms;
+    a.elector.tick(t + i * 500ms);
+  }
+  EXPECT_EQ(server.requests, (std::map<std::string, int>{{"GET", 1}, {"POST", 1}, {"PUT", 3}}));
+  EXPECT_EQ((*server.lease)["spec"]["renewTime"], "2026-11-18T11:06:41.500000Z");
+  EXPECT_EQ((*server.lease)["spec"]["acquireTime"], "2026-11-18T11:06:40.000000Z");
+
+  (*server.lease)["metadata"]["labels"] = {{"by", "someone else"}};  // another writer
+  (*server.lease)["metadata"]["resourceVersion"] = std::to_string(++server.rv);
+  wall += 500ms;
+  a.elector.tick(t + 2s);
+  EXPECT_EQ(server.conflicts, 1);
+  EXPECT_EQ(server.requests["GET"], 2) << "read once after the refused update";
+  EXPECT_EQ(server.requests["PUT"], 5);
+  EXPECT_TRUE(a.elector.isLeader());
+  EXPECT_EQ((*server.lease)["metadata"]["labels"]["by"], "someone else") << "written over what was read";
+  EXPECT_EQ((*server.lease)["spec"]["leaseTransitions"], 0);
+
+  (*server.lease)["spec"]["holderIdentity"] = "node-x";  // taken: a forced hand-over
+  (*server.lease)["metadata"]["resourceVersion"] = std::to_string(++server.rv);
+  for (auto now = t + 2500ms; now <= t + 5s; now += 500ms) {
+    wall += 500ms;
+    a.elector.tick(now);
+  }
+  EXPECT_FALSE(a.elector.isLeader()) << "the read saw node-x hold it; lost after the deadline";
+  EXPECT_EQ((*server.lease)["spec"]["holderIdentity"], "node-x");
 }
 
 TEST_F(LeaderElectorTest, OthersWaitWhileTheHolderRenewsThenTakeOverAfterExpiry) {
