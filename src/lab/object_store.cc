@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -28,6 +29,23 @@ Json specOf(const Json& object) {
   spec.erase("apiVersion");
   spec.erase("kind");
   return spec;
+}
+
+std::string uidOf(const Json& object) {
+  Json uid = object.value("/metadata/uid"_json_pointer, Json());
+  return uid.is_string() ? uid.get<std::string>() : "";
+}
+
+// The uids an object names in metadata.ownerReferences (entries without a string uid skipped).
+std::vector<std::string> ownerUids(const Json& object) {
+  std::vector<std::string> uids;
+  Json refs = object.value("/metadata/ownerReferences"_json_pointer, Json());
+  if (!refs.is_array()) return uids;
+  for (const Json& ref : refs) {
+    Json uid = ref.is_object() ? ref.value("uid", Json()) : Json();
+    if (uid.is_string() && !uid.get<std::string>().empty()) uids.push_back(uid.get<std::string>());
+  }
+  return uids;
 }
 
 ApiFailure notFound(const std::string& resource, const std::string& name) {
@@ -67,6 +85,7 @@ Status<> ObjectStore::load() {
       if (op == "delete") objects_.erase(k);
     }
   }
+  for (const auto& [k, object] : objects_) indexOwners(k, object, true);
   compactedThrough_ = resourceVersion_;  // no history survives a restart: older watches get 410
   // Compact: one line per live object, then keep appending.
   std::string tmp = path + ".tmp";
@@ -124,6 +143,8 @@ Result<Json, ApiFailure> ObjectStore::create(const std::string& resource, const 
   }
   objects_[k] = object;
   record(resource, ns, "ADDED", object, nullptr);
+  indexOwners(k, object, true);
+  collectIfOrphaned(k);
   return object;
 }
 
@@ -178,10 +199,60 @@ Result<Json, ApiFailure> ObjectStore::update(const std::string& resource, const 
   if (auto s = journal({{"op", "put"}, {"rv", resourceVersion_}, {"key", k}, {"object", next}}); !s) {
     return fail(ApiFailure{500, "InternalError", s.error().message});
   }
+  indexOwners(k, it->second, false);
   Json previous = std::move(it->second);
   it->second = next;
   record(resource, ns, "MODIFIED", next, previous);
+  indexOwners(k, next, true);
+  collectIfOrphaned(k);
   return next;
+}
+
+void ObjectStore::indexOwners(const std::string& k, const Json& object, bool add) {
+  if (std::string uid = uidOf(object); !uid.empty()) {
+    if (add) uids_.insert(uid); else uids_.erase(uid);
+  }
+  for (const std::string& owner : ownerUids(object)) {
+    if (add) {
+      dependents_.emplace(owner, k);
+      continue;
+    }
+    auto [first, last] = dependents_.equal_range(owner);
+    auto named = std::find_if(first, last, [&](const auto& entry) { return entry.second == k; });
+    if (named != last) dependents_.erase(named);
+  }
+}
+
+Result<Json, ApiFailure> ObjectStore::erase(std::map<std::string, Json>::iterator it) {
+  std::string k = it->first;
+  Json object = it->second;
+  object["metadata"]["resourceVersion"] = std::to_string(++resourceVersion_);
+  if (auto s = journal({{"op", "delete"}, {"rv", resourceVersion_}, {"key", k}}); !s) {
+    return fail(ApiFailure{500, "InternalError", s.error().message});
+  }
+  indexOwners(k, it->second, false);
+  objects_.erase(it);
+  size_t bar = k.find('|');
+  std::string resource = k.substr(0, bar), ns = k.substr(bar + 1, k.find('|', bar + 1) - bar - 1);
+  record(resource, ns, "DELETED", object, nullptr);
+  // The garbage collector's background deletion: what named it as its only existing owner.
+  if (std::string uid = uidOf(object); !uid.empty()) {
+    std::vector<std::string> owned;
+    auto [first, last] = dependents_.equal_range(uid);
+    for (auto d = first; d != last; ++d) owned.push_back(d->second);
+    for (const std::string& dependent : owned) collectIfOrphaned(dependent);
+  }
+  return object;
+}
+
+void ObjectStore::collectIfOrphaned(const std::string& k) {
+  auto it = objects_.find(k);
+  if (it == objects_.end()) return;
+  std::vector<std::string> owners = ownerUids(it->second);
+  if (owners.empty() || std::any_of(owners.begin(), owners.end(), [&](const auto& u) { return uids_.count(u) > 0; })) {
+    return;
+  }
+  (void)erase(it);
 }
 
 Result<Json, ApiFailure> ObjectStore::remove(const std::string& resource, const std::string& ns,
@@ -197,14 +268,7 @@ Result<Json, ApiFailure> ObjectStore::remove(const std::string& resource, const 
                                        "in precondition: {}, ResourceVersion in object meta: {}",
                                        resource.substr(resource.find('/') + 1), name, expectedVersion, stored)});
   }
-  Json object = it->second;
-  object["metadata"]["resourceVersion"] = std::to_string(++resourceVersion_);
-  if (auto s = journal({{"op", "delete"}, {"rv", resourceVersion_}, {"key", k}}); !s) {
-    return fail(ApiFailure{500, "InternalError", s.error().message});
-  }
-  objects_.erase(it);
-  record(resource, ns, "DELETED", object, nullptr);
-  return object;
+  return erase(it);
 }
 
 void ObjectStore::removeAll(const std::string& resource) {

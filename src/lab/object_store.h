@@ -1,8 +1,11 @@
 // ObjectStore: the lab API server's objects with Kubernetes semantics — uid, creationTimestamp,
 // one cluster-wide monotonic resourceVersion, generation bumped on spec changes, optimistic
-// concurrency, status kept apart from spec — plus the event history watches read (410 Gone once
-// a requested version is older than the history kept) and an optional journal on disk, written
-// and flushed before a write is acknowledged, replayed on start.
+// concurrency, status kept apart from spec, and the garbage collector's background deletion: an
+// object whose metadata.ownerReferences name only uids that do not exist (its owners deleted, or
+// never there) is deleted, at once where kube-controller-manager's collector takes a moment —
+// plus the event history watches read (410 Gone once a requested version is older than the
+// history kept) and an optional journal on disk, written and flushed before a write is
+// acknowledged, replayed on start.
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
@@ -14,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,12 +93,21 @@ class ObjectStore {
   Status<> journal(const Json& line);
   void record(const std::string& resource, const std::string& ns, const std::string& type,
               const Json& object, const Json& previous);
+  // The garbage collector's indexes: uids that exist, and who names which uid as owner.
+  void indexOwners(const std::string& k, const Json& object, bool add);
+  // Deletes the object at `it` (journalled, a DELETED event), then what it owned alone; returns
+  // it as deleted.
+  Result<Json, ApiFailure> erase(std::map<std::string, Json>::iterator it);
+  // Deletes the object at `k` when it names owners and none of them exists.
+  void collectIfOrphaned(const std::string& k);
 
   const size_t historyLimit_;
   const std::string dataDirectory_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::string, Json> objects_;  // resource|ns|name
+  std::set<std::string> uids_;
+  std::multimap<std::string, std::string> dependents_;  // owner uid -> key of an object naming it
   uint64_t resourceVersion_ = 0;
   uint64_t compactedThrough_ = 0;  // events up to this version are no longer in history_
   uint64_t watchEpoch_ = 0;

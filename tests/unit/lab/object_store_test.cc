@@ -115,6 +115,51 @@ TEST(ObjectStore, DeleteWithAPreconditionDeletesOnlyThatVersion) {
   EXPECT_FALSE(store.get("/services", "d", "s").ok());
 }
 
+Json ownedBy(const std::string& name, const std::vector<std::string>& uids) {
+  Json refs = Json::array();
+  for (const auto& uid : uids) refs.push_back({{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "n"}, {"uid", uid}});
+  return {{"metadata", {{"name", name}, {"ownerReferences", refs}}}, {"spec", Json::object()}};
+}
+
+// As kube-controller-manager's garbage collector (background deletion): an object goes when
+// none of the owners it names exists any more, or when none ever did; one with an owner left
+// stays; the deletions are events a watch sees.
+TEST(ObjectStore, WhatNamesOnlyDeletedOwnersIsDeletedWithThem) {
+  ObjectStore store(100, "");
+  std::string a = (*store.create("/nodes", "", {{"metadata", {{"name", "a"}}}}))["metadata"]["uid"];
+  std::string b = (*store.create("/nodes", "", {{"metadata", {{"name", "b"}}}}))["metadata"]["uid"];
+  ASSERT_TRUE(store.create("coordination.k8s.io/leases", "l2a", ownedBy("of-a", {a})).ok());
+  ASSERT_TRUE(store.create("coordination.k8s.io/leases", "l2a", ownedBy("of-both", {a, b})).ok());
+  Json chain = ownedBy("of-lease", {(*store.get("coordination.k8s.io/leases", "l2a", "of-a"))["metadata"]["uid"]});
+  ASSERT_TRUE(store.create("coordination.k8s.io/leases", "l2a", chain).ok());
+  ASSERT_TRUE(store.create("coordination.k8s.io/leases", "l2a", ownedBy("plain", {})).ok());
+  uint64_t cursor = store.resourceVersion();
+
+  ASSERT_TRUE(store.remove("/nodes", "", "a").ok());
+  EXPECT_FALSE(store.get("coordination.k8s.io/leases", "l2a", "of-a").ok()) << "its only owner gone";
+  EXPECT_FALSE(store.get("coordination.k8s.io/leases", "l2a", "of-lease").ok()) << "owned by what was collected";
+  EXPECT_TRUE(store.get("coordination.k8s.io/leases", "l2a", "of-both").ok()) << "b still exists";
+  EXPECT_TRUE(store.get("coordination.k8s.io/leases", "l2a", "plain").ok());
+  std::vector<StoredEvent> events;
+  store.waitEvents("coordination.k8s.io/leases", "", cursor, store.watchEpoch(), events, 0ms);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, "DELETED");
+  EXPECT_EQ(events[0].object["metadata"]["name"], "of-a");
+  EXPECT_EQ(events[1].object["metadata"]["name"], "of-lease");
+
+  ASSERT_TRUE(store.remove("/nodes", "", "b").ok());
+  EXPECT_FALSE(store.get("coordination.k8s.io/leases", "l2a", "of-both").ok()) << "its last owner gone";
+
+  ASSERT_TRUE(store.create("coordination.k8s.io/leases", "l2a", ownedBy("of-nobody", {"no-such-uid"})).ok());
+  EXPECT_FALSE(store.get("coordination.k8s.io/leases", "l2a", "of-nobody").ok()) << "an owner that never existed";
+  std::string c = (*store.create("/nodes", "", {{"metadata", {{"name", "c"}}}}))["metadata"]["uid"];
+  Json plain = *store.get("coordination.k8s.io/leases", "l2a", "plain");
+  plain["metadata"]["ownerReferences"] = ownedBy("", {c})["metadata"]["ownerReferences"];
+  ASSERT_TRUE(store.update("coordination.k8s.io/leases", "l2a", "plain", plain, false, false).ok());
+  ASSERT_TRUE(store.remove("/nodes", "", "c").ok());
+  EXPECT_FALSE(store.get("coordination.k8s.io/leases", "l2a", "plain").ok()) << "an owner named by an update";
+}
+
 TEST(ObjectStore, JournalKeepsEverythingAcrossARestart) {
   auto dir = std::filesystem::temp_directory_path() / ("l2a-store-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
