@@ -129,30 +129,31 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     std::string record = spec.dump();
     // What changes a plan: the holder and the published interfaces. A plain renewal only keeps
     // the node live (judged at every resync), so it does not cost a reconcile.
+    Json holder = spec.is_object() ? spec.value("holderIdentity", Json()) : Json();
     Json annotations = lease.value("/metadata/annotations"_json_pointer, Json::object());
-    std::string meaning = (spec.is_object() ? spec.value("holderIdentity", Json()).dump() : "") + "|" +
+    std::string meaning = (spec.is_object() ? holder.dump() : "") + "|" +
                           (annotations.is_object() ? annotations.value(kInterfacesAnnotation, Json()).dump() : "");
     bool wakeUp = false;
     size_t nodes = 0;
     {
       std::lock_guard lock(mutex_);
-      auto& kept = leaseRecord_[name];
-      if (kept != record) {
+      NodeLeaseSeen& seen = nodeLeases_[name];
+      if (seen.record != record) {
         // A renewal after the lease had expired by our clock (and by its previous record's
         // duration) changes plans at once: a node is back (addresses rendezvous hashing gives it
         // move now, not at the next resync, so the old and the new owner hand over on the same
         // event), or our own view is current again.
-        auto& seen = leaseSeen_[name];
-        Json previousSpec = Json::parse(kept, nullptr, false);
-        if (Steady::now() - seen >= recordedDuration(previousSpec)) wakeUp = true;
-        kept = record;
-        seen = Steady::now();
+        auto now = Steady::now();
+        if (now - seen.changed >= seen.duration) wakeUp = true;
+        seen.record = std::move(record);
+        seen.holder = holder.is_string() ? holder.get<std::string>() : "";
+        seen.duration = recordedDuration(spec);
+        seen.changed = now;
       }
-      std::string& previous = leaseMeaning_[name];
-      if (previous != meaning) ++objectEvents_;
-      wakeUp = wakeUp || previous != meaning;
-      previous = meaning;
-      nodes = leaseRecord_.size();
+      if (seen.meaning != meaning) ++objectEvents_;
+      wakeUp = wakeUp || seen.meaning != meaning;
+      seen.meaning = std::move(meaning);
+      nodes = nodeLeases_.size();
     }
     sizeToCluster(nodes);
     if (wakeUp) wake();
@@ -165,10 +166,8 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                                size_t nodes = 0;
                                {
                                  std::lock_guard lock(mutex_);
-                                 leaseRecord_.erase(k8s::nameOf(lease));
-                                 leaseSeen_.erase(k8s::nameOf(lease));
-                                 leaseMeaning_.erase(k8s::nameOf(lease));
-                                 nodes = leaseRecord_.size();
+                                 nodeLeases_.erase(k8s::nameOf(lease));
+                                 nodes = nodeLeases_.size();
                                }
                                sizeToCluster(nodes);
                                ++objectEvents_;
@@ -283,17 +282,15 @@ AgentStatus Agent::status() const {
   return out;
 }
 
-bool Agent::nodeLeaseLive(const std::string& node, const Json& spec, Steady::time_point now) {
+bool Agent::nodeLeaseLive(const std::string& node, Steady::time_point now) {
   // Live while the record keeps changing by our own clock (client-go's rule): no trust in the
   // writer's clock.
-  if (!spec.is_object()) return false;
-  auto duration = recordedDuration(spec);
-  auto holder = spec.value("holderIdentity", Json(""));
-  auto seen = leaseSeen_.find(kNodeLeasePrefix + node);
-  bool live = holder.is_string() && holder.get<std::string>() == node && seen != leaseSeen_.end() &&
-              now - seen->second < duration;
+  auto seen = nodeLeases_.find(kNodeLeasePrefix + node);
+  if (seen == nodeLeases_.end()) return false;
+  const NodeLeaseSeen& lease = seen->second;
+  bool live = lease.holder == node && now - lease.changed < lease.duration;
   // Wake exactly when this live lease would expire, not at the next periodic resync.
-  if (live) nextExpiry_ = std::min(nextExpiry_, seen->second + duration);
+  if (live) nextExpiry_ = std::min(nextExpiry_, lease.changed + lease.duration);
   return live;
 }
 
@@ -310,11 +307,9 @@ std::string Agent::planInputs(const std::map<std::string, std::pair<bool, std::s
   for (const auto& [name, state] : mine) inputs += fmt::format(" {}={}/{}", name, state.first, state.second);
   std::lock_guard lock(mutex_);
   nextExpiry_ = Steady::time_point::max();
-  for (const auto& [name, record] : leaseRecord_) {
-    if (name.rfind(kNodeLeasePrefix, 0) != 0) continue;
-    std::string node = name.substr(std::string_view(kNodeLeasePrefix).size());
-    bool live = nodeLeaseLive(node, Json::parse(record, nullptr, false), now);
-    inputs += " " + node + (live ? "+" : "-");
+  for (const auto& entry : nodeLeases_) {
+    std::string node = entry.first.substr(std::string_view(kNodeLeasePrefix).size());
+    inputs += " " + node + (nodeLeaseLive(node, now) ? "+" : "-");
   }
   return inputs;
 }
@@ -350,9 +345,9 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, S
       .policies = std::move(policies),
       .nodes = [this](const auto& visit) { nodes_->forEach(visit); },
       .leaseOf = [this](const std::string& node) { return leases_->get(options_.ns + "/" + kNodeLeasePrefix + node); },
-      .live = [this, now](const std::string& node, const Json& lease) {
+      .live = [this, now](const std::string& node, const Json&) {
         std::lock_guard lock(mutex_);
-        return nodeLeaseLive(node, lease.value("spec", Json::object()), now);
+        return nodeLeaseLive(node, now);
       },
       .classes = options_.classes,
       .avoid = options_.avoid};
@@ -391,8 +386,8 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, S
 bool Agent::viewFresh() {
   auto duration = lease_->timing().leaseDuration;
   std::lock_guard lock(mutex_);
-  auto seen = leaseSeen_.find(kNodeLeasePrefix + options_.nodeName);
-  return seen != leaseSeen_.end() && Steady::now() - seen->second < duration;
+  auto seen = nodeLeases_.find(kNodeLeasePrefix + options_.nodeName);
+  return seen != nodeLeases_.end() && Steady::now() - seen->second.changed < duration;
 }
 
 Json Agent::leaseOwners() const {
@@ -510,8 +505,7 @@ std::vector<std::string> Agent::ownersGone(const wire::WireView& wire, Steady::t
   std::lock_guard lock(mutex_);
   for (const auto& [node, list] : successions_->byOwner) {
     if (!lastLeaseLive_.count(node) || std::find(gone.begin(), gone.end(), node) != gone.end()) continue;
-    auto record = leaseRecord_.find(kNodeLeasePrefix + node);
-    if (record == leaseRecord_.end() || !nodeLeaseLive(node, Json::parse(record->second, nullptr, false), now)) {
+    if (!nodeLeaseLive(node, now)) {
       gone.push_back(node);
     }
   }
@@ -602,9 +596,9 @@ void Agent::allowClaimsAhead() {
   if (lease_->isLeader()) {
     kube::LeaseTiming timing = lease_->timing();
     std::lock_guard lock(mutex_);
-    auto seen = leaseSeen_.find(kNodeLeasePrefix + options_.nodeName);
-    if (!status_.frozen && seen != leaseSeen_.end()) {
-      until = std::min(lease_->lastRenew() + timing.renewDeadline, seen->second + timing.leaseDuration);
+    auto seen = nodeLeases_.find(kNodeLeasePrefix + options_.nodeName);
+    if (!status_.frozen && seen != nodeLeases_.end()) {
+      until = std::min(lease_->lastRenew() + timing.renewDeadline, seen->second.changed + timing.leaseDuration);
     }
   }
   std::lock_guard lock(inbox_);

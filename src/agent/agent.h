@@ -145,8 +145,9 @@ class Agent {
   // Leases are judged at `now`, the pass's start: a Lease the pass's first step found live is
   // live in its plan too.
   policy::ClusterView snapshot(const wire::WireView& wire, bool wireOnly, Steady::time_point now);
-  // Caller holds mutex_. Whether NODE's Lease (its spec) is live now; keeps nextExpiry_.
-  bool nodeLeaseLive(const std::string& node, const nlohmann::json& spec, Steady::time_point now);
+  // Caller holds mutex_. Whether NODE's Lease, as its last event left it, is live now; keeps
+  // nextExpiry_.
+  bool nodeLeaseLive(const std::string& node, Steady::time_point now);
   // A fingerprint of everything a plan depends on besides the objects' contents.
   std::string planInputs(const std::map<std::string, std::pair<bool, std::string>>& mine, bool frozen,
                          const wire::WireView& wire, Steady::time_point now);
@@ -259,10 +260,16 @@ class Agent {
   // The loop's state, shared with the informers' handlers and status() readers; never held
   // while the responder, the logger or the API is called.
   mutable std::mutex mutex_;
-  // Node lease -> when its record last changed, by our clock (liveness as client-go judges it).
-  std::map<std::string, std::chrono::steady_clock::time_point> leaseSeen_;
-  std::map<std::string, std::string> leaseRecord_;
-  std::map<std::string, std::string> leaseMeaning_;  // holder + interfaces: what wakes a reconcile
+  // A node Lease as its events left it: what liveness is judged by (client-go's rule: the record
+  // changing by our clock, within its own duration) and what wakes a reconcile.
+  struct NodeLeaseSeen {
+    std::string record;   // the spec as text: any change is a renewal
+    std::string meaning;  // holder + published interfaces: what changes a plan
+    std::string holder;   // holderIdentity when it is a string
+    std::chrono::seconds duration{0};  // its leaseDurationSeconds, bounded
+    Steady::time_point changed{};      // when the record last changed, by our clock
+  };
+  std::map<std::string, NodeLeaseSeen> nodeLeases_;  // by Lease name
   // Every Service, EndpointSlice, Node or policy event and every change of a Lease's meaning;
   // with the live set, our links and our frozen state it says whether a plan can have changed.
   std::atomic<uint64_t> objectEvents_{0};
