@@ -308,4 +308,13 @@ start_agent cp
 check "Node cp made again (a new uid) and its agent back: its Lease names the new Node" lab_wait_for 10 owned_by_node cp
 sleep 5
 check "  ...and stays (the garbage collector finds its owner)" owned_by_node cp
+echo "# a Node deleted and made again under the same name while its agent runs"
+UID_BEFORE=$(lab_kubectl get node w2 -o jsonpath='{.metadata.uid}')
+lab_kubectl delete node w2 >/dev/null
+lab_node_object w2 198.18.0.13 2001:db8::13 worker
+check "Node w2 has a new uid" test "$(lab_kubectl get node w2 -o jsonpath='{.metadata.uid}')" != "$UID_BEFORE"
+check "  ...and w2's running agent names it on its Lease within 10 s" lab_wait_for 10 owned_by_node w2
+sleep 5
+check "  ...and the Lease stays" owned_by_node w2
+check "  ...its agent still running" kill -0 "${AGENT_PID[w2]}"
 lab_finish
