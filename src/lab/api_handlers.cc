@@ -173,11 +173,15 @@ Result<Json, ApiFailure> ApiServer::admit(const ApiRequest& r, const httplib::Re
       defaultIngressIpMode(object);
       return object;
     }
-    // What every stored Service holds, read in place: a copy of them all per write made
-    // creating 10,000 Services quadratic.
-    TakenByServices taken;
-    store_.forEach("/services", [&](const Json& other) { noteTaken(other, taken); });
-    return defaultService(std::move(object), previous, taken);
+    // Caller holds takenMutex_. What every stored Service holds, read in place when a spec
+    // changed since.
+    uint64_t changes = store_.specChanges("/services");
+    if (takenAt_ != changes) {
+      taken_ = {};
+      store_.forEach("/services", [&](const Json& other) { noteTaken(other, taken_); });
+      takenAt_ = changes;
+    }
+    return defaultService(std::move(object), previous, taken_);
   }
   if (r.id() == kCrds) {
     auto errors = ResourceRegistry::crdErrors(object);
@@ -205,6 +209,8 @@ Result<Json, ApiFailure> ApiServer::admit(const ApiRequest& r, const httplib::Re
 void ApiServer::commit(const ApiRequest& r, const httplib::Request& req, Json object, const Json& previous,
                        const std::string& verb, httplib::Response& res) {
   bool created = verb == "create";
+  std::unique_lock<std::mutex> servicesLock;
+  if (r.id() == "/services" && r.sub != "status") servicesLock = std::unique_lock(takenMutex_);
   auto admitted = admit(r, req, std::move(object), previous);
   if (!admitted) {
     count(verb, r.id(), admitted.error().code);
@@ -223,6 +229,15 @@ void ApiServer::commit(const ApiRequest& r, const httplib::Request& req, Json ob
     return replyFailure(res, stored.error());
   }
   Json result = *stored;
+  if (servicesLock.owns_lock()) {
+    // Our own create, and nothing else since what taken_ holds: add it, rather than read all.
+    if (created && takenAt_ && store_.specChanges("/services") == *takenAt_ + 1) {
+      noteTaken(result, taken_);
+      ++*takenAt_;
+    } else {
+      takenAt_.reset();
+    }
+  }
   if (r.id() == kCrds) {
     registry_.addCrd(result);
     if (created) {

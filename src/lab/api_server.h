@@ -23,6 +23,7 @@
 #include "lab/fault_plan.h"
 #include "lab/object_store.h"
 #include "lab/resource_registry.h"
+#include "lab/service_defaults.h"
 
 namespace httplib {
 class Server;
@@ -92,6 +93,13 @@ class ApiServer {
 
   ApiServerOptions options_;
   ObjectStore store_;
+  // What stored Services hold (cluster IPs, node ports), kept between Service writes and read
+  // anew only after a Service spec changed other than by this server's own create (reading every
+  // Service on each create made creating 10,000 of them quadratic). Service writes other than
+  // status hold takenMutex_ from admission to store.
+  std::mutex takenMutex_;
+  TakenByServices taken_;
+  std::optional<uint64_t> takenAt_;  // store_.specChanges of Services that taken_ is current for
   ResourceRegistry registry_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> stopping_{false};

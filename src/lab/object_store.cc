@@ -14,6 +14,14 @@
 namespace l2a::lab {
 namespace {
 
+// An object's `spec` field, read in place (null when there is none).
+const Json& specField(const Json& object) {
+  static const Json kNone;
+  if (!object.is_object()) return kNone;
+  auto it = object.find("spec");
+  return it == object.end() ? kNone : *it;
+}
+
 std::string newUid() {
   static std::mt19937_64 rng{std::random_device{}()};
   uint64_t a = rng(), b = rng();
@@ -115,6 +123,7 @@ Status<> ObjectStore::journal(const Json& line) {
 
 void ObjectStore::record(const std::string& resource, const std::string& ns, const std::string& type,
                          const Json& object, const Json& previous) {
+  if (type != "MODIFIED" || specField(object) != specField(previous)) ++specChanges_[resource];
   history_.push_back({resourceVersion_, resource, ns, type, object, previous});
   while (history_.size() > historyLimit_) {
     compactedThrough_ = history_.front().resourceVersion;
@@ -331,6 +340,12 @@ ObjectStore::WaitResult ObjectStore::waitEvents(const std::string& resource, con
 uint64_t ObjectStore::resourceVersion() const {
   std::lock_guard lock(mutex_);
   return resourceVersion_;
+}
+
+uint64_t ObjectStore::specChanges(const std::string& resource) const {
+  std::lock_guard lock(mutex_);
+  auto it = specChanges_.find(resource);
+  return it == specChanges_.end() ? 0 : it->second;
 }
 
 bool ObjectStore::tooOld(uint64_t resourceVersion) const {

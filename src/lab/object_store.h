@@ -84,6 +84,10 @@ class ObjectStore {
                         uint64_t watchEpoch, std::vector<StoredEvent>& out,
                         std::chrono::milliseconds wait);
   uint64_t resourceVersion() const;
+  // How many writes to `resource` created, deleted or changed the `spec` field of an object (a status or
+  // metadata write does not count): what was derived from every stored spec is current while
+  // this stays the same.
+  uint64_t specChanges(const std::string& resource) const;
   bool tooOld(uint64_t resourceVersion) const;
   uint64_t watchEpoch() const;
   void closeWatches();  // every open watch ends (fault injection)
@@ -112,6 +116,7 @@ class ObjectStore {
   uint64_t compactedThrough_ = 0;  // events up to this version are no longer in history_
   uint64_t watchEpoch_ = 0;
   std::deque<StoredEvent> history_;
+  std::map<std::string, uint64_t> specChanges_;  // resource -> count
   std::FILE* journal_ = nullptr;
 };
 

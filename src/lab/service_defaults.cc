@@ -66,8 +66,11 @@ Result<Json, ApiFailure> defaultService(Json service, const Json& previous, cons
     if (external && !spec.contains("externalTrafficPolicy")) spec["externalTrafficPolicy"] = "Cluster";
     if (type == "LoadBalancer" && !spec.contains("allocateLoadBalancerNodePorts")) spec["allocateLoadBalancerNodePorts"] = true;
   }
-  std::set<std::string> takenIps = taken.clusterIps;
-  std::set<int> takenPorts = taken.nodePorts;
+  // What this Service takes, beside what the others hold (not a copy of theirs: 10,000 Services).
+  std::set<std::string> ownIps;
+  std::set<int> ownPorts;
+  auto ipTaken = [&](const std::string& ip) { return taken.clusterIps.count(ip) || ownIps.count(ip); };
+  auto portTaken = [&](int port) { return taken.nodePorts.count(port) || ownPorts.count(port); };
   Json ports = spec.value("ports", Json::array());
   if (ports.is_array()) {
     Json beforePorts = at(before, "ports");
@@ -77,6 +80,21 @@ Result<Json, ApiFailure> defaultService(Json service, const Json& previous, cons
       if (!p.contains("protocol")) p["protocol"] = "TCP";
       if (!p.contains("targetPort") && p.contains("port")) p["targetPort"] = p["port"];
       bool wantsNodePort = type == "NodePort" || (type == "LoadBalancer" && spec.value("allocateLoadBalancerNodePorts", true));
+      // A port asked for: in the range, and not another Service's (its own, on an update, it keeps).
+      if (at(p, "nodePort").is_number_integer()) {
+        int n = p["nodePort"].get<int>();
+        bool held = false;
+        for (const Json& b : beforePorts.is_array() ? beforePorts : Json::array()) held = held || at(b, "nodePort") == n;
+        if (n < 30000 || n > 32767) {
+          return fail(invalid(service, fmt::format("spec.ports[{}].nodePort: Invalid value: {}: provided port is not in the "
+                                                   "valid range. The range of valid ports is 30000-32767", i, n)));
+        }
+        if (!held && taken.nodePorts.count(n)) {
+          return fail(invalid(service, fmt::format("spec.ports[{}].nodePort: Invalid value: {}: provided port is already "
+                                                   "allocated", i, n)));
+        }
+        ownPorts.insert(n);
+      }
       if (wantsNodePort && !p.contains("nodePort")) {
         // Keep the port's node port across an update, as the real allocator does.
         for (const Json& b : beforePorts.is_array() ? beforePorts : Json::array()) {
@@ -85,9 +103,9 @@ Result<Json, ApiFailure> defaultService(Json service, const Json& previous, cons
           }
         }
         for (int n = 30000; !p.contains("nodePort") && n <= 32767; ++n) {
-          if (!takenPorts.count(n)) {
+          if (!portTaken(n)) {
             p["nodePort"] = n;
-            takenPorts.insert(n);
+            ownPorts.insert(n);
           }
         }
       }
@@ -126,9 +144,9 @@ Result<Json, ApiFailure> defaultService(Json service, const Json& previous, cons
     bool v6 = families[i] == "IPv6";
     for (int n = 10; n < 4096; ++n) {
       std::string candidate = clusterAddress(v6, n);
-      if (!takenIps.count(candidate)) {
+      if (!ipTaken(candidate)) {
         ips.push_back(candidate);
-        takenIps.insert(candidate);
+        ownIps.insert(candidate);
         break;
       }
     }

@@ -148,6 +148,19 @@ compare("create: a name taken is AlreadyExists (409)",
         lambda s: s.request("POST", SVC, service("web", {"ports": [{"port": 80}]})))
 compare("create: an invalid name is Invalid (422)",
         lambda s: s.request("POST", SVC, service("Not_A_Name", {"ports": [{"port": 80}]})))
+
+
+def node_ports(s):
+    """A node port asked for: given; asked for again by another Service, or out of range: 422."""
+    spec = lambda port: {"type": "NodePort", "ports": [{"port": 80, "nodePort": port}]}
+    answers = [s.request("POST", SVC, service("np-a", spec(31234))),
+               s.request("POST", SVC, service("np-b", spec(31234))),
+               s.request("POST", SVC, service("np-c", spec(29999)))]
+    s.request("DELETE", SVC + "/np-a")
+    return answers
+
+
+compare("create: a node port taken or out of range is Invalid (422)", node_ports)
 compare("get", lambda s: s.request("GET", SVC + "/web"))
 compare("get: a missing object is NotFound (404)", lambda s: s.request("GET", SVC + "/nosuch"))
 
