@@ -20,6 +20,11 @@ HEARTBEAT_MS=${HEARTBEAT_MS:-40}
 PACKET_RT=${PACKET_RT:-0}  # --packet-rt-priority of every agent (0: normal scheduling)
 LEASE_RENEWALS=${LEASE_RENEWALS:-50}  # --lease-renewals-per-second (the cluster's; 0: no bound)
 PERF_OUT=${PERF_OUT:-}  # a file: perf records the first agent at rest (20 s, call graphs) into it
+# A file: the first agent runs under heaptrack (its preload library, so the agent keeps its pid),
+# which writes raw data there; read with /usr/lib/heaptrack/libexec/heaptrack_interpret < FILE.
+HEAP_OUT=${HEAP_OUT:-}
+AGENT_ENV=${AGENT_ENV:-}  # VAR=VALUE words for every agent (e.g. LD_PRELOAD=...: another allocator)
+AGENT_ARGS=${AGENT_ARGS:-}  # more flags for every agent (e.g. "--record-qps 1000": to rest sooner)
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 L2A_LAB=${L2A_LAB:-build/l2a-lab}  # the lab API server (a copy aside lets the tree build meanwhile)
 source tests/support/netns_lab.sh
@@ -66,12 +71,18 @@ YAML
   lab_spawn n1 "/tmp/$LAB_ID-operator.log" "$L2A" operator --kubeconfig "$LAB_KUBECONFIG" --metrics-bind "" \
     --kube-api-qps 0
   local operator=$LAB_LAST_PID
+  local wrap
   for ((i = 1; i <= nodes; i++)); do
-    lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "$L2A" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
+    # shellcheck disable=SC2206 # AGENT_ENV is words, split on purpose
+    wrap=(env $AGENT_ENV)
+    [[ $i == 1 && -n $HEAP_OUT ]] &&
+      wrap+=(LD_PRELOAD=/usr/lib/heaptrack/libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT="$HEAP_OUT")
+    # shellcheck disable=SC2086 # AGENT_ARGS is flags, split on purpose
+    lab_spawn "n$i" "/tmp/$LAB_ID-agent-n$i.log" "${wrap[@]}" "$L2A" agent --node-name "n$i" --kubeconfig "$LAB_KUBECONFIG" \
       --interface '^eth0$' --lease-duration-ms "$LEASE_MS" --renew-deadline-ms $((LEASE_MS * 3 / 4)) \
       --retry-period-ms $((LEASE_MS / 4)) --metrics-bind "198.18.0.$((10 + i)):9611" --log-level info \
       --heartbeat-interval-ms "$HEARTBEAT_MS" --packet-rt-priority "$PACKET_RT" \
-      --lease-renewals-per-second "$LEASE_RENEWALS"
+      --lease-renewals-per-second "$LEASE_RENEWALS" $AGENT_ARGS
     pids+=("$LAB_LAST_PID")
   done
   # claims [SKIP [GAUGE]]: each agent's GAUGE (l2a_announced_addresses), one line per node in

@@ -59,7 +59,7 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     ++objectEvents_;
     wake();
   };
-  kube::InformerHandlers h{.onAdd = any, .onUpdate = anyUpdate, .onDelete = any};
+  kube::InformerHandlers h{.onAdd = any, .onUpdate = anyUpdate, .onDelete = any, .oldObjectUnused = true};
   // Only what the plan reads is cached (k8s/projection.h): an agent runs on every node.
   auto keeping = [](const std::vector<k8s::Path>& fields) {
     kube::Informer::Options o;
@@ -100,7 +100,8 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       client_, kube::resources::kServices, "",
       kube::InformerHandlers{.onAdd = [this, serviceSeen](const Json& s) { serviceSeen(s, false, index_.serviceSeen(s)); },
                              .onUpdate = [this, serviceSeen](const Json&, const Json& s) { serviceSeen(s, false, index_.serviceSeen(s)); },
-                             .onDelete = [this, serviceSeen](const Json& s) { serviceSeen(s, true, index_.serviceGone(s)); }},
+                             .onDelete = [this, serviceSeen](const Json& s) { serviceSeen(s, true, index_.serviceGone(s)); },
+                             .oldObjectUnused = true},
       kube::Informer::Options{.transform = serviceKept, .store = serviceStored});
   // Likewise a slice whose ready nodes stay the same (an endpoint's address, a pod restarted).
   auto sliceChanged = [this](bool planned) {
@@ -118,7 +119,8 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
       client_, kube::resources::kEndpointSlices, "",
       kube::InformerHandlers{.onAdd = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceSeen(s)); },
                              .onUpdate = [this, sliceChanged](const Json&, const Json& s) { sliceChanged(index_.sliceSeen(s)); },
-                             .onDelete = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceGone(s)); }},
+                             .onDelete = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceGone(s)); },
+                             .oldObjectUnused = true},
       sliceOptions);
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, "", h, keeping(k8s::agentNodeFields()));
   auto leaseChanged = [this](const Json& lease) {
@@ -172,7 +174,8 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                                sizeToCluster(nodes);
                                ++objectEvents_;
                                wake();
-                             }});
+                             },
+                             .oldObjectUnused = true});
   kube::Informer::Options optional;
   optional.optional = true;
   for (const PolicyKind& kind : policyKinds_) {

@@ -96,7 +96,8 @@ void AnnouncementStatus::setPlannedOwners(std::shared_ptr<const PlannedOwners> o
       auto owner = planned_->find(address);
       differs = differs || owner == planned_->end() || owner->second != node;
     }
-    uncounted_.clear();
+    // Not kept at its largest (10,000 records at a start): a megabyte held for good.
+    std::vector<std::pair<std::string, std::string>>().swap(uncounted_);
   }
   if (differs) {
     ++generation_;
@@ -155,7 +156,8 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
             reader_, kL2Announcements, "",
             kube::InformerHandlers{.onAdd = [noted](const Json& r) { noted(r, false); },
                                    .onUpdate = [noted](const Json&, const Json& r) { noted(r, false); },
-                                   .onDelete = [noted](const Json& r) { noted(r, true); }},
+                                   .onDelete = [noted](const Json& r) { noted(r, true); },
+                                   .oldObjectUnused = true},
             // Kept: what names a record and what it says (no managed fields, no owner
             // references), of other nodes' records only who holds what.
             kube::Informer::Options{.transform = [this](const Json& record) { return keptRecord(record, node_); }});

@@ -63,7 +63,8 @@ LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> p
       kube::InformerHandlers{.onAdd = dirtyService,
                              .onUpdate = [dirtyService](const Json&, const Json& n) { dirtyService(n); },
                              .onDelete = dirtyService,
-                             .onSynced = onSynced},
+                             .onSynced = onSynced,
+                             .oldObjectUnused = true},
       serviceInformerOptions());
   auto dirtyPools = [this](const Json&) {
     std::lock_guard lock(mutex_);
@@ -82,7 +83,8 @@ LbIpamController::LbIpamController(kube::Client& client, std::vector<PoolKind> p
       client_, kube::resources::kNamespaces, "",
       kube::InformerHandlers{.onAdd = dirtyNamespace,
                              .onUpdate = [dirtyNamespace](const Json&, const Json& n) { dirtyNamespace(n); },
-                             .onDelete = dirtyNamespace},
+                             .onDelete = dirtyNamespace,
+                             .oldObjectUnused = true},
       namespaceOptions);
   for (const PoolKind& kind : poolKinds_) {
     kube::Informer::Options options;

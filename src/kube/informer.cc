@@ -102,7 +102,7 @@ Status<> Informer::relist(bool consistent) {
   // Handlers get trees unpacked one at a time.
   for (const auto& e : removed) if (handlers_.onDelete) handlers_.onDelete(unpack(*e));
   for (const auto& e : added) if (handlers_.onAdd) handlers_.onAdd(unpack(*e));
-  for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(unpack(*o), unpack(*n));
+  for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(old(*o), unpack(*n));
   synced_ = true;
   if (!wasServed) spdlog::info("event=kind_served resource={}", resource_.displayName());
   if (handlers_.onSynced) handlers_.onSynced();
@@ -149,21 +149,31 @@ Json Informer::stored(Json kept) const {
   return part;
 }
 
-Informer::Entry Informer::pack(Json kept) {
+Informer::Entry Informer::pack(Json kept) const {
   auto packed = std::make_shared<Packed>();
   packed->resourceVersion = resourceVersionOf(kept);
   if (!packed->resourceVersion.empty()) kept["metadata"].erase("resourceVersion");
-  std::vector<uint8_t> bytes = Json::to_msgpack(kept);
-  packed->bytes.assign(bytes.begin(), bytes.end());
+  if (!resource_.kind.empty() && kept.is_object() && kept.value("kind", Json()) == resource_.kind &&
+      kept.value("apiVersion", Json()) == resource_.apiVersion()) {
+    kept.erase("kind");
+    kept.erase("apiVersion");
+    packed->typed = true;
+  }
+  Json::to_msgpack(kept, packed->bytes);
   return packed;
 }
 
-Json Informer::unpack(const Packed& packed) {
+Json Informer::unpack(const Packed& packed) const {
   // Bytes this informer wrote itself; still, never an exception: an unreadable entry is empty.
   Json object = Json::from_msgpack(packed.bytes, true, false);
   if (object.is_discarded()) return Json::object();
-  if (!packed.resourceVersion.empty() && object.is_object() && object["metadata"].is_object()) {
+  if (!object.is_object()) return object;
+  if (!packed.resourceVersion.empty() && object["metadata"].is_object()) {
     object["metadata"]["resourceVersion"] = packed.resourceVersion;
+  }
+  if (packed.typed) {
+    object["kind"] = resource_.kind;
+    object["apiVersion"] = resource_.apiVersion();
   }
   return object;
 }
@@ -189,7 +199,7 @@ void Informer::apply(const WatchEvent& event) {
   if (event.type == "DELETED") {
     if (handlers_.onDelete) handlers_.onDelete(previous ? unpack(*previous) : object);
   } else if (previous) {
-    if (handlers_.onUpdate && !sameKeptPart(previous, entry)) handlers_.onUpdate(unpack(*previous), object);
+    if (handlers_.onUpdate && !sameKeptPart(previous, entry)) handlers_.onUpdate(old(*previous), object);
   } else if (handlers_.onAdd) {
     handlers_.onAdd(object);
   }

@@ -27,6 +27,9 @@ struct InformerHandlers {
   std::function<void(const Json& oldObject, const Json& newObject)> onUpdate;
   std::function<void(const Json&)> onDelete;
   std::function<void()> onSynced;  // after each completed (re)list
+  // onUpdate does not read its old object: it is handed null, not unpacked from the cache (a
+  // decode per event; at 1,000 nodes, 50 Lease renewals a second for every agent).
+  bool oldObjectUnused = false;
 };
 
 struct InformerStats {
@@ -104,11 +107,14 @@ class Informer {
   // An optional kind the API server does not serve: nothing cached, synced.
   void absent();
   // One cached object, packed: MessagePack of what was kept, without its resourceVersion (held
-  // beside it) — about a fifth of nlohmann::json's tree of the same object (docs/benchmarks.md).
+  // beside it) and without the kind and apiVersion every object of this informer has (put back
+  // when unpacked) — about a fifth of nlohmann::json's tree of the same object
+  // (docs/benchmarks.md).
   // Shared, so a snapshot under the lock copies pointers only.
   struct Packed {
     std::string resourceVersion;
     std::string bytes;
+    bool typed = false;  // the kind and apiVersion were this informer's, and left out
   };
   using Entry = std::shared_ptr<const Packed>;
 
@@ -121,8 +127,10 @@ class Informer {
   // What is cached of a kept object: options_.store's part with its resourceVersion (the cache
   // is diffed by it), or all of it.
   Json stored(Json kept) const;
-  static Entry pack(Json kept);
-  static Json unpack(const Packed& packed);
+  Entry pack(Json kept) const;
+  Json unpack(const Packed& packed) const;
+  // What onUpdate is handed of the old object.
+  Json old(const Packed& packed) const { return handlers_.oldObjectUnused ? Json() : unpack(packed); }
 
   Client& client_;
   const Resource resource_;

@@ -317,6 +317,48 @@ TEST(Informer, PackedCacheGivesBackWhatWasKept) {
   EXPECT_EQ(informer.items().size(), 1u);
 }
 
+// A handler that does not read the old object of an update is handed null: the cached entry is
+// not unpacked for it (at 1,000 nodes, 50 Lease renewals a second for every agent).
+TEST(Informer, AnUpdateHandlerThatReadsNoOldObjectIsHandedNull) {
+  testing::FakeTransport transport;
+  std::atomic<int> watches{0};
+  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.target.find("watch=") == std::string::npos) {
+      return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","labels":{"app":"x"}}}]})", {}};
+    }
+    if (++watches > 1) {
+      std::this_thread::sleep_for(20ms);
+      return HttpResponse{200, "", {}};
+    }
+    return HttpResponse{200,
+        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","labels":{"app":"y"}}}})" "\n", {}};
+  };
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+  for (bool unused : {false, true}) {
+    std::mutex mu;
+    std::vector<std::pair<Json, Json>> updates;
+    watches = 0;
+    Informer informer(client, resources::kServices, "",
+                      {.onUpdate = [&](const Json& o, const Json& n) { std::lock_guard l(mu); updates.emplace_back(o, n); },
+                       .oldObjectUnused = unused},
+                      Informer::Options{.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}});
+    std::atomic<bool> stop{false};
+    std::thread running([&] { informer.run(stop); });
+    for (int i = 0; i < 300 && informer.resourceVersion() != "6"; ++i) std::this_thread::sleep_for(10ms);
+    stop = true;
+    running.join();
+    std::lock_guard l(mu);
+    ASSERT_EQ(updates.size(), 1u);
+    EXPECT_EQ(updates[0].second["metadata"]["labels"]["app"], "y");
+    if (unused) {
+      EXPECT_TRUE(updates[0].first.is_null()) << updates[0].first.dump();
+    } else {
+      EXPECT_EQ(updates[0].first["metadata"]["labels"]["app"], "x");
+    }
+  }
+}
+
 // With a store transform the cache keeps less than the handlers see: add and update handlers
 // get the whole kept object, get() and the old object of an update or a delete the stored part;
 // every new resourceVersion calls a handler (the consumer, keeping the rest, tells what changed).
