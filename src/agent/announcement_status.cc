@@ -96,8 +96,7 @@ void AnnouncementStatus::setPlannedOwners(std::shared_ptr<const PlannedOwners> o
       auto owner = planned_->find(address);
       differs = differs || owner == planned_->end() || owner->second != node;
     }
-    // Not kept at its largest (10,000 records at a start): a megabyte held for good.
-    std::vector<std::pair<std::string, std::string>>().swap(uncounted_);
+    uncounted_.clear();
   }
   if (differs) {
     ++generation_;

@@ -149,31 +149,21 @@ Json Informer::stored(Json kept) const {
   return part;
 }
 
-Informer::Entry Informer::pack(Json kept) const {
+Informer::Entry Informer::pack(Json kept) {
   auto packed = std::make_shared<Packed>();
   packed->resourceVersion = resourceVersionOf(kept);
   if (!packed->resourceVersion.empty()) kept["metadata"].erase("resourceVersion");
-  if (!resource_.kind.empty() && kept.is_object() && kept.value("kind", Json()) == resource_.kind &&
-      kept.value("apiVersion", Json()) == resource_.apiVersion()) {
-    kept.erase("kind");
-    kept.erase("apiVersion");
-    packed->typed = true;
-  }
-  Json::to_msgpack(kept, packed->bytes);
+  std::vector<uint8_t> bytes = Json::to_msgpack(kept);
+  packed->bytes.assign(bytes.begin(), bytes.end());
   return packed;
 }
 
-Json Informer::unpack(const Packed& packed) const {
+Json Informer::unpack(const Packed& packed) {
   // Bytes this informer wrote itself; still, never an exception: an unreadable entry is empty.
   Json object = Json::from_msgpack(packed.bytes, true, false);
   if (object.is_discarded()) return Json::object();
-  if (!object.is_object()) return object;
-  if (!packed.resourceVersion.empty() && object["metadata"].is_object()) {
+  if (!packed.resourceVersion.empty() && object.is_object() && object["metadata"].is_object()) {
     object["metadata"]["resourceVersion"] = packed.resourceVersion;
-  }
-  if (packed.typed) {
-    object["kind"] = resource_.kind;
-    object["apiVersion"] = resource_.apiVersion();
   }
   return object;
 }

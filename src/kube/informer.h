@@ -107,14 +107,11 @@ class Informer {
   // An optional kind the API server does not serve: nothing cached, synced.
   void absent();
   // One cached object, packed: MessagePack of what was kept, without its resourceVersion (held
-  // beside it) and without the kind and apiVersion every object of this informer has (put back
-  // when unpacked) — about a fifth of nlohmann::json's tree of the same object
-  // (docs/benchmarks.md).
+  // beside it) — about a fifth of nlohmann::json's tree of the same object (docs/benchmarks.md).
   // Shared, so a snapshot under the lock copies pointers only.
   struct Packed {
     std::string resourceVersion;
     std::string bytes;
-    bool typed = false;  // the kind and apiVersion were this informer's, and left out
   };
   using Entry = std::shared_ptr<const Packed>;
 
@@ -127,8 +124,8 @@ class Informer {
   // What is cached of a kept object: options_.store's part with its resourceVersion (the cache
   // is diffed by it), or all of it.
   Json stored(Json kept) const;
-  Entry pack(Json kept) const;
-  Json unpack(const Packed& packed) const;
+  static Entry pack(Json kept);
+  static Json unpack(const Packed& packed);
   // What onUpdate is handed of the old object.
   Json old(const Packed& packed) const { return handlers_.oldObjectUnused ? Json() : unpack(packed); }
 
