@@ -189,6 +189,28 @@ TEST(WatchDecoder, CountsMalformedLines) {
   EXPECT_EQ(d.malformed(), 2u);
 }
 
+// The fake API server of the informer tests: LIST answers `list`; the first watch sends `events`,
+// and later ones end at once, empty.
+void listThenWatch(testing::FakeTransport& transport, std::atomic<int>& watches, std::string list, std::string events) {
+  transport.handler = [&watches, list, events](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.target.find("watch=") == std::string::npos) return HttpResponse{200, list, {}};
+    if (++watches > 1) {
+      std::this_thread::sleep_for(20ms);
+      return HttpResponse{200, "", {}};
+    }
+    return HttpResponse{200, events, {}};
+  };
+}
+
+// Runs `informer` until it has seen resourceVersion `rv` (3 s at most), then stops it.
+void runUntil(Informer& informer, const std::string& rv) {
+  std::atomic<bool> stop{false};
+  std::thread running([&] { informer.run(stop); });
+  for (int i = 0; i < 300 && informer.resourceVersion() != rv; ++i) std::this_thread::sleep_for(10ms);
+  stop = true;
+  running.join();
+}
+
 // Before: a watch that ended in an ERROR event other than 410 relisted at once, and a server
 // answering every watch that way kept the informer in a list/watch/ERROR loop.
 TEST(Informer, AWatchErrorEventBacksOffBeforeRelisting) {
@@ -261,21 +283,12 @@ TEST(Informer, AnOptionalKindNotServedIsEmptyAndFollowedOnceInstalled) {
 TEST(Informer, PackedCacheGivesBackWhatWasKept) {
   testing::FakeTransport transport;
   std::atomic<int> watches{0};
-  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
-    if (r.target.find("watch=") == std::string::npos) {
-      return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[
+  listThenWatch(transport, watches, R"({"metadata":{"resourceVersion":"5"},"items":[
         {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","labels":{"app":"x"}},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}},
-        {"metadata":{"name":"b","namespace":"d","resourceVersion":"5"},"spec":{"type":"ClusterIP","weight":1.5,"on":true,"none":null}}]})", {}};
-    }
-    if (++watches > 1) {
-      std::this_thread::sleep_for(20ms);
-      return HttpResponse{200, "", {}};
-    }
-    return HttpResponse{200,
-        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","labels":{"app":"x"}},"spec":{"type":"LoadBalancer","ports":[{"port":81}]}}})" "\n"
+        {"metadata":{"name":"b","namespace":"d","resourceVersion":"5"},"spec":{"type":"ClusterIP","weight":1.5,"on":true,"none":null}}]})",
+                R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","labels":{"app":"x"}},"spec":{"type":"LoadBalancer","ports":[{"port":81}]}}})" "\n"
         R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7","labels":{"app":"y"}},"spec":{"type":"LoadBalancer"}}})" "\n"
-        R"({"type":"DELETED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"8"}}})" "\n", {}};
-  };
+        R"({"type":"DELETED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"8"}}})" "\n");
   Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
   std::mutex mu;
   std::vector<std::pair<Json, Json>> updates;
@@ -290,11 +303,7 @@ TEST(Informer, PackedCacheGivesBackWhatWasKept) {
                     {.onUpdate = [&](const Json& o, const Json& n) { std::lock_guard l(mu); updates.emplace_back(o, n); },
                      .onDelete = [&](const Json& o) { std::lock_guard l(mu); deletes.push_back(o); }},
                     options);
-  std::atomic<bool> stop{false};
-  std::thread running([&] { informer.run(stop); });
-  for (int i = 0; i < 300 && informer.resourceVersion() != "8"; ++i) std::this_thread::sleep_for(10ms);
-  stop = true;
-  running.join();
+  runUntil(informer, "8");
   ASSERT_EQ(informer.resourceVersion(), "8");
   std::lock_guard l(mu);
   ASSERT_EQ(updates.size(), 1u) << "a change of a dropped field or of the resourceVersion alone called a handler";
@@ -322,18 +331,9 @@ TEST(Informer, PackedCacheGivesBackWhatWasKept) {
 TEST(Informer, AnUpdateHandlerThatReadsNoOldObjectIsHandedNull) {
   testing::FakeTransport transport;
   std::atomic<int> watches{0};
-  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
-    if (r.target.find("watch=") == std::string::npos) {
-      return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[
-        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","labels":{"app":"x"}}}]})", {}};
-    }
-    if (++watches > 1) {
-      std::this_thread::sleep_for(20ms);
-      return HttpResponse{200, "", {}};
-    }
-    return HttpResponse{200,
-        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","labels":{"app":"y"}}}})" "\n", {}};
-  };
+  listThenWatch(transport, watches, R"({"metadata":{"resourceVersion":"5"},"items":[
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","labels":{"app":"x"}}}]})",
+                R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","labels":{"app":"y"}}}})" "\n");
   Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
   for (bool unused : {false, true}) {
     std::mutex mu;
@@ -343,11 +343,7 @@ TEST(Informer, AnUpdateHandlerThatReadsNoOldObjectIsHandedNull) {
                       {.onUpdate = [&](const Json& o, const Json& n) { std::lock_guard l(mu); updates.emplace_back(o, n); },
                        .oldObjectUnused = unused},
                       Informer::Options{.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}});
-    std::atomic<bool> stop{false};
-    std::thread running([&] { informer.run(stop); });
-    for (int i = 0; i < 300 && informer.resourceVersion() != "6"; ++i) std::this_thread::sleep_for(10ms);
-    stop = true;
-    running.join();
+    runUntil(informer, "6");
     std::lock_guard l(mu);
     ASSERT_EQ(updates.size(), 1u);
     EXPECT_EQ(updates[0].second["metadata"]["labels"]["app"], "y");
@@ -365,19 +361,10 @@ TEST(Informer, AnUpdateHandlerThatReadsNoOldObjectIsHandedNull) {
 TEST(Informer, AStoreTransformCachesLessThanTheHandlersSee) {
   testing::FakeTransport transport;
   std::atomic<int> watches{0};
-  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
-    if (r.target.find("watch=") == std::string::npos) {
-      return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[
-        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}]})", {}};
-    }
-    if (++watches > 1) {
-      std::this_thread::sleep_for(20ms);
-      return HttpResponse{200, "", {}};
-    }
-    return HttpResponse{200,
-        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n"
-        R"({"type":"DELETED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n", {}};
-  };
+  listThenWatch(transport, watches, R"({"metadata":{"resourceVersion":"5"},"items":[
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}]})",
+                R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n"
+        R"({"type":"DELETED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n");
   Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
   std::mutex mu;
   std::vector<Json> adds, deletes;
@@ -393,11 +380,7 @@ TEST(Informer, AStoreTransformCachesLessThanTheHandlersSee) {
                      .onDelete = [&](const Json& o) { std::lock_guard l(mu); deletes.push_back(o); }},
                     options);
   self = &informer;
-  std::atomic<bool> stop{false};
-  std::thread running([&] { informer.run(stop); });
-  for (int i = 0; i < 300 && informer.resourceVersion() != "7"; ++i) std::this_thread::sleep_for(10ms);
-  stop = true;
-  running.join();
+  runUntil(informer, "7");
   std::lock_guard l(mu);
   ASSERT_EQ(adds.size(), 1u);
   EXPECT_EQ(adds[0]["metadata"]["labels"]["app"], "x") << "the add handler got the stored part: " << adds[0].dump();
