@@ -835,7 +835,11 @@ void Agent::reconcile() {
   }
   // Who owns what, for the next take-over's cause: only addresses some plan has.
   AnnouncementStatus::PlannedOwners owners;
-  for (const auto& [address, plan] : plans) owners.emplace_hint(owners.end(), address, plan.owner);
+  status_.kept = 0;
+  for (const auto& [address, plan] : plans) {
+    owners.emplace_hint(owners.end(), address, plan.owner);
+    if (plan.owner == options_.nodeName && !plan.preferred.empty() && plan.preferred != plan.owner) ++status_.kept;
+  }
   lastOwner_ = std::make_shared<const AnnouncementStatus::PlannedOwners>(std::move(owners));
   auto plannedOwners = lastOwner_;
   std::set<std::string> yielding = handover_.handingOverAddresses();

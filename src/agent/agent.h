@@ -76,6 +76,9 @@ struct PolicyKind {
 struct AgentStatus {
   bool frozen = false;
   std::vector<std::string> announced;  // addresses claimed now
+  // Of the plan's addresses for this node, those rendezvous hashing gives another node: kept by
+  // stickiness (a node came back or joined), what --rebalance would move.
+  size_t kept = 0;
   uint64_t takeovers = 0;
   uint64_t rebalanced = 0;  // taken back from a holder that kept them (rebalance)
   // Take-overs by what made the previous owner lose the address: "wire" (excluded or held down

@@ -113,6 +113,9 @@ int runAgent(const AgentCommandOptions& options) {
           if (agent::Agent* agent = running.load()) {
             agent::AgentStatus st = agent->status();
             w.gauge("l2a_announced_addresses", "Addresses this node announces", static_cast<double>(st.announced.size()));
+            w.gauge("l2a_kept_addresses",
+                    "Addresses this node announces that rendezvous hashing gives another node (stickiness; --rebalance moves them)",
+                    static_cast<double>(st.kept));
             for (const char* cause : {"wire", "lease", "carrier", "drain", "plan"}) {
               auto n = st.takeoversByCause.find(cause);
               w.counter("l2a_takeovers_total", "Addresses this node started announcing, by why the previous owner lost them",

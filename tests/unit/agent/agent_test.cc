@@ -425,6 +425,38 @@ TEST(Agent, APeerWhoseLeaseExpiresLosesItsAddressesToTheirSuccessorsAheadOfThePl
   EXPECT_EQ(st.givenBackSoon, 0u);
 }
 
+// An address its holder keeps although rendezvous hashing now gives it to another node (that
+// node joined, or came back: stickiness) is counted as kept — what --rebalance would move, and
+// over all nodes how far the spread is from the hashing's.
+TEST(Agent, AnAddressKeptAgainstRendezvousHashingIsCountedAsKept) {
+  LabApi api;
+  seedCluster(api);
+  std::string peer;  // a node rendezvous hashing prefers to n1 for the Service's address
+  for (int i = 2; peer.empty() && i < 50; ++i) {
+    std::string n = "n" + std::to_string(i);
+    if (policy::chooseOwner("198.18.0.200", {{"n1"}, {n}}) == n) peer = n;
+  }
+  ASSERT_FALSE(peer.empty());
+  std::atomic<bool> stopPeer{false};
+  kube::LeaseDriver peerDriver;
+  std::unique_ptr<kube::LeaderElector> lease;
+  std::thread peerThread;
+  Joiner joiner{[&] {
+    stopPeer = true;
+    if (peerThread.joinable()) peerThread.join();
+  }};
+  RunningAgent running(api);  // stopped before the peer (declared after it)
+  ASSERT_TRUE(eventually([&] { return running.agent.status().announced.size() == 1; }));
+  EXPECT_EQ(running.agent.status().kept, 0u) << "alone, n1 is the hashing's choice";
+  api.create(kube::resources::kNodes, "", {{"metadata", {{"name", peer}}}});
+  lease = peerLease(api, peer);
+  peerDriver.add(*lease);
+  peerThread = std::thread([&] { peerDriver.run(stopPeer); });
+  ASSERT_TRUE(eventually([&] { return lease->isLeader(); }));
+  EXPECT_TRUE(eventually([&] { return running.agent.status().kept == 1; })) << "live " << peer << " is preferred";
+  EXPECT_EQ(running.agent.status().announced.size(), 1u) << "kept, not moved (no --rebalance)";
+}
+
 // Every agent watches every node Lease: N nodes renewing every retry period are N² watch events.
 // Past the cluster's budget of renewals a second, the node Lease's periods grow with the nodes
 // (their Leases counted), and shrink back when nodes go.
