@@ -29,7 +29,7 @@ L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, c
 L2A_LAB=${L2A_LAB:-build/l2a-lab}  # the lab API server (a copy aside lets the tree build meanwhile)
 source tests/support/netns_lab.sh
 lab_require_root
-echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB; after a restart) | heartbeat frames/s on the LAN | addresses per node min / mean / max | kill -9 → all its addresses elsewhere (of which: detection → claimed) |"
+echo "| agents | heartbeat ms | services | API req/s (steady, all agents and the operator) | per-Service leases would need (req/s) | agent CPU (% of a core, each) | agent RSS (MiB, max) | operator CPU (% of a core) | operator RSS (MiB; after a restart) | heartbeat frames/s on the LAN | addresses per node min / mean / max (kept against rendezvous hashing) | kill -9 → all its addresses elsewhere (of which: detection → claimed) |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run() {  # run NODES SERVICES
   local nodes=$1 services=$2
@@ -179,6 +179,8 @@ PY
   mapfile -t per_node < <(claims)
   spread=$(printf '%s\n' "${per_node[@]}" | awk 'NR == 1 {lo = $1; hi = $1} {s += $1; if ($1 < lo) lo = $1; if ($1 > hi) hi = $1}
     END {printf "%d / %.1f / %d", lo, s / NR, hi}')
+  # Of them, held where rendezvous hashing would not put them (stickiness: the start's order).
+  spread="$spread ($(total 0 l2a_kept_addresses) kept)"
   for ((i = 1; i <= nodes; i++)); do
     c=${per_node[$((i - 1))]:-0}
     ((c > most)) && { most=$c; victim=$i; }
