@@ -9,5 +9,5 @@ taskset -c 0 build/l2a-lab apiserver --listen 127.0.0.1:0 --history 20000 >"$DIR
 SERVER=$!
 for _ in $(seq 100); do grep -q "serving http" "$DIR/server.log" && break; sleep 0.05; done
 URL=$(grep -o 'http://[^ ]*' "$DIR/server.log")
-taskset -c 1 build/bench/l2a-bench-kube "$URL" "$@"
+taskset -c 1 ${KUBE_BENCH:-build/bench/l2a-bench-kube} "$URL" "$@"
 echo "| lab server RSS after the run | $(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/$SERVER/status) |"

@@ -32,7 +32,8 @@ class WatchDecoder {
       ++malformed_;
       return;
     }
-    WatchEvent event{j["type"].get<std::string>(), j.contains("object") ? j["object"] : Json()};
+    // The object moved out of the parsed line, not copied (a tree per event).
+    WatchEvent event{j["type"].get<std::string>(), j.contains("object") ? std::move(j["object"]) : Json()};
     onEvent(std::move(event));
   }
   std::string buffer_;

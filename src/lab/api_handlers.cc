@@ -229,14 +229,12 @@ void ApiServer::commit(const ApiRequest& r, const httplib::Request& req, Json ob
     return replyFailure(res, stored.error());
   }
   Json result = *stored;
-  if (servicesLock.owns_lock()) {
-    // Our own create, and nothing else since what taken_ holds: add it, rather than read all.
-    if (created && takenAt_ && store_.specChanges("/services") == *takenAt_ + 1) {
-      noteTaken(result, taken_);
-      ++*takenAt_;
-    } else {
-      takenAt_.reset();
-    }
+  // Our own create, and no other spec change since what taken_ holds: add it, rather than read
+  // them all at the next write. (An update that changed no spec leaves taken_ current; one that
+  // did, or anything else, is seen by the count at the next admission.)
+  if (servicesLock.owns_lock() && created && takenAt_ && store_.specChanges("/services") == *takenAt_ + 1) {
+    noteTaken(result, taken_);
+    ++*takenAt_;
   }
   if (r.id() == kCrds) {
     registry_.addCrd(result);

@@ -95,8 +95,8 @@ class ApiServer {
   ObjectStore store_;
   // What stored Services hold (cluster IPs, node ports), kept between Service writes and read
   // anew only after a Service spec changed other than by this server's own create (reading every
-  // Service on each create made creating 10,000 of them quadratic). Service writes other than
-  // status hold takenMutex_ from admission to store.
+  // Service on each write made creating or updating 10,000 of them quadratic). Service writes
+  // other than status hold takenMutex_ from admission to store.
   std::mutex takenMutex_;
   TakenByServices taken_;
   std::optional<uint64_t> takenAt_;  // store_.specChanges of Services that taken_ is current for
