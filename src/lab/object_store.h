@@ -84,9 +84,9 @@ class ObjectStore {
                         uint64_t watchEpoch, std::vector<StoredEvent>& out,
                         std::chrono::milliseconds wait);
   uint64_t resourceVersion() const;
-  // How many writes to `resource` created, deleted or changed the `spec` field of an object (a status or
-  // metadata write does not count): what was derived from every stored spec is current while
-  // this stays the same.
+  // How many writes to `resource` created, deleted or changed the `spec` field of an object (a
+  // status or metadata write does not count): what was derived from every stored spec is current
+  // while this stays the same.
   uint64_t specChanges(const std::string& resource) const;
   bool tooOld(uint64_t resourceVersion) const;
   uint64_t watchEpoch() const;

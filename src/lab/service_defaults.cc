@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <set>
 
 namespace l2a::lab {
@@ -82,7 +83,7 @@ Result<Json, ApiFailure> defaultService(Json service, const Json& previous, cons
       bool wantsNodePort = type == "NodePort" || (type == "LoadBalancer" && spec.value("allocateLoadBalancerNodePorts", true));
       // A port asked for: in the range, and not another Service's (its own, on an update, it keeps).
       if (at(p, "nodePort").is_number_integer()) {
-        int n = p["nodePort"].get<int>();
+        int64_t n = p["nodePort"].get<int64_t>();  // not int: a huge value must not wrap into the range
         bool held = false;
         for (const Json& b : beforePorts.is_array() ? beforePorts : Json::array()) held = held || at(b, "nodePort") == n;
         if (n < 30000 || n > 32767) {

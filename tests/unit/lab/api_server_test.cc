@@ -93,6 +93,7 @@ TEST(ApiServer, ServiceAllocationsStayDistinctAcrossCreatesStatusWritesUpdatesAn
   ASSERT_EQ(create("s5"), 201);
   EXPECT_EQ(allocations()["s5"].second, freed);
   EXPECT_EQ(create("taken", "32000"), 422);
+  EXPECT_EQ(create("huge", "4294999295"), 422) << "2^32 + 31999: out of range, not wrapped into it";
   // s1 deleted: what it held is free, and nothing else.
   auto s1 = allocations()["s1"];
   ASSERT_TRUE(client.Delete(base + "/s1"));
