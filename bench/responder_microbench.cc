@@ -22,6 +22,7 @@ class NullIo : public responder::FrameIo {
   }
   void joinMulticast(int, const packet::MacAddress&) override {}
   void leaveMulticast(int, const packet::MacAddress&) override {}
+  void filterClaims(int, std::span<const packet::IpAddress>) override {}
 };
 
 void run(benchmark::State& state, const char* hex, int claims) {

@@ -18,6 +18,7 @@ class CollectingIo : public l2a::responder::FrameIo {
   }
   void joinMulticast(int, const l2a::packet::MacAddress&) override {}
   void leaveMulticast(int, const l2a::packet::MacAddress&) override {}
+  void filterClaims(int, std::span<const l2a::packet::IpAddress>) override {}
   std::vector<l2a::packet::Bytes> sent;
 };
 

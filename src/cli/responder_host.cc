@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 
+#include "net/claim_filter.h"
+
 namespace l2a::cli {
 
 Result<std::unique_ptr<ResponderHost>> ResponderHost::create(k8s::InterfaceSelector interfaces,
@@ -64,6 +66,7 @@ void ResponderHost::refreshLinks() {
   }
   for (auto& [ifindex, sock] : sockets_) {  // what is left went away or down
     loop_.remove(sock.fd());
+    filters_.erase(ifindex);
     spdlog::info("event=port_down ifindex={}", ifindex);
   }
   sockets_ = std::move(kept);
@@ -168,6 +171,28 @@ void ResponderHost::joinMulticast(int ifindex, const packet::MacAddress& group) 
 void ResponderHost::leaveMulticast(int ifindex, const packet::MacAddress& group) {
   auto it = sockets_.find(ifindex);
   if (it != sockets_.end()) (void)it->second.leaveMulticast(group);
+}
+
+void ResponderHost::filterClaims(int ifindex, std::span<const packet::IpAddress> claimed) {
+  auto it = sockets_.find(ifindex);
+  if (it == sockets_.end()) return;
+  auto program = net::ClaimFilter::program(claimed);
+  ClaimFilterState& state = filters_[ifindex];
+  auto same = [](const sock_filter& a, const sock_filter& b) {
+    return a.code == b.code && a.jt == b.jt && a.jf == b.jf && a.k == b.k;
+  };
+  if (std::equal(program.begin(), program.end(), state.program.begin(), state.program.end(), same)) return;
+  auto attached = it->second.setFilter(program);
+  if (attached) {
+    state = {std::move(program), false};
+    return;
+  }
+  if (!state.refused) {
+    spdlog::warn("event=claim_filter_failed ifindex={} claims={} error=\"{}\" note=\"every request reaches the responder\"",
+                 ifindex, claimed.size(), attached.error().message);
+  }
+  state = {{}, true};
+  (void)it->second.setFilter(net::PacketSocket::program(net::FrameFilter::kRequests));
 }
 
 }  // namespace l2a::cli

@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "common/result.h"
 #include "net/event_loop.h"
@@ -44,6 +46,10 @@ class ResponderHost : public responder::FrameIo {
   bool send(int ifindex, packet::ByteSpan frame) override;
   void joinMulticast(int ifindex, const packet::MacAddress& group) override;
   void leaveMulticast(int ifindex, const packet::MacAddress& group) override;
+  // Swaps the port socket's kernel filter for net::ClaimFilter's program when that differs from
+  // the one attached; should the kernel refuse it, back to the one that passes every request
+  // (logged once until one is taken).
+  void filterClaims(int ifindex, std::span<const packet::IpAddress> claimed) override;
 
  private:
   ResponderHost(net::EventLoop loop, net::LinkWatcher watcher, k8s::InterfaceSelector interfaces,
@@ -62,6 +68,11 @@ class ResponderHost : public responder::FrameIo {
   k8s::InterfaceSelector interfaces_;
   responder::Responder responder_;
   std::map<int, net::PacketSocket> sockets_;
+  struct ClaimFilterState {
+    std::vector<sock_filter> program;  // attached now; empty: the socket's first program
+    bool refused = false;              // the kernel refused the last one (logged once)
+  };
+  std::map<int, ClaimFilterState> filters_;  // by ifindex, beside sockets_
   std::function<void()> linksChanged_;
   std::unique_ptr<wire::Heartbeats> heartbeats_;
   std::map<int, net::PacketSocket> heartbeatSockets_;  // by ifindex, beside sockets_

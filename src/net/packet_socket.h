@@ -3,9 +3,12 @@
 // used from one thread.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <chrono>
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "common/result.h"
 #include "packet/bytes.h"
@@ -37,6 +40,10 @@ class PacketSocket {
   // `arrived`, when the kernel received it (kHeartbeats sockets; others: now).
   Result<size_t> receive(std::span<std::byte> buffer, std::chrono::system_clock::time_point* arrived = nullptr);
   bool send(packet::ByteSpan frame);
+  // The classic BPF program a socket of this kind opens with.
+  static std::vector<sock_filter> program(FrameFilter kind);
+  // Replaces the socket's classic BPF program (the one its FrameFilter chose, or one set before).
+  Status<> setFilter(std::span<const sock_filter> program);
   Status<> joinMulticast(const packet::MacAddress& group);
   Status<> leaveMulticast(const packet::MacAddress& group);
 

@@ -20,12 +20,15 @@ namespace {
 
 constexpr int kReceiveBufferBytes = 4 << 20;
 
+}  // namespace
+
 // Classic BPF: untagged frames only (VLAN traffic belongs to the VLAN's own interface), then ARP
 // with one of two operations or IPv6 + ICMPv6 (no extension headers) with one of two types.
 // The responder takes requests (ARP request, NS) and others' announcements (ARP reply, NA, for
 // conflict detection); whohas takes answers only. The agents' heartbeats have a socket of their
-// own, read when the loop turns rather than woken for each.
-std::vector<sock_filter> filterProgram(FrameFilter kind) {
+// own, read when the loop turns rather than woken for each. Once a responder's claims are known,
+// net::ClaimFilter's program replaces this one.
+std::vector<sock_filter> PacketSocket::program(FrameFilter kind) {
   if (kind == FrameFilter::kHeartbeats) {
     return {
         /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
@@ -59,6 +62,8 @@ std::vector<sock_filter> filterProgram(FrameFilter kind) {
   };
 }
 
+namespace {
+
 Error socketError(const char* what, int ifindex) {
   char name[IF_NAMESIZE] = "?";
   if_indextoname(static_cast<unsigned>(ifindex), name);
@@ -86,11 +91,7 @@ Result<PacketSocket> PacketSocket::open(int ifindex, FrameFilter filter) {
   if (fd < 0) return fail(socketError("socket", ifindex));
   PacketSocket sock(fd, ifindex);
 
-  auto program = filterProgram(filter);
-  sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0) {
-    return fail(socketError("attach filter", ifindex));
-  }
+  if (auto attached = sock.setFilter(program(filter)); !attached) return fail(attached.error());
   int one = 1;
   // Our own replies and announcements must not come back to us as requests.
   if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
@@ -169,6 +170,15 @@ bool PacketSocket::send(packet::ByteSpan frame) {
     if (n < 0 && errno == EINTR) continue;
     return false;
   }
+}
+
+Status<> PacketSocket::setFilter(std::span<const sock_filter> program) {
+  // The kernel swaps programs atomically: every frame meets the old one or the new one.
+  sock_fprog fprog{static_cast<unsigned short>(program.size()), const_cast<sock_filter*>(program.data())};
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0) {
+    return fail(socketError("attach filter", ifindex_));
+  }
+  return Ok{};
 }
 
 Status<> PacketSocket::membership(const packet::MacAddress& group, int operation) {

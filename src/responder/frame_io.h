@@ -2,7 +2,10 @@
 // wiring and by an in-memory fake in tests. Called only from the responder's loop thread.
 #pragma once
 
+#include <span>
+
 #include "packet/bytes.h"
+#include "packet/ip_address.h"
 #include "packet/mac_address.h"
 
 namespace l2a::responder {
@@ -15,6 +18,9 @@ class FrameIo {
   // Joins/leaves a link-layer multicast group so the NIC passes its frames up.
   virtual void joinMulticast(int ifindex, const packet::MacAddress& group) = 0;
   virtual void leaveMulticast(int ifindex, const packet::MacAddress& group) = 0;
+  // The addresses claimed on `ifindex` now: the port may leave out ARP and NDP frames that
+  // concern none of them (a kernel filter), so a LAN's broadcasts do not wake the responder.
+  virtual void filterClaims(int ifindex, std::span<const packet::IpAddress> claimed) = 0;
 };
 
 }  // namespace l2a::responder

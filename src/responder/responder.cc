@@ -55,7 +55,7 @@ size_t Responder::claim(std::vector<std::pair<IpAddress, k8s::InterfaceSelector>
   }
   if (changed > 0) {
     std::lock_guard lock(mutex_);
-    membershipStale_ = true;  // once: the multicast groups are recomputed over every claim
+    portsStale_ = true;  // once: groups and filters are recomputed over every claim
   }
   if (changed > 0 && wake_) wake_();
   return changed;
@@ -69,7 +69,7 @@ size_t Responder::release(const std::vector<IpAddress>& addresses) {
     std::lock_guard lock(mutex_);
     // Answers stop here; queued announcements are skipped since the claim is gone.
     for (const IpAddress& address : addresses) released += claims_.erase(address);
-    if (released > 0) membershipStale_ = true;
+    if (released > 0) portsStale_ = true;
   }
   if (released > 0 && wake_) wake_();
   return released;
@@ -88,13 +88,17 @@ void Responder::activate(Claim& claim) {
   std::sort(claim.activeIfindexes.begin(), claim.activeIfindexes.end());
 }
 
-void Responder::syncMemberships() {
-  if (!membershipStale_) return;
-  membershipStale_ = false;
+void Responder::syncPorts() {
+  if (!portsStale_) return;
+  portsStale_ = false;
   std::set<std::pair<int, packet::MacAddress>> wanted;
+  std::unordered_map<int, std::vector<IpAddress>> claimed;
+  for (const auto& entry : ports_) claimed[entry.first];
   for (const auto& [address, claim] : claims_) {
-    if (auto group = multicastGroupOf(address)) {
-      for (int ifindex : claim.activeIfindexes) wanted.emplace(ifindex, *group);
+    auto group = multicastGroupOf(address);
+    for (int ifindex : claim.activeIfindexes) {
+      claimed[ifindex].push_back(address);
+      if (group) wanted.emplace(ifindex, *group);
     }
   }
   for (const auto& entry : joined_) {
@@ -104,6 +108,7 @@ void Responder::syncMemberships() {
     if (!joined_.count(entry)) io_.joinMulticast(entry.first, entry.second);
   }
   joined_ = std::move(wanted);
+  for (const auto& [ifindex, addresses] : claimed) io_.filterClaims(ifindex, addresses);
 }
 
 void Responder::schedule(const IpAddress& address, Claim& claim, Clock::time_point at) {
@@ -146,8 +151,8 @@ void Responder::setPorts(const std::vector<Port>& ports) {
   }
   // A port that went away took its memberships with its socket; new ports need theirs.
   std::erase_if(joined_, [this](const auto& entry) { return !ports_.count(entry.first); });
-  membershipStale_ = true;
-  syncMemberships();
+  portsStale_ = true;
+  syncPorts();
 }
 
 const Responder::Claim* Responder::answerable(const IpAddress& address, int ifindex) const {
@@ -384,7 +389,7 @@ void Responder::sendProbes(size_t count) {
 
 std::optional<Clock::time_point> Responder::tick(Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  syncMemberships();
+  syncPorts();
   for (auto it = removed_.begin(); it != removed_.end();) {
     if (!it->second) it->second = now;
     if (now - *it->second >= kCountersKeptAfterRemoval) {

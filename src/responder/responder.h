@@ -107,7 +107,8 @@ class Responder {
   // their ports) per kAnnouncementTick, the rest when the next tick is due — 25,000 addresses
   // a second, so a node taking 10,000 addresses at once sends their first gratuitous ARPs /
   // unsolicited NAs over 0.4 s instead of in one burst. Answering a request is never paced:
-  // a claim answers from the moment it is made.
+  // a claim answers from the loop's next turn (the one its wake-up brings), when the ports'
+  // filters (FrameIo::filterClaims) let its requests in, before its first announcement.
   static constexpr size_t kAnnouncementsPerTick = 250;
   static constexpr std::chrono::milliseconds kAnnouncementTick{10};
   // Whether the owner can vouch for its claims now (for the agent: its Lease is current).
@@ -160,7 +161,8 @@ class Responder {
   };
 
   void activate(Claim& claim);
-  void syncMemberships();
+  // Loop thread: the ports' multicast groups and claim filters (FrameIo) for the claims now.
+  void syncPorts();
   void schedule(const packet::IpAddress& address, Claim& claim, Clock::time_point at);
   void announce(const packet::IpAddress& address, const Claim& claim);
   void sendProbes(size_t count);
@@ -196,9 +198,9 @@ class Responder {
   // Ports removed, and since when (stamped at the first tick after the removal).
   std::map<std::string, std::optional<Clock::time_point>> removed_;
   // Solicited-node groups joined per port. Changed only on the loop thread (FrameIo's rule);
-  // claim()/release() on other threads just mark it stale.
+  // claim()/release() on other threads just mark them (and the claim filters) stale.
   std::set<std::pair<int, packet::MacAddress>> joined_;
-  bool membershipStale_ = false;
+  bool portsStale_ = false;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> schedule_;
   uint64_t nextGeneration_ = 1;
   bool probesDue_ = false;

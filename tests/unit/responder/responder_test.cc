@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
 
 #include "packet/arp.h"
 #include "packet/ndp.h"
@@ -382,6 +383,34 @@ TEST_F(ResponderTest, JoinsSolicitedNodeGroupsOnlyWhileClaimed) {
   responder_.release(kV6);
   responder_.tick(t0_);
   EXPECT_TRUE(io_.groups.empty());
+}
+
+// Each port's kernel filter is told the claims active on it, before the claim's first
+// announcement leaves: scoped claims only where their scope reaches, nothing after a release,
+// and a port that comes up learns them at once.
+TEST_F(ResponderTest, EachPortsFilterIsToldTheClaimsActiveOnIt) {
+  using Claimed = std::set<IpAddress>;
+  responder_.tick(t0_);
+  EXPECT_EQ(io_.filters[2], Claimed{});
+  EXPECT_EQ(io_.filters[3], Claimed{});
+  responder_.claim(kV4);
+  responder_.claim(kV6, selector({"^eth1$"}));
+  EXPECT_EQ(io_.filters[2], Claimed{});  // the loop thread's business: at its next turn
+  responder_.tick(t0_);
+  EXPECT_EQ(io_.filters[2], (Claimed{kV4}));
+  EXPECT_EQ(io_.filters[3], (Claimed{kV4, kV6}));
+  EXPECT_EQ(io_.sentWhenFiltered[3], 0u);
+  EXPECT_FALSE(io_.take().empty());  // announced in that same turn, after the filters
+  responder_.setPorts({{2, "eth0", kNodeMac}, {3, "eth1", kOtherMac}, {4, "eth1.7", kOtherMac}});
+  EXPECT_EQ(io_.filters[4], (Claimed{kV4}));  // "^eth1$" is not eth1.7
+  responder_.release(kV4);
+  responder_.tick(t0_ + 1ms);
+  EXPECT_EQ(io_.filters[2], Claimed{});
+  EXPECT_EQ(io_.filters[3], (Claimed{kV6}));
+  EXPECT_EQ(io_.filters[4], Claimed{});
+  int changes = io_.filterChanges;
+  responder_.tick(t0_ + 2ms);  // nothing changed: the ports are not told again
+  EXPECT_EQ(io_.filterChanges, changes);
 }
 
 TEST_F(ResponderTest, NewPortGetsAnnouncementsAndMemberships) {
