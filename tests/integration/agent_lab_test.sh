@@ -16,11 +16,12 @@ lab_require_root
 lab_init agent
 lab_control_plane || { echo "FAIL - the $LAB_CONTROL_PLANE control plane did not start"; exit 1; }
 LEASE_MS=2000
-declare -A MAC_OF NODE_OF_MAC AGENT_PID
+declare -A MAC_OF NODE_OF_MAC AGENT_PID IP_OF
 NODES="cp w1 w2 w3"
 i=10
 for n in $NODES; do
   i=$((i + 1))
+  IP_OF[$n]=198.18.0.$i
   lab_host "$n" "198.18.0.$i/24" "2001:db8::$i/64"
   MAC_OF[$n]=$(lab_mac "$n")
   NODE_OF_MAC[${MAC_OF[$n]}]=$n
@@ -138,10 +139,16 @@ lab_exec client curl -s "http://$W1_IP:9611/metrics" >"/tmp/$LAB_ID-metrics.txt"
 check "/metrics passes promtool check metrics (a real Prometheus parser and linter)" \
   bash -c "promtool check metrics <'/tmp/$LAB_ID-metrics.txt'"
 check "the API request counter is exposed" grep -q '^l2a_api_requests_total{verb="list"' "/tmp/$LAB_ID-metrics.txt"
-before=$(metric $W1_IP 'l2a_arp_requests_total')
+# Requests reach the owner's responder; another node's kernel filter keeps them from its own.
+V4_OWNER_IP=${IP_OF[${OWNER[$V4]}]}
+OTHER_IP=${IP_OF[$(for n in w1 w2 w3; do [[ $n != "${OWNER[$V4]}" ]] && echo "$n"; done | head -1)]}
+before=$(metric "$V4_OWNER_IP" 'l2a_arp_requests_total')
+other_before=$(metric "$OTHER_IP" 'l2a_arp_requests_total')
 for _ in 1 2 3 4 5; do lab_exec client arping -q -c 1 -w 1 -I eth0 "$V4" >/dev/null 2>&1; done
-after=$(metric $W1_IP 'l2a_arp_requests_total')
-check "ARP requests from a client move the counter ($before -> $after)" test "$after" -ge $((before + 5))
+after=$(metric "$V4_OWNER_IP" 'l2a_arp_requests_total')
+other_after=$(metric "$OTHER_IP" 'l2a_arp_requests_total')
+check "ARP requests from a client move the owner's counter ($before -> $after)" test "$after" -ge $((before + 5))
+check "...and not another node's ($other_before -> $other_after)" test "$other_after" -lt $((other_before + 5))
 skipped0=$(metric $W1_IP 'l2a_reconciles_total\{plan="unchanged"')
 computed0=$(metric $W1_IP 'l2a_reconciles_total\{plan="computed"')
 sleep 2.5
