@@ -42,6 +42,8 @@ measure "kernel" 2001:db8::11 "$CLIENT_LL"
 measure "l2a (1 core)" 2001:db8::200 "$CLIENT_LL"
 
 echo
+bash bench/lan_noise.sh
+echo
 bash bench/kube.sh
 echo
 bash bench/ipam.sh
