@@ -187,14 +187,15 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
   events_ = std::make_unique<kube::EventRecorder>(
       leaseClient, kube::EventRecorder::Options{.component = "l2a-agent", .host = options_.nodeName});
   lease_ = std::make_unique<kube::LeaderElector>(
-      leaseClient,
+      options_.nodeLeaseClient != nullptr ? *options_.nodeLeaseClient : leaseClient,
       kube::LeaderElectionConfig{.ns = options_.ns,
                                  .name = kNodeLeasePrefix + options_.nodeName,
                                  .identity = options_.nodeName,
                                  .leaseDuration = options_.leaseDuration,
                                  .renewDeadline = options_.renewDeadline,
                                  .retryPeriod = options_.retryPeriod,
-                                 .owners = [this] { return leaseOwners(); }},
+                                 .owners = [this] { return leaseOwners(); },
+                                 .requestBudget = options_.nodeLeaseRequestBudget},
       kube::LeaderCallbacks{.onStartedLeading = [this] {
                               spdlog::info("event=node_lease_held node={}", options_.nodeName);
                               if (lostLease_.exchange(false)) {

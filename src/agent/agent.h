@@ -65,6 +65,10 @@ struct AgentOptions {
   // kept it, at most `rebalanceRate` addresses a second.
   bool rebalance = false;
   double rebalanceRate = 10;
+  // The node Lease's own client (null: `leaseClient`), and how its requests learn their budget
+  // (LeaderElectionConfig::requestBudget): that client's transport serves nothing else.
+  kube::Client* nodeLeaseClient = nullptr;
+  std::function<void(std::chrono::milliseconds)> nodeLeaseRequestBudget;
 };
 
 struct PolicyKind {

@@ -83,11 +83,16 @@ int runAgent(const AgentCommandOptions& options) {
   (*host)->responder().setReplyLimit(options.replyLimit);
   kube::CurlTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
-  // The node Lease has its own connection and client: a renewal must give up within the retry
-  // period (client-go bounds it by the renew deadline), never wait behind retries, so a node
-  // cut from the API server notices and freezes in time.
+  // The agent's own writes (interfaces annotation, policy status, Events): no retries, short
+  // timeouts, so the reconcile loop never waits on an unreachable API server.
   kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
   kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
+  // The node Lease has a connection and client of its own, never behind retries: each request
+  // of a renewal is bounded by what is left until the renew deadline (client-go's bound), so a
+  // node cut from the API server freezes in time while a slow one (answers in 2 s, a 3 s
+  // deadline) keeps its Lease.
+  kube::CurlTransport nodeLeaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
+  kube::Client nodeLeaseClient(nodeLeaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
   // Announcement records and conditions: a rate limit of their own (a mass take-over writes
   // thousands), never ahead of a renewal or an informer.
   kube::Client recordClient(leaseTransport, kube::Client::Options{.qps = options.recordQps,
@@ -240,7 +245,12 @@ int runAgent(const AgentCommandOptions& options) {
                           .classes = {.ownClassOnly = options.ownClassOnly},
                           .avoid = {.excluded = options.avoidExcludedNodes, .cordoned = options.avoidCordonedNodes},
                           .rebalance = options.rebalance,
-                          .rebalanceRate = options.rebalanceRate},
+                          .rebalanceRate = options.rebalanceRate,
+                          .nodeLeaseClient = &nodeLeaseClient,
+                          .nodeLeaseRequestBudget =
+                              [&nodeLeaseTransport](std::chrono::milliseconds left) {
+                                nodeLeaseTransport.setRequestTimeout(left);
+                              }},
       *policyKinds, [] {
         auto links = net::dumpLinks();
         return links ? *links : std::vector<net::LinkInfo>{};

@@ -47,9 +47,9 @@ int runOperator(const OperatorOptions& options) {
 
   kube::CurlTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
-  // The election Lease has its own connection and client: each renewal is one attempt bounded by
-  // the retry period, never retried behind the controller's traffic, so a renewal cannot outlast
-  // the lease while the controller keeps writing (client-go bounds it by the renew deadline).
+  // The election Lease has its own connection and client, never retried behind the controller's
+  // traffic: each request of a renewal is bounded by what is left until the renew deadline
+  // (client-go's bound), so a renewal cannot outlast the lease while the controller keeps writing.
   kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
   kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
   std::atomic<bool> stop{false};
@@ -59,7 +59,8 @@ int runOperator(const OperatorOptions& options) {
       {.ns = options.ns, .name = "l2a-operator", .identity = identity,
        .leaseDuration = std::chrono::milliseconds(options.leaseDurationMs),
        .renewDeadline = std::chrono::milliseconds(options.renewDeadlineMs),
-       .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs)},
+       .retryPeriod = std::chrono::milliseconds(options.retryPeriodMs),
+       .requestBudget = [&leaseTransport](std::chrono::milliseconds left) { leaseTransport.setRequestTimeout(left); }},
       {.onStartedLeading = [&] {
          spdlog::info("event=leading lease={}/l2a-operator identity={}", options.ns, identity);
          leading = true;

@@ -75,7 +75,7 @@ struct GlobalInit {
 }  // namespace
 
 CurlTransport::CurlTransport(ClientConfig config, std::chrono::milliseconds requestTimeout)
-    : config_(std::move(config)), requestTimeout_(requestTimeout) {
+    : config_(std::move(config)), requestTimeoutMs_(requestTimeout.count()) {
   static GlobalInit init;
   if (config_.exec) {
     exec_ = std::make_unique<ExecCredentialSource>(*config_.exec, config_.server, config_.certificateAuthority);
@@ -158,8 +158,8 @@ Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& req
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<int64_t>(5000, requestTimeout_.count())));
+  const int64_t timeoutMs = requestTimeoutMs_.load();
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(5000, timeoutMs)));
   std::string agent = fmt::format("l2a/{}", common::version());
   curl_easy_setopt(curl, CURLOPT_USERAGENT, agent.c_str());
   if (onData != nullptr) {
@@ -170,7 +170,7 @@ Result<HttpResponse> CurlTransport::perform(void* handle, const HttpRequest& req
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ex);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   } else {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(requestTimeout_.count()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeoutMs));
   }
   if (config_.insecureSkipTlsVerify) {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);

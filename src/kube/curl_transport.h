@@ -5,6 +5,8 @@
 // takes an idle easy handle from a pool (so connections are reused) or makes one.
 #pragma once
 
+#include <atomic>
+
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -23,6 +25,9 @@ class CurlTransport : public HttpTransport {
   explicit CurlTransport(ClientConfig config,
                          std::chrono::milliseconds requestTimeout = std::chrono::seconds(30));
   ~CurlTransport() override;
+  // The bound of the requests sent from now on (any thread): for a client whose every request
+  // has a budget of its own (a Lease renewal: what is left until its renew deadline).
+  void setRequestTimeout(std::chrono::milliseconds timeout) { requestTimeoutMs_.store(timeout.count()); }
 
   Result<HttpResponse> send(const HttpRequest& request) override;
   Result<HttpResponse> stream(const HttpRequest& request,
@@ -38,7 +43,7 @@ class CurlTransport : public HttpTransport {
                                const std::function<bool()>* stopped, int idleTimeoutSeconds);
 
   const ClientConfig config_;
-  const std::chrono::milliseconds requestTimeout_;
+  std::atomic<int64_t> requestTimeoutMs_;
   std::unique_ptr<ExecCredentialSource> exec_;  // when the kubeconfig names a plugin
   std::mutex mutex_;
   std::vector<void*> idle_;

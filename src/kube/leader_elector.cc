@@ -107,6 +107,7 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
     if (writeOver(lastWritten_, renewed, now)) return true;
   }
   lastWritten_ = Json();
+  if (!withinBudget()) return false;
   auto current = client_.get(resources::kLeases, config_.ns, config_.name);
   if (!current) {
     if (current.error().code != ApiErrorCodes::kNotFound) return false;
@@ -117,6 +118,7 @@ bool LeaderElector::tryAcquireOrRenew(SteadyClock::time_point now, const LeaseTi
     if (Json owners = config_.owners ? config_.owners() : Json(); owners.is_array() && !owners.empty()) {
       lease["metadata"]["ownerReferences"] = owners;
     }
+    if (!withinBudget()) return false;
     auto created = client_.create(resources::kLeases, config_.ns, lease);
     if (!created || !created->is_object()) return false;
     observe(created->value("spec", Json()), now);
@@ -154,6 +156,7 @@ bool LeaderElector::writeOver(const Json& base, const Json& spec, SteadyClock::t
       updated["metadata"]["ownerReferences"] = owners;
     }
   }
+  if (!withinBudget()) return false;
   auto result = client_.update(resources::kLeases, config_.ns, updated);
   if (!result || !result->is_object()) return false;
   observe(result->value("spec", Json()), now);
@@ -164,8 +167,10 @@ bool LeaderElector::writeOver(const Json& base, const Json& spec, SteadyClock::t
 LeaderElector::SteadyClock::time_point LeaderElector::tick(SteadyClock::time_point now) {
   if (now < next_) return next_;
   LeaseTiming attempt = stretched();
-  bool ok = tryAcquireOrRenew(now, attempt);
   LeaseTiming held = timing();
+  auto sinceRenew = std::chrono::duration_cast<std::chrono::milliseconds>(now - lastRenew());
+  beginAttempt(leading_.load() ? held.renewDeadline - sinceRenew : attempt.retryPeriod);
+  bool ok = tryAcquireOrRenew(now, attempt);
   if (ok) {
     if (attempt.leaseDuration != held.leaseDuration || attempt.retryPeriod != held.retryPeriod) {
       spdlog::info("event=lease_timing lease={}/{} duration_ms={} renew_deadline_ms={} retry_period_ms={}", config_.ns,
@@ -190,8 +195,23 @@ LeaderElector::SteadyClock::time_point LeaderElector::tick(SteadyClock::time_poi
   return next_;
 }
 
+void LeaderElector::beginAttempt(std::chrono::milliseconds budget) {
+  attemptStart_ = SteadyClock::now();
+  attemptBudget_ = budget;
+}
+
+bool LeaderElector::withinBudget() {
+  if (!config_.requestBudget) return true;
+  auto left = attemptBudget_ - std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - attemptStart_);
+  if (left < kMinRequestBudget) return false;
+  config_.requestBudget(left);
+  return true;
+}
+
 Status<> LeaderElector::release() {
   if (!leading_.load()) return Ok{};
+  beginAttempt(stretched().retryPeriod);
+  if (!withinBudget()) return fail(Error{"timeout", "no time left to release the Lease"});
   auto current = client_.get(resources::kLeases, config_.ns, config_.name);
   if (!current) return fail(current.error());
   if (holderOf(current->value("spec", Json::object())) != config_.identity) {
@@ -204,7 +224,8 @@ Status<> LeaderElector::release() {
   updated["spec"]["leaseDurationSeconds"] = 1;
   updated["spec"]["acquireTime"] = stamp;
   updated["spec"]["renewTime"] = stamp;
-  auto result = client_.update(resources::kLeases, config_.ns, updated);
+  auto result = withinBudget() ? client_.update(resources::kLeases, config_.ns, updated)
+                               : Result<Json>(fail(Error{"timeout", "no time left to release the Lease"}));
   setLeading(false);
   if (!result) return fail(result.error());
   return Ok{};

@@ -30,6 +30,12 @@ struct LeaderElectionConfig {
   // what the record has is kept). A node's Lease names its Node, so the garbage collector
   // removes it with the Node, as the kubelet's node Leases.
   std::function<Json()> owners;
+  // Told, before each request of an attempt, how long that request may take: for the holder,
+  // what is left until its renew deadline (client-go bounds its renewal by it, so an API server
+  // answering in 2 s keeps a Lease with a 3 s deadline held); otherwise what is left of one
+  // retry period. An attempt whose time is spent sends nothing more. Unset: the transport's own
+  // bound applies.
+  std::function<void(std::chrono::milliseconds)> requestBudget;
 };
 
 // The three periods of one attempt, and of the record it wrote.
@@ -77,6 +83,12 @@ class LeaderElector {
   // Updates `base` (a Lease as read or last written) to `spec`, naming the owners.
   bool writeOver(const Json& base, const Json& spec, SteadyClock::time_point now);
   LeaseTiming stretched() const;
+  // Starts an attempt that may take `budget` (real time from now).
+  void beginAttempt(std::chrono::milliseconds budget);
+  // Before each request: false when the attempt's time is spent; else tells requestBudget what
+  // is left.
+  bool withinBudget();
+  static constexpr std::chrono::milliseconds kMinRequestBudget{10};
   void observe(const Json& spec, SteadyClock::time_point now);
   void setLeading(bool leading);
 
@@ -89,6 +101,8 @@ class LeaderElector {
   SteadyClock::time_point observedTime_{};  // when it last changed, by our clock
   Json lastWritten_;  // the Lease as our last write left it, while we hold it (the fast path)
   SteadyClock::time_point next_{};
+  SteadyClock::time_point attemptStart_{};  // real time
+  std::chrono::milliseconds attemptBudget_{0};
   mutable std::mutex mutex_;
   std::string leader_;
   SteadyClock::time_point lastRenew_{};

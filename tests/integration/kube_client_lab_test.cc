@@ -306,5 +306,42 @@ TEST(KubeClientLab, LeaderElectionAmongClientsInOneProcess) {
   EXPECT_EQ((*lease)["spec"]["holderIdentity"], "");
 }
 
+// An API server that answers every request 1.2 s late, behind a node Lease renewed every 1 s
+// with a 3 s deadline: a renewal bounded by what is left until the deadline (client-go's bound)
+// keeps the Lease; one bounded by the retry period, as before, times out every time and loses it
+// (the same server, the same delay: the control that the delay bites).
+TEST(KubeClientLab, ASlowApiServerWithinTheRenewDeadlineKeepsTheLeaseHeld) {
+  Lab lab;
+  auto holds = [&](bool budgeted) {
+    CurlTransport transport(ClientConfig{.server = lab.server.url()}, 1000ms);
+    Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+    std::string name = budgeted ? "budgeted" : "fixed";
+    LeaderElectionConfig config{.ns = "kube-system", .name = "l2a-node-" + name, .identity = name,
+                                .leaseDuration = 4000ms, .renewDeadline = 3000ms, .retryPeriod = 1000ms};
+    if (budgeted) config.requestBudget = [&transport](std::chrono::milliseconds left) { transport.setRequestTimeout(left); };
+    LeaderElector elector(client, config, LeaderCallbacks{});
+    LeaseDriver driver;
+    driver.add(elector);
+    std::atomic<bool> stop{false};
+    std::thread runner([&] { driver.run(stop); });
+    bool acquired = eventually([&] { return elector.isLeader(); });
+    admin(lab.server.url(), "/admin/fault?mode=delay&delayMs=1200&seconds=8");
+    auto renewedBefore = elector.lastRenew();
+    bool held = true;
+    for (auto end = std::chrono::steady_clock::now() + 7s; std::chrono::steady_clock::now() < end;) {
+      held = held && elector.isLeader();
+      std::this_thread::sleep_for(50ms);
+    }
+    bool renewed = elector.lastRenew() > renewedBefore;
+    admin(lab.server.url(), "/admin/fault?mode=none");
+    stop = true;
+    runner.join();
+    EXPECT_TRUE(acquired) << name;
+    return held && renewed;
+  };
+  EXPECT_TRUE(holds(true));
+  EXPECT_FALSE(holds(false));
+}
+
 }  // namespace
 }  // namespace l2a::kube

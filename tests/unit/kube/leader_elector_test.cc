@@ -205,6 +205,43 @@ TEST_F(LeaderElectorTest, StopsLeadingWhenItCannotRenewWithinTheDeadline) {
 // Stretched (a node Lease in a large cluster): from the next attempt on, the record says the
 // longer duration, the next attempt comes after the longer period, and the holder lets go only
 // after the longer deadline of the record it wrote.
+// client-go bounds a renewal by the renew deadline: each request is told what is left of it (the
+// node Lease's transport takes it as its timeout), an acquisition what is left of one retry
+// period, and an attempt with nothing left sends nothing.
+TEST_F(LeaderElectorTest, EachRequestIsBoundedByWhatIsLeftUntilTheRenewDeadline) {
+  testing::FakeTransport transport;
+  server.attach(transport);
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0, .sleep = [](auto) {}});
+  std::vector<std::chrono::milliseconds> budgets;
+  LeaderElector e(client,
+                  {.ns = "l2a", .name = "l2a-node-a", .identity = "a", .leaseDuration = 3s, .renewDeadline = 2s,
+                   .retryPeriod = 500ms, .requestBudget = [&](std::chrono::milliseconds left) { budgets.push_back(left); }},
+                  {}, [this] { return wall; });
+  auto near = [](std::chrono::milliseconds got, std::chrono::milliseconds want) {
+    return got <= want && got > want - 100ms;  // less what the attempt took so far
+  };
+  e.tick(t);  // acquired: a read (nothing there) and a create, within one retry period
+  ASSERT_TRUE(e.isLeader());
+  ASSERT_EQ(budgets.size(), 2u);
+  EXPECT_TRUE(near(budgets[0], 500ms)) << budgets[0].count();
+  EXPECT_TRUE(near(budgets[1], 500ms)) << budgets[1].count();
+  budgets.clear();
+  e.tick(t + 1500ms);  // the holder, 1.5 s after its last renewal: 0.5 s left of the deadline
+  ASSERT_EQ(budgets.size(), 1u);  // its one write
+  EXPECT_TRUE(near(budgets[0], 500ms)) << budgets[0].count();
+  budgets.clear();
+  e.tick(t + 3400ms);  // 1.9 s after it: 100 ms left, and that is what the write may take
+  ASSERT_EQ(budgets.size(), 1u);
+  EXPECT_TRUE(near(budgets[0], 100ms)) << budgets[0].count();
+  EXPECT_TRUE(e.isLeader());
+  server.down = true;
+  int sent = server.requests["GET"] + server.requests["PUT"] + server.requests["POST"];
+  e.tick(t + 5400ms);  // the deadline itself: nothing left, nothing sent, the lease lost
+  EXPECT_EQ(server.requests["GET"] + server.requests["PUT"] + server.requests["POST"], sent);
+  EXPECT_TRUE(budgets.size() == 1u);
+  EXPECT_FALSE(e.isLeader());
+}
+
 TEST_F(LeaderElectorTest, AStretchedLeaseIsWrittenRenewedAndLostByItsOwnPeriods) {
   Contender a(server, "node-a", &wall);
   EXPECT_EQ(a.elector.tick(t), t + 500ms);
