@@ -88,10 +88,15 @@ std::set<std::string> Allocator::setPools(std::vector<Pool> pools) {
       }
     }
     if (home != nullptr) {
-      owners.pool = home->key;
+      if (owners.pool != home->key) {
+        count(owners.pool, -1);
+        count(home->key, +1);
+        owners.pool = home->key;
+      }
       ++it;
       continue;
     }
+    count(owners.pool, -1);
     for (const std::string& k : owners.services) {
       affected.insert(k);
       auto& list = addresses_[k];
@@ -141,9 +146,20 @@ bool Allocator::validFor(const Address& a, const ServiceRequest& s) const {
 }
 
 void Allocator::own(const Address& a, const std::string& pool, const std::string& service) {
-  Owners& o = allocations_[a];
-  o.pool = pool;
+  auto [it, added] = allocations_.try_emplace(a);
+  Owners& o = it->second;
+  if (added || o.pool != pool) {
+    if (!added) count(o.pool, -1);
+    count(pool, +1);
+    o.pool = pool;
+  }
   o.services.insert(service);
+}
+
+void Allocator::count(const std::string& pool, int change) {
+  U128& n = used_[pool];
+  n = change > 0 ? n + 1 : n - 1;
+  if (n == 0) used_.erase(pool);
 }
 
 void Allocator::disown(const Address& a, const std::string& service) {
@@ -160,6 +176,7 @@ void Allocator::disown(const Address& a, const std::string& service) {
       if (p.ranges[r].contains(a) && hint != hints_.end() && a.value < hint->second) hint->second = a.value;
     }
   }
+  count(it->second.pool, -1);
   allocations_.erase(it);
 }
 
@@ -379,9 +396,7 @@ PoolStatus Allocator::poolStatus(const std::string& poolKey) const {
   for (const Pool& p : pools_) {
     if (p.key == poolKey) status.total = p.total();
   }
-  for (const auto& [a, owners] : allocations_) {
-    if (owners.pool == poolKey) ++status.used;
-  }
+  if (auto u = used_.find(poolKey); u != used_.end()) status.used = u->second;
   return status;
 }
 

@@ -26,7 +26,8 @@ struct InformerHandlers {
   std::function<void(const Json&)> onAdd;
   std::function<void(const Json& oldObject, const Json& newObject)> onUpdate;
   std::function<void(const Json&)> onDelete;
-  std::function<void()> onSynced;  // after each completed (re)list
+  // After each completed (re)list; an optional kind found absent again, as it was, is no change.
+  std::function<void()> onSynced;
   // onUpdate does not read its old object: it is handed null, not unpacked from the cache (a
   // decode per event; at 1,000 nodes, 50 Lease renewals a second for every agent).
   bool oldObjectUnused = false;

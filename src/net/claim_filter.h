@@ -34,8 +34,8 @@ class ClaimFilter {
     uint32_t last = 0;
     bool operator==(const Range&) const = default;
   };
-  // At most `maxRanges` (≥ 1) ranges, in order, covering every one of `values` (not empty):
-  // runs of consecutive values, then the smallest gaps between them closed.
+  // At most `maxRanges` (≥ 1) ranges, in order, covering every one of `values` (none for
+  // none): runs of consecutive values, then the smallest gaps between them closed.
   static std::vector<Range> cover(std::vector<uint32_t> values, size_t maxRanges);
 };
 

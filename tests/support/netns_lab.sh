@@ -378,11 +378,13 @@ lab_fault_proxy() {
 }
 
 # POST /admin/WHAT (fault?..., close-watches, outage?seconds=N) where l2a's components' API
-# requests go through: the fault proxy on kube, the lab API server itself on lab.
+# requests go through: the fault proxy on kube, the lab API server itself on lab. Fails when
+# refused. With an empty body (Content-Length: 0): the fault proxy's HTTP server answers 400 to
+# a POST without one.
 lab_api_admin() {  # lab_api_admin WHAT
   local url=http://198.18.0.1:6443/admin/$1
   [[ $LAB_CONTROL_PLANE == kube ]] && url=http://127.0.0.1:6445/admin/$1
-  ip netns exec "$LAB_LAN" curl -sf -X POST "$url" >/dev/null
+  ip netns exec "$LAB_LAN" curl -sf -X POST -d '' "$url" >/dev/null
 }
 
 # Stop and start the API server (keeping its data): an outage as a restart or crash gives one.

@@ -385,5 +385,55 @@ TEST(Allocator, HugePoolsCostOnlyWhatIsAllocated) {
   EXPECT_EQ(texts(a.addressesOf("default/s9999")), (std::vector<std::string>{"198.0.39.15", "2001:db8::270f"}));
 }
 
+// A pool's used count is kept as allocations come and go (it is asked after every pass): after
+// each step it equals the distinct addresses the Services hold inside the pool — shared ones
+// once, addresses re-homed into a renamed pool moved with them, those a shrunk pool dropped gone.
+TEST(Allocator, PoolUsageFollowsEveryAllocationChange) {
+  Allocator a;
+  std::vector<std::string> keys;
+  auto distinctIn = [&](const Pool& p) {
+    std::set<std::string> held;
+    for (const auto& k : keys) {
+      for (const Address& x : a.addressesOf(k)) {
+        if (p.contains(x)) held.insert(x.toString());
+      }
+    }
+    return std::to_string(held.size());
+  };
+  auto expectUsage = [&](const std::vector<Pool>& pools, const std::string& step) {
+    for (const Pool& p : pools) EXPECT_EQ(u128ToString(a.poolStatus(p.key).used), distinctIn(p)) << step << ": " << p.key;
+  };
+  const Json tierA{{"serviceSelector", {{"matchLabels", {{"tier", "a"}}}}}};
+  std::vector<Pool> pools{pool("a", {{{"cidr", "198.18.0.0/24"}}}, tierA),
+                          pool("b", {{{"cidr", "198.18.1.0/24"}}}, {{"serviceSelector", {{"matchLabels", {{"tier", "b"}}}}}})};
+  a.setPools(pools);
+  for (int i = 0; i < 30; ++i) {
+    std::string name = "s" + std::to_string(i);
+    Json labels{{"tier", i < 10 ? "b" : "a"}};
+    // Two Services share one address (a sharing key); each a port of its own.
+    Json annotations = i >= 28 ? Json{{"l2announcer.io/sharing-key", "k"}} : Json::object();
+    Json spec = kV4Only;
+    spec["ports"] = {{{"port", 80 + i}, {"protocol", "TCP"}}};
+    ASSERT_TRUE(a.reconcile(svc(name, spec, annotations, labels)).satisfied) << name;
+    keys.push_back("default/" + name);
+  }
+  EXPECT_EQ(u128ToString(a.poolStatus("l2announcer.io/a").used), "19");  // 20 Services, one address shared
+  expectUsage(pools, "allocated");
+  for (int i = 10; i < 15; ++i) a.forget("default/s" + std::to_string(i));
+  a.forget("default/s28");  // the shared address stays with s29
+  expectUsage(pools, "forgotten");
+  // a renamed c: its allocations re-homed there.
+  pools = {pool("c", {{{"cidr", "198.18.0.0/24"}}}, tierA), pools[1]};
+  a.setPools(pools);
+  EXPECT_EQ(u128ToString(a.poolStatus("l2announcer.io/a").used), "0");
+  EXPECT_EQ(u128ToString(a.poolStatus("l2announcer.io/c").used), "14");
+  expectUsage(pools, "renamed");
+  // c shrunk to a /29: what falls outside is dropped, and those Services get what is left.
+  pools = {pool("c", {{{"cidr", "198.18.0.0/29"}}}, tierA), pools[1]};
+  for (const std::string& k : a.setPools(pools)) a.reconcile(svc(k.substr(k.find('/') + 1), kV4Only, Json::object(), {{"tier", "a"}}));
+  EXPECT_EQ(u128ToString(a.poolStatus("l2announcer.io/c").used), "8");
+  expectUsage(pools, "shrunk");
+}
+
 }  // namespace
 }  // namespace l2a::ipam

@@ -237,7 +237,9 @@ TEST(Informer, AWatchErrorEventBacksOffBeforeRelisting) {
 }
 
 // An optional kind (a CRD installed later, or removed): 404 is an empty, synced cache that is
-// looked at again; once served its objects arrive with no restart; removed again, they go.
+// looked at again; once served its objects arrive with no restart; removed again, they go. Each
+// look that finds it still absent changes nothing and calls no handler (onSynced made the
+// operator re-import every Service every 30 s).
 TEST(Informer, AnOptionalKindNotServedIsEmptyAndFollowedOnceInstalled) {
   testing::FakeTransport transport;
   std::atomic<int> phase{0};  // 0: not served, 1: served with one pool, 2: removed
@@ -250,10 +252,12 @@ TEST(Informer, AnOptionalKindNotServedIsEmptyAndFollowedOnceInstalled) {
     return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"first-pool","namespace":"metallb-system"}}]})", {}};
   };
   Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
-  std::atomic<int> added{0}, deleted{0};
+  std::atomic<int> added{0}, deleted{0}, syncs{0};
   Resource pools{"metallb.io", "v1beta1", "ipaddresspools", true, "IPAddressPool"};
   Informer informer(client, pools, "",
-                    {.onAdd = [&](const Json&) { ++added; }, .onDelete = [&](const Json&) { ++deleted; }},
+                    {.onAdd = [&](const Json&) { ++added; },
+                     .onDelete = [&](const Json&) { ++deleted; },
+                     .onSynced = [&] { ++syncs; }},
                     {.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}, .optional = true, .absentRetry = 50ms});
   std::atomic<bool> stop{false};
   std::thread running([&] { informer.run(stop); });
@@ -264,6 +268,8 @@ TEST(Informer, AnOptionalKindNotServedIsEmptyAndFollowedOnceInstalled) {
   EXPECT_TRUE(waitFor([&] { return informer.synced(); })) << "a kind not served never counted as synced";
   EXPECT_FALSE(informer.served());
   EXPECT_EQ(informer.size(), 0u);
+  EXPECT_TRUE(waitFor([&] { return informer.stats().lists >= 4; })) << "not looked at again";
+  EXPECT_EQ(syncs.load(), 1) << "each look finding the kind still absent called onSynced";
   phase = 1;
   EXPECT_TRUE(waitFor([&] { return informer.size() == 1; })) << "the kind installed later was not followed";
   EXPECT_TRUE(informer.served());
@@ -273,6 +279,7 @@ TEST(Informer, AnOptionalKindNotServedIsEmptyAndFollowedOnceInstalled) {
   EXPECT_TRUE(waitFor([&] { return informer.size() == 0; })) << "the kind removed left its objects cached";
   EXPECT_FALSE(informer.served());
   EXPECT_TRUE(waitFor([&] { return deleted.load() == 1; })) << "deleted " << deleted.load();
+  EXPECT_GE(syncs.load(), 3) << "the lists that changed something: absent, served, removed";
   stop = true;
   running.join();
 }
