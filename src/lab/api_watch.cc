@@ -25,24 +25,6 @@ struct WatchState {
   std::vector<Json> pending;  // initial events not sent yet
 };
 
-// The event a watcher with these selectors sees for a stored event; null when none.
-Json filtered(const StoredEvent& e, const LabelSelector& labels, const FieldSelector& fields) {
-  auto matches = [&](const Json& o) {
-    return !o.is_null() && labels.matches(o["metadata"].value("labels", Json())) && fields.matches(o);
-  };
-  bool now = e.type != "DELETED" && matches(e.object);
-  bool before = e.type == "DELETED" ? matches(e.object) : matches(e.previous);
-  if (now && !before) return {{"type", "ADDED"}, {"object", e.object}};
-  if (now && before) return {{"type", "MODIFIED"}, {"object", e.object}};
-  if (!now && before) {
-    // What the watcher last saw, at this event's version.
-    Json last = e.type == "DELETED" ? e.object : e.previous;
-    last["metadata"]["resourceVersion"] = std::to_string(e.resourceVersion);
-    return {{"type", "DELETED"}, {"object", last}};
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 void ApiServer::watch(const ApiRequest& r, const httplib::Request& req, httplib::Response& res) {
@@ -103,8 +85,14 @@ void ApiServer::watch(const ApiRequest& r, const httplib::Request& req, httplib:
           sink.done();
           return true;
         }
+        // No selector: the line serialized once when the event was stored.
+        bool plain = !table && selectors->first.everything() && selectors->second.everything();
         for (const StoredEvent& e : events) {
-          Json event = filtered(e, selectors->first, selectors->second);
+          if (plain) {
+            if (!sink.write(e.line->data(), e.line->size())) return false;
+            continue;
+          }
+          Json event = watchEvent(e, selectors->first, selectors->second);
           if (event.is_null()) continue;
           if (table) event["object"] = toTable(r.info, {event["object"]}, "");
           if (!send(event)) return false;

@@ -121,10 +121,30 @@ Status<> ObjectStore::journal(const Json& line) {
   return Ok{};
 }
 
+Json watchEvent(const StoredEvent& e, const LabelSelector& labels, const FieldSelector& fields) {
+  auto matches = [&](const Json& o) {
+    return !o.is_null() && labels.matches(o["metadata"].value("labels", Json())) && fields.matches(o);
+  };
+  bool now = e.type != "DELETED" && matches(*e.object);
+  bool before = e.type == "DELETED" ? matches(*e.object) : matches(*e.previous);
+  if (now && !before) return {{"type", "ADDED"}, {"object", *e.object}};
+  if (now && before) return {{"type", "MODIFIED"}, {"object", *e.object}};
+  if (!now && before) {
+    // What the watcher last saw, at this event's version.
+    Json last = e.type == "DELETED" ? *e.object : *e.previous;
+    last["metadata"]["resourceVersion"] = std::to_string(e.resourceVersion);
+    return {{"type", "DELETED"}, {"object", last}};
+  }
+  return nullptr;
+}
+
 void ObjectStore::record(const std::string& resource, const std::string& ns, const std::string& type,
                          const Json& object, const Json& previous) {
   if (type != "MODIFIED" || specField(object) != specField(previous)) ++specChanges_[resource];
-  history_.push_back({resourceVersion_, resource, ns, type, object, previous});
+  StoredEvent event{resourceVersion_, resource, ns, type, std::make_shared<const Json>(object),
+                    std::make_shared<const Json>(previous), nullptr};
+  event.line = std::make_shared<const std::string>(watchEvent(event, LabelSelector{}, FieldSelector{}).dump() + "\n");
+  history_.push_back(std::move(event));
   while (history_.size() > historyLimit_) {
     compactedThrough_ = history_.front().resourceVersion;
     history_.pop_front();

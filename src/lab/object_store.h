@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -40,9 +41,17 @@ struct StoredEvent {
   std::string resource;  // group/plural
   std::string ns;
   std::string type;  // ADDED, MODIFIED, DELETED
-  Json object;       // as stored by this event (the last state, for DELETED)
-  Json previous;     // before a MODIFIED event, else null: a watch with a selector needs both
+  // Shared and never changed: every watch is handed the same event (with 100 watches of one
+  // resource, each event's objects were copied 200 times under the store's lock).
+  std::shared_ptr<const Json> object;    // as stored by this event (the last state, for DELETED)
+  std::shared_ptr<const Json> previous;  // before a MODIFIED event, else null: a watch with a selector needs both
+  // What a watch with no selector sends for it, serialized once.
+  std::shared_ptr<const std::string> line;
 };
+
+// The event a watch with these selectors sees for E: ADDED, MODIFIED or DELETED as the object
+// starts, goes on or stops matching (kube-apiserver's watch cache); null when none.
+Json watchEvent(const StoredEvent& e, const LabelSelector& labels, const FieldSelector& fields);
 
 class ObjectStore {
  public:

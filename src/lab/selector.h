@@ -15,6 +15,7 @@ class LabelSelector {
   // "a=b,c!=d,e in (x,y),f notin (z),g,!h"; empty selects everything. Error code "invalid".
   static Result<LabelSelector> parse(const std::string& text);
   bool matches(const nlohmann::json& labels) const;  // labels: a JSON object or null
+  bool everything() const { return requirements_.empty(); }
 
  private:
   struct Requirement {
@@ -30,6 +31,7 @@ class FieldSelector {
   // "metadata.name=x,spec.nodeName!=y": dotted paths compared as strings (missing = "").
   static Result<FieldSelector> parse(const std::string& text);
   bool matches(const nlohmann::json& object) const;
+  bool everything() const { return requirements_.empty(); }
 
  private:
   struct Requirement {

@@ -82,6 +82,38 @@ TEST(ObjectStore, ListFiltersByNamespaceAndSelectors) {
   EXPECT_EQ(store.list("/services", "", LabelSelector(), *FieldSelector::parse("metadata.name=s2")).items.size(), 1u);
 }
 
+// Each stored event carries the line a watch without selectors sends, serialized once: the same
+// as watchEvent gives such a watch; a watch with a selector still sees an object that stops
+// matching as DELETED at that event's version.
+TEST(ObjectStore, EachEventsWatchLineIsWhatAWatchWithoutSelectorsSees) {
+  ObjectStore store(100, "");
+  uint64_t cursor = store.resourceVersion();
+  Json a = *store.create("/services", "d", svc("a", {{"app", "x"}}));
+  Json changed = a;
+  changed["metadata"]["labels"]["app"] = "y";
+  (void)store.update("/services", "d", "a", changed, true, false);
+  (void)store.remove("/services", "d", "a");
+  std::vector<StoredEvent> events;
+  ASSERT_EQ(store.waitEvents("/services", "", cursor, store.watchEpoch(), events, 0ms), ObjectStore::WaitResult::kEvents);
+  ASSERT_EQ(events.size(), 3u);
+  std::vector<std::string> types;
+  for (const StoredEvent& e : events) {
+    ASSERT_NE(e.line, nullptr);
+    EXPECT_EQ(*e.line, watchEvent(e, LabelSelector{}, FieldSelector{}).dump() + "\n");
+    Json line = Json::parse(*e.line);
+    types.push_back(line["type"]);
+    EXPECT_EQ(line["object"]["metadata"]["name"], "a");
+    EXPECT_EQ(rvOf(line["object"]), e.resourceVersion);
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "MODIFIED", "DELETED"}));
+  auto appX = *LabelSelector::parse("app=x");
+  Json left = watchEvent(events[1], appX, FieldSelector{});
+  EXPECT_EQ(left["type"], "DELETED") << left.dump();
+  EXPECT_EQ(left["object"]["metadata"]["labels"]["app"], "x") << "what the watcher last saw";
+  EXPECT_EQ(rvOf(left["object"]), events[1].resourceVersion);
+  EXPECT_TRUE(watchEvent(events[2], appX, FieldSelector{}).is_null()) << "already gone for that watcher";
+}
+
 TEST(ObjectStore, WatchHistoryAndGone) {
   ObjectStore store(3, "");
   uint64_t start = store.resourceVersion();
@@ -94,7 +126,7 @@ TEST(ObjectStore, WatchHistoryAndGone) {
   EXPECT_EQ(store.waitEvents("/services", "", cursor, store.watchEpoch(), events, 0ms),
             ObjectStore::WaitResult::kEvents);
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[1].object["metadata"]["name"], "s4");
+  EXPECT_EQ((*events[1].object)["metadata"]["name"], "s4");
   EXPECT_EQ(cursor, store.resourceVersion());
 }
 
@@ -144,8 +176,8 @@ TEST(ObjectStore, WhatNamesOnlyDeletedOwnersIsDeletedWithThem) {
   store.waitEvents("coordination.k8s.io/leases", "", cursor, store.watchEpoch(), events, 0ms);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].type, "DELETED");
-  EXPECT_EQ(events[0].object["metadata"]["name"], "of-a");
-  EXPECT_EQ(events[1].object["metadata"]["name"], "of-lease");
+  EXPECT_EQ((*events[0].object)["metadata"]["name"], "of-a");
+  EXPECT_EQ((*events[1].object)["metadata"]["name"], "of-lease");
 
   ASSERT_TRUE(store.remove("/nodes", "", "b").ok());
   EXPECT_FALSE(store.get("coordination.k8s.io/leases", "l2a", "of-both").ok()) << "its last owner gone";
