@@ -122,8 +122,10 @@ Status<> ObjectStore::journal(const Json& line) {
 }
 
 Json watchEvent(const StoredEvent& e, const LabelSelector& labels, const FieldSelector& fields) {
+  // Any shape: a missing or wrong-typed metadata is no labels, never an exception.
+  static const Json::json_pointer kLabels("/metadata/labels");
   auto matches = [&](const Json& o) {
-    return !o.is_null() && labels.matches(o["metadata"].value("labels", Json())) && fields.matches(o);
+    return o.is_object() && labels.matches(o.value(kLabels, Json())) && fields.matches(o);
   };
   bool now = e.type != "DELETED" && matches(*e.object);
   bool before = e.type == "DELETED" ? matches(*e.object) : matches(*e.previous);

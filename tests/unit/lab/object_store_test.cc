@@ -112,6 +112,11 @@ TEST(ObjectStore, EachEventsWatchLineIsWhatAWatchWithoutSelectorsSees) {
   EXPECT_EQ(left["object"]["metadata"]["labels"]["app"], "x") << "what the watcher last saw";
   EXPECT_EQ(rvOf(left["object"]), events[1].resourceVersion);
   EXPECT_TRUE(watchEvent(events[2], appX, FieldSelector{}).is_null()) << "already gone for that watcher";
+  // An object of any shape is matched without an exception (metadata a string: no labels).
+  StoredEvent odd{1, "/services", "d", "ADDED", std::make_shared<const Json>(Json{{"metadata", "x"}}),
+                  std::make_shared<const Json>(nullptr), nullptr};
+  EXPECT_TRUE(watchEvent(odd, appX, FieldSelector{}).is_null());
+  EXPECT_EQ(watchEvent(odd, LabelSelector{}, FieldSelector{})["type"], "ADDED");
 }
 
 TEST(ObjectStore, WatchHistoryAndGone) {
