@@ -164,6 +164,10 @@ PY
   op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
   local rss=0 p
   for p in "${pids[@]}"; do v=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$p/status); ((v > rss)) && rss=$v; done
+  # Of the RSS, what is the agent's own (anonymous) and what mapped files (its binary, shared
+  # libraries).
+  awk '/^Rss(Anon|File):/ {printf " %s %.1f MiB", $1, $2 / 1024}' "/proc/${pids[0]}/status" |
+    sed 's|^|bench/agents.sh: first agent at rest:|; s|$|\n|' >&2
   # The operator restarted: it lists every Service again and re-imports their addresses.
   kill -TERM "$operator"; wait "$operator" 2>/dev/null
   lab_spawn n1 "/tmp/$LAB_ID-operator2.log" "$L2A" operator --kubeconfig "$LAB_KUBECONFIG" --metrics-bind "" \

@@ -66,14 +66,15 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     o.transform = [&fields](const Json& object) { return k8s::project(object, fields); };
     return o;
   };
-  // Services also say whether they carry our condition (to be turned False once no policy
-  // selects them).
+  // Services also say which condition of ours they carry (to be compared before it is
+  // rewritten, and turned False once no policy selects them).
   // `planned`: whether the plan may read something else now.
   auto serviceSeen = [this](const Json& service, bool gone, bool planned) {
+    std::optional<StoredCondition> condition = gone ? std::nullopt : storedAnnouncedCondition(service);
     {
       std::lock_guard lock(mutex_);
-      if (!gone && hasAnnouncedCondition(service)) {
-        withCondition_.insert(k8s::keyOf(service));
+      if (condition) {
+        withCondition_.insert_or_assign(k8s::keyOf(service), std::move(*condition));
       } else {
         withCondition_.erase(k8s::keyOf(service));
       }
@@ -89,11 +90,8 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
     k8s::keepCondition(kept, kAnnouncedCondition);
     return kept;
   };
-  // The index has what plans read; the cache keeps what the condition's writer and Events read.
-  auto serviceStored = [](const Json& kept) {
-    static const std::vector<k8s::Path> kStored = k8s::withIdentity({{"status", "conditions"}});
-    return k8s::project(kept, kStored);
-  };
+  // The index has what plans read (and Events: the uid), withCondition_ what the condition's
+  // writer compares: the informer keeps resourceVersions only.
   // An update the plan cannot see (a condition written, ours or the operator's) costs no plan:
   // at 10,000 Services the condition writes alone would re-plan every agent 20 times a second.
   services_ = std::make_unique<kube::Informer>(
@@ -102,19 +100,16 @@ Agent::Agent(kube::Client& client, kube::Client& leaseClient, responder::Respond
                              .onUpdate = [this, serviceSeen](const Json&, const Json& s) { serviceSeen(s, false, index_.serviceSeen(s)); },
                              .onDelete = [this, serviceSeen](const Json& s) { serviceSeen(s, true, index_.serviceGone(s)); },
                              .oldObjectUnused = true},
-      kube::Informer::Options{.transform = serviceKept, .store = serviceStored});
+      kube::Informer::Options{.transform = serviceKept, .versionsOnly = true});
   // Likewise a slice whose ready nodes stay the same (an endpoint's address, a pod restarted).
   auto sliceChanged = [this](bool planned) {
     if (!planned) return;
     ++objectEvents_;
     wake();
   };
-  // The index has the ready nodes: only the slice's identity stays cached.
+  // The index has the ready nodes: only the slice's resourceVersion stays cached.
   kube::Informer::Options sliceOptions = keeping(k8s::agentEndpointSliceFields());
-  sliceOptions.store = [](const Json& kept) {
-    static const std::vector<k8s::Path> kStored = k8s::withIdentity({});
-    return k8s::project(kept, kStored);
-  };
+  sliceOptions.versionsOnly = true;
   slices_ = std::make_unique<kube::Informer>(
       client_, kube::resources::kEndpointSlices, "",
       kube::InformerHandlers{.onAdd = [this, sliceChanged](const Json& s) { sliceChanged(index_.sliceSeen(s)); },
@@ -995,14 +990,18 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
   }
   {
     std::lock_guard lock(mutex_);
-    for (const std::string& key : withCondition_) plansOf.try_emplace(key);
+    for (const auto& [key, condition] : withCondition_) plansOf.try_emplace(key);
   }
   std::string now = common::rfc3339();
   for (const auto& [key, ofService] : plansOf) {
     if (policy::chooseOwner("service/" + key, live) != options_.nodeName) continue;
-    auto service = services_->get(key);
-    if (!service) continue;
-    Json patch = conditionPatch(*service, announcedCondition(ofService), now);
+    if (!services_->contains(key)) continue;
+    std::optional<StoredCondition> stored;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = withCondition_.find(key); it != withCondition_.end()) stored = it->second;
+    }
+    Json patch = conditionPatch(stored, announcedCondition(ofService), now);
     if (!patch.is_null()) records_->writeCondition(key, std::move(patch));
   }
 }
@@ -1088,7 +1087,7 @@ void Agent::event(const std::string& serviceKey, const std::string& type, const 
                   const std::string& message) {
   auto slash = serviceKey.find('/');
   kube::InvolvedObject involved{"v1", "Service", serviceKey.substr(0, slash), serviceKey.substr(slash + 1), ""};
-  if (auto svc = services_->get(serviceKey)) involved.uid = kube::InvolvedObject::of(*svc).uid;
+  involved.uid = index_.uidOf(serviceKey);
   events_->record(involved, type, reason, message);
 }
 

@@ -300,7 +300,7 @@ class Agent {
   std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
   std::map<std::string, Steady::time_point> claimedAt_;  // our claims, since when
   std::map<std::string, std::pair<std::string, std::string>> claimNote_;  // our claims: since (RFC 3339), cause
-  std::set<std::string> withCondition_;  // Services carrying our Announced condition
+  std::map<std::string, StoredCondition> withCondition_;  // Services carrying our Announced condition
   Steady::time_point rebalanceWindow_{};  // the second rebalancing pulls are counted in
   double rebalancedInWindow_ = 0;
   bool rebalancePending_ = false;  // more to take back than the rate allowed

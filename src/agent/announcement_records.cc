@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "k8s/projection.h"
 #include "policy/rendezvous.h"
@@ -216,28 +217,33 @@ Json announcedCondition(const std::vector<const policy::AddressPlan*>& plans) {
 }
 
 namespace {
-const Json* storedCondition(const Json& service) {
-  const Json& conditions = member(member(service, "status"), "conditions");
-  if (!conditions.is_array()) return nullptr;
-  for (const Json& c : conditions) {
-    if (text(member(c, "type")) == kAnnouncedCondition) return &c;
-  }
-  return nullptr;
+// Status, reason and message of a condition as JSON text (any field may have any type).
+uint64_t saidBy(const Json& condition) {
+  std::string said;
+  for (const char* field : {"status", "reason", "message"}) said += member(condition, field).dump() + '\n';
+  return std::hash<std::string>{}(said);
 }
 }  // namespace
 
-bool hasAnnouncedCondition(const Json& service) { return storedCondition(service) != nullptr; }
+std::optional<StoredCondition> storedAnnouncedCondition(const Json& service) {
+  const Json& conditions = member(member(service, "status"), "conditions");
+  if (!conditions.is_array()) return std::nullopt;
+  for (const Json& c : conditions) {
+    if (text(member(c, "type")) != kAnnouncedCondition) continue;
+    return StoredCondition{.status = member(c, "status").dump(),
+                           .said = saidBy(c),
+                           .lastTransitionTime = text(member(c, "lastTransitionTime"))};
+  }
+  return std::nullopt;
+}
 
-Json conditionPatch(const Json& service, const Json& condition, const std::string& now) {
-  const Json* stored = storedCondition(service);
+Json conditionPatch(const std::optional<StoredCondition>& stored, const Json& condition, const std::string& now) {
   Json wanted = condition;
   std::string transition = now;
-  if (stored != nullptr) {
-    bool same = true;
-    for (const char* field : {"status", "reason", "message"}) same = same && member(*stored, field) == member(condition, field);
-    if (same) return nullptr;
-    if (member(*stored, "status") == member(condition, "status") && member(*stored, "lastTransitionTime").is_string()) {
-      transition = text(member(*stored, "lastTransitionTime"));
+  if (stored) {
+    if (stored->said == saidBy(condition)) return nullptr;
+    if (stored->status == member(condition, "status").dump() && !stored->lastTransitionTime.empty()) {
+      transition = stored->lastTransitionTime;
     }
   }
   wanted["lastTransitionTime"] = transition;

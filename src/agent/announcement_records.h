@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -99,11 +100,21 @@ std::map<std::string, std::set<std::string>> recordHolders(const std::vector<nlo
 // The Announced condition for a Service from the plans of its addresses (none: no policy
 // selects any of them): True when every address has an owner, with who announces each.
 nlohmann::json announcedCondition(const std::vector<const policy::AddressPlan*>& plans);
-// The strategic merge patch setting `condition` on `service`'s status (merged by type: other
+// What the agent keeps of the Announced condition a Service carries (written once, kept up to
+// date until the Service is gone): enough to tell whether a wanted one says the same, and the
+// lastTransitionTime to keep when its status stays — not the message (10,000 of them).
+struct StoredCondition {
+  std::string status;  // as JSON text
+  uint64_t said = 0;   // a hash of its status, reason and message as JSON text (64 bits)
+  std::string lastTransitionTime;  // "" when it is not a string
+  bool operator==(const StoredCondition&) const = default;
+};
+// Nothing when the Service carries no Announced condition.
+std::optional<StoredCondition> storedAnnouncedCondition(const nlohmann::json& service);
+// The strategic merge patch setting `condition` on a Service's status (merged by type: other
 // conditions stay), or null when the stored one says the same. lastTransitionTime is `now`
 // when the status changes, else kept.
-nlohmann::json conditionPatch(const nlohmann::json& service, const nlohmann::json& condition, const std::string& now);
-// Whether the Service carries our condition (written once, kept up to date until it is gone).
-bool hasAnnouncedCondition(const nlohmann::json& service);
+nlohmann::json conditionPatch(const std::optional<StoredCondition>& stored, const nlohmann::json& condition,
+                              const std::string& now);
 
 }  // namespace l2a::agent

@@ -107,4 +107,10 @@ size_t ServiceIndex::size() const {
   return services_.size();
 }
 
+std::string ServiceIndex::uidOf(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = services_.find(key);
+  return it == services_.end() ? "" : it->second->uid;
+}
+
 }  // namespace l2a::agent

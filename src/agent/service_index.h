@@ -37,6 +37,8 @@ class ServiceIndex {
   // holding them keeps what it read, whatever changes meanwhile).
   std::vector<std::shared_ptr<const policy::ServiceInfo>> services() const;
   size_t size() const;
+  // The uid of the Service KEY names ("" when not known).
+  std::string uidOf(const std::string& key) const;
 
  private:
   // Caller holds mutex_.

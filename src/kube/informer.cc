@@ -7,16 +7,10 @@
 
 #include <algorithm>
 #include <thread>
+#include <tuple>
 
 namespace l2a::kube {
 namespace {
-
-std::string resourceVersionOf(const Json& object) {
-  static const Json::json_pointer kPath("/metadata/resourceVersion");
-  if (!object.is_object() || !object.contains(kPath)) return "";
-  const Json& rv = object.at(kPath);
-  return rv.is_string() ? rv.get<std::string>() : "";
-}
 
 // Sleeps in steps so a stop request is seen within one (an optional kind not served waits 30 s:
 // 20 ms steps were 50 wake-ups a second per such informer, for nothing).
@@ -29,6 +23,13 @@ void pause(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
 }
 
 }  // namespace
+
+std::string Informer::resourceVersionOf(const Json& object) {
+  static const Json::json_pointer kPath("/metadata/resourceVersion");
+  if (!object.is_object() || !object.contains(kPath)) return "";
+  const Json& rv = object.at(kPath);
+  return rv.is_string() ? rv.get<std::string>() : "";
+}
 
 Informer::Informer(Client& client, Resource resource, std::string ns, InformerHandlers handlers,
                    Options options)
@@ -45,7 +46,7 @@ Status<> Informer::relist(bool consistent) {
   // etcd); a consistent list is paged.
   // Each item is packed as it is parsed: the list never exists whole as a tree.
   std::map<std::string, Entry> fresh;
-  // With a store transform: the whole kept objects, for the handlers (until they ran).
+  // With `versionsOnly`: the whole kept objects, for the handlers (until they ran).
   std::map<std::string, Entry> whole;
   auto list = client_.listEach(
       resource_, namespace_,
@@ -56,8 +57,8 @@ Status<> Informer::relist(bool consistent) {
       [&](Json&& item) {
         std::string key = keyOf(item);
         Json object = kept(std::move(item));
-        if (options_.store) {
-          fresh.insert_or_assign(key, pack(stored(object)));
+        if (options_.versionsOnly) {
+          fresh.insert_or_assign(key, cached(object));
           whole.insert_or_assign(std::move(key), pack(std::move(object)));
         } else {
           fresh.insert_or_assign(std::move(key), pack(std::move(object)));
@@ -70,22 +71,23 @@ Status<> Informer::relist(bool consistent) {
   if (!list) return fail(list.error());
   size_t listed = fresh.size();
 
-  std::vector<Entry> added, removed;
-  std::vector<std::pair<Entry, Entry>> changed;
+  // Key and entry of each object gone, added, or changed (old and new).
+  std::vector<std::pair<std::string, Entry>> added, removed;
+  std::vector<std::tuple<std::string, Entry, Entry>> changed;
   // What a handler gets of a listed object.
-  auto handed = [&](const std::string& key, const Entry& entry) { return options_.store ? whole.at(key) : entry; };
+  auto handed = [&](const std::string& key, const Entry& entry) { return options_.versionsOnly ? whole.at(key) : entry; };
   bool wasServed = true;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, entry] : cache_) {
-      if (!fresh.count(key)) removed.push_back(entry);
+      if (!fresh.count(key)) removed.emplace_back(key, entry);
     }
     for (const auto& [key, entry] : fresh) {
       auto old = cache_.find(key);
       if (old == cache_.end()) {
-        added.push_back(handed(key, entry));
-      } else if (old->second->resourceVersion != entry->resourceVersion && !sameKeptPart(old->second, entry)) {
-        changed.emplace_back(old->second, handed(key, entry));
+        added.emplace_back(key, handed(key, entry));
+      } else if (old->second.resourceVersion != entry.resourceVersion && !sameKeptPart(old->second, entry)) {
+        changed.emplace_back(key, old->second, handed(key, entry));
       }
     }
     cache_ = std::move(fresh);
@@ -100,9 +102,9 @@ Status<> Informer::relist(bool consistent) {
   // it held back to the system, or the process keeps that peak for good.
   if (listed > 100) malloc_trim(0);
   // Handlers get trees unpacked one at a time.
-  for (const auto& e : removed) if (handlers_.onDelete) handlers_.onDelete(unpack(*e));
-  for (const auto& e : added) if (handlers_.onAdd) handlers_.onAdd(unpack(*e));
-  for (const auto& [o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(old(*o), unpack(*n));
+  for (const auto& [key, e] : removed) if (handlers_.onDelete) handlers_.onDelete(unpack(key, e));
+  for (const auto& [key, e] : added) if (handlers_.onAdd) handlers_.onAdd(unpack(key, e));
+  for (const auto& [key, o, n] : changed) if (handlers_.onUpdate) handlers_.onUpdate(old(key, o), unpack(key, n));
   synced_ = true;
   if (!wasServed) spdlog::info("event=kind_served resource={}", resource_.displayName());
   if (handlers_.onSynced) handlers_.onSynced();
@@ -123,7 +125,7 @@ void Informer::absent() {
     spdlog::info("event=kind_not_served resource={} note=\"optional: looked for again every {} s\"",
                  resource_.displayName(), options_.absentRetry.count() / 1000);
   }
-  for (const auto& [key, e] : gone) if (handlers_.onDelete) handlers_.onDelete(unpack(*e));
+  for (const auto& [key, e] : gone) if (handlers_.onDelete) handlers_.onDelete(unpack(key, e));
   bool first = !synced_.exchange(true);
   // Still absent, as at the last look: nothing changed, so no handler (the operator re-imported
   // all 10,000 Services on each look, every 30 s: 2.4 s of CPU).
@@ -141,32 +143,29 @@ Json Informer::kept(Json object) const {
   return options_.transform ? options_.transform(object) : object;
 }
 
-Json Informer::stored(Json kept) const {
-  if (!options_.store) return kept;
-  Json part = options_.store(kept);
-  std::string rv = resourceVersionOf(kept);
-  if (rv.empty() || !part.is_object()) return part;
-  Json& metadata = part["metadata"];
-  if (metadata.is_null()) metadata = Json::object();
-  if (metadata.is_object()) metadata["resourceVersion"] = rv;
-  return part;
-}
-
 Informer::Entry Informer::pack(Json kept) {
-  auto packed = std::make_shared<Packed>();
-  packed->resourceVersion = resourceVersionOf(kept);
-  if (!packed->resourceVersion.empty()) kept["metadata"].erase("resourceVersion");
+  Entry entry{resourceVersionOf(kept), nullptr};
+  if (!entry.resourceVersion.empty()) kept["metadata"].erase("resourceVersion");
   std::vector<uint8_t> bytes = Json::to_msgpack(kept);
-  packed->bytes.assign(bytes.begin(), bytes.end());
-  return packed;
+  entry.bytes = std::make_shared<const std::string>(bytes.begin(), bytes.end());
+  return entry;
 }
 
-Json Informer::unpack(const Packed& packed) {
-  // Bytes this informer wrote itself; still, never an exception: an unreadable entry is empty.
-  Json object = Json::from_msgpack(packed.bytes, true, false);
-  if (object.is_discarded()) return Json::object();
-  if (!packed.resourceVersion.empty() && object.is_object() && object["metadata"].is_object()) {
-    object["metadata"]["resourceVersion"] = packed.resourceVersion;
+Json Informer::unpack(const std::string& key, const Entry& entry) const {
+  Json object;
+  if (entry.bytes) {
+    // Bytes this informer wrote itself; still, never an exception: an unreadable entry is empty.
+    object = Json::from_msgpack(*entry.bytes, true, false);
+    if (object.is_discarded()) return Json::object();
+  } else {
+    // Versions only: the stub its key names ("namespace/name", or "name").
+    auto slash = key.find('/');
+    Json metadata = {{"name", slash == std::string::npos ? key : key.substr(slash + 1)}};
+    if (slash != std::string::npos) metadata["namespace"] = key.substr(0, slash);
+    object = {{"apiVersion", resource_.apiVersion()}, {"kind", resource_.kind}, {"metadata", std::move(metadata)}};
+  }
+  if (!entry.resourceVersion.empty() && object.is_object() && object["metadata"].is_object()) {
+    object["metadata"]["resourceVersion"] = entry.resourceVersion;
   }
   return object;
 }
@@ -174,8 +173,8 @@ Json Informer::unpack(const Packed& packed) {
 void Informer::apply(const WatchEvent& event) {
   std::string key = keyOf(event.object);
   Json object = kept(event.object);
-  Entry entry = pack(stored(object));
-  Entry previous;
+  Entry entry = cached(object);
+  std::optional<Entry> previous;
   {
     std::lock_guard lock(mutex_);
     std::string rv = resourceVersionOf(event.object);
@@ -190,9 +189,10 @@ void Informer::apply(const WatchEvent& event) {
     }
   }
   if (event.type == "DELETED") {
-    if (handlers_.onDelete) handlers_.onDelete(previous ? unpack(*previous) : object);
+    // What was cached (the object as last seen), or with `versionsOnly` the object as deleted.
+    if (handlers_.onDelete) handlers_.onDelete(previous && previous->bytes ? unpack(key, *previous) : object);
   } else if (previous) {
-    if (handlers_.onUpdate && !sameKeptPart(previous, entry)) handlers_.onUpdate(old(*previous), object);
+    if (handlers_.onUpdate && !sameKeptPart(*previous, entry)) handlers_.onUpdate(old(key, *previous), object);
   } else if (handlers_.onAdd) {
     handlers_.onAdd(object);
   }
@@ -312,21 +312,21 @@ void Informer::forEach(const std::function<void(const Json&)>& visit) const { fo
 
 void Informer::forEach(const std::function<void(const Json&)>& visit,
                        const std::function<bool(const std::string& key)>& skip) const {
-  std::vector<Entry> entries;
+  std::vector<std::pair<std::string, Entry>> entries;
   {
     std::lock_guard lock(mutex_);
     entries.reserve(cache_.size());
     for (const auto& [key, entry] : cache_) {
-      if (!skip || !skip(key)) entries.push_back(entry);
+      if (!skip || !skip(key)) entries.emplace_back(key, entry);
     }
   }
-  for (const Entry& entry : entries) visit(unpack(*entry));
+  for (const auto& [key, entry] : entries) visit(unpack(key, entry));
 }
 
 std::map<std::string, std::string> Informer::resourceVersions() const {
   std::map<std::string, std::string> out;
   std::lock_guard lock(mutex_);
-  for (const auto& [key, entry] : cache_) out.emplace_hint(out.end(), key, entry->resourceVersion);
+  for (const auto& [key, entry] : cache_) out.emplace_hint(out.end(), key, entry.resourceVersion);
   return out;
 }
 
@@ -343,7 +343,7 @@ std::optional<Json> Informer::get(const std::string& key) const {
     if (it == cache_.end()) return std::nullopt;
     entry = it->second;
   }
-  return unpack(*entry);
+  return unpack(key, entry);
 }
 
 size_t Informer::size() const {

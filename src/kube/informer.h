@@ -56,12 +56,13 @@ class Informer {
     // TransformFunc): keep only what the consumer reads. With one, an update that leaves the
     // kept part as it was (but for metadata.resourceVersion) calls no handler.
     std::function<Json(const Json&)> transform;
-    // What of the kept object stays cached once the handlers have seen it, for a consumer that
-    // keeps the rest in a form of its own (the agent's index of Services): get(), items(),
-    // forEach() and the old object of an update or a delete give this part only; add and update
-    // handlers get the whole kept object. With one, every new resourceVersion calls a handler
-    // (the consumer tells what changed).
-    std::function<Json(const Json&)> store;
+    // For a consumer that keeps what it reads in a form of its own (the agent's index of
+    // Services and slices): the cache keeps each object's resourceVersion only (a relist diffs by
+    // it), not the object. Handlers get the whole kept object, but for the old object of an update
+    // (null) and a delete a relist found (a stub: apiVersion, kind, name, namespace,
+    // resourceVersion); get(), items() and forEach() give stubs. Every new resourceVersion calls
+    // a handler (the consumer tells what changed).
+    bool versionsOnly = false;
     // A kind that may not be served (an optional CRD: Cilium's, MetalLB's). While the API server
     // answers 404 the informer holds nothing, counts as synced and lists again every
     // `absentRetry`: a CRD installed later is followed with no restart; one removed empties the
@@ -107,28 +108,29 @@ class Informer {
   Status<> relist(bool consistent);
   // An optional kind the API server does not serve: nothing cached, synced.
   void absent();
-  // One cached object, packed: MessagePack of what was kept, without its resourceVersion (held
-  // beside it) — about a fifth of nlohmann::json's tree of the same object (docs/benchmarks.md).
-  // Shared, so a snapshot under the lock copies pointers only.
-  struct Packed {
+  // One cached object: its resourceVersion and, packed, what was kept without it (MessagePack:
+  // about a fifth of nlohmann::json's tree of the same object, docs/benchmarks.md) — shared, so
+  // a snapshot under the lock copies a pointer; none with `versionsOnly`.
+  struct Entry {
     std::string resourceVersion;
-    std::string bytes;
+    std::shared_ptr<const std::string> bytes;
   };
-  using Entry = std::shared_ptr<const Packed>;
 
   void apply(const WatchEvent& event);
   // With a transform, whether two kept objects differ in more than their resourceVersion.
   bool sameKeptPart(const Entry& a, const Entry& b) const {
-    return options_.transform && !options_.store && a->bytes == b->bytes;
+    return options_.transform && a.bytes && b.bytes && *a.bytes == *b.bytes;
   }
   Json kept(Json object) const;
-  // What is cached of a kept object: options_.store's part with its resourceVersion (the cache
-  // is diffed by it), or all of it.
-  Json stored(Json kept) const;
+  Entry cached(const Json& kept) const { return options_.versionsOnly ? Entry{resourceVersionOf(kept), nullptr} : pack(kept); }
+  static std::string resourceVersionOf(const Json& object);
   static Entry pack(Json kept);
-  static Json unpack(const Packed& packed);
+  // The object again; with `versionsOnly`, the stub KEY names.
+  Json unpack(const std::string& key, const Entry& entry) const;
   // What onUpdate is handed of the old object.
-  Json old(const Packed& packed) const { return handlers_.oldObjectUnused ? Json() : unpack(packed); }
+  Json old(const std::string& key, const Entry& entry) const {
+    return handlers_.oldObjectUnused || options_.versionsOnly ? Json() : unpack(key, entry);
+  }
 
   Client& client_;
   const Resource resource_;

@@ -173,26 +173,41 @@ TEST(AnnouncementRecords, TheConditionSaysWhoAnnouncesEachAddressOrWhichHasNobod
   EXPECT_EQ(announcedCondition({})["reason"], "NotSelected");
 }
 
+// The agent keeps a summary of the condition a Service carries (not its message): the patch
+// is written only when the stored one says something else, and keeps its transition time.
 TEST(AnnouncementRecords, TheConditionIsPatchedOnlyWhenItChangesAndKeepsItsTransitionTime) {
   auto v4 = planOf("198.18.0.10", "w1");
   Json condition = announcedCondition({&v4});
   Json service{{"status", {{"conditions", Json::array({{{"type", "Other"}, {"status", "True"}}})}}}};
-  Json patch = conditionPatch(service, condition, "T1");
+  EXPECT_FALSE(storedAnnouncedCondition(service).has_value()) << "another condition taken for ours";
+  Json patch = conditionPatch(storedAnnouncedCondition(service), condition, "T1");
   ASSERT_FALSE(patch.is_null());
   ASSERT_EQ(patch["status"]["conditions"].size(), 1u);  // ours only: merged by type
   EXPECT_EQ(patch["status"]["conditions"][0]["lastTransitionTime"], "T1");
   service["status"]["conditions"].push_back(patch["status"]["conditions"][0]);
-  EXPECT_TRUE(conditionPatch(service, condition, "T2").is_null());
-  EXPECT_TRUE(hasAnnouncedCondition(service));
+  auto stored = storedAnnouncedCondition(service);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->lastTransitionTime, "T1");
+  EXPECT_TRUE(conditionPatch(stored, condition, "T2").is_null());
   auto elsewhere = planOf("198.18.0.10", "w2");  // same status, new message: time kept
-  Json moved = conditionPatch(service, announcedCondition({&elsewhere}), "T3");
+  Json moved = conditionPatch(stored, announcedCondition({&elsewhere}), "T3");
+  ASSERT_FALSE(moved.is_null()) << "a new message taken for the same";
   EXPECT_EQ(moved["status"]["conditions"][0]["lastTransitionTime"], "T1");
-  EXPECT_EQ(conditionPatch(service, announcedCondition({}), "T4")["status"]["conditions"][0]["lastTransitionTime"], "T4");
+  EXPECT_EQ(conditionPatch(stored, announcedCondition({}), "T4")["status"]["conditions"][0]["lastTransitionTime"], "T4");
+  // Each of status, reason and message counts, as text of any type.
+  for (const char* field : {"status", "reason", "message"}) {
+    Json changed = service;
+    changed["status"]["conditions"][1][field] = 7;
+    EXPECT_FALSE(conditionPatch(storedAnnouncedCondition(changed), condition, "T5").is_null()) << field;
+  }
   // Whatever a stored Service holds, nothing throws.
   for (const char* bad : {R"({"status":"x"})", R"({"status":{"conditions":"x"}})", R"({"status":{"conditions":[1,{"type":2}]}})", "[]", "null"}) {
-    EXPECT_FALSE(conditionPatch(Json::parse(bad), condition, "T").is_null()) << bad;
-    EXPECT_FALSE(hasAnnouncedCondition(Json::parse(bad))) << bad;
+    EXPECT_FALSE(storedAnnouncedCondition(Json::parse(bad)).has_value()) << bad;
   }
+  Json oddTime = service;
+  oddTime["status"]["conditions"][1]["lastTransitionTime"] = 5;
+  Json retimed = conditionPatch(storedAnnouncedCondition(oddTime), announcedCondition({&elsewhere}), "T6");
+  EXPECT_EQ(retimed["status"]["conditions"][0]["lastTransitionTime"], "T6") << "a time that is no string kept";
 }
 
 }  // namespace

@@ -362,16 +362,32 @@ TEST(Informer, AnUpdateHandlerThatReadsNoOldObjectIsHandedNull) {
   }
 }
 
-// With a store transform the cache keeps less than the handlers see: add and update handlers
-// get the whole kept object, get() and the old object of an update or a delete the stored part;
-// every new resourceVersion calls a handler (the consumer, keeping the rest, tells what changed).
-TEST(Informer, AStoreTransformCachesLessThanTheHandlersSee) {
+// With `versionsOnly` the cache keeps resourceVersions, not objects: add and update handlers
+// get the whole kept object, the old object of an update is null, a delete seen by the watch is
+// handed the object as deleted and one found by a relist a stub (identity, resourceVersion); get()
+// gives the stub; every new resourceVersion calls a handler (the consumer tells what changed).
+TEST(Informer, VersionsOnlyCachesNoObjectButHandsThemOn) {
   testing::FakeTransport transport;
-  std::atomic<int> watches{0};
-  listThenWatch(transport, watches, R"({"metadata":{"resourceVersion":"5"},"items":[
-        {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}]})",
-                R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n"
-        R"({"type":"DELETED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n");
+  std::atomic<int> lists{0}, watches{0};
+  // The first list has a and b; the watch changes a, deletes it, and ends in a 410: the relist
+  // (without b, deleted meanwhile) finds b gone.
+  transport.handler = [&](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.target.find("watch=") == std::string::npos) {
+      if (++lists == 1) {
+        return HttpResponse{200, R"({"metadata":{"resourceVersion":"5"},"items":[
+            {"metadata":{"name":"a","namespace":"d","resourceVersion":"4","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}},
+            {"metadata":{"name":"b","namespace":"d","resourceVersion":"5","uid":"u2"},"spec":{"type":"ClusterIP"}}]})", {}};
+      }
+      return HttpResponse{200, R"({"metadata":{"resourceVersion":"9"},"items":[]})", {}};
+    }
+    if (++watches > 1) {
+      std::this_thread::sleep_for(20ms);
+      return HttpResponse{200, "", {}};
+    }
+    return HttpResponse{200, R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"6","uid":"u1","labels":{"app":"x"}},"spec":{"type":"LoadBalancer"}}})" "\n"
+        R"({"type":"DELETED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7","uid":"u1","labels":{"app":"y"}},"spec":{"type":"LoadBalancer"}}})" "\n"
+        R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired"}})" "\n", {}};
+  };
   Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
   std::mutex mu;
   std::vector<Json> adds, deletes;
@@ -380,27 +396,30 @@ TEST(Informer, AStoreTransformCachesLessThanTheHandlersSee) {
   Informer* self = nullptr;
   Informer::Options options{.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}};
   options.transform = [](const Json& o) { return o; };
-  options.store = [](const Json& o) { return Json{{"metadata", {{"name", o["metadata"]["name"]}, {"namespace", o["metadata"]["namespace"]}}}}; };
+  options.versionsOnly = true;
   Informer informer(client, resources::kServices, "",
-                    {.onAdd = [&](const Json& o) { std::lock_guard l(mu); adds.push_back(o); cachedAtAdd = self->get("d/a"); },
+                    {.onAdd = [&](const Json& o) { std::lock_guard l(mu); adds.push_back(o); if (!cachedAtAdd) cachedAtAdd = self->get("d/a"); },
                      .onUpdate = [&](const Json& o, const Json& n) { std::lock_guard l(mu); updates.emplace_back(o, n); },
                      .onDelete = [&](const Json& o) { std::lock_guard l(mu); deletes.push_back(o); }},
                     options);
   self = &informer;
-  runUntil(informer, "7");
+  runUntil(informer, "9");
   std::lock_guard l(mu);
-  ASSERT_EQ(adds.size(), 1u);
-  EXPECT_EQ(adds[0]["metadata"]["labels"]["app"], "x") << "the add handler got the stored part: " << adds[0].dump();
+  ASSERT_EQ(adds.size(), 2u);
+  EXPECT_EQ(adds[0]["metadata"]["labels"]["app"], "x") << "the add handler got less than the kept object: " << adds[0].dump();
   EXPECT_EQ(adds[0]["spec"]["type"], "LoadBalancer");
   ASSERT_TRUE(cachedAtAdd.has_value());
-  EXPECT_EQ(*cachedAtAdd, Json::parse(R"({"metadata":{"name":"a","namespace":"d","resourceVersion":"4"}})"))
-      << "the cache kept more than the store transform's part: " << cachedAtAdd->dump();
+  EXPECT_EQ(*cachedAtAdd, Json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"a","namespace":"d","resourceVersion":"4"}})"))
+      << "the cache kept more than the resourceVersion: " << cachedAtAdd->dump();
   ASSERT_EQ(updates.size(), 1u) << "a new resourceVersion called no handler";
-  EXPECT_FALSE(updates[0].first["metadata"].contains("labels")) << "the old object of an update is the stored part";
+  EXPECT_TRUE(updates[0].first.is_null()) << "the old object of an update: " << updates[0].first.dump();
   EXPECT_EQ(updates[0].second["metadata"]["labels"]["app"], "x");
-  ASSERT_EQ(deletes.size(), 1u);
-  EXPECT_EQ(deletes[0], Json::parse(R"({"metadata":{"name":"a","namespace":"d","resourceVersion":"6"}})"));
+  ASSERT_EQ(deletes.size(), 2u);
+  EXPECT_EQ(deletes[0]["metadata"]["labels"]["app"], "y") << "the watch's delete is handed the object as deleted: " << deletes[0].dump();
+  EXPECT_EQ(deletes[1], Json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"b","namespace":"d","resourceVersion":"5"}})"))
+      << "a delete found by the relist: " << deletes[1].dump();
   EXPECT_EQ(informer.size(), 0u);
+  EXPECT_EQ(lists.load(), 2) << "the 410 was not followed by one relist";
 }
 
 // client-go's reflector backoff: 800 ms doubling to 30 s, each wait stretched by up to 100 %.
