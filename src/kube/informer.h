@@ -122,6 +122,7 @@ class Informer {
     return options_.transform && a.bytes && b.bytes && *a.bytes == *b.bytes;
   }
   Json kept(Json object) const;
+  // What is cached of a kept object.
   Entry cached(const Json& kept) const { return options_.versionsOnly ? Entry{resourceVersionOf(kept), nullptr} : pack(kept); }
   static std::string resourceVersionOf(const Json& object);
   static Entry pack(Json kept);
