@@ -10,7 +10,8 @@
 # before any plan counts them). One Markdown row per run.
 # Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone;
 #        PACKET_RT=10: the agents' packet threads real-time; LEASE_RENEWALS=0: node Leases never
-#        stretched; REST_SECONDS=35: the window the figures at rest are measured over)
+#        stretched; REST_SECONDS=35: the window the figures at rest are measured over;
+#        OTHER_SERVICES=N: as many ClusterIP Services besides, as most of a cluster's are)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODES_LIST=${1:-"3 20"}
@@ -25,6 +26,7 @@ PERF_OUT=${PERF_OUT:-}  # a file: perf records the first agent at rest (20 s, ca
 HEAP_OUT=${HEAP_OUT:-}
 AGENT_ENV=${AGENT_ENV:-}  # VAR=VALUE words for every agent (e.g. LD_PRELOAD=...: another allocator)
 AGENT_ARGS=${AGENT_ARGS:-}  # more flags for every agent (e.g. "--record-qps 1000": to rest sooner)
+OTHER_SERVICES=${OTHER_SERVICES:-0}
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 L2A_LAB=${L2A_LAB:-build/l2a-lab}  # the lab API server (a copy aside lets the tree build meanwhile)
 source tests/support/netns_lab.sh
@@ -51,15 +53,20 @@ run() {  # run NODES SERVICES
     printf '\n'
   done | ip netns exec "$LAB_LAN" python3 -c '
 import json, sys, urllib.request
-for i, line in enumerate(sys.stdin):
-    body = json.loads(line)
+def create(body):
     req = urllib.request.Request("http://198.18.0.1:6443/api/v1/namespaces/default/services", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
     urllib.request.urlopen(req).read()
+# The others: the same ordinary Service, of type ClusterIP (no address of ours).
+for i in range(int(sys.argv[1])):
+    create({"metadata": {"name": "c%d" % i, "namespace": "default", "labels": {"app": "internal-%d" % i, "tier": "backend"}, "annotations": {"team.example/owner": "platform"}}, "spec": {"type": "ClusterIP", "selector": {"app": "internal-%d" % i}, "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}})
+for i, line in enumerate(sys.stdin):
+    body = json.loads(line)
+    create(body)
     ip = "198.19.%d.%d" % (i // 256, i % 256)
     st = json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}).encode()
     req = urllib.request.Request("http://198.18.0.1:6443/api/v1/namespaces/default/services/%s/status" % body["metadata"]["name"], data=st, headers={"Content-Type": "application/merge-patch+json"}, method="PATCH")
     urllib.request.urlopen(req).read()
-'
+' "$OTHER_SERVICES"
   # The operator, with a pool holding every address: it imports them (nothing to allocate) and
   # then sits on its informers, as in a cluster at rest.
   lab_kubectl apply -f - >/dev/null <<'YAML'

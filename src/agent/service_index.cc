@@ -28,8 +28,11 @@ std::pair<std::string, std::set<std::string>> readyEndpointNodes(const Json& sli
 
 bool ServiceIndex::serviceSeen(const Json& service) {
   policy::ServiceInfo info = policy::serviceInfoFrom(service, classes_);
+  // A Service no policy can announce (another type or class: most of a cluster's) keeps only
+  // what names it and its problem: plans pass it by, so nothing else of it is a change.
+  if (!info.handled) info = {.key = std::move(info.key), .uid = std::move(info.uid), .problem = std::move(info.problem)};
   std::lock_guard lock(mutex_);
-  info.readyEndpointNodes = readyNodesOf(info.key);
+  if (info.handled) info.readyEndpointNodes = readyNodesOf(info.key);
   auto [it, added] = services_.try_emplace(info.key);
   if (!added && *it->second == info) return false;
   it->second = std::make_shared<const policy::ServiceInfo>(std::move(info));
@@ -50,9 +53,15 @@ std::set<std::string> ServiceIndex::readyNodesOf(const std::string& service) con
   return out;
 }
 
+bool ServiceIndex::announceable(const std::string& service) const {
+  if (service.empty()) return false;
+  auto it = services_.find(service);
+  return it == services_.end() || it->second->handled;  // slices may come before their Service
+}
+
 void ServiceIndex::refreshReady(const std::string& service) {
   auto it = services_.find(service);
-  if (it == services_.end()) return;  // slices may come before their Service
+  if (it == services_.end() || !it->second->handled) return;  // slices may come before their Service
   auto info = std::make_shared<policy::ServiceInfo>(*it->second);
   info->readyEndpointNodes = readyNodesOf(service);
   it->second = std::move(info);
@@ -80,7 +89,9 @@ bool ServiceIndex::setSlice(const std::string& sliceKey, const std::string& serv
     refreshReady(before);
     if (service != before) refreshReady(service);
   }
-  return changed;
+  // The ready nodes are kept for every Service (one may become a LoadBalancer), but a plan
+  // reads them only of those it may announce.
+  return changed && (announceable(before) || announceable(service));
 }
 
 bool ServiceIndex::sliceSeen(const Json& slice) {

@@ -47,6 +47,9 @@ class ServiceIndex {
   std::set<std::string> readyNodesOf(const std::string& service) const;
   // Caller holds mutex_. SERVICE's info again with its ready nodes now (a slice changed).
   void refreshReady(const std::string& service);
+  // Caller holds mutex_. Whether a plan may announce SERVICE's addresses: a LoadBalancer of a
+  // class we serve, or one not seen yet.
+  bool announceable(const std::string& service) const;
 
   const k8s::LoadBalancerClasses classes_;
   mutable std::mutex mutex_;

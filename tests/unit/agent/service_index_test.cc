@@ -68,6 +68,39 @@ TEST(ServiceIndex, SlicesSeenBeforeTheirServiceCount) {
   EXPECT_EQ(index.services()[0]->readyEndpointNodes, std::set<std::string>{"w1"});
 }
 
+// Most of a cluster's Services are no LoadBalancer of ours: the index keeps their key and uid
+// only, and nothing of them (labels, addresses, ready nodes) wakes a plan — until one becomes
+// a LoadBalancer, with the ready nodes its slices had meanwhile.
+TEST(ServiceIndex, AServiceNoPolicyCanAnnounceKeepsItsNameOnly) {
+  ServiceIndex index({});
+  Json internal = service("db", "198.18.0.20");
+  internal["spec"]["type"] = "ClusterIP";
+  internal["spec"]["externalIPs"] = {"198.18.0.21"};
+  EXPECT_TRUE(index.serviceSeen(internal));  // new
+  auto services = index.services();
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_EQ(services[0]->key, "shop/db");
+  EXPECT_EQ(services[0]->uid, "u-db");
+  EXPECT_FALSE(services[0]->handled);
+  EXPECT_TRUE(services[0]->labels.empty());
+  EXPECT_TRUE(services[0]->loadBalancerIPs.empty());
+  EXPECT_TRUE(services[0]->externalIPs.empty());
+  EXPECT_EQ(index.uidOf("shop/db"), "u-db");
+  Json relabelled = internal;
+  relabelled["metadata"]["labels"]["tier"] = "data";
+  EXPECT_FALSE(index.serviceSeen(relabelled)) << "a label of a Service no plan reads woke one";
+  EXPECT_FALSE(index.sliceSeen(slice("db-a", "db", {{"w1", true}}))) << "its ready nodes woke a plan";
+  EXPECT_TRUE(index.services()[0]->readyEndpointNodes.empty());
+  Json balanced = relabelled;
+  balanced["spec"]["type"] = "LoadBalancer";
+  EXPECT_TRUE(index.serviceSeen(balanced));
+  services = index.services();
+  EXPECT_TRUE(services[0]->handled);
+  EXPECT_EQ(services[0]->loadBalancerIPs, std::vector<std::string>{"198.18.0.20"});
+  EXPECT_EQ(services[0]->readyEndpointNodes, std::set<std::string>{"w1"}) << "the slice seen meanwhile was lost";
+  EXPECT_TRUE(index.sliceGone(slice("db-a", "db", {})));  // a LoadBalancer's ready nodes count again
+}
+
 TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
   ServiceIndex index({});
   Json bad = service("web", "198.18.0.10");
