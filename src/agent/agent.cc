@@ -912,8 +912,40 @@ std::map<std::string, std::set<std::string>> Agent::holders(const wire::WireView
   for (const auto& [node, addresses] : wire.announced) {
     for (const auto& a : addresses) out[packet::toString(a)].insert(node);
   }
-  std::lock_guard lock(mutex_);
-  for (const auto& [address, scope] : handover_.claimed()) out[address].insert(options_.nodeName);
+  std::map<std::string, std::string> conflicts;  // address -> "MAC on port"
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [address, scope] : handover_.claimed()) out[address].insert(options_.nodeName);
+    conflicts = conflicts_;
+  }
+  // A peer heard announcing an address we announce (a conflict) holds it, whatever the records
+  // and its heartbeat say: two nodes holding an address that no record and no heartbeat shows
+  // (more than a heartbeat lists, records still to be written) would each be its rightful
+  // owner and announce over each other for good. Its node is found by the MACs the nodes
+  // publish on their Leases.
+  if (!conflicts.empty()) {
+    std::map<std::string, std::string> nodeOfMac;
+    leases_->forEach([&](const Json& lease) {
+      std::string name = k8s::nameOf(lease);
+      if (name.rfind(kNodeLeasePrefix, 0) != 0) return;
+      const Json* text = lease.contains("metadata") ? &lease["metadata"] : nullptr;
+      text = text && text->is_object() && text->contains("annotations") ? &(*text)["annotations"] : nullptr;
+      if (!text || !text->is_object() || !text->contains(kInterfacesAnnotation)) return;
+      const Json& published = (*text)[kInterfacesAnnotation];
+      Json interfaces = published.is_string() ? Json::parse(published.get<std::string>(), nullptr, false) : Json();
+      if (!interfaces.is_object()) return;
+      for (const auto& [port, state] : interfaces.items()) {
+        auto mac = state.is_object() ? state.find("mac") : state.end();
+        if (state.is_object() && mac != state.end() && mac->is_string()) {
+          nodeOfMac[mac->get<std::string>()] = name.substr(std::string_view(kNodeLeasePrefix).size());
+        }
+      }
+    });
+    for (const auto& [address, other] : conflicts) {
+      auto node = nodeOfMac.find(other.substr(0, other.find(' ')));
+      if (node != nodeOfMac.end() && node->second != options_.nodeName) out[address].insert(node->second);
+    }
+  }
   return out;
 }
 
@@ -973,7 +1005,7 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
       auto service = services.find(key);
       Json record = desiredRecord(key, service == services.end() ? "" : service->second->uid, options_.nodeName, claim);
       std::string name = key.substr(0, key.find('/')) + "/" + record["metadata"]["name"].get<std::string>();
-      desired[name] = packRecord(record);
+      desired[name] = wantRecord(record);
     }
   }
   records_->setRecords(std::move(desired));

@@ -197,7 +197,7 @@ class Agent {
   void publishInterfaces(const std::map<std::string, std::pair<bool, std::string>>& mine);
   void writePolicyStatuses(const policy::ClusterView& view);
   // Who holds each address now: the records (`recorded`, address -> nodes), the peers'
-  // heartbeats and our own claims.
+  // heartbeats, our own claims and the peers seen announcing what we announce (conflicts).
   std::map<std::string, std::set<std::string>> holders(const wire::WireView& wire,
                                                        const std::map<std::string, std::set<std::string>>& recorded);
   // Addresses rendezvous hashing gives us that a holder kept: taken back with `rebalance`, at

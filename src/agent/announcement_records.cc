@@ -23,23 +23,12 @@ const Json& member(const Json& object, const char* key) {
 
 std::string text(const Json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
 
-std::string keyOf(const Json& object) {
-  const Json& meta = member(object, "metadata");
-  return text(member(meta, "namespace")) + "/" + text(member(meta, "name"));
-}
-
 // What a record says that matters (not when, not why): compared to decide on a write.
 std::string meaning(const Json& object) {
   const Json& status = member(object, "status");
   return fmt::format("{}|{}|{}|{}|{}", text(member(member(member(object, "metadata"), "labels"), kRecordNodeLabel)),
                      text(member(status, "node")), text(member(status, "address")), text(member(status, "serviceName")),
                      member(status, "interfaces").dump());
-}
-
-// The same of a cached record: as keptRecord noted it, else worked out.
-std::string keptMeaning(const Json& object) {
-  const Json& noted = member(object, "meaning");
-  return noted.is_string() ? noted.get<std::string>() : meaning(object);
 }
 
 bool validLabelValue(const std::string& value) {
@@ -107,75 +96,30 @@ Json unpackRecord(const PackedRecord& packed) {
   return record.is_discarded() ? Json() : record;
 }
 
-RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& cached, const std::string& node,
-                          const std::set<std::string>& settled) {
+DesiredRecord wantRecord(const Json& record) {
+  return {.packed = packRecord(record), .meaning = std::hash<std::string>{}(meaning(record))};
+}
+
+HeldRecord heldRecord(const Json& record, const std::string& node) {
+  const Json& status = member(record, "status");
+  HeldRecord held{.address = text(member(status, "address")),
+                  .node = text(member(status, "node")),
+                  .resourceVersion = text(member(member(record, "metadata"), "resourceVersion"))};
+  if (held.node == node) held.meaning = std::hash<std::string>{}(meaning(record));
+  return held;
+}
+
+RecordWrites recordWrites(const DesiredRecords& desired, const std::map<std::string, HeldRecord>& held,
+                          const std::string& node) {
   RecordWrites out;
-  std::set<std::string> same;  // wanted and stored as wanted (beside the settled ones)
-  if (cached) {
-    cached([&](const Json& object) {
-      std::string key = keyOf(object);
-      auto wanted = desired.find(key);
-      if (wanted != desired.end()) {
-        if (keptMeaning(object) == meaning(unpackRecord(wanted->second))) same.insert(key);
-      } else if (text(member(member(object, "status"), "node")) == node) {
-        out.remove.emplace_back(key, text(member(member(object, "metadata"), "resourceVersion")));
-      }
-    });
+  for (const auto& [key, wanted] : desired) {
+    auto it = held.find(key);
+    if (it == held.end() || it->second.node != node || it->second.meaning != wanted.meaning) out.apply.push_back(key);
   }
-  for (const auto& [key, packed] : desired) {
-    if (!same.count(key) && !settled.count(key)) out.apply.push_back(key);
+  for (const auto& [key, record] : held) {
+    if (record.node == node && !desired.count(key)) out.remove.emplace_back(key, record.resourceVersion);
   }
   return out;
-}
-
-std::set<std::string> SettledRecords::still(const std::map<std::string, std::string>& versions,
-                                            const DesiredRecords& desired) const {
-  // Every map here is in key order: walked side by side, no lookups (10,000 records).
-  std::set<std::string> out;
-  auto known = settled_.begin();
-  auto wanted = desired.begin();
-  auto before = against_->begin();
-  for (const auto& [key, version] : versions) {
-    while (known != settled_.end() && known->first < key) ++known;
-    if (known == settled_.end()) break;
-    if (known->first != key || known->second.first != version) continue;
-    while (wanted != desired.end() && wanted->first < key) ++wanted;
-    bool isWanted = wanted != desired.end() && wanted->first == key;
-    if (!known->second.second) {
-      if (!isWanted) out.insert(out.end(), key);  // still not wanted
-      continue;
-    }
-    while (before != against_->end() && before->first < key) ++before;
-    if (isWanted && before != against_->end() && before->first == key && before->second == wanted->second) {
-      out.insert(out.end(), key);
-    }
-  }
-  return out;
-}
-
-void SettledRecords::note(const std::map<std::string, std::string>& versions,
-                          std::shared_ptr<const DesiredRecords> desired, const RecordWrites& writes) {
-  std::set<std::string> open(writes.apply.begin(), writes.apply.end());
-  for (const auto& [key, version] : writes.remove) open.insert(key);
-  settled_.clear();
-  auto wanted = desired->begin();
-  for (const auto& [key, version] : versions) {
-    while (wanted != desired->end() && wanted->first < key) ++wanted;
-    if (open.count(key)) continue;
-    settled_.emplace_hint(settled_.end(), key, std::pair{version, wanted != desired->end() && wanted->first == key});
-  }
-  against_ = std::move(desired);
-}
-
-Json keptRecord(const Json& record, const std::string& node) {
-  static const std::vector<k8s::Path> kKept = {{"metadata", "name"},
-                                                {"metadata", "namespace"},
-                                                {"metadata", "resourceVersion"},
-                                                {"status", "address"},
-                                                {"status", "node"}};
-  Json kept = k8s::project(record, kKept);
-  if (kept.is_object() && text(member(member(record, "status"), "node")) == node) kept["meaning"] = meaning(record);
-  return kept;
 }
 
 std::map<std::string, std::set<std::string>> recordHolders(const std::vector<Json>& cached) {

@@ -54,45 +54,37 @@ using PackedRecord = std::vector<std::uint8_t>;
 PackedRecord packRecord(const nlohmann::json& record);
 // The record back; null when the bytes are not MessagePack (never an exception).
 nlohmann::json unpackRecord(const PackedRecord& packed);
+// One record this node wants: packed, and a 64-bit hash of what decides a write (its node
+// label, node, address, Service and interfaces — not when, not why).
+struct DesiredRecord {
+  PackedRecord packed;
+  uint64_t meaning = 0;
+  bool operator==(const DesiredRecord&) const = default;
+};
+DesiredRecord wantRecord(const nlohmann::json& record);
 // "namespace/name" -> the record.
-using DesiredRecords = std::map<std::string, PackedRecord>;
+using DesiredRecords = std::map<std::string, DesiredRecord>;
+
+// What an agent keeps of a cached record, any node's: who holds which address, the
+// resourceVersion a deletion of one of ours is made on, and of NODE's own the hash of what
+// decides a write (0 for the others'). Fields a record lacks are "".
+struct HeldRecord {
+  std::string address, node, resourceVersion;
+  uint64_t meaning = 0;
+  bool operator==(const HeldRecord&) const = default;
+};
+HeldRecord heldRecord(const nlohmann::json& record, const std::string& node);
 
 struct RecordWrites {
   std::vector<std::string> apply;                               // keys of `desired`: create, or patch in place
   std::vector<std::pair<std::string, std::string>> remove;      // "namespace/name", resourceVersion
 };
-// From what this node wants and the objects as cached (visited one at a time): what to write.
-// An object is rewritten only when its node, address, Service or interfaces differ (not for
-// its time); one naming this node that it no longer wants is deleted, on its resourceVersion
-// (a node that took it over meanwhile keeps it).
-// `settled`: keys the caller knows need nothing (SettledRecords): not applied, and not among
-// the objects it visits.
-RecordWrites recordWrites(const DesiredRecords& desired, const ObjectVisitor& cached, const std::string& node,
-                          const std::set<std::string>& settled = {});
-
-// Which cached records needed nothing at the last comparison (as wanted, or neither wanted nor
-// this node's), by their resourceVersion: the next comparison unpacks only the others — the
-// full pass every 10 s over 10,000 records would otherwise unpack every one of them. A record
-// stays settled while its resourceVersion and what is wanted of it (its packed bytes, or that
-// none is wanted) stay the same. Not thread-safe (the records' writer thread).
-class SettledRecords {
- public:
-  // Of the records cached now (key -> resourceVersion), those still settled against `desired`.
-  std::set<std::string> still(const std::map<std::string, std::string>& versions, const DesiredRecords& desired) const;
-  // After comparing the records cached as `versions` with `desired`, which found `writes`.
-  void note(const std::map<std::string, std::string>& versions, std::shared_ptr<const DesiredRecords> desired,
-            const RecordWrites& writes);
-  size_t size() const { return settled_.size(); }
-
- private:
-  std::map<std::string, std::pair<std::string, bool>> settled_;  // key -> resourceVersion, wanted
-  std::shared_ptr<const DesiredRecords> against_ = std::make_shared<const DesiredRecords>();
-};
-
-// What NODE's informer keeps of a record: the address and node of every record (who holds
-// what), and of its own also what recordWrites compares before rewriting, as one string under
-// "meaning" (its node label, node, address, Service and interfaces) — not the rest it wrote.
-nlohmann::json keptRecord(const nlohmann::json& record, const std::string& node);
+// From what this node wants and the records as held (key -> what is kept of each): what to
+// write. A record is rewritten only when its node, address, Service or interfaces differ (not
+// for its time); one naming this node that it no longer wants is deleted, on its
+// resourceVersion (a node that took it over meanwhile keeps it). No record is unpacked.
+RecordWrites recordWrites(const DesiredRecords& desired, const std::map<std::string, HeldRecord>& held,
+                          const std::string& node);
 
 // Address -> the nodes the cached records name (malformed ones are skipped).
 std::map<std::string, std::set<std::string>> recordHolders(const std::vector<nlohmann::json>& cached);

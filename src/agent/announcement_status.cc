@@ -21,12 +21,6 @@ std::pair<std::string, std::string> split(const std::string& key) {
   return {key.substr(0, slash), slash == std::string::npos ? key : key.substr(slash + 1)};
 }
 
-std::pair<std::string, std::string> addressAndNode(const Json& record) {
-  auto holders = recordHolders({record});
-  if (holders.empty()) return {};
-  return {holders.begin()->first, *holders.begin()->second.begin()};
-}
-
 }  // namespace
 
 AnnouncementStatus::AnnouncementStatus(kube::Client& reader, kube::Client& writer, std::string node,
@@ -44,6 +38,7 @@ void AnnouncementStatus::setRecords(DesiredRecords desired) {
   desired_ = std::make_shared<const DesiredRecords>(std::move(desired));
   recordsWanted_ = true;
   dirty_ = true;
+  ++recordsWish_;
   wake_.notify_one();
 }
 
@@ -63,7 +58,9 @@ void AnnouncementStatus::writeCondition(const std::string& serviceKey, Json patc
 std::map<std::string, std::set<std::string>> AnnouncementStatus::holders() const {
   std::map<std::string, std::set<std::string>> out;
   std::lock_guard lock(mutex_);
-  for (const auto& [key, held] : held_) out[held.first].insert(held.second);
+  for (const auto& [key, held] : held_) {
+    if (!held.address.empty() && !held.node.empty()) out[held.address].insert(held.node);
+  }
   return out;
 }
 
@@ -116,34 +113,42 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
         spdlog::info("event=announcement_records_on node={}", node_);
         auto noted = [this](const Json& record, bool gone) {
           std::string key = k8s::keyOf(record);
-          auto held = addressAndNode(record);
+          HeldRecord held = heldRecord(record, node_);
           bool differs = false;
           {
             std::lock_guard lock(mutex_);
             auto it = held_.find(key);
             auto plannedOwner = [&]() -> const std::string* {
               if (!planned_) return nullptr;
-              auto owner = planned_->find(held.first);
+              auto owner = planned_->find(held.address);
               return owner == planned_->end() ? nullptr : &owner->second;
             };
             // Ours changed under us (another node took it over, someone deleted it): compare.
-            if (held.second == node_ || (it != held_.end() && it->second.second == node_)) {
+            if (held.node == node_ || (it != held_.end() && it->second.node == node_)) {
               dirty_ = true;
+              ++recordsWish_;
               wake_.notify_one();
             }
-            if (gone || held.first.empty()) {
-              differs = it != held_.end();
-              if (differs) held_.erase(it);
-            } else if (it == held_.end() || it->second != held) {
-              held_[key] = held;
+            bool holder = !held.address.empty() && !held.node.empty();
+            bool wasHolder = it != held_.end() && !it->second.address.empty() && !it->second.node.empty();
+            if (gone) {
+              differs = wasHolder;
+              if (it != held_.end()) held_.erase(it);
+            } else if (!holder) {
+              differs = wasHolder;
+              held_[key] = std::move(held);  // names no holder; one of ours is still deleted
+            } else if (!wasHolder || it->second.address != held.address || it->second.node != held.node) {
               const std::string* owner = plannedOwner();
-              differs = owner == nullptr || *owner != held.second;
-              if (!differs) uncounted_.push_back(held);
+              differs = owner == nullptr || *owner != held.node;
+              if (!differs) uncounted_.emplace_back(held.address, held.node);
               // No plan for long (frozen): count them all rather than hold them without bound.
               if (uncounted_.size() > kUncountedMax) {
                 uncounted_.clear();
                 differs = true;
               }
+              held_[key] = std::move(held);
+            } else {
+              it->second = std::move(held);  // a new resourceVersion, or what it says of ours
             }
           }
           if (differs) {
@@ -157,9 +162,8 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
                                    .onUpdate = [noted](const Json&, const Json& r) { noted(r, false); },
                                    .onDelete = [noted](const Json& r) { noted(r, true); },
                                    .oldObjectUnused = true},
-            // Kept: what names a record and what it says (no managed fields, no owner
-            // references), of other nodes' records only who holds what.
-            kube::Informer::Options{.transform = [this](const Json& record) { return keptRecord(record, node_); }});
+            // What a record says is kept in held_ (heldRecord): the cache, resourceVersions only.
+            kube::Informer::Options{.versionsOnly = true});
         informerThread_ = std::thread([this] { records_->run(stopInformer_); });
       } else {
         lookAgain = now + kLookAgain;
@@ -182,6 +186,7 @@ void AnnouncementStatus::pass(bool full) {
   std::map<std::string, std::string> conditions;
   std::shared_ptr<const DesiredRecords> desired;
   bool wanted = false, dirty = false;
+  uint64_t wish = recordsWish_.load();
   {
     std::lock_guard lock(mutex_);
     conditions.swap(conditions_);
@@ -190,18 +195,6 @@ void AnnouncementStatus::pass(bool full) {
     if (wanted && (dirty || full)) desired = desired_;
   }
   uint64_t written = 0, deleted = 0, conditionsWritten = 0, failures = 0, comparisons = 0;
-  std::map<std::string, std::string> retry;
-  for (auto& [key, patch] : conditions) {
-    auto [ns, name] = split(key);
-    auto r = writer_.strategicPatch(kube::resources::kServices, ns, name, Json::parse(patch, nullptr, false), "status");
-    if (r) {
-      ++conditionsWritten;
-    } else if (r.error().code != kube::ApiErrorCodes::kNotFound) {
-      ++failures;
-      spdlog::warn("event=service_condition_failed service={} error=\"{}\"", key, r.error().message);
-      retry[key] = std::move(patch);
-    }
-  }
   // Only once this node has said what it wants (its first plan) and the records are read:
   // a node just started must not delete what it is about to claim again.
   // A full pass with nothing new since a comparison that found everything as wanted would
@@ -213,27 +206,50 @@ void AnnouncementStatus::pass(bool full) {
   bool same = !dirty && comparedClean_ && desired == comparedDesired_ && records_ && changes() == comparedChanges_;
   if (wanted && (dirty || full) && !same && records_ && records_->synced()) {
     uint64_t changesBefore = changes();
-    // Only the records that changed since they last needed nothing are unpacked and compared.
-    std::map<std::string, std::string> versions = records_->resourceVersions();
-    std::set<std::string> settled = settled_.still(versions, *desired);
-    RecordWrites writes = recordWrites(
-        *desired,
-        [&](const auto& visit) {
-          // The informer asks in key order, as `settled` is sorted: one walk, no lookups.
-          auto next = settled.begin();
-          records_->forEach(visit, [&](const std::string& key) {
-            while (next != settled.end() && *next < key) ++next;
-            return next != settled.end() && *next == key;
-          });
-        },
-        node_, settled);
-    settled_.note(versions, desired, writes);
+    RecordWrites writes;
+    {
+      // The records as held against what is wanted: hashes compared, nothing unpacked.
+      std::lock_guard lock(mutex_);
+      writes = recordWrites(*desired, held_, node_);
+    }
     comparedDesired_ = desired;
     comparedChanges_ = changesBefore;
     comparedClean_ = writes.apply.empty() && writes.remove.empty();
     ++comparisons;
+    // The writes wait for the rate limit (thousands after a take-over: minutes), and what is
+    // wanted changes meanwhile. Each is made only while it is still wanted as it was (a record
+    // written from an old plan names this node the holder of what it handed over, and the new
+    // owner, believing it, hands it back: nobody answers), and a pass overtaken by a newer want
+    // ends after its write, so the next starts from what is wanted now — deletions first: a
+    // record of ours nobody wants keeps another node from taking the address.
+    auto wantedNow = [&]() -> std::shared_ptr<const DesiredRecords> {
+      std::lock_guard lock(mutex_);
+      return recordsWanted_ ? desired_ : nullptr;
+    };
+    bool overtaken = false;
+    for (const auto& [key, version] : writes.remove) {
+      auto now = wantedNow();
+      if (now != desired) overtaken = true;
+      if (!now || now->count(key)) break;
+      auto [ns, name] = split(key);
+      auto r = writer_.remove(kL2Announcements, ns, name, version);
+      // Gone already, or changed since (taken over by another node): nothing of ours to delete.
+      if (r || r.error().code == kube::ApiErrorCodes::kNotFound || r.error().code == kube::ApiErrorCodes::kConflict) {
+        ++deleted;
+      } else {
+        ++failures;
+        spdlog::warn("event=announcement_record_failed record={} error=\"{}\"", key, r.error().message);
+      }
+      if (overtaken) break;
+    }
     for (const std::string& key : writes.apply) {
-      Json object = unpackRecord(desired->at(key));
+      if (overtaken) break;
+      auto now = wantedNow();
+      if (now != desired) overtaken = true;
+      auto wantedThen = desired->find(key);
+      auto still = now ? now->find(key) : DesiredRecords::const_iterator{};
+      if (!now || still == now->end() || still->second.meaning != wantedThen->second.meaning) break;
+      Json object = unpackRecord(still->second.packed);
       if (!object.is_object()) continue;  // packed by us from an object: cannot happen
       auto [ns, name] = split(key);
       Json patch{{"metadata", {{"labels", object["metadata"]["labels"]}}}, {"status", object["status"]}};
@@ -255,20 +271,32 @@ void AnnouncementStatus::pass(bool full) {
         spdlog::warn("event=announcement_record_failed record={} error=\"{}\"", key, r.error().message);
       }
     }
-    for (const auto& [key, version] : writes.remove) {
-      auto [ns, name] = split(key);
-      auto r = writer_.remove(kL2Announcements, ns, name, version);
-      // Gone already, or changed since (taken over by another node): nothing of ours to delete.
-      if (r || r.error().code == kube::ApiErrorCodes::kNotFound || r.error().code == kube::ApiErrorCodes::kConflict) {
-        ++deleted;
-      } else {
-        ++failures;
-        spdlog::warn("event=announcement_record_failed record={} error=\"{}\"", key, r.error().message);
-      }
+  }
+  // The conditions after the records (they say who announces; the records decide it), and
+  // only until something new is wanted of the records: thousands of them after a take-over
+  // would hold the records' writes back for minutes. What is left waits for the next pass.
+  std::map<std::string, std::string> retry;
+  bool yielded = false;
+  for (auto it = conditions.begin(); it != conditions.end(); ++it) {
+    auto& [key, patch] = *it;
+    if (it != conditions.begin() && recordsWish_.load() != wish) {
+      retry.insert(std::make_move_iterator(it), std::make_move_iterator(conditions.end()));
+      yielded = true;
+      break;
+    }
+    auto [ns, name] = split(key);
+    auto r = writer_.strategicPatch(kube::resources::kServices, ns, name, Json::parse(patch, nullptr, false), "status");
+    if (r) {
+      ++conditionsWritten;
+    } else if (r.error().code != kube::ApiErrorCodes::kNotFound) {
+      ++failures;
+      spdlog::warn("event=service_condition_failed service={} error=\"{}\"", key, r.error().message);
+      retry[key] = std::move(patch);
     }
   }
   std::lock_guard lock(mutex_);
   for (auto& [key, patch] : retry) conditions_.try_emplace(key, std::move(patch));  // a newer one wins
+  if (yielded) dirty_ = true;  // the records now, then the rest at once (not in a second)
   stats_.recordsWritten += written;
   stats_.recordsDeleted += deleted;
   stats_.conditionsWritten += conditionsWritten;

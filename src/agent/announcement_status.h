@@ -85,13 +85,15 @@ class AnnouncementStatus {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool dirty_ = false;
+  // Counts what may change the records' writes (a new want, a record of ours changed): a pass
+  // writing conditions stops for it.
+  std::atomic<uint64_t> recordsWish_{0};
   bool recordsWanted_ = false;  // setRecords called: before, nothing of ours is deleted
   // Shared with a pass in progress (no copy of thousands of records per pass).
   std::shared_ptr<const DesiredRecords> desired_ = std::make_shared<const DesiredRecords>();
   std::map<std::string, std::string> conditions_;  // service key -> patch (JSON text), not yet written
-  std::map<std::string, std::pair<std::string, std::string>> held_;  // record -> address, node
+  std::map<std::string, HeldRecord> held_;  // every record cached, by key
   std::shared_ptr<const PlannedOwners> planned_;
-  SettledRecords settled_;  // the writer thread's (pass) only
   // The last comparison (writer thread only): against which desired records, at which count of
   // the informer's lists and events, and whether it found everything as wanted. A full pass
   // that would compare the same again is skipped (at rest, every 10 s, 10,000 records).

@@ -308,26 +308,14 @@ std::vector<Json> Informer::items() const {
   return out;
 }
 
-void Informer::forEach(const std::function<void(const Json&)>& visit) const { forEach(visit, nullptr); }
-
-void Informer::forEach(const std::function<void(const Json&)>& visit,
-                       const std::function<bool(const std::string& key)>& skip) const {
+void Informer::forEach(const std::function<void(const Json&)>& visit) const {
   std::vector<std::pair<std::string, Entry>> entries;
   {
     std::lock_guard lock(mutex_);
     entries.reserve(cache_.size());
-    for (const auto& [key, entry] : cache_) {
-      if (!skip || !skip(key)) entries.emplace_back(key, entry);
-    }
+    for (const auto& [key, entry] : cache_) entries.emplace_back(key, entry);
   }
   for (const auto& [key, entry] : entries) visit(unpack(key, entry));
-}
-
-std::map<std::string, std::string> Informer::resourceVersions() const {
-  std::map<std::string, std::string> out;
-  std::lock_guard lock(mutex_);
-  for (const auto& [key, entry] : cache_) out.emplace_hint(out.end(), key, entry.resourceVersion);
-  return out;
 }
 
 bool Informer::contains(const std::string& key) const {

@@ -88,11 +88,6 @@ class Informer {
   // Each cached object in turn, unpacked one at a time outside the lock (thousands of objects
   // never exist as trees at once): what a planner reading everything should use.
   void forEach(const std::function<void(const Json&)>& visit) const;
-  // The same, leaving out (never unpacking) the objects whose key `skip` accepts (asked in key
-  // order).
-  void forEach(const std::function<void(const Json&)>& visit, const std::function<bool(const std::string& key)>& skip) const;
-  // Key -> resourceVersion of every cached object (nothing unpacked).
-  std::map<std::string, std::string> resourceVersions() const;
   std::optional<Json> get(const std::string& key) const;
   bool contains(const std::string& key) const;
   size_t size() const;

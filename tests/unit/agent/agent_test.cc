@@ -457,6 +457,53 @@ TEST(Agent, AnAddressKeptAgainstRendezvousHashingIsCountedAsKept) {
   EXPECT_EQ(running.agent.status().announced.size(), 1u) << "kept, not moved (no --rebalance)";
 }
 
+// Found at 10,000 Services: two nodes each announced an address that no record and no heartbeat
+// showed the other holding (heartbeats list 64 addresses, the records were minutes behind); each
+// was its rightful owner by its own plan and announced again over the other, for good. A peer
+// heard announcing what we announce holds it now: the plans agree on one of the two (rendezvous
+// hashing among them), and the other lets it go.
+TEST(Agent, APeerHeardAnnouncingOurAddressHoldsItAndOneOfTheTwoLetsGo) {
+  LabApi api;
+  seedCluster(api);
+  std::string peer;  // a node rendezvous hashing prefers to n1 for the Service's address
+  for (int i = 2; peer.empty() && i < 50; ++i) {
+    std::string n = "n" + std::to_string(i);
+    if (policy::chooseOwner("198.18.0.200", {{"n1"}, {n}}) == n) peer = n;
+  }
+  ASSERT_FALSE(peer.empty());
+  std::atomic<bool> stopPeer{false};
+  kube::LeaseDriver peerDriver;
+  std::unique_ptr<kube::LeaderElector> lease;
+  std::thread peerThread;
+  Joiner joiner{[&] {
+    stopPeer = true;
+    if (peerThread.joinable()) peerThread.join();
+  }};
+  RunningAgent running(api);  // stopped before the peer (declared after it)
+  ASSERT_TRUE(eventually([&] { return running.agent.status().announced.size() == 1; }));
+  api.create(kube::resources::kNodes, "", {{"metadata", {{"name", peer}}}});
+  lease = peerLease(api, peer);
+  peerDriver.add(*lease);
+  peerThread = std::thread([&] { peerDriver.run(stopPeer); });
+  ASSERT_TRUE(eventually([&] { return lease->isLeader(); }));
+  ASSERT_TRUE(api.client->patch(kube::resources::kLeases, "l2announcer", std::string(kNodeLeasePrefix) + peer,
+                                {{"metadata", {{"annotations", {{kInterfacesAnnotation,
+                                    R"({"eth0":{"up":true,"mac":"02:00:00:00:00:99"}})"}}}}}}));
+  ASSERT_TRUE(eventually([&] { return running.agent.status().kept == 1; })) << "kept by n1, the only holder it sees";
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(running.agent.status().announced.size(), 1u) << "kept, not moved (no --rebalance)";
+  // The peer announces it too (as after a pause: it took it over, n1 took it back).
+  auto stillMine = [&] { return running.agent.status().announced.size() == 1; };
+  ASSERT_TRUE(eventually([&] {
+    running.agent.conflictSeen(*packet::parseIpAddress("198.18.0.200"), *packet::MacAddress::parse("02:00:00:00:00:99"),
+                               "eth0");
+    std::this_thread::sleep_for(200ms);
+    return !stillMine();
+  }, 5s)) << "n1 keeps announcing over " << peer;
+  std::this_thread::sleep_for(1s);
+  EXPECT_FALSE(stillMine()) << "taken back from " << peer;
+}
+
 // Every agent watches every node Lease: N nodes renewing every retry period are N² watch events.
 // Past the cluster's budget of renewals a second, the node Lease's periods grow with the nodes
 // (their Leases counted), and shrink back when nodes go.
@@ -610,7 +657,7 @@ TEST(AnnouncementStatus, AFullPassWithNothingNewComparesNothingAndDriftIsStillRe
   ASSERT_TRUE(eventually([&] { return records.ready(); }));
   Claim claim{.address = "198.18.0.10", .interfaces = {{"eth0", "02:00:00:00:00:01"}}, .since = "2026-11-29T07:00:00Z",
               .cause = "start"};
-  records.setRecords({{"default/web-198.18.0.10", packRecord(desiredRecord("default/web", "", "n1", claim))}});
+  records.setRecords({{"default/web-198.18.0.10", wantRecord(desiredRecord("default/web", "", "n1", claim))}});
   auto interfaces = [&] {
     auto r = api.client->get(kL2Announcements, "default", "web-198.18.0.10");
     return r ? (*r)["status"].value("interfaceNames", std::string()) : std::string();
@@ -633,6 +680,51 @@ TEST(AnnouncementStatus, AFullPassWithNothingNewComparesNothingAndDriftIsStillRe
   EXPECT_GT(records.stats().comparisons, settled);
   stop = true;
   running.join();
+}
+
+// Found at 10,000 Services (a node paused for 8 s, then thawed): the writes of a take-over wait
+// minutes for the rate limit, and a pass wrote records from the plan it started with — naming
+// this node the holder of addresses it had handed back meanwhile. The new owner believed them,
+// handed the addresses back and gave up waiting: 2,000 addresses announced by nobody. Now a
+// write is made only while it is still wanted, and a pass overtaken by a newer want stops.
+TEST(AnnouncementStatus, RecordsNoLongerWantedAreNotWrittenWhileWritesWaitForTheRateLimit) {
+  LabApi api;
+  api.create(kube::resources::kNamespaces, "", {{"metadata", {{"name", "l2announcer"}}}});
+  createCrd(api, kL2Announcements, "l2announcement");
+  kube::Client slow(*api.transport, kube::Client::Options{.qps = 4, .burst = 1});
+  AnnouncementStatus records(*api.client, slow, "n1", nullptr);
+  std::atomic<bool> stop{false};
+  std::thread running([&] { records.run(stop); });
+  struct Joined {
+    std::atomic<bool>& stop;
+    std::thread& running;
+    ~Joined() {
+      stop = true;
+      running.join();
+    }
+  } joined{stop, running};  // also when an assertion ends the test
+  ASSERT_TRUE(eventually([&] { return records.ready(); }));
+  auto ours = [&] {
+    auto listed = api.client->list(kL2Announcements, "");
+    return listed ? listed->at("items").size() : size_t{999};
+  };
+  DesiredRecords many;
+  for (int i = 0; i < 40; ++i) {
+    Claim claim{.address = "198.18.1." + std::to_string(i), .interfaces = {{"eth0", "02:00:00:00:00:01"}},
+                .since = "2026-12-07T12:00:00Z", .cause = "wire"};
+    Json record = desiredRecord("default/web" + std::to_string(i), "", "n1", claim);
+    many["default/" + record["metadata"]["name"].get<std::string>()] = wantRecord(record);
+  }
+  records.setRecords(many);
+  ASSERT_TRUE(eventually([&] { return ours() >= 2; }));
+  // Handed back: one record wanted now, the rest (most unwritten at 4 a second) not.
+  DesiredRecords one{*many.begin()};
+  records.setRecords(one);
+  ASSERT_TRUE(eventually([&] { return ours() == 1; }, 8s)) << ours() << " records left";
+  std::this_thread::sleep_for(1s);  // what the old pass would still have been writing
+  EXPECT_EQ(ours(), 1u);
+  EXPECT_TRUE(eventually([&] { return records.stats().recordsWritten > 0; }));
+  EXPECT_LE(records.stats().recordsWritten, 8u) << "records written from a plan overtaken";
 }
 
 }  // namespace
