@@ -11,7 +11,9 @@
 # Usage: bench/agents.sh "3 20" "1 100 1000 10000"    (HEARTBEAT_MS=0: heartbeats off, Leases alone;
 #        PACKET_RT=10: the agents' packet threads real-time; LEASE_RENEWALS=0: node Leases never
 #        stretched; REST_SECONDS=35: the window the figures at rest are measured over;
-#        OTHER_SERVICES=N: as many ClusterIP Services besides, as most of a cluster's are)
+#        OTHER_SERVICES=N: as many ClusterIP Services besides, as most of a cluster's are;
+#        PAUSE_SECONDS=8: the first agent stopped that long at rest, then resumed — how long until
+#        every address is announced exactly once again)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODES_LIST=${1:-"3 20"}
@@ -27,6 +29,7 @@ HEAP_OUT=${HEAP_OUT:-}
 AGENT_ENV=${AGENT_ENV:-}  # VAR=VALUE words for every agent (e.g. LD_PRELOAD=...: another allocator)
 AGENT_ARGS=${AGENT_ARGS:-}  # more flags for every agent (e.g. "--record-qps 1000": to rest sooner)
 OTHER_SERVICES=${OTHER_SERVICES:-0}
+PAUSE_SECONDS=${PAUSE_SECONDS:-0}  # stop the first agent that long at rest (SIGSTOP), then resume it
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 L2A_LAB=${L2A_LAB:-build/l2a-lab}  # the lab API server (a copy aside lets the tree build meanwhile)
 source tests/support/netns_lab.sh
@@ -175,6 +178,31 @@ PY
   # libraries).
   awk '/^Rss(Anon|File):/ {printf " %s %.1f MiB", $1, $2 / 1024}' "/proc/${pids[0]}/status" |
     sed 's|^|bench/agents.sh: first agent at rest:|; s|$|\n|' >&2
+  if ((PAUSE_SECONDS > 0)); then
+    # The first agent stopped (a VM stall, a long GC-like pause) past its Lease, then resumed:
+    # the others take its addresses, it comes back, and every address must end up announced
+    # exactly once again — from the agents' gauges, every 2 s for up to 90 s.
+    kill -STOP "${pids[0]}"; sleep "$PAUSE_SECONDS"; kill -CONT "${pids[0]}"
+    local resumed settled_at once=0 sums=() k sum
+    resumed=$(date +%s%N)
+    for ((k = 0; k < 45; k++)); do
+      sum=$(total)
+      sums+=("$sum")
+      if [[ $sum -eq $services ]]; then
+        ((once++ == 0)) && settled_at=$(date +%s%N)
+        ((once >= 3)) && break
+      else
+        once=0
+      fi
+      sleep 2
+    done
+    if ((once >= 3)); then
+      echo "bench/agents.sh: paused ${PAUSE_SECONDS} s: every address announced once again $(( (settled_at - resumed) / 1000000 )) ms after it resumed (at most 2 s late: polled)" >&2
+    else
+      echo "bench/agents.sh: paused ${PAUSE_SECONDS} s: NOT every address announced once within 90 s" >&2
+    fi
+    echo "bench/agents.sh: paused: addresses announced (sum of the gauges, every 2 s): ${sums[*]}" >&2
+  fi
   # The operator restarted: it lists every Service again and re-imports their addresses.
   kill -TERM "$operator"; wait "$operator" 2>/dev/null
   lab_spawn n1 "/tmp/$LAB_ID-operator2.log" "$L2A" operator --kubeconfig "$LAB_KUBECONFIG" --metrics-bind "" \

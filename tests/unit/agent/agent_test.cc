@@ -425,35 +425,48 @@ TEST(Agent, APeerWhoseLeaseExpiresLosesItsAddressesToTheirSuccessorsAheadOfThePl
   EXPECT_EQ(st.givenBackSoon, 0u);
 }
 
+// A node rendezvous hashing prefers to n1 for seedCluster's address, which joins when told:
+// its Node made and its node Lease renewed here until the test ends. Declared before the
+// agent, so that the agent stops first.
+struct PreferredPeer {
+  std::string name;
+  std::atomic<bool> stop{false};
+  kube::LeaseDriver driver;
+  std::unique_ptr<kube::LeaderElector> lease;
+  std::thread thread;
+  PreferredPeer() {
+    for (int i = 2; name.empty() && i < 50; ++i) {
+      std::string n = "n" + std::to_string(i);
+      if (policy::chooseOwner("198.18.0.200", {{"n1"}, {n}}) == n) name = n;
+    }
+  }
+  ~PreferredPeer() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+  // Whether its Lease is held.
+  bool join(LabApi& api) {
+    api.create(kube::resources::kNodes, "", {{"metadata", {{"name", name}}}});
+    lease = peerLease(api, name);
+    driver.add(*lease);
+    thread = std::thread([this] { driver.run(stop); });
+    return eventually([&] { return lease->isLeader(); });
+  }
+};
+
 // An address its holder keeps although rendezvous hashing now gives it to another node (that
 // node joined, or came back: stickiness) is counted as kept — what --rebalance would move, and
 // over all nodes how far the spread is from the hashing's.
 TEST(Agent, AnAddressKeptAgainstRendezvousHashingIsCountedAsKept) {
   LabApi api;
   seedCluster(api);
-  std::string peer;  // a node rendezvous hashing prefers to n1 for the Service's address
-  for (int i = 2; peer.empty() && i < 50; ++i) {
-    std::string n = "n" + std::to_string(i);
-    if (policy::chooseOwner("198.18.0.200", {{"n1"}, {n}}) == n) peer = n;
-  }
-  ASSERT_FALSE(peer.empty());
-  std::atomic<bool> stopPeer{false};
-  kube::LeaseDriver peerDriver;
-  std::unique_ptr<kube::LeaderElector> lease;
-  std::thread peerThread;
-  Joiner joiner{[&] {
-    stopPeer = true;
-    if (peerThread.joinable()) peerThread.join();
-  }};
+  PreferredPeer peer;
+  ASSERT_FALSE(peer.name.empty());
   RunningAgent running(api);  // stopped before the peer (declared after it)
   ASSERT_TRUE(eventually([&] { return running.agent.status().announced.size() == 1; }));
   EXPECT_EQ(running.agent.status().kept, 0u) << "alone, n1 is the hashing's choice";
-  api.create(kube::resources::kNodes, "", {{"metadata", {{"name", peer}}}});
-  lease = peerLease(api, peer);
-  peerDriver.add(*lease);
-  peerThread = std::thread([&] { peerDriver.run(stopPeer); });
-  ASSERT_TRUE(eventually([&] { return lease->isLeader(); }));
-  EXPECT_TRUE(eventually([&] { return running.agent.status().kept == 1; })) << "live " << peer << " is preferred";
+  ASSERT_TRUE(peer.join(api));
+  EXPECT_TRUE(eventually([&] { return running.agent.status().kept == 1; })) << "live " << peer.name << " is preferred";
   EXPECT_EQ(running.agent.status().announced.size(), 1u) << "kept, not moved (no --rebalance)";
 }
 
@@ -465,28 +478,12 @@ TEST(Agent, AnAddressKeptAgainstRendezvousHashingIsCountedAsKept) {
 TEST(Agent, APeerHeardAnnouncingOurAddressHoldsItAndOneOfTheTwoLetsGo) {
   LabApi api;
   seedCluster(api);
-  std::string peer;  // a node rendezvous hashing prefers to n1 for the Service's address
-  for (int i = 2; peer.empty() && i < 50; ++i) {
-    std::string n = "n" + std::to_string(i);
-    if (policy::chooseOwner("198.18.0.200", {{"n1"}, {n}}) == n) peer = n;
-  }
-  ASSERT_FALSE(peer.empty());
-  std::atomic<bool> stopPeer{false};
-  kube::LeaseDriver peerDriver;
-  std::unique_ptr<kube::LeaderElector> lease;
-  std::thread peerThread;
-  Joiner joiner{[&] {
-    stopPeer = true;
-    if (peerThread.joinable()) peerThread.join();
-  }};
+  PreferredPeer peer;
+  ASSERT_FALSE(peer.name.empty());
   RunningAgent running(api);  // stopped before the peer (declared after it)
   ASSERT_TRUE(eventually([&] { return running.agent.status().announced.size() == 1; }));
-  api.create(kube::resources::kNodes, "", {{"metadata", {{"name", peer}}}});
-  lease = peerLease(api, peer);
-  peerDriver.add(*lease);
-  peerThread = std::thread([&] { peerDriver.run(stopPeer); });
-  ASSERT_TRUE(eventually([&] { return lease->isLeader(); }));
-  ASSERT_TRUE(api.client->patch(kube::resources::kLeases, "l2announcer", std::string(kNodeLeasePrefix) + peer,
+  ASSERT_TRUE(peer.join(api));
+  ASSERT_TRUE(api.client->patch(kube::resources::kLeases, "l2announcer", std::string(kNodeLeasePrefix) + peer.name,
                                 {{"metadata", {{"annotations", {{kInterfacesAnnotation,
                                     R"({"eth0":{"up":true,"mac":"02:00:00:00:00:99"}})"}}}}}}));
   ASSERT_TRUE(eventually([&] { return running.agent.status().kept == 1; })) << "kept by n1, the only holder it sees";
@@ -499,9 +496,9 @@ TEST(Agent, APeerHeardAnnouncingOurAddressHoldsItAndOneOfTheTwoLetsGo) {
                                "eth0");
     std::this_thread::sleep_for(200ms);
     return !stillMine();
-  }, 5s)) << "n1 keeps announcing over " << peer;
+  }, 5s)) << "n1 keeps announcing over " << peer.name;
   std::this_thread::sleep_for(1s);
-  EXPECT_FALSE(stillMine()) << "taken back from " << peer;
+  EXPECT_FALSE(stillMine()) << "taken back from " << peer.name;
 }
 
 // Every agent watches every node Lease: N nodes renewing every retry period are N² watch events.
