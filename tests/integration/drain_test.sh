@@ -46,9 +46,6 @@ fo_start_agents || { echo "FAIL - the agents did not become ready"; exit 1; }
 mapfile -t ADDRESSES < <(fo_service_addresses)
 V4=${ADDRESSES[0]}
 V6=${ADDRESSES[1]}
-metric() {  # metric NODE PATTERN: the sum of the agent's samples matching PATTERN
-  lab_exec "$1" curl -sf http://127.0.0.1:9611/metrics | awk -v p="$2" '$0 ~ p && $1 !~ /^#/ {s += $NF} END {print s + 0}'
-}
 # Make before break: ARP/NDP answered at every switch of owner, and no request lost but, at most,
 # one connect in flight at the switch instant. The old owner answers what it hands over without
 # Override (responder.h), so an IPv6 client that took the new MAC is not taken back mid-handshake
@@ -126,10 +123,10 @@ check "l2a drain $OWNER: both addresses leave it" watched drain leave l2a_user d
 check "  ...it says so in one line" grep -q "^node/$OWNER drained: " "/tmp/$LAB_ID-drain.out"
 moved_cleanly
 NEW=$(fo_owner "$V4")
-check "  ...$NEW took them, counted as a take-over by drain" test "$(metric "$NEW" '^l2a_takeovers_total\{cause="drain"\}')" -ge 1
+check "  ...$NEW took them, counted as a take-over by drain" test "$(fo_metric "$NEW" '^l2a_takeovers_total\{cause="drain"\}')" -ge 1
 check "  ...the records name $NEW now, with the cause" lab_wait_for 10 record_names "$V4" "$NEW" drain
 check "  ...and so does the condition" lab_wait_for 10 announced True "Announced: $V4 by $NEW"
-check "  ...$OWNER announces nothing" lab_wait_for 5 lab_output_has '^0$' metric "$OWNER" '^l2a_announced_addresses '
+check "  ...$OWNER announces nothing" lab_wait_for 5 lab_output_has '^0$' fo_metric "$OWNER" '^l2a_announced_addresses '
 check "  ...the Node carries the label" lab_output_has true \
   lab_kubectl get node "$OWNER" -o jsonpath='{.metadata.labels.l2announcer\.io/drain}'
 check "  ...l2a explain says why $OWNER is left out" lab_output_has "excluded $OWNER: drained \(label l2announcer.io/drain" \
@@ -159,13 +156,13 @@ gather() {  # gather NAME: both addresses to OWNER, measured; then the others al
 }
 others_announce_nothing() {
   local n
-  for n in "${OTHERS[@]}"; do [[ $(metric "$n" '^l2a_announced_addresses ') -eq 0 ]] || return 1; done
+  for n in "${OTHERS[@]}"; do [[ $(fo_metric "$n" '^l2a_announced_addresses ') -eq 0 ]] || return 1; done
 }
 check "l2a uncordon $OWNER: allowed back" l2a_user uncordon "$OWNER"
 check "  ...the label is gone" test -z "$(lab_kubectl get node "$OWNER" -o jsonpath='{.metadata.labels.l2announcer\.io/drain}')"
 sleep 3
 check "  ...its addresses stay where they are: nothing moves back" lab_wait_for 5 neither_owned_by "$OWNER"
-check "  ...$OWNER announces nothing" test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
+check "  ...$OWNER announces nothing" test "$(fo_metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
 check "  ...l2a explain says they are kept by their holder, $OWNER preferred" \
   lab_output_has "kept: .* holds it and may still announce it, so it keeps it \(rendezvous hashing prefers $OWNER" \
   l2a_user explain probe
@@ -179,7 +176,7 @@ check "l2a uncordon tells that the node is still cordoned" \
 lab_kubectl uncordon "$OWNER" >/dev/null
 sleep 2
 check "kubectl uncordon $OWNER: nothing moves back" lab_wait_for 5 neither_owned_by "$OWNER"
-check "  ...$OWNER announces nothing" test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
+check "  ...$OWNER announces nothing" test "$(fo_metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
 gather gather2
 check "labelled exclude-from-external-load-balancers: they leave it" \
   watched exclude leave lab_kubectl label node "$OWNER" node.kubernetes.io/exclude-from-external-load-balancers=
@@ -187,7 +184,7 @@ moved_cleanly
 lab_kubectl label node "$OWNER" node.kubernetes.io/exclude-from-external-load-balancers- >/dev/null
 sleep 2
 check "the label removed: nothing moves back" lab_wait_for 5 neither_owned_by "$OWNER"
-check "  ...$OWNER announces nothing" test "$(metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
+check "  ...$OWNER announces nothing" test "$(fo_metric "$OWNER" '^l2a_announced_addresses ')" -eq 0
 
 check "over the five moves, at most four connects lost in all ($LOST_TOTAL)" test "$LOST_TOTAL" -le 4
 

@@ -34,12 +34,9 @@ allocated() { [[ $(lab_kubectl get svc -n default -l tier=many -o jsonpath='{ran
 check "the operator gives each of $SERVICES Services an address" lab_wait_for 90 allocated
 fo_start_agents || { echo "FAIL - the agents did not become ready"; exit 1; }
 
-metric() {  # metric NODE PATTERN: the sum of the agent's samples matching PATTERN
-  lab_exec "$1" curl -sf --max-time 2 http://127.0.0.1:9611/metrics | awk -v p="$2" '$0 ~ p && $1 !~ /^#/ {s += $NF} END {print s + 0}'
-}
 announced() {  # the sum of every agent's l2a_announced_addresses
   local n sum=0
-  for n in "${FO_NODES[@]}"; do sum=$((sum + $(metric "$n" '^l2a_announced_addresses'))); done
+  for n in "${FO_NODES[@]}"; do sum=$((sum + $(fo_metric "$n" '^l2a_announced_addresses'))); done
   echo "$sum"
 }
 # Every address announced once, three polls a second apart.
@@ -52,7 +49,7 @@ records() { lab_kubectl get l2announcements -A --no-headers 2>/dev/null | wc -l;
 all_recorded() { [[ $(records) -eq $TOTAL ]]; }
 check "  ...and recorded (an L2Announcement each)" lab_wait_for 180 all_recorded
 STALLED=${FO_NODES[0]}
-HELD=$(metric "$STALLED" '^l2a_announced_addresses')
+HELD=$(fo_metric "$STALLED" '^l2a_announced_addresses')
 echo "     $STALLED announces $HELD addresses; stalled for 6 s"
 
 fo_stop_agent "$STALLED" STOP

@@ -21,10 +21,7 @@ fo_setup 3 || { echo "FAIL - the fail-over lab did not come up"; exit 1; }
 fo_start_agents || { echo "FAIL - the agents did not become ready"; exit 1; }
 mapfile -t ADDRESSES < <(fo_service_addresses)
 V4=${ADDRESSES[0]}
-metric() {  # metric NODE PATTERN: the sum of the agent's samples matching PATTERN
-  lab_exec "$1" curl -sf http://127.0.0.1:9611/metrics | awk -v p="$2" '$0 ~ p && $1 !~ /^#/ {s += $NF} END {print s + 0}'
-}
-hears_all() { [[ $(metric "$1" '^l2a_peer_heard\{') -eq 2 ]]; }
+hears_all() { [[ $(fo_metric "$1" '^l2a_peer_heard\{') -eq 2 ]]; }
 for n in "${FO_NODES[@]}"; do check "$n hears both other agents' heartbeats" lab_wait_for 10 hears_all "$n"; done
 check "one node answers for $V4" lab_wait_for 15 fo_owner "$V4"
 OWNER=$(fo_owner "$V4")
@@ -48,7 +45,7 @@ silent_cut "silent cut"
 check "a silent cut of $OWNER fails over well within a second (longest TCP outage ${GAP} ms < 1000)" test "${GAP:-99999}" -lt 1000
 NEW=$(fo_owner "$V4")
 check "another node answers now ($NEW)" test -n "$NEW" -a "$NEW" != "$OWNER"
-check "  ...and counts it as a take-over the wire caused" test "$(metric "$NEW" '^l2a_takeovers_total\{cause="wire"\}')" -ge 1
+check "  ...and counts it as a take-over the wire caused" test "$(fo_metric "$NEW" '^l2a_takeovers_total\{cause="wire"\}')" -ge 1
 check "  ...with the Lease of $OWNER still live (the wire alone moved it)" \
   lab_output_has "$OWNER" lab_kubectl get lease -n "$L2A_NS" "l2a-node-$OWNER" -o jsonpath='{.spec.holderIdentity}'
 explain_json() { ip netns exec "$(lab_ns client)" env KUBECONFIG="$LAB_KUBECONFIG" "$FO_BUILD/l2a" explain probe --probe -o json; }
@@ -62,7 +59,7 @@ sleep 3
 check "back on the LAN, $OWNER is held down: the address stays on $NEW" test "$(fo_owner "$V4")" = "$NEW"
 check "  ...and exactly one node answers (no two MACs)" fo_owner "$V4"
 check "  ...$OWNER counts its peers' silence as nothing (it heard nobody, it judged nobody)" \
-  test "$(metric "$OWNER" '^l2a_wire_dead_transitions_total')" -eq 0
+  test "$(fo_metric "$OWNER" '^l2a_wire_dead_transitions_total')" -eq 0
 
 # --- a one-way cut --------------------------------------------------------------------------
 ip netns exec "$LAB_LAN" nft add table bridge oneway
@@ -73,13 +70,13 @@ owners() { lab_exec client "$FO_BUILD/l2a" whohas "$V4" -i eth0 --timeout 300 -o
 check "a one-way cut of $NEW ends with exactly one node answering ($(owners) now)" test "$(owners)" = 1
 LAST=$(fo_owner "$V4")
 check "  ...one the others hear ($LAST)" test -n "$LAST" -a "$LAST" != "$NEW"
-check "  ...and $NEW stands aside: it announces nothing" test "$(metric "$NEW" '^l2a_announced_addresses')" -eq 0
+check "  ...and $NEW stands aside: it announces nothing" test "$(fo_metric "$NEW" '^l2a_announced_addresses')" -eq 0
 ip netns exec "$LAB_LAN" nft delete table bridge oneway
 
 # --- a silent cut while the API server is down ------------------------------------------------
 sleep 11  # every hold-down over
 lab_api_stop
-wire_only() { [[ $(metric "$1" '^l2a_wire_only') -eq 1 ]]; }
+wire_only() { [[ $(fo_metric "$1" '^l2a_wire_only') -eq 1 ]]; }
 for n in "${FO_NODES[@]}"; do check "API server down: $n is frozen but decides by the wire" lab_wait_for 15 wire_only "$n"; done
 OWNER=$(fo_owner "$V4")
 silent_cut "silent cut with the API server down"
@@ -88,7 +85,7 @@ OUTAGE_NEW=$(fo_owner "$V4")
 check "  ...to a node that hears the others ($OUTAGE_NEW)" test -n "$OUTAGE_NEW" -a "$OUTAGE_NEW" != "$OWNER"
 ip -n "$LAB_LAN" link set "v-$OWNER" master br0
 lab_api_start
-not_wire_only() { [[ $(metric "$1" '^l2a_wire_only') -eq 0 ]]; }
+not_wire_only() { [[ $(fo_metric "$1" '^l2a_wire_only') -eq 0 ]]; }
 for n in "${FO_NODES[@]}"; do check "API server back: $n decides by its Lease again" lab_wait_for 30 not_wire_only "$n"; done
 sleep 2
 check "  ...and exactly one node answers for $V4" fo_owner "$V4"
@@ -153,8 +150,8 @@ check "$S2_OWNER cut off the second segment only: another node's eth1 answers fo
 check "  ...well within a second (nobody answered ARP for ${S2_SILENT} ms < 1000)" test "${S2_SILENT:-99999}" -lt 1000
 S2_NEW=$(s2_owner)
 silent_not_dead() {
-  [[ $(metric "$S2_NEW" "^l2a_peer_interfaces_silent\\{peer=\"$S2_OWNER\"\\}") -eq 1 &&
-     $(metric "$S2_NEW" "^l2a_peer_excluded\\{peer=\"$S2_OWNER\"\\}") -eq 0 ]]
+  [[ $(fo_metric "$S2_NEW" "^l2a_peer_interfaces_silent\\{peer=\"$S2_OWNER\"\\}") -eq 1 &&
+     $(fo_metric "$S2_NEW" "^l2a_peer_excluded\\{peer=\"$S2_OWNER\"\\}") -eq 0 ]]
 }
 check "  ...counted by $S2_NEW as one interface of $S2_OWNER gone silent, not the node" silent_not_dead
 check "  ...and $V4 on the first segment stays with $PROBE_OWNER" test "$(fo_owner "$V4")" = "$PROBE_OWNER"
@@ -167,9 +164,9 @@ STRAY=node3
 fo_stop_agent "$STRAY" TERM
 FO_AGENT_ARGS=(--heartbeat-key-file "/tmp/$LAB_ID-wrong-key")
 fo_start_agent "$STRAY"
-rejected() { [[ $(metric node1 '^l2a_heartbeats_rejected_total\{reason="bad_hmac"\}') -gt 0 ]]; }
+rejected() { [[ $(fo_metric node1 '^l2a_heartbeats_rejected_total\{reason="bad_hmac"\}') -gt 0 ]]; }
 check "heartbeats signed with another key are counted as rejected" lab_wait_for 10 rejected
-heard_stray() { metric node1 "^l2a_heartbeats_received_total\\{peer=\"$STRAY\"\\}"; }
+heard_stray() { fo_metric node1 "^l2a_heartbeats_received_total\\{peer=\"$STRAY\"\\}"; }
 BEFORE=$(heard_stray)
 sleep 1
 check "  ...and give node1 no word of $STRAY (heard ${BEFORE} before the new key, $(heard_stray) now)" \

@@ -93,6 +93,10 @@ fo_stop_agent() {  # fo_stop_agent NODE SIGNAL: signal it and, unless STOP/CONT,
   return 0
 }
 
+fo_metric() {  # fo_metric NODE PATTERN: the sum of NODE's agent's samples matching PATTERN
+  lab_exec "$1" curl -sf --max-time 2 http://127.0.0.1:9611/metrics | awk -v p="$2" '$0 ~ p && $1 !~ /^#/ {s += $NF} END {print s + 0}'
+}
+
 fo_node_of_mac() {  # fo_node_of_mac MAC: the node whose eth0 has MAC
   local n
   for n in "${FO_NODES[@]}"; do
