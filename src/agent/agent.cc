@@ -928,11 +928,7 @@ std::map<std::string, std::set<std::string>> Agent::holders(const wire::WireView
     leases_->forEach([&](const Json& lease) {
       std::string name = k8s::nameOf(lease);
       if (name.rfind(kNodeLeasePrefix, 0) != 0) return;
-      const Json* text = lease.contains("metadata") ? &lease["metadata"] : nullptr;
-      text = text && text->is_object() && text->contains("annotations") ? &(*text)["annotations"] : nullptr;
-      if (!text || !text->is_object() || !text->contains(kInterfacesAnnotation)) return;
-      const Json& published = (*text)[kInterfacesAnnotation];
-      Json interfaces = published.is_string() ? Json::parse(published.get<std::string>(), nullptr, false) : Json();
+      Json interfaces = Json::parse(annotation(lease, kInterfacesAnnotation), nullptr, false);
       if (!interfaces.is_object()) return;
       for (const auto& [port, state] : interfaces.items()) {
         auto mac = state.is_object() ? state.find("mac") : state.end();

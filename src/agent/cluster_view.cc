@@ -30,15 +30,6 @@ double weightOf(const std::string& text, std::string& problem) {
   return w;
 }
 
-std::string annotation(const Json& object, const char* key) {
-  auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) return "";
-  auto annotations = meta->find("annotations");
-  if (annotations == meta->end() || !annotations->is_object()) return "";
-  auto value = annotations->find(key);
-  return value != annotations->end() && value->is_string() ? value->get<std::string>() : "";
-}
-
 // The interfaces a node's agent published on its Lease: {"eth0": {"up": true, "mac": "..."}}.
 // Absent, unknown (nullopt); malformed, none up, and a problem.
 std::optional<std::map<std::string, bool>> publishedInterfaces(const std::string& text, std::string& problem) {
@@ -83,6 +74,15 @@ std::string avoidance(const Json& node, const k8s::Labels& labels, const NodeAvo
 }
 
 }  // namespace
+
+std::string annotation(const Json& object, const char* key) {
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return "";
+  auto annotations = meta->find("annotations");
+  if (annotations == meta->end() || !annotations->is_object()) return "";
+  auto value = annotations->find(key);
+  return value != annotations->end() && value->is_string() ? value->get<std::string>() : "";
+}
 
 ObjectVisitor eachOf(std::vector<Json> objects) {
   auto held = std::make_shared<const std::vector<Json>>(std::move(objects));

@@ -29,6 +29,9 @@ struct NodeAvoidance {
   bool cordoned = true;  // spec.unschedulable (kubectl cordon, kubectl drain)
 };
 
+// The annotation KEY of an object when it is a string, else "" (any shape: never an exception).
+std::string annotation(const nlohmann::json& object, const char* key);
+
 // A sequence of API objects, visited one at a time: an informer's cache unpacks each as it
 // goes, so 10,000 Services never exist as trees at once (kube::Informer::forEach).
 using ObjectVisitor = std::function<void(const std::function<void(const nlohmann::json&)>&)>;
