@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <charconv>
 #include <thread>
 #include <tuple>
 
@@ -86,7 +87,7 @@ Status<> Informer::relist(bool consistent) {
       auto old = cache_.find(key);
       if (old == cache_.end()) {
         added.emplace_back(key, handed(key, entry));
-      } else if (old->second.resourceVersion != entry.resourceVersion && !sameKeptPart(old->second, entry)) {
+      } else if (old->second.version != entry.version && !sameKeptPart(old->second, entry)) {
         changed.emplace_back(key, old->second, handed(key, entry));
       }
     }
@@ -143,9 +144,18 @@ Json Informer::kept(Json object) const {
   return options_.transform ? options_.transform(object) : object;
 }
 
+uint64_t Informer::versionOf(const std::string& resourceVersion) {
+  if (resourceVersion.empty()) return 0;
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(resourceVersion.data(), resourceVersion.data() + resourceVersion.size(), value);
+  bool canonical = error == std::errc() && end == resourceVersion.data() + resourceVersion.size() &&
+                   resourceVersion[0] != '0' && decimal(value);
+  return canonical ? value : std::hash<std::string>{}(resourceVersion) | (uint64_t{1} << 63);
+}
+
 Informer::Entry Informer::pack(Json kept) {
-  Entry entry{resourceVersionOf(kept), nullptr};
-  if (!entry.resourceVersion.empty()) kept["metadata"].erase("resourceVersion");
+  Entry entry{versionOf(resourceVersionOf(kept)), nullptr};
+  if (decimal(entry.version)) kept["metadata"].erase("resourceVersion");
   std::vector<uint8_t> bytes = Json::to_msgpack(kept);
   entry.bytes = std::make_shared<const std::string>(bytes.begin(), bytes.end());
   return entry;
@@ -164,8 +174,8 @@ Json Informer::unpack(const std::string& key, const Entry& entry) const {
     if (slash != std::string::npos) metadata["namespace"] = key.substr(0, slash);
     object = {{"apiVersion", resource_.apiVersion()}, {"kind", resource_.kind}, {"metadata", std::move(metadata)}};
   }
-  if (!entry.resourceVersion.empty() && object.is_object() && object["metadata"].is_object()) {
-    object["metadata"]["resourceVersion"] = entry.resourceVersion;
+  if (decimal(entry.version) && object.is_object() && object["metadata"].is_object()) {
+    object["metadata"]["resourceVersion"] = std::to_string(entry.version);
   }
   return object;
 }

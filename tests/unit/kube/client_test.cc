@@ -333,6 +333,39 @@ TEST(Informer, PackedCacheGivesBackWhatWasKept) {
   EXPECT_EQ(informer.items().size(), 1u);
 }
 
+// A resourceVersion is opaque: the cache holds a decimal one as its value (kube-apiserver's) and
+// hands it back as the same digits; any other string ("007", "v-1" — another server's) comes
+// back as it was, and a change from one to another is a change.
+TEST(Informer, AResourceVersionOfAnyShapeComesBackAsItWas) {
+  testing::FakeTransport transport;
+  std::atomic<int> watches{0};
+  listThenWatch(transport, watches, R"({"metadata":{"resourceVersion":"v-2"},"items":[
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"007"}},
+        {"metadata":{"name":"b","namespace":"d","resourceVersion":"v-1"}},
+        {"metadata":{"name":"c","namespace":"d","resourceVersion":"18446744073709551615"}},
+        {"metadata":{"name":"e","namespace":"d"}}]})",
+                R"({"type":"MODIFIED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"v-3","labels":{"app":"y"}}}})" "\n"
+        R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"d","resourceVersion":"7"}}})" "\n"
+        R"({"type":"MODIFIED","object":{"metadata":{"name":"e","namespace":"d","resourceVersion":"8"}}})" "\n");
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+  std::mutex mu;
+  std::vector<std::pair<Json, Json>> updates;
+  Informer informer(client, resources::kServices, "",
+                    {.onUpdate = [&](const Json& o, const Json& n) { std::lock_guard l(mu); updates.emplace_back(o, n); }},
+                    Informer::Options{.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}});
+  runUntil(informer, "8");
+  std::lock_guard l(mu);
+  ASSERT_EQ(updates.size(), 3u) << "each new resourceVersion of an untransformed object is a change";
+  EXPECT_EQ(updates[0].first["metadata"]["resourceVersion"], "v-1");
+  EXPECT_EQ(updates[1].first["metadata"]["resourceVersion"], "007") << "not 7: a leading zero is kept";
+  EXPECT_FALSE(updates[2].first["metadata"].contains("resourceVersion")) << updates[2].first.dump();
+  auto version = [&](const std::string& key) { return (*informer.get(key))["metadata"]["resourceVersion"]; };
+  EXPECT_EQ(version("d/a"), "7");
+  EXPECT_EQ(version("d/b"), "v-3");
+  EXPECT_EQ(version("d/c"), "18446744073709551615") << "past 2^63: kept as a string, not as its value";
+  EXPECT_EQ(version("d/e"), "8");
+}
+
 // A handler that does not read the old object of an update is handed null: the cached entry is
 // not unpacked for it (at 1,000 nodes, 50 Lease renewals a second for every agent).
 TEST(Informer, AnUpdateHandlerThatReadsNoOldObjectIsHandedNull) {
