@@ -93,7 +93,7 @@ void AnnouncementStatus::setPlannedOwners(std::shared_ptr<const PlannedOwners> o
       auto owner = planned_->find(address);
       differs = differs || owner == planned_->end() || owner->second != node;
     }
-    uncounted_.clear();
+    uncounted_ = {};  // not clear(): thousands after a start, its capacity held for good
   }
   if (differs) {
     ++generation_;
@@ -143,7 +143,7 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
               if (!differs) uncounted_.emplace_back(held.address, held.node);
               // No plan for long (frozen): count them all rather than hold them without bound.
               if (uncounted_.size() > kUncountedMax) {
-                uncounted_.clear();
+                uncounted_ = {};
                 differs = true;
               }
               held_[key] = std::move(held);

@@ -15,6 +15,10 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& b
   int port = std::atoi(bind.substr(colon + 1).c_str());
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->server_ = std::make_unique<httplib::Server>();
+  // A scraper and the kubelet's two probes at once; not httplib's default of eight, each of
+  // which would keep a malloc arena of its own (the agent's, malloc_arenas.h) for good.
+  m->server_->new_task_queue = [] { return new httplib::ThreadPool(kServingThreads); };
+  m->server_->set_keep_alive_timeout(1);  // an idle connection does not hold one of them for 5 s
   m->server_->Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });

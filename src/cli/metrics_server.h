@@ -19,6 +19,7 @@ namespace l2a::cli {
 
 class MetricsServer {
  public:
+  static constexpr size_t kServingThreads = 3;
   // `bind` is HOST:PORT ("0.0.0.0:9611", "[::]:9611").
   static Result<std::unique_ptr<MetricsServer>> start(const std::string& bind,
                                                       std::function<std::string()> metrics,
