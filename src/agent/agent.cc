@@ -999,7 +999,7 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
                 .cause = note == notes.end() ? "plan" : note->second.second};
     for (const std::string& key : plan->second.services) {
       auto service = services.find(key);
-      Json record = desiredRecord(key, service == services.end() ? "" : service->second->uid, options_.nodeName, claim);
+      Json record = desiredRecord(key, service == services.end() ? "" : service->second->uid.str(), options_.nodeName, claim);
       std::string name = key.substr(0, key.find('/')) + "/" + record["metadata"]["name"].get<std::string>();
       desired[name] = wantRecord(record);
     }

@@ -121,7 +121,7 @@ size_t ServiceIndex::size() const {
 std::string ServiceIndex::uidOf(const std::string& key) const {
   std::lock_guard lock(mutex_);
   auto it = services_.find(key);
-  return it == services_.end() ? "" : it->second->uid;
+  return it == services_.end() ? "" : it->second->uid.str();
 }
 
 }  // namespace l2a::agent

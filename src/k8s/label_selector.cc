@@ -71,6 +71,52 @@ bool LabelSelector::matches(const Labels& labels) const {
 
 bool LabelSelector::matchesLabel(const LabelLookup& label) const { return matchesWith(label); }
 
+PackedLabels::PackedLabels(std::initializer_list<std::pair<std::string_view, std::string_view>> labels) {
+  for (const auto& [name, value] : labels) add(name, value);
+  bytes_.shrink_to_fit();
+}
+
+PackedLabels::PackedLabels(const Labels& labels) {
+  for (const auto& [name, value] : labels) add(name, value);
+  bytes_.shrink_to_fit();
+}
+
+void PackedLabels::add(std::string_view name, std::string_view value) {
+  for (std::string_view part : {name, value}) {
+    for (size_t n = part.size(); ; n >>= 7) {
+      bytes_.push_back(static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+      if (n <= 0x7f) break;
+    }
+    bytes_.append(part);
+  }
+}
+
+std::optional<std::string_view> PackedLabels::find(std::string_view name) const {
+  std::string_view rest = bytes_;
+  // The next length-prefixed part of `rest`; nullopt at the end (packed here: never short).
+  auto next = [&rest]() -> std::optional<std::string_view> {
+    size_t n = 0;
+    for (int shift = 0; !rest.empty(); shift += 7) {
+      auto byte = static_cast<unsigned char>(rest.front());
+      rest.remove_prefix(1);
+      n |= static_cast<size_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        if (n > rest.size()) return std::nullopt;
+        std::string_view part = rest.substr(0, n);
+        rest.remove_prefix(n);
+        return part;
+      }
+    }
+    return std::nullopt;
+  };
+  while (auto key = next()) {
+    auto value = next();
+    if (!value) break;
+    if (*key == name) return value;
+  }
+  return std::nullopt;
+}
+
 Labels labelsOf(const nlohmann::json& object) {
   Labels out;
   auto m = object.find("metadata");

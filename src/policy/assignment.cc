@@ -22,8 +22,8 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service, const k8s::LoadBala
   const auto& spec = service.value("spec", nlohmann::json::object());
   std::string ns = meta.value("namespace", ""), name = meta.value("name", "");
   s.key = ns + "/" + name;
-  s.uid = meta.contains("uid") && meta["uid"].is_string() ? meta["uid"].get<std::string>() : "";
-  for (auto& label : k8s::labelsOf(service)) s.labels.emplace_back(label.first, label.second);
+  if (meta.contains("uid") && meta["uid"].is_string()) s.uid = k8s::Uid(meta["uid"].get_ref<const std::string&>());
+  s.labels = k8s::PackedLabels(k8s::labelsOf(service));
   std::string cls = spec.contains("loadBalancerClass") && spec["loadBalancerClass"].is_string()
                         ? spec["loadBalancerClass"].get<std::string>() : "";
   s.handled = spec.value("type", "") == "LoadBalancer" && classes.serves(cls);
@@ -47,10 +47,7 @@ std::optional<std::string_view> ServiceInfo::label(const std::string& name) cons
   auto slash = k.find('/');
   if (name == "io.kubernetes.service.namespace") return k.substr(0, slash);
   if (name == "io.kubernetes.service.name") return slash == std::string_view::npos ? k : k.substr(slash + 1);
-  for (const auto& [n, value] : labels) {
-    if (n == name) return value;
-  }
-  return std::nullopt;
+  return labels.find(name);
 }
 
 bool ServiceInfo::selectedBy(const k8s::LabelSelector& selector) const {

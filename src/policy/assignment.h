@@ -14,6 +14,7 @@
 
 #include "k8s/label_selector.h"
 #include "k8s/load_balancer_class.h"
+#include "k8s/object_meta.h"
 #include "policy/l2_policy.h"
 #include "policy/rendezvous.h"
 
@@ -35,11 +36,11 @@ struct NodeInfo {
 
 struct ServiceInfo {
   std::string key;  // namespace/name
-  std::string uid;
-  // metadata.labels, in no order. The pseudo-labels io.kubernetes.service.name and .namespace
-  // are not stored (label() answers them from the key): a map with them was half of what an
-  // agent held per Service.
-  std::vector<std::pair<std::string, std::string>> labels;
+  k8s::Uid uid;
+  // metadata.labels. The pseudo-labels io.kubernetes.service.name and .namespace are not stored
+  // (label() answers them from the key): a map with them was half of what an agent held per
+  // Service.
+  k8s::PackedLabels labels;
   bool handled = false;  // type LoadBalancer, class none / l2announcer.io/l2 / io.cilium/l2-announcer
   std::vector<std::string> loadBalancerIPs;
   std::vector<std::string> externalIPs;

@@ -80,7 +80,7 @@ TEST(ServiceIndex, AServiceNoPolicyCanAnnounceKeepsItsNameOnly) {
   auto services = index.services();
   ASSERT_EQ(services.size(), 1u);
   EXPECT_EQ(services[0]->key, "shop/db");
-  EXPECT_EQ(services[0]->uid, "u-db");
+  EXPECT_EQ(services[0]->uid.str(), "u-db");
   EXPECT_FALSE(services[0]->handled);
   EXPECT_TRUE(services[0]->labels.empty());
   EXPECT_TRUE(services[0]->loadBalancerIPs.empty());

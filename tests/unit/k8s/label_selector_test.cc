@@ -42,5 +42,28 @@ TEST(LabelSelector, InvalidSelectorsAreErrors) {
   }
 }
 
+// Packed labels give back every label as it was — empty values, long names and values (a
+// length past one LEB128 byte), bytes JSON allows (a NUL, UTF-8) — and nothing else.
+TEST(PackedLabels, EveryLabelComesBackAsItWasAndNoOther) {
+  std::string longValue(300, 'v');
+  std::string odd("a\0b", 3);
+  Labels labels{{"app", "shop"}, {"node-role.kubernetes.io/control-plane", ""}, {"long", longValue},
+                {odd, "x\xc3\xa9"}, {std::string(128, 'k'), "128"}};
+  PackedLabels packed(labels);
+  for (const auto& [name, value] : labels) {
+    auto found = packed.find(name);
+    ASSERT_TRUE(found.has_value()) << name;
+    EXPECT_EQ(*found, value) << name;
+  }
+  EXPECT_FALSE(packed.find("ap").has_value());
+  EXPECT_FALSE(packed.find("shop").has_value()) << "a value found as a name";
+  EXPECT_FALSE(packed.find("a").has_value());
+  EXPECT_FALSE(packed.empty());
+  EXPECT_TRUE(PackedLabels().empty());
+  EXPECT_FALSE(PackedLabels().find("app").has_value());
+  EXPECT_EQ(packed, PackedLabels(labels));
+  EXPECT_FALSE(packed == (PackedLabels{{"app", "shop"}}));
+}
+
 }  // namespace
 }  // namespace l2a::k8s
