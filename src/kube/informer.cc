@@ -40,13 +40,45 @@ Informer::Informer(Client& client, Resource resource, std::string ns, InformerHa
       handlers_(std::move(handlers)),
       options_(std::move(options)) {}
 
+Informer::Cache::Cache(std::vector<Item> items) : items_(std::move(items)) {
+  // Stable: of equal keys the last listed stays last, and is the one kept.
+  std::stable_sort(items_.begin(), items_.end(), [](const Item& a, const Item& b) { return a.first < b.first; });
+  auto last = std::unique(items_.rbegin(), items_.rend(), [](const Item& a, const Item& b) { return a.first == b.first; });
+  items_.erase(items_.begin(), last.base());
+  items_.shrink_to_fit();
+}
+
+template <class Items>
+auto Informer::Cache::lowerBound(Items& items, const std::string& key) {
+  return std::lower_bound(items.begin(), items.end(), key, [](const Item& i, const std::string& k) { return i.first < k; });
+}
+
+const Informer::Entry* Informer::Cache::find(const std::string& key) const {
+  auto it = lowerBound(items_, key);
+  return it != items_.end() && it->first == key ? &it->second : nullptr;
+}
+
+void Informer::Cache::set(const std::string& key, Entry entry) {
+  auto it = lowerBound(items_, key);
+  if (it != items_.end() && it->first == key) {
+    it->second = std::move(entry);
+  } else {
+    items_.emplace(it, key, std::move(entry));
+  }
+}
+
+void Informer::Cache::erase(const std::string& key) {
+  auto it = lowerBound(items_, key);
+  if (it != items_.end() && it->first == key) items_.erase(it);
+}
+
 Status<> Informer::relist(bool consistent) {
   std::string from = consistent ? "" : resourceVersion();
   if (!consistent && from.empty()) from = "0";
   // From the watch cache a list comes whole (a page size would ask for an exact version from
   // etcd); a consistent list is paged.
   // Each item is packed as it is parsed: the list never exists whole as a tree.
-  std::map<std::string, Entry> fresh;
+  std::vector<Cache::Item> listed;
   // With `versionsOnly`: the whole kept objects, for the handlers (until they ran).
   std::map<std::string, Entry> whole;
   auto list = client_.listEach(
@@ -59,18 +91,19 @@ Status<> Informer::relist(bool consistent) {
         std::string key = keyOf(item);
         Json object = kept(std::move(item));
         if (options_.versionsOnly) {
-          fresh.insert_or_assign(key, cached(object));
+          listed.emplace_back(key, cached(object));
           whole.insert_or_assign(std::move(key), pack(std::move(object)));
         } else {
-          fresh.insert_or_assign(std::move(key), pack(std::move(object)));
+          listed.emplace_back(std::move(key), pack(std::move(object)));
         }
       },
       [&] {
-        fresh.clear();
+        listed.clear();
         whole.clear();
       });
   if (!list) return fail(list.error());
-  size_t listed = fresh.size();
+  Cache fresh(std::move(listed));
+  size_t count = fresh.size();
 
   // Key and entry of each object gone, added, or changed (old and new).
   std::vector<std::pair<std::string, Entry>> added, removed;
@@ -81,14 +114,14 @@ Status<> Informer::relist(bool consistent) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, entry] : cache_) {
-      if (!fresh.count(key)) removed.emplace_back(key, entry);
+      if (!fresh.find(key)) removed.emplace_back(key, entry);
     }
     for (const auto& [key, entry] : fresh) {
-      auto old = cache_.find(key);
-      if (old == cache_.end()) {
+      const Entry* old = cache_.find(key);
+      if (old == nullptr) {
         added.emplace_back(key, handed(key, entry));
-      } else if (old->second.version != entry.version && !sameKeptPart(old->second, entry)) {
-        changed.emplace_back(key, old->second, handed(key, entry));
+      } else if (old->version != entry.version && !sameKeptPart(*old, entry)) {
+        changed.emplace_back(key, *old, handed(key, entry));
       }
     }
     cache_ = std::move(fresh);
@@ -101,7 +134,7 @@ Status<> Informer::relist(bool consistent) {
   whole.clear();  // what is handed on is in `added` and `changed`
   // The whole list was parsed at once (tens of megabytes for thousands of objects): give what
   // it held back to the system, or the process keeps that peak for good.
-  if (listed > 100) malloc_trim(0);
+  if (count > 100) malloc_trim(0);
   // Handlers get trees unpacked one at a time.
   for (const auto& [key, e] : removed) if (handlers_.onDelete) handlers_.onDelete(unpack(key, e));
   for (const auto& [key, e] : added) if (handlers_.onAdd) handlers_.onAdd(unpack(key, e));
@@ -113,7 +146,7 @@ Status<> Informer::relist(bool consistent) {
 }
 
 void Informer::absent() {
-  std::map<std::string, Entry> gone;
+  Cache gone;
   {
     std::lock_guard lock(mutex_);
     gone = std::exchange(cache_, {});
@@ -190,12 +223,11 @@ void Informer::apply(const WatchEvent& event) {
     std::string rv = resourceVersionOf(event.object);
     if (!rv.empty()) resourceVersion_ = rv;
     ++stats_.events;
-    auto it = cache_.find(key);
-    if (it != cache_.end()) previous = it->second;
+    if (const Entry* cached = cache_.find(key)) previous = *cached;
     if (event.type == "DELETED") {
       cache_.erase(key);
     } else {
-      cache_[key] = entry;
+      cache_.set(key, entry);
     }
   }
   if (event.type == "DELETED") {
@@ -330,16 +362,16 @@ void Informer::forEach(const std::function<void(const Json&)>& visit) const {
 
 bool Informer::contains(const std::string& key) const {
   std::lock_guard lock(mutex_);
-  return cache_.count(key) != 0;
+  return cache_.find(key) != nullptr;
 }
 
 std::optional<Json> Informer::get(const std::string& key) const {
   Entry entry;
   {
     std::lock_guard lock(mutex_);
-    auto it = cache_.find(key);
-    if (it == cache_.end()) return std::nullopt;
-    entry = it->second;
+    const Entry* cached = cache_.find(key);
+    if (cached == nullptr) return std::nullopt;
+    entry = *cached;
   }
   return unpack(key, entry);
 }

@@ -366,6 +366,32 @@ TEST(Informer, AResourceVersionOfAnyShapeComesBackAsItWas) {
   EXPECT_EQ(version("d/e"), "8");
 }
 
+// The cache is one sorted vector: a list in any order (a key twice: the last) comes out in key
+// order, and objects the watch adds and deletes between others go in and out in place.
+TEST(Informer, TheCacheKeepsKeyOrderThroughAnyListAndTheWatch) {
+  testing::FakeTransport transport;
+  std::atomic<int> watches{0};
+  listThenWatch(transport, watches, R"({"metadata":{"resourceVersion":"9"},"items":[
+        {"metadata":{"name":"c","namespace":"d","resourceVersion":"3"}},
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"1"}},
+        {"metadata":{"name":"b","namespace":"d","resourceVersion":"2"}},
+        {"metadata":{"name":"a","namespace":"d","resourceVersion":"9"}}]})",
+                R"({"type":"ADDED","object":{"metadata":{"name":"ab","namespace":"d","resourceVersion":"10"}}})" "\n"
+        R"({"type":"DELETED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"11"}}})" "\n"
+        R"({"type":"ADDED","object":{"metadata":{"name":"0","namespace":"d","resourceVersion":"12"}}})" "\n"
+        R"({"type":"ADDED","object":{"metadata":{"name":"z","namespace":"d","resourceVersion":"13"}}})" "\n"
+        R"({"type":"DELETED","object":{"metadata":{"name":"q","namespace":"d","resourceVersion":"14"}}})" "\n");
+  Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
+  Informer informer(client, resources::kServices, "", {}, Informer::Options{.retryBackoff = {.initial = 10ms, .max = 20ms, .jitter = 0}});
+  runUntil(informer, "14");
+  std::vector<std::string> seen;
+  informer.forEach([&](const Json& o) { seen.push_back(o["metadata"]["name"].get<std::string>() + "@" + o["metadata"]["resourceVersion"].get<std::string>()); });
+  EXPECT_EQ(seen, (std::vector<std::string>{"0@12", "a@9", "ab@10", "c@3", "z@13"}));
+  EXPECT_EQ(informer.size(), 5u);
+  EXPECT_FALSE(informer.contains("d/b"));
+  EXPECT_TRUE(informer.contains("d/ab"));
+}
+
 // A handler that does not read the old object of an update is handed null: the cached entry is
 // not unpacked for it (at 1,000 nodes, 50 Lease renewals a second for every agent).
 TEST(Informer, AnUpdateHandlerThatReadsNoOldObjectIsHandedNull) {
