@@ -40,45 +40,13 @@ Informer::Informer(Client& client, Resource resource, std::string ns, InformerHa
       handlers_(std::move(handlers)),
       options_(std::move(options)) {}
 
-Informer::Cache::Cache(std::vector<Item> items) : items_(std::move(items)) {
-  // Stable: of equal keys the last listed stays last, and is the one kept.
-  std::stable_sort(items_.begin(), items_.end(), [](const Item& a, const Item& b) { return a.first < b.first; });
-  auto last = std::unique(items_.rbegin(), items_.rend(), [](const Item& a, const Item& b) { return a.first == b.first; });
-  items_.erase(items_.begin(), last.base());
-  items_.shrink_to_fit();
-}
-
-template <class Items>
-auto Informer::Cache::lowerBound(Items& items, const std::string& key) {
-  return std::lower_bound(items.begin(), items.end(), key, [](const Item& i, const std::string& k) { return i.first < k; });
-}
-
-const Informer::Entry* Informer::Cache::find(const std::string& key) const {
-  auto it = lowerBound(items_, key);
-  return it != items_.end() && it->first == key ? &it->second : nullptr;
-}
-
-void Informer::Cache::set(const std::string& key, Entry entry) {
-  auto it = lowerBound(items_, key);
-  if (it != items_.end() && it->first == key) {
-    it->second = std::move(entry);
-  } else {
-    items_.emplace(it, key, std::move(entry));
-  }
-}
-
-void Informer::Cache::erase(const std::string& key) {
-  auto it = lowerBound(items_, key);
-  if (it != items_.end() && it->first == key) items_.erase(it);
-}
-
 Status<> Informer::relist(bool consistent) {
   std::string from = consistent ? "" : resourceVersion();
   if (!consistent && from.empty()) from = "0";
   // From the watch cache a list comes whole (a page size would ask for an exact version from
   // etcd); a consistent list is paged.
   // Each item is packed as it is parsed: the list never exists whole as a tree.
-  std::vector<Cache::Item> listed;
+  std::vector<Cache::value_type> listed;
   // With `versionsOnly`: the whole kept objects, for the handlers (until they ran).
   std::map<std::string, Entry> whole;
   auto list = client_.listEach(
@@ -103,6 +71,7 @@ Status<> Informer::relist(bool consistent) {
       });
   if (!list) return fail(list.error());
   Cache fresh(std::move(listed));
+  fresh.shrink_to_fit();
   size_t count = fresh.size();
 
   // Key and entry of each object gone, added, or changed (old and new).
@@ -114,14 +83,14 @@ Status<> Informer::relist(bool consistent) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, entry] : cache_) {
-      if (!fresh.find(key)) removed.emplace_back(key, entry);
+      if (!fresh.contains(key)) removed.emplace_back(key, entry);
     }
     for (const auto& [key, entry] : fresh) {
-      const Entry* old = cache_.find(key);
-      if (old == nullptr) {
+      auto old = cache_.find(key);
+      if (old == cache_.end()) {
         added.emplace_back(key, handed(key, entry));
-      } else if (old->version != entry.version && !sameKeptPart(*old, entry)) {
-        changed.emplace_back(key, *old, handed(key, entry));
+      } else if (old->second.version != entry.version && !sameKeptPart(old->second, entry)) {
+        changed.emplace_back(key, old->second, handed(key, entry));
       }
     }
     cache_ = std::move(fresh);
@@ -223,11 +192,11 @@ void Informer::apply(const WatchEvent& event) {
     std::string rv = resourceVersionOf(event.object);
     if (!rv.empty()) resourceVersion_ = rv;
     ++stats_.events;
-    if (const Entry* cached = cache_.find(key)) previous = *cached;
+    if (auto cached = cache_.find(key); cached != cache_.end()) previous = cached->second;
     if (event.type == "DELETED") {
       cache_.erase(key);
     } else {
-      cache_.set(key, entry);
+      cache_.insert_or_assign(key, entry);
     }
   }
   if (event.type == "DELETED") {
@@ -362,16 +331,16 @@ void Informer::forEach(const std::function<void(const Json&)>& visit) const {
 
 bool Informer::contains(const std::string& key) const {
   std::lock_guard lock(mutex_);
-  return cache_.find(key) != nullptr;
+  return cache_.contains(key);
 }
 
 std::optional<Json> Informer::get(const std::string& key) const {
   Entry entry;
   {
     std::lock_guard lock(mutex_);
-    const Entry* cached = cache_.find(key);
-    if (cached == nullptr) return std::nullopt;
-    entry = *cached;
+    auto cached = cache_.find(key);
+    if (cached == cache_.end()) return std::nullopt;
+    entry = cached->second;
   }
   return unpack(key, entry);
 }

@@ -1,0 +1,67 @@
+#include "common/flat_map.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+namespace l2a::common {
+namespace {
+
+// A FlatMap answers as a std::map does through any mix of inserts, assignments, lookups and
+// erases (keys drawn at random, one map beside the other), and iterates in key order.
+TEST(FlatMap, AnswersAsAStdMapThroughRandomChanges) {
+  std::mt19937 random(7);
+  FlatMap<std::string, int> flat;
+  std::map<std::string, int> reference;
+  for (int step = 0; step < 20000; ++step) {
+    std::string key = "k" + std::to_string(random() % 500);
+    int value = static_cast<int>(random() % 1000);
+    switch (random() % 6) {
+      case 0: flat[key] = value; reference[key] = value; break;
+      case 1: flat.insert_or_assign(key, value); reference.insert_or_assign(key, value); break;
+      case 2:
+        ASSERT_EQ(flat.try_emplace(key, value).second, reference.try_emplace(key, value).second) << key;
+        break;
+      case 3: ASSERT_EQ(flat.erase(key), reference.erase(key)) << key; break;
+      case 4: {
+        auto it = flat.find(key);
+        if (it != flat.end()) flat.erase(it);
+        reference.erase(key);
+        break;
+      }
+      default: {
+        auto it = flat.find(key);
+        auto ref = reference.find(key);
+        ASSERT_EQ(it == flat.end(), ref == reference.end()) << key;
+        if (it != flat.end()) {
+          ASSERT_EQ(it->second, ref->second) << key;
+        }
+        ASSERT_EQ(flat.count(key), reference.count(key));
+      }
+    }
+    ASSERT_EQ(flat.size(), reference.size());
+  }
+  EXPECT_TRUE(std::equal(flat.begin(), flat.end(), reference.begin(), reference.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first && a.second == b.second; }));
+}
+
+// Built from entries in any order, of equal keys the last is kept; appendOrdered appends a key
+// past every other and inserts any other where it belongs.
+TEST(FlatMap, BuiltFromAnyOrderKeepsTheLastOfEqualKeys) {
+  FlatMap<std::string, int> flat({{"c", 1}, {"a", 2}, {"b", 3}, {"a", 4}, {"c", 5}});
+  EXPECT_EQ(flat, (FlatMap<std::string, int>({{"a", 4}, {"b", 3}, {"c", 5}})));
+  ASSERT_EQ(flat.size(), 3u);
+  EXPECT_EQ(flat.begin()->first, "a");
+  EXPECT_EQ(flat.find("a")->second, 4);
+  EXPECT_EQ(flat.find("c")->second, 5);
+  flat.appendOrdered("d", 6);
+  flat.appendOrdered("ab", 7);
+  flat.appendOrdered("b", 8);
+  std::vector<std::pair<std::string, int>> seen(flat.begin(), flat.end());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, int>>{{"a", 4}, {"ab", 7}, {"b", 8}, {"c", 5}, {"d", 6}}));
+}
+
+}  // namespace
+}  // namespace l2a::common
