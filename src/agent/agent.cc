@@ -831,9 +831,10 @@ void Agent::reconcile() {
   }
   // Who owns what, for the next take-over's cause: only addresses some plan has.
   AnnouncementStatus::PlannedOwners owners;
+  owners.reserve(plans.size());
   status_.kept = 0;
   for (const auto& [address, plan] : plans) {
-    owners.emplace_hint(owners.end(), address, plan.owner);
+    owners.appendOrdered(address, plan.owner);
     if (plan.owner == options_.nodeName && !plan.preferred.empty() && plan.preferred != plan.owner) ++status_.kept;
   }
   lastOwner_ = std::make_shared<const AnnouncementStatus::PlannedOwners>(std::move(owners));

@@ -109,7 +109,7 @@ HeldRecord heldRecord(const Json& record, const std::string& node) {
   return held;
 }
 
-RecordWrites recordWrites(const DesiredRecords& desired, const std::map<std::string, HeldRecord>& held,
+RecordWrites recordWrites(const DesiredRecords& desired, const HeldRecords& held,
                           const std::string& node) {
   RecordWrites out;
   for (const auto& [key, wanted] : desired) {

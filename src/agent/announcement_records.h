@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/cluster_view.h"
+#include "common/flat_map.h"
 #include "policy/assignment.h"
 
 namespace l2a::agent {
@@ -74,6 +75,8 @@ struct HeldRecord {
   bool operator==(const HeldRecord&) const = default;
 };
 HeldRecord heldRecord(const nlohmann::json& record, const std::string& node);
+// Key -> what is kept of each record cached (10,000 at 10,000 Services: a FlatMap).
+using HeldRecords = common::FlatMap<std::string, HeldRecord>;
 
 struct RecordWrites {
   std::vector<std::string> apply;                               // keys of `desired`: create, or patch in place
@@ -83,7 +86,7 @@ struct RecordWrites {
 // write. A record is rewritten only when its node, address, Service or interfaces differ (not
 // for its time); one naming this node that it no longer wants is deleted, on its
 // resourceVersion (a node that took it over meanwhile keeps it). No record is unpacked.
-RecordWrites recordWrites(const DesiredRecords& desired, const std::map<std::string, HeldRecord>& held,
+RecordWrites recordWrites(const DesiredRecords& desired, const HeldRecords& held,
                           const std::string& node);
 
 // Address -> the nodes the cached records name (malformed ones are skipped).

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "agent/announcement_records.h"
+#include "common/flat_map.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 
@@ -58,7 +59,7 @@ class AnnouncementStatus {
   // thousands of times. One noted so but naming another owner in the next plan counts then.
   uint64_t generation() const { return generation_.load(); }
   // Address -> owner, as the caller's last plan has it (shared, not copied).
-  using PlannedOwners = std::map<std::string, std::string>;
+  using PlannedOwners = common::FlatMap<std::string, std::string>;  // address -> node
   void setPlannedOwners(std::shared_ptr<const PlannedOwners> owners);
   // Whether the records have been read (or the CRD is known not to be served): before that,
   // a node that just started does not know who holds what.
@@ -92,7 +93,7 @@ class AnnouncementStatus {
   // Shared with a pass in progress (no copy of thousands of records per pass).
   std::shared_ptr<const DesiredRecords> desired_ = std::make_shared<const DesiredRecords>();
   std::map<std::string, std::string> conditions_;  // service key -> patch (JSON text), not yet written
-  std::map<std::string, HeldRecord> held_;  // every record cached, by key
+  HeldRecords held_;  // every record cached, by key
   std::shared_ptr<const PlannedOwners> planned_;
   // The last comparison (writer thread only): against which desired records, at which count of
   // the informer's lists and events, and whether it found everything as wanted. A full pass

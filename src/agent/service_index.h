@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/flat_map.h"
 #include "k8s/load_balancer_class.h"
 #include "policy/assignment.h"
 
@@ -53,7 +54,7 @@ class ServiceIndex {
 
   const k8s::LoadBalancerClasses classes_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<const policy::ServiceInfo>> services_;  // key -> info
+  common::FlatMap<std::string, std::shared_ptr<const policy::ServiceInfo>> services_;  // key -> info
   // Service key -> slice key -> the nodes of its ready endpoints; slice key -> Service key.
   std::map<std::string, std::map<std::string, std::set<std::string>>> ready_;
   std::map<std::string, std::string> sliceOwner_;

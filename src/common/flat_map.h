@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,8 @@ class FlatMap {
                             [](const value_type& a, const value_type& b) { return a.first == b.first; });
     entries_.erase(entries_.begin(), last.base());
   }
+
+  FlatMap(std::initializer_list<value_type> entries) : FlatMap(std::vector<value_type>(entries)) {}
 
   iterator begin() { return entries_.begin(); }
   iterator end() { return entries_.end(); }

@@ -46,8 +46,8 @@ TEST(AnnouncementRecords, TheRecordSaysWhoWhereSinceAndWhyAndBelongsToItsService
 }
 
 // What an agent holds of the cached records, from each as the API server returns it.
-std::map<std::string, HeldRecord> heldOf(const std::vector<Json>& records, const std::string& node) {
-  std::map<std::string, HeldRecord> out;
+HeldRecords heldOf(const std::vector<Json>& records, const std::string& node) {
+  HeldRecords out;
   for (const Json& r : records) {
     out[r["metadata"]["namespace"].get<std::string>() + "/" + r["metadata"]["name"].get<std::string>()] =
         heldRecord(r, node);
@@ -108,7 +108,7 @@ TEST(AnnouncementRecords, AnAgentKeepsWhoHoldsWhatAndOfItsOwnRecordsOnlyAHashOfW
   EXPECT_EQ(theirs, (HeldRecord{.address = "198.18.0.10", .node = "w1", .resourceVersion = "5"}));
   // Another node's record we now want is written over (what is held of it never equals ours).
   DesiredRecords desired{{"shop/web-198.18.0.10", wantRecord(desiredRecord("shop/web", "u", "w2", claimOf("198.18.0.10")))}};
-  EXPECT_EQ(recordWrites(desired, {{"shop/web-198.18.0.10", theirs}}, "w2").apply.size(), 1u);
+  EXPECT_EQ(recordWrites(desired, HeldRecords({{"shop/web-198.18.0.10", theirs}}), "w2").apply.size(), 1u);
   // Not an object, or a status of any type: fields empty, never an exception; such a record
   // holds nothing, and one of ours nobody wants is still deleted.
   EXPECT_EQ(heldRecord(Json::array({1}), "w1"), HeldRecord{});
