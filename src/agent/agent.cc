@@ -994,15 +994,15 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
       }
     }
     auto note = notes.find(address);
-    Claim claim{.address = address,
-                .interfaces = known->second,
-                .since = note == notes.end() ? common::rfc3339() : note->second.first,
-                .cause = note == notes.end() ? "plan" : note->second.second};
+    auto claim = std::make_shared<const Claim>(Claim{.address = address,
+                                                     .interfaces = known->second,
+                                                     .since = note == notes.end() ? common::rfc3339() : note->second.first,
+                                                     .cause = note == notes.end() ? "plan" : note->second.second});
     for (const std::string& key : plan->second.services) {
       auto service = services.find(key);
-      Json record = desiredRecord(key, service == services.end() ? "" : service->second->uid.str(), options_.nodeName, claim);
-      std::string name = key.substr(0, key.find('/')) + "/" + record["metadata"]["name"].get<std::string>();
-      desired[name] = wantRecord(record);
+      auto slash = key.find('/');
+      std::string name = key.substr(0, slash) + "/" + recordName(key.substr(slash + 1), address);
+      desired[name] = wantRecord(key, service == services.end() ? "" : service->second->uid.str(), options_.nodeName, claim);
     }
   }
   records_->setRecords(std::move(desired));

@@ -89,15 +89,15 @@ Json desiredRecord(const std::string& serviceKey, const std::string& uid, const 
   return object;
 }
 
-PackedRecord packRecord(const Json& record) { return Json::to_msgpack(record); }
-
-Json unpackRecord(const PackedRecord& packed) {
-  Json record = Json::from_msgpack(packed, true, false);
-  return record.is_discarded() ? Json() : record;
+Json DesiredRecord::record(const std::string& node) const {
+  return claim ? desiredRecord(serviceKey, uid.str(), node, *claim) : Json();
 }
 
-DesiredRecord wantRecord(const Json& record) {
-  return {.packed = packRecord(record), .meaning = std::hash<std::string>{}(meaning(record))};
+DesiredRecord wantRecord(const std::string& serviceKey, const std::string& uid, const std::string& node,
+                         std::shared_ptr<const Claim> claim) {
+  DesiredRecord wanted{.serviceKey = serviceKey, .uid = k8s::Uid(uid), .claim = std::move(claim)};
+  wanted.meaning = std::hash<std::string>{}(meaning(wanted.record(node)));
+  return wanted;
 }
 
 HeldRecord heldRecord(const Json& record, const std::string& node) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/cluster_view.h"
+#include "k8s/object_meta.h"
 #include "common/flat_map.h"
 #include "policy/assignment.h"
 
@@ -37,6 +38,7 @@ struct Claim {
   std::vector<std::pair<std::string, std::string>> interfaces;
   std::string since;
   std::string cause;
+  bool operator==(const Claim&) const = default;
 };
 
 // "<service>-<address>", the address's ':' as '-' (a DNS subdomain name).
@@ -49,20 +51,23 @@ std::string nodeLabelValue(const std::string& node);
 nlohmann::json desiredRecord(const std::string& serviceKey, const std::string& uid, const std::string& node,
                              const Claim& claim);
 
-// A record this node wants, packed (MessagePack): an agent holds thousands of them between
-// passes, each about a fifth of its tree.
-using PackedRecord = std::vector<std::uint8_t>;
-PackedRecord packRecord(const nlohmann::json& record);
-// The record back; null when the bytes are not MessagePack (never an exception).
-nlohmann::json unpackRecord(const PackedRecord& packed);
-// One record this node wants: packed, and a 64-bit hash of what decides a write (its node
-// label, node, address, Service and interfaces — not when, not why).
+// One record this node wants: what it is made from (built again by record() when it is
+// written) and a 64-bit hash of what decides a write (its node label, node, address, Service
+// and interfaces — not when, not why). The claim is shared by the records of its address.
+// Packed whole (MessagePack), each took about 470 bytes: an agent holds thousands between passes.
 struct DesiredRecord {
-  PackedRecord packed;
+  std::string serviceKey;
+  k8s::Uid uid;
+  std::shared_ptr<const Claim> claim;
   uint64_t meaning = 0;
-  bool operator==(const DesiredRecord&) const = default;
+  nlohmann::json record(const std::string& node) const;
+  bool operator==(const DesiredRecord& o) const {
+    return serviceKey == o.serviceKey && uid == o.uid && meaning == o.meaning &&
+           (claim == o.claim || (claim && o.claim && *claim == *o.claim));
+  }
 };
-DesiredRecord wantRecord(const nlohmann::json& record);
+DesiredRecord wantRecord(const std::string& serviceKey, const std::string& uid, const std::string& node,
+                         std::shared_ptr<const Claim> claim);
 // "namespace/name" -> the record.
 using DesiredRecords = std::map<std::string, DesiredRecord>;
 

@@ -249,8 +249,8 @@ void AnnouncementStatus::pass(bool full) {
       auto wantedThen = desired->find(key);
       auto still = now ? now->find(key) : DesiredRecords::const_iterator{};
       if (!now || still == now->end() || still->second.meaning != wantedThen->second.meaning) break;
-      Json object = unpackRecord(still->second.packed);
-      if (!object.is_object()) continue;  // packed by us from an object: cannot happen
+      Json object = still->second.record(node_);
+      if (!object.is_object()) continue;  // wanted without a claim: cannot happen
       auto [ns, name] = split(key);
       Json patch{{"metadata", {{"labels", object["metadata"]["labels"]}}}, {"status", object["status"]}};
       if (object["metadata"].contains("ownerReferences")) patch["metadata"]["ownerReferences"] = object["metadata"]["ownerReferences"];

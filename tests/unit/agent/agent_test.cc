@@ -654,7 +654,7 @@ TEST(AnnouncementStatus, AFullPassWithNothingNewComparesNothingAndDriftIsStillRe
   ASSERT_TRUE(eventually([&] { return records.ready(); }));
   Claim claim{.address = "198.18.0.10", .interfaces = {{"eth0", "02:00:00:00:00:01"}}, .since = "2026-11-29T07:00:00Z",
               .cause = "start"};
-  records.setRecords({{"default/web-198.18.0.10", wantRecord(desiredRecord("default/web", "", "n1", claim))}});
+  records.setRecords({{"default/web-198.18.0.10", wantRecord("default/web", "", "n1", std::make_shared<const Claim>(claim))}});
   auto interfaces = [&] {
     auto r = api.client->get(kL2Announcements, "default", "web-198.18.0.10");
     return r ? (*r)["status"].value("interfaceNames", std::string()) : std::string();
@@ -710,8 +710,8 @@ TEST(AnnouncementStatus, RecordsNoLongerWantedAreNotWrittenWhileWritesWaitForThe
   for (int i = 0; i < 40; ++i) {
     Claim claim{.address = "198.18.1." + std::to_string(i), .interfaces = {{"eth0", "02:00:00:00:00:01"}},
                 .since = "2026-12-07T12:00:00Z", .cause = "wire"};
-    Json record = desiredRecord("default/web" + std::to_string(i), "", "n1", claim);
-    many["default/" + record["metadata"]["name"].get<std::string>()] = wantRecord(record);
+    many["default/" + recordName("web" + std::to_string(i), claim.address)] =
+        wantRecord("default/web" + std::to_string(i), "", "n1", std::make_shared<const Claim>(claim));
   }
   records.setRecords(many);
   ASSERT_TRUE(eventually([&] { return ours() >= 2; }));
