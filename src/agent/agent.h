@@ -27,6 +27,7 @@
 #include "agent/cluster_view.h"
 #include "agent/handover.h"
 #include "agent/service_index.h"
+#include "common/flat_map.h"
 #include "common/pi_mutex.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
@@ -300,7 +301,7 @@ class Agent {
   std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
   std::map<std::string, Steady::time_point> claimedAt_;  // our claims, since when
   std::map<std::string, std::pair<std::string, std::string>> claimNote_;  // our claims: since (RFC 3339), cause
-  std::map<std::string, StoredCondition> withCondition_;  // Services carrying our Announced condition
+  common::FlatMap<std::string, StoredCondition> withCondition_;  // Services carrying our Announced condition
   Steady::time_point rebalanceWindow_{};  // the second rebalancing pulls are counted in
   double rebalancedInWindow_ = 0;
   bool rebalancePending_ = false;  // more to take back than the rate allowed
