@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "agent/cluster_view.h"
-#include "k8s/object_meta.h"
 #include "common/flat_map.h"
+#include "k8s/object_meta.h"
 #include "policy/assignment.h"
 
 namespace l2a::agent {

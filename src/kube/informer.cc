@@ -107,8 +107,8 @@ Status<> Informer::relist(bool consistent) {
   // What the list held for the handlers goes only now, all of it at once: freed before them,
   // the consumers' own copies (the agent's 10,000 ServiceInfo) filled its holes one by one and
   // what was freed after sat between them, thousands of holes of a kilobyte no trim can give
-  // back (12 MiB of one agent's 17 at 10,000 Services, malloc_info). Freed together, they
-  // are one span, and the trim below gives back the peak of the parse.
+  // back (one agent's arena at 10,000 Services: 12.5 MiB free in 13,000 chunks around 5 MiB in
+  // use, malloc_info). Freed together, they are one span the trim below gives back.
   removed = {};
   added = {};
   changed = {};
