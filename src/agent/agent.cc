@@ -672,25 +672,30 @@ void Agent::reconcile() {
   auto planStart = Steady::now();
   bool frozenAtPlan = frozenNow();
   bool wireOnly = frozenAtPlan && wireOnlyPossible(wireView);
-  policy::ClusterView view = snapshot(wireView, wireOnly, passStart);
-  reportProblems(view.problems);
-  for (auto& node : view.nodes) {
-    if (node.name != options_.nodeName) continue;
-    std::map<std::string, bool> up;
-    for (const auto& [name, state] : mine) up[name] = state.first;
-    node.interfaces = up;  // our own state first-hand, not as last published
-    silenceInterfaces(node, wireView);
-  }
-  // The records, read once per plan (10,000 of them at scale).
+  policy::ClusterView view;
   std::map<std::string, std::set<std::string>> recorded;
-  if (records_) recorded = records_->holders();
-  view.holders = holders(wireView, recorded);
-  view.rebalance = options_.rebalance;
-  for (const auto& [address, nodes] : recorded) {
-    if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
-  }
-  auto snapshotDone = Steady::now();
-  auto plans = policy::planAddresses(view);
+  std::map<std::string, policy::AddressPlan> plans;
+  Steady::time_point snapshotDone;
+  onPlanner([&] {
+    view = snapshot(wireView, wireOnly, passStart);
+    reportProblems(view.problems);
+    for (auto& node : view.nodes) {
+      if (node.name != options_.nodeName) continue;
+      std::map<std::string, bool> up;
+      for (const auto& [name, state] : mine) up[name] = state.first;
+      node.interfaces = up;  // our own state first-hand, not as last published
+      silenceInterfaces(node, wireView);
+    }
+    // The records, read once per plan (10,000 of them at scale).
+    if (records_) recorded = records_->holders();
+    view.holders = holders(wireView, recorded);
+    view.rebalance = options_.rebalance;
+    for (const auto& [address, nodes] : recorded) {
+      if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
+    }
+    snapshotDone = Steady::now();
+    plans = policy::planAddresses(view);
+  });
   auto planDone = Steady::now();
   // Deciding by the wire, a frozen node may take and give up addresses as if it were live.
   bool frozen = frozenAtPlan && !wireOnly;
@@ -1158,6 +1163,45 @@ void Agent::run(const std::atomic<bool>& stop) {
       trimPending_ = false;
     }
   }
+}
+
+Agent::~Agent() {
+  {
+    std::lock_guard lock(plannerMutex_);
+    plannerStop_ = true;
+  }
+  plannerWake_.notify_all();
+  if (planner_.joinable()) planner_.join();
+}
+
+void Agent::onPlanner(const std::function<void()>& task) {
+  std::unique_lock lock(plannerMutex_);
+  if (!planner_.joinable()) {
+    planner_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "planner");
+      std::unique_lock lock(plannerMutex_);
+      while (true) {
+        plannerWake_.wait(lock, [this] { return plannerStop_ || plannerTask_ != nullptr; });
+        if (plannerStop_) return;
+        const std::function<void()>* task = plannerTask_;
+        lock.unlock();
+        std::exception_ptr failure;
+        try {
+          (*task)();
+        } catch (...) {
+          failure = std::current_exception();  // rethrown on the caller's thread
+        }
+        lock.lock();
+        plannerFailure_ = failure;
+        plannerTask_ = nullptr;
+        plannerWake_.notify_all();
+      }
+    });
+  }
+  plannerTask_ = &task;
+  plannerWake_.notify_all();
+  plannerWake_.wait(lock, [this] { return plannerTask_ == nullptr; });
+  if (auto failure = std::exchange(plannerFailure_, nullptr)) std::rethrow_exception(failure);
 }
 
 void Agent::shutdown() {
