@@ -26,6 +26,7 @@ PERF_OUT=${PERF_OUT:-}  # a file: perf records the first agent at rest (20 s, ca
 # A file: the first agent runs under heaptrack (its preload library, so the agent keeps its pid),
 # which writes raw data there; read with /usr/lib/heaptrack/libexec/heaptrack_interpret < FILE.
 HEAP_OUT=${HEAP_OUT:-}
+SMAPS_OUT=${SMAPS_OUT:-}  # a file: the first agent's /proc/PID/smaps at rest (what each mapping holds)
 AGENT_ENV=${AGENT_ENV:-}  # VAR=VALUE words for every agent (e.g. LD_PRELOAD=...: another allocator)
 AGENT_ARGS=${AGENT_ARGS:-}  # more flags for every agent (e.g. "--record-qps 1000": to rest sooner)
 OTHER_SERVICES=${OTHER_SERVICES:-0}
@@ -178,6 +179,7 @@ PY
   # libraries).
   awk '/^Rss(Anon|File):/ {printf " %s %.1f MiB", $1, $2 / 1024}' "/proc/${pids[0]}/status" |
     sed 's|^|bench/agents.sh: first agent at rest:|; s|$|\n|' >&2
+  [[ -n $SMAPS_OUT ]] && cp "/proc/${pids[0]}/smaps" "$SMAPS_OUT"
   if ((PAUSE_SECONDS > 0)); then
     # The first agent stopped (a VM stall, a long GC-like pause) past its Lease, then resumed:
     # the others take its addresses, it comes back, and every address must end up announced

@@ -49,4 +49,11 @@ json_logs() {
 }
 check "--log-format json: one JSON object per line, key=value pairs as fields" json_logs
 check "bad --log-format is a usage error" one_line_error "$L2A" --log-format xml version
+# GnuTLS, loaded with libcurl's dependencies and never used, finds l2a's hook and skips its
+# initialisation at load (main.cc): the dynamic loader binds the hook to l2a, not to GnuTLS's own.
+gnutls_init_skipped() {
+  LD_DEBUG=bindings "$L2A" version 2>&1 >/dev/null |
+    grep -E "binding file [^ ]*libgnutls[^ ]* \[0\] to [^ ]*l2a \[0\]: normal symbol .?_gnutls_global_init_skip"
+}
+check "GnuTLS's load-time initialisation is skipped (its hook binds to l2a)" gnutls_init_skipped
 lab_finish
