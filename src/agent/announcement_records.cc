@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 
 #include "k8s/projection.h"
@@ -169,14 +170,45 @@ uint64_t saidBy(const Json& condition) {
 }
 }  // namespace
 
+std::string packTransitionTime(std::string_view time) {
+  if (time.empty()) return "";
+  // Digits where the pattern has '9', the pattern's own character elsewhere.
+  constexpr std::string_view kPattern = "9999-99-99T99:99:99Z";
+  bool canonical = time.size() == kPattern.size();
+  std::string digits;
+  for (size_t i = 0; canonical && i < time.size(); ++i) {
+    if (kPattern[i] == '9') {
+      canonical = std::isdigit(static_cast<unsigned char>(time[i])) != 0;
+      digits += time[i];
+    } else {
+      canonical = time[i] == kPattern[i];
+    }
+  }
+  return canonical ? digits : "=" + std::string(time);
+}
+
+std::string unpackTransitionTime(std::string_view packed) {
+  if (packed.empty()) return "";
+  if (packed[0] == '=') return std::string(packed.substr(1));
+  // The 14 digits of YYYY-MM-DDTHH:MM:SSZ.
+  return fmt::format("{}-{}-{}T{}:{}:{}Z", packed.substr(0, 4), packed.substr(4, 2), packed.substr(6, 2),
+                     packed.substr(8, 2), packed.substr(10, 2), packed.substr(12, 2));
+}
+
+std::string StoredCondition::lastTransitionTime() const { return unpackTransitionTime(transition); }
+
+namespace {
+uint64_t statusOf(const Json& condition) { return std::hash<std::string>{}(member(condition, "status").dump()); }
+}  // namespace
+
 std::optional<StoredCondition> storedAnnouncedCondition(const Json& service) {
   const Json& conditions = member(member(service, "status"), "conditions");
   if (!conditions.is_array()) return std::nullopt;
   for (const Json& c : conditions) {
     if (text(member(c, "type")) != kAnnouncedCondition) continue;
-    return StoredCondition{.status = member(c, "status").dump(),
+    return StoredCondition{.status = statusOf(c),
                            .said = saidBy(c),
-                           .lastTransitionTime = text(member(c, "lastTransitionTime"))};
+                           .transition = packTransitionTime(text(member(c, "lastTransitionTime")))};
   }
   return std::nullopt;
 }
@@ -186,8 +218,8 @@ Json conditionPatch(const std::optional<StoredCondition>& stored, const Json& co
   std::string transition = now;
   if (stored) {
     if (stored->said == saidBy(condition)) return nullptr;
-    if (stored->status == member(condition, "status").dump() && !stored->lastTransitionTime.empty()) {
-      transition = stored->lastTransitionTime;
+    if (stored->status == statusOf(condition) && !stored->transition.empty()) {
+      transition = stored->lastTransitionTime();
     }
   }
   wanted["lastTransitionTime"] = transition;

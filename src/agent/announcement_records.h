@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -104,11 +105,19 @@ nlohmann::json announcedCondition(const std::vector<const policy::AddressPlan*>&
 // date until the Service is gone): enough to tell whether a wanted one says the same, and the
 // lastTransitionTime to keep when its status stays — not the message (10,000 of them).
 struct StoredCondition {
-  std::string status;  // as JSON text
-  uint64_t said = 0;   // a hash of its status, reason and message as JSON text (64 bits)
-  std::string lastTransitionTime;  // "" when it is not a string
+  uint64_t status = 0;  // a hash of its status as JSON text (64 bits)
+  uint64_t said = 0;    // a hash of its status, reason and message as JSON text (64 bits)
+  // lastTransitionTime, as packTransitionTime() keeps it.
+  std::string transition;
+  // As the Service carries it ("" when it is not a string).
+  std::string lastTransitionTime() const;
   bool operator==(const StoredCondition&) const = default;
 };
+// A lastTransitionTime as kept per Service: kube-apiserver's form (UTC, whole seconds:
+// 2026-12-07T18:00:00Z) as its 14 digits, which a std::string holds in its own buffer (no
+// allocation each for 10,000 Services); any other text as it is, after '='.
+std::string packTransitionTime(std::string_view time);
+std::string unpackTransitionTime(std::string_view packed);
 // Nothing when the Service carries no Announced condition.
 std::optional<StoredCondition> storedAnnouncedCondition(const nlohmann::json& service);
 // The strategic merge patch setting `condition` on a Service's status (merged by type: other

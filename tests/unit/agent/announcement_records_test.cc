@@ -169,7 +169,7 @@ TEST(AnnouncementRecords, TheConditionIsPatchedOnlyWhenItChangesAndKeepsItsTrans
   service["status"]["conditions"].push_back(patch["status"]["conditions"][0]);
   auto stored = storedAnnouncedCondition(service);
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->lastTransitionTime, "T1");
+  EXPECT_EQ(stored->lastTransitionTime(), "T1");
   EXPECT_TRUE(conditionPatch(stored, condition, "T2").is_null());
   auto elsewhere = planOf("198.18.0.10", "w2");  // same status, new message: time kept
   Json moved = conditionPatch(stored, announcedCondition({&elsewhere}), "T3");
@@ -190,6 +190,27 @@ TEST(AnnouncementRecords, TheConditionIsPatchedOnlyWhenItChangesAndKeepsItsTrans
   oddTime["status"]["conditions"][1]["lastTransitionTime"] = 5;
   Json retimed = conditionPatch(storedAnnouncedCondition(oddTime), announcedCondition({&elsewhere}), "T6");
   EXPECT_EQ(retimed["status"]["conditions"][0]["lastTransitionTime"], "T6") << "a time that is no string kept";
+}
+
+// The transition time is kept packed (kube-apiserver's form as 14 digits, in the string's own
+// buffer) and comes back as the Service carried it, whatever that was.
+TEST(AnnouncementRecords, ATransitionTimeOfAnyShapeComesBackAsItWas) {
+  EXPECT_EQ(packTransitionTime("2026-12-07T18:04:59Z"), "20261207180459");
+  EXPECT_LE(packTransitionTime("2026-12-07T18:04:59Z").size(), std::string().capacity()) << "not in the string's own buffer";
+  for (const char* time : {"2026-12-07T18:04:59Z", "", "T1", "2026-12-07T18:04:59.123456Z", "2026-12-07T18:04:59+01:00",
+                           "20261207180459", "=x", "2026-12-07 18:04:59Z", "2026-12-07T18:04:5aZ", "2026-12-07T18:04:59z",
+                           "\xff-12-07T18:04:59Z"}) {
+    EXPECT_EQ(unpackTransitionTime(packTransitionTime(time)), time) << time;
+  }
+  // Through a Service and a patch: an old time kept exactly as it was written.
+  auto v4 = planOf("198.18.0.10", "w1");
+  auto moved = planOf("198.18.0.10", "w2");
+  for (const char* time : {"2026-01-02T03:04:05Z", "2026-01-02T03:04:05.5Z"}) {
+    Json service{{"status", {{"conditions", Json::array({announcedCondition({&v4})})}}}};
+    service["status"]["conditions"][0]["lastTransitionTime"] = time;
+    Json patch = conditionPatch(storedAnnouncedCondition(service), announcedCondition({&moved}), "now");
+    EXPECT_EQ(patch["status"]["conditions"][0]["lastTransitionTime"], time);
+  }
 }
 
 }  // namespace
