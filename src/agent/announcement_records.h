@@ -78,6 +78,9 @@ using DesiredRecords = std::map<std::string, DesiredRecord>;
 struct HeldRecord {
   std::string address, node, resourceVersion;
   uint64_t meaning = 0;
+  // Noted without counting as a change: it named the owner the last plan chose (the holder of
+  // it, announcement_status.h, checks it again against the next plan).
+  bool uncounted = false;
   bool operator==(const HeldRecord&) const = default;
 };
 HeldRecord heldRecord(const nlohmann::json& record, const std::string& node);

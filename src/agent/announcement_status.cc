@@ -89,11 +89,14 @@ void AnnouncementStatus::setPlannedOwners(std::shared_ptr<const PlannedOwners> o
   {
     std::lock_guard lock(mutex_);
     planned_ = std::move(owners);
-    for (const auto& [address, node] : uncounted_) {
-      auto owner = planned_->find(address);
-      differs = differs || owner == planned_->end() || owner->second != node;
+    // The records noted without counting since the last plan: does this one differ?
+    if (std::exchange(uncounted_, 0) > 0) {
+      for (auto& [key, held] : held_) {
+        if (!std::exchange(held.uncounted, false)) continue;
+        auto owner = planned_->find(held.address);
+        differs = differs || owner == planned_->end() || owner->second != held.node;
+      }
     }
-    uncounted_ = {};  // not clear(): thousands after a start, its capacity held for good
   }
   if (differs) {
     ++generation_;
@@ -140,14 +143,11 @@ void AnnouncementStatus::run(const std::atomic<bool>& stop) {
             } else if (!wasHolder || it->second.address != held.address || it->second.node != held.node) {
               const std::string* owner = plannedOwner();
               differs = owner == nullptr || *owner != held.node;
-              if (!differs) uncounted_.emplace_back(held.address, held.node);
-              // No plan for long (frozen): count them all rather than hold them without bound.
-              if (uncounted_.size() > kUncountedMax) {
-                uncounted_ = {};
-                differs = true;
-              }
+              held.uncounted = !differs;
+              if (held.uncounted) ++uncounted_;
               held_[key] = std::move(held);
             } else {
+              held.uncounted = it->second.uncounted;
               it->second = std::move(held);  // a new resourceVersion, or what it says of ours
             }
           }

@@ -101,9 +101,10 @@ class AnnouncementStatus {
   std::shared_ptr<const DesiredRecords> comparedDesired_;
   uint64_t comparedChanges_ = 0;
   bool comparedClean_ = false;
-  // Records that changed held_ without counting (they named the planned owner): address, node.
-  std::vector<std::pair<std::string, std::string>> uncounted_;
-  static constexpr size_t kUncountedMax = 100000;
+  // Records that changed held_ without counting (they named the planned owner), marked there:
+  // how many were marked since the last plan. (A list of them held a megabyte at rest, 10,000
+  // Services: the others' records written after the last plan.)
+  size_t uncounted_ = 0;
   AnnouncementStatusStats stats_;
 };
 

@@ -61,7 +61,9 @@ class FlatMap {
   std::pair<iterator, bool> try_emplace(const K& key, Args&&... args) {
     auto it = lowerBound(entries_, key);
     if (it != entries_.end() && it->first == key) return {it, false};
-    return {entries_.emplace(it, std::piecewise_construct, std::forward_as_tuple(key),
+    auto at = it - entries_.begin();
+    roomForOne();
+    return {entries_.emplace(entries_.begin() + at, std::piecewise_construct, std::forward_as_tuple(key),
                              std::forward_as_tuple(std::forward<Args>(args)...)),
             true};
   }
@@ -76,6 +78,7 @@ class FlatMap {
   // Any other key is inserted where it belongs.
   void appendOrdered(K key, V value) {
     if (entries_.empty() || entries_.back().first < key) {
+      roomForOne();
       entries_.emplace_back(std::move(key), std::move(value));
     } else {
       insert_or_assign(key, std::move(value));
@@ -93,7 +96,8 @@ class FlatMap {
   }
   void clear() { entries_.clear(); }
   void reserve(size_t n) { entries_.reserve(n); }
-  // Gives back what growth reserved (a vector doubles: up to half of it unused).
+  size_t capacity() const { return entries_.capacity(); }
+  // Gives back what growth reserved.
   void shrink_to_fit() { entries_.shrink_to_fit(); }
 
   bool operator==(const FlatMap&) const = default;
@@ -103,6 +107,14 @@ class FlatMap {
   static auto lowerBound(Entries& entries, const Key& key) {
     return std::lower_bound(entries.begin(), entries.end(), key,
                             [](const value_type& e, const Key& k) { return e.first < k; });
+  }
+
+  // Grows by an eighth, not by doubling as a vector would: a map of 10,000 entries grown one at
+  // a time would otherwise hold room for 16,384, a third of it never used (1.7 MiB of the
+  // agent's 10,000 Announced conditions for 1.0 in use). An insert moves the entries after it
+  // anyway, so the copies growth adds (about nine per entry) cost no more than the inserts do.
+  void roomForOne() {
+    if (entries_.size() == entries_.capacity()) entries_.reserve(entries_.size() + entries_.size() / 8 + 8);
   }
 
   std::vector<value_type> entries_;

@@ -633,6 +633,13 @@ TEST(AnnouncementStatus, ARecordNamingThePlannedOwnerCostsNoPlan) {
   ASSERT_TRUE(holds("198.18.0.15", "n2"));
   EXPECT_EQ(records.generation(), generation);
   EXPECT_EQ(changes.load(), before);
+  // A new resourceVersion saying the same (a label) neither counts nor forgets the mark.
+  ASSERT_TRUE(api.client->patch(kL2Announcements, "default", "web-e", {{"metadata", {{"labels", {{"seen", "again"}}}}}}));
+  record("web-f", "198.18.0.16", "n2");  // no plan has it: counts, and is noted after the patch
+  ASSERT_TRUE(holds("198.18.0.16", "n2"));
+  EXPECT_EQ(records.generation(), generation + 1) << "the patch counted";
+  generation = records.generation();
+  ++before;
   records.setPlannedOwners(std::make_shared<const AnnouncementStatus::PlannedOwners>(
       AnnouncementStatus::PlannedOwners{{"198.18.0.14", "n3"}, {"198.18.0.15", "n3"}}));
   EXPECT_GT(records.generation(), generation) << "web-e, noted as the owner's, names another node now";

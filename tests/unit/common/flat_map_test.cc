@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace l2a::common {
 namespace {
@@ -61,6 +63,24 @@ TEST(FlatMap, BuiltFromAnyOrderKeepsTheLastOfEqualKeys) {
   flat.appendOrdered("b", 8);
   std::vector<std::pair<std::string, int>> seen(flat.begin(), flat.end());
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, int>>{{"a", 4}, {"ab", 7}, {"b", 8}, {"c", 5}, {"d", 6}}));
+}
+
+
+// Grown one entry at a time, in order or not, a map holds room for at most an eighth more than
+// it has (a vector doubling would hold up to twice).
+TEST(FlatMap, GrowsByAnEighthNotByDoubling) {
+  FlatMap<int, int> ordered, shuffled;
+  std::vector<int> keys(10000);
+  for (int i = 0; i < 10000; ++i) keys[i] = i;
+  for (int k : keys) ordered.appendOrdered(k, k);
+  std::mt19937 random(7);
+  std::shuffle(keys.begin(), keys.end(), random);
+  for (int k : keys) shuffled[k] = k;
+  for (const auto* map : {&ordered, &shuffled}) {
+    ASSERT_EQ(map->size(), 10000u);
+    EXPECT_LE(map->capacity(), map->size() + map->size() / 8 + 8);
+  }
+  EXPECT_EQ(ordered, shuffled);
 }
 
 }  // namespace
