@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <utility>
 #include <vector>
+
+#include "common/mapped_allocator.h"
 
 namespace l2a::common {
 
@@ -20,12 +23,16 @@ template <class K, class V>
 class FlatMap {
  public:
   using value_type = std::pair<K, V>;
-  using iterator = typename std::vector<value_type>::iterator;
-  using const_iterator = typename std::vector<value_type>::const_iterator;
+  // Large (10,000 entries), the entries are pages of their own (mapped_allocator.h).
+  using Entries = std::vector<value_type, MappedAllocator<value_type>>;
+  using iterator = typename Entries::iterator;
+  using const_iterator = typename Entries::const_iterator;
 
   FlatMap() = default;
   // From entries in any order; of equal keys, the last.
-  explicit FlatMap(std::vector<value_type> entries) : entries_(std::move(entries)) {
+  explicit FlatMap(std::vector<value_type> entries)
+      : FlatMap(Entries(std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()))) {}
+  explicit FlatMap(Entries entries) : entries_(std::move(entries)) {
     std::stable_sort(entries_.begin(), entries_.end(), [](const value_type& a, const value_type& b) { return a.first < b.first; });
     auto last = std::unique(entries_.rbegin(), entries_.rend(),
                             [](const value_type& a, const value_type& b) { return a.first == b.first; });
@@ -112,12 +119,13 @@ class FlatMap {
   // Grows by an eighth, not by doubling as a vector would: a map of 10,000 entries grown one at
   // a time would otherwise hold room for 16,384, a third of it never used (1.7 MiB of the
   // agent's 10,000 Announced conditions for 1.0 in use). An insert moves the entries after it
-  // anyway, so the copies growth adds (about nine per entry) cost no more than the inserts do.
+  // anyway, so the copies growth adds (about nine per entry) cost no more than the inserts do;
+  // the buffers it leaves are mapped pages given back whole, not holes in an arena.
   void roomForOne() {
     if (entries_.size() == entries_.capacity()) entries_.reserve(entries_.size() + entries_.size() / 8 + 8);
   }
 
-  std::vector<value_type> entries_;
+  Entries entries_;
 };
 
 }  // namespace l2a::common

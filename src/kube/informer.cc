@@ -46,7 +46,7 @@ Status<> Informer::relist(bool consistent) {
   // From the watch cache a list comes whole (a page size would ask for an exact version from
   // etcd); a consistent list is paged.
   // Each item is packed as it is parsed: the list never exists whole as a tree.
-  std::vector<Cache::value_type> listed;
+  Cache::Entries listed;  // mapped pages: its growth leaves no holes in the arena (mapped_allocator.h)
   // With `versionsOnly`: the whole kept objects, for the handlers (until they ran).
   std::map<std::string, Entry> whole;
   auto list = client_.listEach(

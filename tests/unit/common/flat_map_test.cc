@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -81,6 +83,45 @@ TEST(FlatMap, GrowsByAnEighthNotByDoubling) {
     EXPECT_LE(map->capacity(), map->size() + map->size() / 8 + 8);
   }
   EXPECT_EQ(ordered, shuffled);
+}
+
+// A large block is pages mapped for it alone (page-aligned, unmapped once freed); a small one
+// comes from malloc (its memory stays mapped when freed).
+TEST(MappedAllocator, ALargeBlockIsAMappingOfItsOwnGoneWhenFreed) {
+  auto mapped = [](uintptr_t at) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      auto dash = line.find('-');
+      auto space = line.find(' ');
+      if (std::stoull(line.substr(0, dash), nullptr, 16) <= at &&
+          at < std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  MappedAllocator<std::pair<std::string, uint64_t>> allocator;
+  size_t n = 10000;  // 400 KB
+  auto* block = allocator.allocate(n);
+  auto blockAt = reinterpret_cast<uintptr_t>(block);
+  EXPECT_EQ(blockAt % 4096, 0u);
+  EXPECT_TRUE(mapped(blockAt));
+  allocator.deallocate(block, n);
+  EXPECT_FALSE(mapped(blockAt)) << "still mapped once freed";
+  auto* small = allocator.allocate(8);
+  auto smallAt = reinterpret_cast<uintptr_t>(small);
+  allocator.deallocate(small, 8);
+  EXPECT_TRUE(mapped(smallAt)) << "a small block is malloc's";
+  // So are a FlatMap's 10,000 entries.
+  uintptr_t first = 0;
+  {
+    FlatMap<std::string, uint64_t> map;
+    for (uint64_t i = 0; i < n; ++i) map[std::to_string(i)] = i;
+    first = reinterpret_cast<uintptr_t>(&*map.begin());
+    EXPECT_EQ(first % 4096, 0u);
+  }
+  EXPECT_FALSE(mapped(first)) << "the entries still mapped once the map is gone";
 }
 
 }  // namespace
