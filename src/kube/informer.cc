@@ -10,6 +10,8 @@
 #include <thread>
 #include <tuple>
 
+#include "common/mapped_allocator.h"
+
 namespace l2a::kube {
 namespace {
 
@@ -75,8 +77,9 @@ Status<> Informer::relist(bool consistent) {
   size_t count = fresh.size();
 
   // Key and entry of each object gone, added, or changed (old and new).
-  std::vector<std::pair<std::string, Entry>> added, removed;
-  std::vector<std::tuple<std::string, Entry, Entry>> changed;
+  // Mapped pages too, as `listed`: growing, they would leave holes the handlers' objects fill.
+  std::vector<std::pair<std::string, Entry>, common::MappedAllocator<std::pair<std::string, Entry>>> added, removed;
+  std::vector<std::tuple<std::string, Entry, Entry>, common::MappedAllocator<std::tuple<std::string, Entry, Entry>>> changed;
   // What a handler gets of a listed object.
   auto handed = [&](const std::string& key, const Entry& entry) { return options_.versionsOnly ? whole.at(key) : entry; };
   bool wasServed = true;
