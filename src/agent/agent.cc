@@ -895,15 +895,8 @@ void Agent::reconcile() {
   emitEvents(events, actions.started.size(), actions.release.size(), passCauses);
   keepSuccessions(plans);
   if (!frozenAtPlan) {
-    // What these build and drop (maps of 10,000 Services, copies of the claims' maps) lives in
-    // the planner's arena; only the records wanted, kept until the next plan, are made here.
-    std::vector<RecordsOfClaim> wanted;
-    onPlanner([&] {
-      writePolicyStatuses(view);
-      writeConditions(view, plans);
-      wanted = recordsWanted(plans, mine);
-    });
-    writeRecords(wanted);
+    writePolicyStatuses(view);
+    writeRecords(view, plans, mine);
   } else if (records_) {
     // Frozen, what we last wanted may be stale by the time the API server answers again: write
     // nothing until a plan made live says what we hold.
@@ -979,12 +972,14 @@ std::vector<std::string> Agent::rebalancePulls(const std::map<std::string, polic
   return out;
 }
 
-std::vector<Agent::RecordsOfClaim> Agent::recordsWanted(
-    const std::map<std::string, policy::AddressPlan>& plans, const std::map<std::string, std::pair<bool, std::string>>& mine) {
-  std::vector<RecordsOfClaim> out;
-  if (records_ == nullptr) return out;
+void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::string, policy::AddressPlan>& plans,
+                         const std::map<std::string, std::pair<bool, std::string>>& mine) {
+  if (records_ == nullptr) return;
+  std::map<std::string, const policy::ServiceInfo*> services;
+  for (const auto& s : view.services) services[s->key] = s.get();
   // Our records: an address we announce and the plan gives us (not one we are handing over:
   // the new owner writes it), one per Service.
+  DesiredRecords desired;
   std::map<std::vector<std::string>, std::vector<std::pair<std::string, std::string>>> interfacesOf;
   std::map<std::string, std::pair<std::string, std::string>> notes;
   std::map<std::string, std::vector<std::string>> claimed;
@@ -1004,32 +999,19 @@ std::vector<Agent::RecordsOfClaim> Agent::recordsWanted(
       }
     }
     auto note = notes.find(address);
-    RecordsOfClaim& one = out.emplace_back();
-    one.claim = Claim{.address = address,
-                      .interfaces = known->second,
-                      .since = note == notes.end() ? common::rfc3339() : note->second.first,
-                      .cause = note == notes.end() ? "plan" : note->second.second};
+    auto claim = std::make_shared<const Claim>(Claim{.address = address,
+                                                     .interfaces = known->second,
+                                                     .since = note == notes.end() ? common::rfc3339() : note->second.first,
+                                                     .cause = note == notes.end() ? "plan" : note->second.second});
     for (const std::string& key : plan->second.services) {
+      auto service = services.find(key);
       auto slash = key.find('/');
-      one.records.emplace_back(key.substr(0, slash) + "/" + recordName(key.substr(slash + 1), address), key,
-                               index_.uidOf(key));
+      std::string name = key.substr(0, slash) + "/" + recordName(key.substr(slash + 1), address);
+      desired[name] = wantRecord(key, service == services.end() ? "" : service->second->uid.str(), options_.nodeName, claim);
     }
   }
-  return out;
-}
-
-void Agent::writeRecords(const std::vector<RecordsOfClaim>& wanted) {
-  if (records_ == nullptr) return;
-  DesiredRecords desired;
-  for (const auto& [claim, records] : wanted) {
-    auto shared = std::make_shared<const Claim>(claim);
-    for (const auto& [name, key, uid] : records) desired[name] = wantRecord(key, uid, options_.nodeName, shared);
-  }
   records_->setRecords(std::move(desired));
-}
 
-void Agent::writeConditions(const policy::ClusterView& view, const std::map<std::string, policy::AddressPlan>& plans) {
-  if (records_ == nullptr) return;
   // The Announced condition of every Service a policy selects, and of those still carrying it:
   // each written by one live node (rendezvous hashing), as the policies' conditions are.
   std::vector<policy::Candidate> live;

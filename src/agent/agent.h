@@ -207,20 +207,9 @@ class Agent {
   // Addresses rendezvous hashing gives us that a holder kept: taken back with `rebalance`, at
   // most options_.rebalanceRate a second. Caller holds mutex_.
   std::vector<std::string> rebalancePulls(const std::map<std::string, policy::AddressPlan>& plans, Steady::time_point now);
-  // Our records: for each address we announce and the plan gives us, its claim and the records
-  // of its Services ("namespace/name", Service key, uid). Made on the planner (what it builds
-  // and drops to find them — copies of the claims' maps — stays in its arena).
-  struct RecordsOfClaim {
-    Claim claim;
-    std::vector<std::tuple<std::string, std::string, std::string>> records;
-  };
-  std::vector<RecordsOfClaim> recordsWanted(const std::map<std::string, policy::AddressPlan>& plans,
-                                            const std::map<std::string, std::pair<bool, std::string>>& mine);
-  // Hands them to records_ (on the reconcile thread: what is kept until the next plan is made
-  // here, next to what else lasts, not between the planner's temporaries).
-  void writeRecords(const std::vector<RecordsOfClaim>& wanted);
-  // The Announced condition of the Services we are the writer of, handed to records_.
-  void writeConditions(const policy::ClusterView& view, const std::map<std::string, policy::AddressPlan>& plans);
+  // Our records and the Service conditions we are the writer of, handed to records_.
+  void writeRecords(const policy::ClusterView& view, const std::map<std::string, policy::AddressPlan>& plans,
+                    const std::map<std::string, std::pair<bool, std::string>>& mine);
   static constexpr size_t kServiceEventsPerPass = 20;
   void emitEvents(const std::vector<std::tuple<std::string, std::string, std::string>>& events, size_t started,
                   size_t stopped, const std::map<std::string, uint64_t>& causes);
