@@ -78,8 +78,8 @@ using DesiredRecords = std::map<std::string, DesiredRecord>;
 struct HeldRecord {
   std::string address, node, resourceVersion;
   uint64_t meaning = 0;
-  // Noted without counting as a change: it named the owner the last plan chose (the holder of
-  // it, announcement_status.h, checks it again against the next plan).
+  // Noted without counting as a change: it named the owner the last plan chose (AnnouncementStatus
+  // checks it again against the next plan).
   bool uncounted = false;
   bool operator==(const HeldRecord&) const = default;
 };
