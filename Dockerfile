@@ -17,7 +17,7 @@ ARG L2A_FROM=source
 FROM debian:12 AS build-source
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake pkg-config libcli11-dev libspdlog-dev libfmt-dev libmnl-dev \
-      nlohmann-json3-dev libcurl4-openssl-dev libyaml-cpp-dev libcpp-httplib-dev libssl-dev libre2-dev \
+      nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libssl-dev libre2-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -35,7 +35,7 @@ COPY ${L2A_BINARY} /out/l2a
 FROM build-${L2A_FROM} AS binary
 
 FROM debian:12 AS rootfs
-ARG RUNTIME_PACKAGES="libcurl4 libmnl0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libcpp-httplib0.11 libssl3 libre2-9"
+ARG RUNTIME_PACKAGES="libmnl0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libcpp-httplib0.11 libssl3 libre2-9"
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       binutils ca-certificates ${RUNTIME_PACKAGES} \
     && rm -rf /var/lib/apt/lists/*

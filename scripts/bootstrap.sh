@@ -8,7 +8,7 @@ packages=(
   # toolchain
   build-essential cmake pkg-config clang-14 libclang-rt-14-dev
   # libraries (see README "Dependencies")
-  libcli11-dev libspdlog-dev libfmt-dev libmnl-dev nlohmann-json3-dev libcurl4-openssl-dev
+  libcli11-dev libspdlog-dev libfmt-dev libmnl-dev nlohmann-json3-dev
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev libre2-dev
   # network lab and real clients used by tests and the demo
   iproute2 iputils-ping arping ndisc6 curl python3 nftables procps openssl

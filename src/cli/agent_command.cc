@@ -21,7 +21,7 @@
 #include "cli/metrics_server.h"
 #include "cli/responder_host.h"
 #include "kube/client_config.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 #include "net/netlink.h"
 
 namespace l2a::cli {
@@ -81,17 +81,17 @@ int runAgent(const AgentCommandOptions& options) {
     return kExitSoftware;
   }
   (*host)->responder().setReplyLimit(options.replyLimit);
-  kube::CurlTransport transport(*config);
+  kube::HttplibTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
   // The agent's own writes (interfaces annotation, policy status, Events): no retries, short
   // timeouts, so the reconcile loop never waits on an unreachable API server.
-  kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
+  kube::HttplibTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
   kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
   // The node Lease has a connection and client of its own, never behind retries: each request
   // of a renewal is bounded by what is left until the renew deadline (client-go's bound), so a
   // node cut from the API server freezes in time while a slow one (answers in 2 s, a 3 s
   // deadline) keeps its Lease.
-  kube::CurlTransport nodeLeaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
+  kube::HttplibTransport nodeLeaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
   kube::Client nodeLeaseClient(nodeLeaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
   // Announcement records and conditions: a rate limit of their own (a mass take-over writes
   // thousands), never ahead of a renewal or an informer.

@@ -10,13 +10,13 @@
 
 #include "kube/client.h"
 #include "kube/client_config.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 
 namespace l2a::cli {
 
 struct CliClient {
   explicit CliClient(kube::ClientConfig config) : transport(std::move(config)), client(transport, {.maxRetries = 2}) {}
-  kube::CurlTransport transport;
+  kube::HttplibTransport transport;
   kube::Client client;  // holds a reference to `transport`: the pair never moves
 };
 

@@ -16,14 +16,6 @@
 #include "cli/whohas_command.h"
 #include "common/version.h"
 
-// GnuTLS comes in with libcurl's dependencies (librtmp links it) but nothing here uses it: the
-// API server is reached through libcurl's OpenSSL. By default it initialises itself as it loads
-// (its crypto back-ends, PKCS #11 modules) — 0.6 MiB more resident in every agent, for
-// nothing. Defining this hook (GNUTLS_SKIP_GLOBAL_INIT in gnutls.h; exported by the link,
-// src/cli/CMakeLists.txt) skips that.
-extern "C" int _gnutls_global_init_skip(void);
-extern "C" int _gnutls_global_init_skip(void) { return 1; }
-
 int main(int argc, char** argv) {
   using namespace l2a::cli;
   CLI::App app{"l2a — L2 announcements (ARP/NDP) for bare-metal Kubernetes LoadBalancer IPs"};

@@ -21,7 +21,7 @@
 #include "ipam/lb_ipam_controller.h"
 #include "kube/client.h"
 #include "kube/client_config.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 #include "kube/leader_elector.h"
 
 namespace l2a::cli {
@@ -45,12 +45,12 @@ int runOperator(const OperatorOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  kube::CurlTransport transport(*config);
+  kube::HttplibTransport transport(*config);
   kube::Client client(transport, kube::Client::Options{.qps = options.apiQps, .burst = options.apiBurst});
   // The election Lease has its own connection and client, never retried behind the controller's
   // traffic: each request of a renewal is bounded by what is left until the renew deadline
   // (client-go's bound), so a renewal cannot outlast the lease while the controller keeps writing.
-  kube::CurlTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
+  kube::HttplibTransport leaseTransport(*config, std::chrono::milliseconds(options.retryPeriodMs));
   kube::Client leaseClient(leaseTransport, kube::Client::Options{.qps = 0, .maxRetries = 0});
   std::atomic<bool> stop{false};
   std::atomic<bool> leading{false};

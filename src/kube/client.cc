@@ -1,6 +1,5 @@
 #include "kube/client.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <thread>
@@ -10,11 +9,18 @@
 namespace l2a::kube {
 namespace {
 
+// Percent-encoding of a query value (RFC 3986): every byte but the unreserved ones.
 std::string escape(const std::string& value) {
-  char* out = curl_easy_escape(nullptr, value.c_str(), static_cast<int>(value.size()));
-  std::string s(out);
-  curl_free(out);
-  return s;
+  std::string out;
+  out.reserve(value.size());
+  for (unsigned char c : value) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
 }
 
 void addQuery(std::string& target, const std::string& key, const std::string& value) {

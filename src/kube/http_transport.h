@@ -1,5 +1,5 @@
 // HttpTransport: one HTTP exchange with the API server, whole or streamed. The client is written
-// against this interface; CurlTransport is the real one, tests also use fakes.
+// against this interface; HttplibTransport is the real one, tests also use fakes.
 // Implementations are safe to call from several threads at once.
 #pragma once
 

@@ -24,7 +24,7 @@ echo "     $(cat "$IMAGE_LOG")"
 check "the image is small: ${SIZE_MB} MiB <= 60" test "$SIZE_MB" -le 60
 check "it is written as an OCI archive" bash -c "tar -tf '$BUILD/l2a-image.tar' | grep -qx index.json"
 check "its labels record the Debian packages of its libraries" \
-  lab_output_has 'libcurl4=' podman image inspect "$IMAGE" --format '{{index .Labels "io.l2announcer.debian-packages"}}'
+  lab_output_has 'libcpp-httplib0.11=' podman image inspect "$IMAGE" --format '{{index .Labels "io.l2announcer.debian-packages"}}'
 check "l2a version runs in it" lab_output_has "^l2a $VERSION\$" "${AGENT_POD_PODMAN[@]}" --rm "$IMAGE" version
 
 # --- pushed to a registry as docs/install.md says, and pulled back from it ---------------------

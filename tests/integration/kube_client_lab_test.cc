@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "kube/client.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 #include "kube/informer.h"
 #include "kube/leader_elector.h"
 #include "k8s/projection.h"
@@ -35,7 +35,7 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 void admin(const std::string& url, const std::string& target) {
-  CurlTransport t(ClientConfig{.server = url});
+  HttplibTransport t(ClientConfig{.server = url});
   auto r = t.send({.method = "POST", .target = target});
   ASSERT_TRUE(r.ok() && r->status == 200) << target;
 }
@@ -47,7 +47,7 @@ struct Lab {
         client(transport, Client::Options{.qps = 0, .maxRetries = 8,
                                           .baseBackoff = std::chrono::milliseconds(50)}) {}
   testing::LabServerProcess server;
-  CurlTransport transport;
+  HttplibTransport transport;
   Client client;
 };
 
@@ -260,11 +260,11 @@ TEST(KubeClientLab, OutageThenRecovery) {
 
 TEST(KubeClientLab, LeaderElectionAmongClientsInOneProcess) {
   Lab lab;
-  std::vector<std::unique_ptr<CurlTransport>> transports;
+  std::vector<std::unique_ptr<HttplibTransport>> transports;
   std::vector<std::unique_ptr<Client>> clients;
   std::vector<std::unique_ptr<LeaderElector>> electors;
   for (int i = 0; i < 3; ++i) {
-    transports.push_back(std::make_unique<CurlTransport>(ClientConfig{.server = lab.server.url()}));
+    transports.push_back(std::make_unique<HttplibTransport>(ClientConfig{.server = lab.server.url()}));
     clients.push_back(std::make_unique<Client>(*transports.back()));
     electors.push_back(std::make_unique<LeaderElector>(
         *clients.back(),
@@ -313,7 +313,7 @@ TEST(KubeClientLab, LeaderElectionAmongClientsInOneProcess) {
 TEST(KubeClientLab, ASlowApiServerWithinTheRenewDeadlineKeepsTheLeaseHeld) {
   Lab lab;
   auto holds = [&](bool budgeted) {
-    CurlTransport transport(ClientConfig{.server = lab.server.url()}, 1000ms);
+    HttplibTransport transport(ClientConfig{.server = lab.server.url()}, 1000ms);
     Client client(transport, Client::Options{.qps = 0, .maxRetries = 0});
     std::string name = budgeted ? "budgeted" : "fixed";
     LeaderElectionConfig config{.ns = "kube-system", .name = "l2a-node-" + name, .identity = name,

@@ -1,4 +1,4 @@
-// kube_get: one GET through the real client stack (kubeconfig → CurlTransport → Client), for
+// kube_get: one GET through the real client stack (kubeconfig → HttplibTransport → Client), for
 // tests of TLS and authentication. Prints the body's first line, or "error: ..." and exits 1.
 // Usage: kube_get KUBECONFIG PATH [COUNT INTERVAL_MS] (several GETs from one client, for the
 // token-rotation test)
@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "kube/client_config.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 
 int main(int argc, char** argv) {
   using namespace l2a::kube;
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
     std::printf("error: %s\n", config.error().message.c_str());
     return 1;
   }
-  CurlTransport transport(*config, std::chrono::seconds(5));
+  HttplibTransport transport(*config, std::chrono::seconds(5));
   bool ok = true;
   for (int i = 0; i < count; ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(intervalMs));

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "kube/client.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 #include "kube/leader_elector.h"
 
 int main(int argc, char** argv) {
@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  CurlTransport transport(ClientConfig{.server = argv[1]});
+  HttplibTransport transport(ClientConfig{.server = argv[1]});
   Client client(transport);
   LeaderElector elector(
       client,

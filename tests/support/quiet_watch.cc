@@ -10,7 +10,7 @@
 
 #include "kube/client.h"
 #include "kube/client_config.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 
 int main(int argc, char** argv) {
   using namespace l2a::kube;
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   // ConfigMaps: served from kube-apiserver's watch cache, which sends the bookmarks (Events are
   // not cached, and get none).
   const Resource configmaps{"", "v1", "configmaps", true, "ConfigMap"};
-  CurlTransport transport(*config);
+  HttplibTransport transport(*config);
   Client client(transport);
   auto listed = client.list(configmaps, argv[2]);
   if (!listed) {

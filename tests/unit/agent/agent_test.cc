@@ -10,7 +10,7 @@
 #include <future>
 #include <thread>
 
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 #include "lab/api_server.h"
 #include "policy/rendezvous.h"
 #include "wire/heartbeat.h"
@@ -49,7 +49,7 @@ class HoldingSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex>
 struct LabApi {
   lab::ApiServer server{lab::ApiServerOptions{}};
   std::thread serving;
-  std::unique_ptr<kube::CurlTransport> transport;
+  std::unique_ptr<kube::HttplibTransport> transport;
   std::unique_ptr<kube::Client> client;
   LabApi() {
     auto url = server.start();
@@ -57,7 +57,7 @@ struct LabApi {
     serving = std::thread([this] { server.serve(); });
     kube::ClientConfig config;
     config.server = *url;
-    transport = std::make_unique<kube::CurlTransport>(config);
+    transport = std::make_unique<kube::HttplibTransport>(config);
     client = std::make_unique<kube::Client>(*transport);
   }
   ~LabApi() {
