@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "kube/client.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 
 using namespace l2a::kube;
 
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   auto* snapshot = app.add_subcommand("snapshot");
   snapshot->add_option("url", url)->required();
   CLI11_PARSE(app, argc, argv);
-  CurlTransport transport(ClientConfig{.server = url});
+  HttplibTransport transport(ClientConfig{.server = url});
   Client client(transport, Client::Options{.qps = 0});
   Resource pools{"l2announcer.io", "v1alpha1", "loadbalancerippools", false, "LoadBalancerIPPool"};
 
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     std::atomic<int> failures{0};
     for (int w = 0; w < 2; ++w) {
       workers.emplace_back([&, w] {
-        CurlTransport t(ClientConfig{.server = url});
+        HttplibTransport t(ClientConfig{.server = url});
         Client c(t, Client::Options{.qps = 0});
         for (int i = w; i < n; i += 2) {
           Json s{{"metadata", {{"name", "svc-" + std::to_string(i)}}},

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "kube/client.h"
-#include "kube/curl_transport.h"
+#include "kube/httplib_transport.h"
 #include "kube/informer.h"
 
 using namespace l2a::kube;
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "updates per second through the watch");
   app.add_option("--seconds", secondsToStream);
   CLI11_PARSE(app, argc, argv);
-  CurlTransport transport(ClientConfig{.server = url});
+  HttplibTransport transport(ClientConfig{.server = url});
   Client::Options unlimited{.qps = 0};
 
   // 1. Creates and GETs from two threads.
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   std::atomic<int> failures{0};
   for (int w = 0; w < 2; ++w) {
     workers.emplace_back([&, w] {
-      CurlTransport t(ClientConfig{.server = url});
+      HttplibTransport t(ClientConfig{.server = url});
       Client c(t, unlimited);
       for (int i = w; i < services; i += 2) {
         if (!c.create(resources::kServices, "default", service(i))) ++failures;
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   auto getStart = Clock::now();
   for (int w = 0; w < 2; ++w) {
     workers.emplace_back([&, w] {
-      CurlTransport t(ClientConfig{.server = url});
+      HttplibTransport t(ClientConfig{.server = url});
       Client c(t, unlimited);
       for (int i = w; i < gets; i += 2) {
         if (!c.get(resources::kServices, "default", "svc-" + std::to_string(i % services))) ++failures;
