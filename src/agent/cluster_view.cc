@@ -104,11 +104,11 @@ policy::ClusterView buildClusterView(ViewInputs in) {
   view.services = std::move(in.serviceInfos);
   visit(in.services, [&](const Json& s) {
     policy::ServiceInfo info = policy::serviceInfoFrom(s, in.classes);
-    info.readyEndpointNodes = readyNodes[info.key];
+    if (info.local) info.setReadyEndpointNodes(readyNodes[info.key]);
     view.services.push_back(std::make_shared<const policy::ServiceInfo>(std::move(info)));
   });
   for (const auto& info : view.services) {
-    if (!info->problem.empty()) view.problems.push_back(fmt::format("Service {}: {}", info->key, info->problem));
+    if (!info->problem().empty()) view.problems.push_back(fmt::format("Service {}: {}", info->key, info->problem()));
   }
   view.policies = in.policies;
   visit(in.nodes, [&](const Json& n) {

@@ -30,9 +30,13 @@ bool ServiceIndex::serviceSeen(const Json& service) {
   policy::ServiceInfo info = policy::serviceInfoFrom(service, classes_);
   // A Service no policy can announce (another type or class: most of a cluster's) keeps only
   // what names it and its problem: plans pass it by, so nothing else of it is a change.
-  if (!info.handled) info = {.key = std::move(info.key), .uid = std::move(info.uid), .problem = std::move(info.problem)};
+  if (!info.handled) {
+    policy::ServiceInfo named{.key = std::move(info.key), .uid = std::move(info.uid)};
+    named.setProblem(info.problem());
+    info = std::move(named);
+  }
   std::lock_guard lock(mutex_);
-  if (info.handled) info.readyEndpointNodes = readyNodesOf(info.key);
+  if (info.handled && info.local) info.setReadyEndpointNodes(readyNodesOf(info.key));
   auto [it, added] = services_.try_emplace(info.key);
   if (!added && *it->second == info) return false;
   it->second = std::make_shared<const policy::ServiceInfo>(std::move(info));
@@ -53,17 +57,19 @@ std::set<std::string> ServiceIndex::readyNodesOf(const std::string& service) con
   return out;
 }
 
-bool ServiceIndex::announceable(const std::string& service) const {
+// Whether a plan may read the Service's ready nodes: a LoadBalancer of ours with
+// externalTrafficPolicy: Local, or one not seen yet (slices may come before their Service).
+bool ServiceIndex::readsReadyNodes(const std::string& service) const {
   if (service.empty()) return false;
   auto it = services_.find(service);
-  return it == services_.end() || it->second->handled;  // slices may come before their Service
+  return it == services_.end() || (it->second->handled && it->second->local);
 }
 
 void ServiceIndex::refreshReady(const std::string& service) {
   auto it = services_.find(service);
-  if (it == services_.end() || !it->second->handled) return;  // slices may come before their Service
+  if (it == services_.end() || !it->second->handled || !it->second->local) return;
   auto info = std::make_shared<policy::ServiceInfo>(*it->second);
-  info->readyEndpointNodes = readyNodesOf(service);
+  info->setReadyEndpointNodes(readyNodesOf(service));
   it->second = std::move(info);
 }
 
@@ -89,9 +95,9 @@ bool ServiceIndex::setSlice(const std::string& sliceKey, const std::string& serv
     refreshReady(before);
     if (service != before) refreshReady(service);
   }
-  // The ready nodes are kept for every Service (one may become a LoadBalancer), but a plan
-  // reads them only of those it may announce.
-  return changed && (announceable(before) || announceable(service));
+  // The ready nodes are kept for every Service (one may become a Local LoadBalancer, or come
+  // after its slices), but a plan reads them only of a Local LoadBalancer of ours.
+  return changed && (readsReadyNodes(before) || readsReadyNodes(service));
 }
 
 bool ServiceIndex::sliceSeen(const Json& slice) {

@@ -50,7 +50,7 @@ class ServiceIndex {
   void refreshReady(const std::string& service);
   // Caller holds mutex_. Whether a plan may announce SERVICE's addresses: a LoadBalancer of a
   // class we serve, or one not seen yet.
-  bool announceable(const std::string& service) const;
+  bool readsReadyNodes(const std::string& service) const;
 
   const k8s::LoadBalancerClasses classes_;
   mutable std::mutex mutex_;

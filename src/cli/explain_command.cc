@@ -135,7 +135,7 @@ int runExplain(const ExplainOptions& options) {
   for (const Json& s : services) {
     policy::ServiceInfo info = policy::serviceInfoFrom(s);
     bool match = byAddress ? (std::count(info.loadBalancerIPs.begin(), info.loadBalancerIPs.end(), options.target) ||
-                              std::count(info.externalIPs.begin(), info.externalIPs.end(), options.target))
+                              std::count(info.externalIPs().begin(), info.externalIPs().end(), options.target))
                            : k8s::nameOf(s) == options.target && k8s::namespaceOf(s) == options.ns;
     if (match) targets.push_back(s);
   }

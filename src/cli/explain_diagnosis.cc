@@ -76,7 +76,7 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
       why = fmt::format("invalid: {}", p.errors[0].second);
     } else if (!info.selectedBy(p.serviceSelector)) {
       why = "serviceSelector does not match";
-    } else if (!(p.loadBalancerIPs && !info.loadBalancerIPs.empty()) && !(p.externalIPs && !info.externalIPs.empty())) {
+    } else if (!(p.loadBalancerIPs && !info.loadBalancerIPs.empty()) && !(p.externalIPs && !info.externalIPs().empty())) {
       why = fmt::format("selects it, but announces neither kind of its addresses (loadBalancerIPs: {}, externalIPs: {})",
                         p.loadBalancerIPs, p.externalIPs);
     } else {
@@ -97,7 +97,7 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
   Json addresses = Json::array();
   if (anyPolicy) {
     std::vector<std::string> all = info.loadBalancerIPs;
-    all.insert(all.end(), info.externalIPs.begin(), info.externalIPs.end());
+    all.insert(all.end(), info.externalIPs().begin(), info.externalIPs().end());
     for (const std::string& a : all) {
       auto it = plans.find(a);
       if (it == plans.end()) continue;

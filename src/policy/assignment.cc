@@ -33,14 +33,50 @@ ServiceInfo serviceInfoFields(const nlohmann::json& service, const k8s::LoadBala
   for (const auto& i : ingress) {
     if (i.contains("ip") && i["ip"].is_string()) s.loadBalancerIPs.push_back(i["ip"]);
   }
+  std::vector<std::string> external;
   for (const auto& ip : spec.value("externalIPs", nlohmann::json::array())) {
-    if (ip.is_string()) s.externalIPs.push_back(ip);
+    if (ip.is_string()) external.push_back(ip);
   }
+  s.setExternalIPs(std::move(external));
   s.local = spec.value("externalTrafficPolicy", std::string("Cluster")) == "Local";
   return s;
 }
 
 }  // namespace
+
+const ServiceInfo::Rare& ServiceInfo::rareOrEmpty() const {
+  static const Rare kNone;
+  return rare ? *rare : kNone;
+}
+
+// Copy on write: copies of a ServiceInfo share what they had; one that changes takes its own.
+template <class Change>
+void ServiceInfo::changeRare(Change change) {
+  auto changed = std::make_shared<Rare>(rareOrEmpty());
+  change(*changed);
+  if (*changed == Rare{}) {
+    rare.reset();
+  } else {
+    rare = std::move(changed);
+  }
+}
+
+void ServiceInfo::setExternalIPs(std::vector<std::string> ips) {
+  changeRare([&](Rare& r) { r.externalIPs = std::move(ips); });
+}
+
+void ServiceInfo::setReadyEndpointNodes(std::set<std::string> nodes) {
+  changeRare([&](Rare& r) { r.readyEndpointNodes = std::move(nodes); });
+}
+
+void ServiceInfo::setProblem(std::string problem) {
+  changeRare([&](Rare& r) { r.problem = std::move(problem); });
+}
+
+bool ServiceInfo::operator==(const ServiceInfo& o) const {
+  return key == o.key && uid == o.uid && labels == o.labels && handled == o.handled && local == o.local &&
+         loadBalancerIPs == o.loadBalancerIPs && rareOrEmpty() == o.rareOrEmpty();
+}
 
 std::optional<std::string_view> ServiceInfo::label(const std::string& name) const {
   std::string_view k = key;
@@ -68,7 +104,7 @@ ServiceInfo serviceInfoFrom(const nlohmann::json& service, const k8s::LoadBalanc
     };
     ServiceInfo s;
     s.key = metadata("namespace") + "/" + metadata("name");
-    s.problem = std::string("malformed object: ") + e.what();
+    s.setProblem(std::string("malformed object: ") + e.what());
     return s;
   }
 }
@@ -101,7 +137,7 @@ static std::shared_ptr<const NodeVerdicts> judgeNodes(const ClusterView& view, c
     } else if (!interfaceUp) {
       reason = "no selected interface is up";
     } else if (localServices && std::none_of(localServices->begin(), localServices->end(), [&](const ServiceInfo* s) {
-                 return s->local && s->readyEndpointNodes.count(node.name);
+                 return s->local && s->readyEndpointNodes().count(node.name);
                })) {
       reason = "no ready local endpoint (externalTrafficPolicy: Local)";
     }
@@ -141,7 +177,7 @@ std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
         }
       }
       if (p.externalIPs) {
-        for (const std::string& a : s.externalIPs) addresses.push_back(&a);
+        for (const std::string& a : s.externalIPs()) addresses.push_back(&a);
       }
       for (const std::string* a : addresses) {
         auto [it, fresh] = plans.try_emplace(*a);

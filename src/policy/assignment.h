@@ -42,15 +42,37 @@ struct ServiceInfo {
   // Service.
   k8s::PackedLabels labels;
   bool handled = false;  // type LoadBalancer, class none / l2announcer.io/l2 / io.cilium/l2-announcer
+  bool local = false;    // externalTrafficPolicy: Local
   std::vector<std::string> loadBalancerIPs;
-  std::vector<std::string> externalIPs;
-  bool local = false;  // externalTrafficPolicy: Local
-  std::set<std::string> readyEndpointNodes;
-  std::string problem;  // a malformed field: the Service is not handled, and this says why
-  bool operator==(const ServiceInfo&) const = default;
+
+  // What most Services have none of, kept apart (96 bytes less for each of 10,000 Services):
+  // external IPs, the nodes of ready endpoints (kept for externalTrafficPolicy: Local only: no
+  // plan reads them otherwise) and a problem — a malformed field: the Service is not handled,
+  // and this says why. Set through the setters; empty when never set.
+  struct Rare {
+    std::vector<std::string> externalIPs;
+    std::set<std::string> readyEndpointNodes;
+    std::string problem;
+    bool operator==(const Rare&) const = default;
+  };
+  std::shared_ptr<const Rare> rare;  // null when all three are empty; shared by copies
+
+  const std::vector<std::string>& externalIPs() const { return rareOrEmpty().externalIPs; }
+  const std::set<std::string>& readyEndpointNodes() const { return rareOrEmpty().readyEndpointNodes; }
+  const std::string& problem() const { return rareOrEmpty().problem; }
+  void setExternalIPs(std::vector<std::string> ips);
+  void setReadyEndpointNodes(std::set<std::string> nodes);
+  void setProblem(std::string problem);
+
+  bool operator==(const ServiceInfo& o) const;
   // A label's value, the pseudo-labels included.
   std::optional<std::string_view> label(const std::string& name) const;
   bool selectedBy(const k8s::LabelSelector& selector) const;
+
+ private:
+  const Rare& rareOrEmpty() const;
+  template <class Change>
+  void changeRare(Change change);
 };
 
 struct ClusterView {

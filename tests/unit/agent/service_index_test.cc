@@ -42,14 +42,14 @@ TEST(ServiceIndex, OnlyChangesAPlanReadsCountAndServicesCarryTheirReadyNodes) {
   ASSERT_EQ(services.size(), 1u);
   EXPECT_EQ(services[0]->key, "shop/web");
   EXPECT_EQ(services[0]->loadBalancerIPs, std::vector<std::string>{"198.18.0.11"});
-  EXPECT_EQ(services[0]->readyEndpointNodes, (std::set<std::string>{"w1", "w4"}));
+  EXPECT_EQ(services[0]->readyEndpointNodes(), (std::set<std::string>{"w1", "w4"}));
   // A slice relabelled to another Service leaves the first; one gone takes its nodes along.
   // What a plan holds stays as it read it.
   EXPECT_TRUE(index.sliceSeen(slice("web-b", "db", {{"w4", true}})));
-  EXPECT_EQ(services[0]->readyEndpointNodes, (std::set<std::string>{"w1", "w4"}));
-  EXPECT_EQ(index.services()[0]->readyEndpointNodes, std::set<std::string>{"w1"});
+  EXPECT_EQ(services[0]->readyEndpointNodes(), (std::set<std::string>{"w1", "w4"}));
+  EXPECT_EQ(index.services()[0]->readyEndpointNodes(), std::set<std::string>{"w1"});
   EXPECT_TRUE(index.sliceGone(slice("web-a", "web", {})));
-  EXPECT_TRUE(index.services()[0]->readyEndpointNodes.empty());
+  EXPECT_TRUE(index.services()[0]->readyEndpointNodes().empty());
   EXPECT_FALSE(index.sliceGone(slice("web-a", "web", {})));  // gone already
   // A slice without ready endpoints changes nothing, coming or going.
   EXPECT_FALSE(index.sliceSeen(slice("web-c", "web", {{"w5", false}})));
@@ -65,7 +65,7 @@ TEST(ServiceIndex, SlicesSeenBeforeTheirServiceCount) {
   EXPECT_TRUE(index.services().empty());
   EXPECT_TRUE(index.serviceSeen(service("web", "198.18.0.10")));
   ASSERT_EQ(index.services().size(), 1u);
-  EXPECT_EQ(index.services()[0]->readyEndpointNodes, std::set<std::string>{"w1"});
+  EXPECT_EQ(index.services()[0]->readyEndpointNodes(), std::set<std::string>{"w1"});
 }
 
 // Most of a cluster's Services are no LoadBalancer of ours: the index keeps their key and uid
@@ -84,21 +84,58 @@ TEST(ServiceIndex, AServiceNoPolicyCanAnnounceKeepsItsNameOnly) {
   EXPECT_FALSE(services[0]->handled);
   EXPECT_TRUE(services[0]->labels.empty());
   EXPECT_TRUE(services[0]->loadBalancerIPs.empty());
-  EXPECT_TRUE(services[0]->externalIPs.empty());
+  EXPECT_TRUE(services[0]->externalIPs().empty());
   EXPECT_EQ(index.uidOf("shop/db"), "u-db");
   Json relabelled = internal;
   relabelled["metadata"]["labels"]["tier"] = "data";
   EXPECT_FALSE(index.serviceSeen(relabelled)) << "a label of a Service no plan reads woke one";
   EXPECT_FALSE(index.sliceSeen(slice("db-a", "db", {{"w1", true}}))) << "its ready nodes woke a plan";
-  EXPECT_TRUE(index.services()[0]->readyEndpointNodes.empty());
+  EXPECT_TRUE(index.services()[0]->readyEndpointNodes().empty());
   Json balanced = relabelled;
   balanced["spec"]["type"] = "LoadBalancer";
   EXPECT_TRUE(index.serviceSeen(balanced));
   services = index.services();
   EXPECT_TRUE(services[0]->handled);
   EXPECT_EQ(services[0]->loadBalancerIPs, std::vector<std::string>{"198.18.0.20"});
-  EXPECT_EQ(services[0]->readyEndpointNodes, std::set<std::string>{"w1"}) << "the slice seen meanwhile was lost";
+  EXPECT_EQ(services[0]->readyEndpointNodes(), std::set<std::string>{"w1"}) << "the slice seen meanwhile was lost";
   EXPECT_TRUE(index.sliceGone(slice("db-a", "db", {})));  // a LoadBalancer's ready nodes count again
+}
+
+// Ready endpoints matter to a plan only with externalTrafficPolicy: Local. A Cluster Service's
+// slices (endpoints come and go all day in a cluster) wake no plan and are not copied into its
+// ServiceInfo; turned Local, it has the ready nodes its slices had meanwhile.
+TEST(ServiceIndex, ReadyNodesAreReadOnlyForALocalService) {
+  ServiceIndex index({});
+  Json cluster = service("web", "198.18.0.10");
+  cluster["spec"]["externalTrafficPolicy"] = "Cluster";
+  EXPECT_TRUE(index.serviceSeen(cluster));
+  EXPECT_FALSE(index.sliceSeen(slice("web-a", "web", {{"w1", true}}))) << "a Cluster Service's endpoints woke a plan";
+  EXPECT_FALSE(index.sliceSeen(slice("web-a", "web", {{"w2", true}})));
+  EXPECT_TRUE(index.services()[0]->readyEndpointNodes().empty());
+  EXPECT_EQ(index.services()[0]->rare, nullptr) << "an ordinary Service carries nothing rare";
+  EXPECT_TRUE(index.serviceSeen(service("web", "198.18.0.10")));  // now Local
+  EXPECT_EQ(index.services()[0]->readyEndpointNodes(), std::set<std::string>{"w2"});
+  EXPECT_TRUE(index.sliceSeen(slice("web-a", "web", {{"w3", true}})));
+  EXPECT_EQ(index.services()[0]->readyEndpointNodes(), std::set<std::string>{"w3"});
+}
+
+// The agent holds one ServiceInfo per Service (10,000 in the benchmark): what most Services
+// lack is kept apart, and copies share it until one changes.
+TEST(ServiceIndex, ServiceInfoKeepsTheRareFieldsApartAndSharesThem) {
+  EXPECT_LE(sizeof(policy::ServiceInfo), 160u);
+  policy::ServiceInfo a;
+  a.setExternalIPs({"198.18.0.9"});
+  policy::ServiceInfo b = a;
+  EXPECT_EQ(a.rare, b.rare);
+  b.setProblem("malformed");
+  EXPECT_NE(a.rare, b.rare);
+  EXPECT_TRUE(a.problem().empty());
+  EXPECT_EQ(b.externalIPs(), std::vector<std::string>{"198.18.0.9"});
+  EXPECT_NE(a, b);
+  b.setProblem("");
+  EXPECT_EQ(a, b) << "equal fields compare equal, shared or not";
+  a.setExternalIPs({});
+  EXPECT_EQ(a.rare, nullptr) << "emptied, nothing is kept";
 }
 
 TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
@@ -109,7 +146,7 @@ TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
   auto services = index.services();
   ASSERT_EQ(services.size(), 1u);
   EXPECT_FALSE(services[0]->handled);
-  EXPECT_FALSE(services[0]->problem.empty());
+  EXPECT_FALSE(services[0]->problem().empty());
   EXPECT_FALSE(index.sliceSeen(Json::array()));  // not even an object: no Service, nothing changes
 }
 

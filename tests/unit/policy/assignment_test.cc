@@ -190,7 +190,7 @@ TEST(Assignment, AddressKindsAndClassesAndInvalidPolicies) {
   ClusterView v;
   v.nodes = {node("n1")};
   ServiceInfo s = serviceInfo("x", {"198.18.0.1"});
-  s.externalIPs = {"198.18.9.9"};
+  s.setExternalIPs({"198.18.9.9"});
   v.services = {std::make_shared<const ServiceInfo>(s)};
   v.policies = {policyOf({{"externalIPs", true}})};
   auto plans = planAddresses(v);
@@ -213,7 +213,7 @@ TEST(Assignment, LocalServicesOnlyOnNodesWithReadyEndpoints) {
   v.services = {service("local", {"198.18.0.7"}, true)};
   EXPECT_EQ(planAddresses(v)["198.18.0.7"].owner, "");
   ServiceInfo local = serviceInfo("local", {"198.18.0.7"}, true);
-  local.readyEndpointNodes = {"w1"};
+  local.setReadyEndpointNodes({"w1"});
   v.services = {std::make_shared<const ServiceInfo>(local)};
   auto plan = planAddresses(v)["198.18.0.7"];
   EXPECT_EQ(plan.owner, "w1");
@@ -247,7 +247,7 @@ TEST(Assignment, ServiceInfoFromAServiceObject) {
   EXPECT_EQ(s.label("a"), "b");
   EXPECT_EQ(s.label("b"), std::nullopt);
   EXPECT_EQ(s.loadBalancerIPs.size(), 2u);
-  EXPECT_EQ(s.externalIPs, std::vector<std::string>{"198.18.3.3"});
+  EXPECT_EQ(s.externalIPs(), std::vector<std::string>{"198.18.3.3"});
   EXPECT_FALSE(serviceInfoFrom(Json::parse(R"({"spec":{"type":"LoadBalancer","loadBalancerClass":"x/y"}})")).handled);
 }
 
