@@ -173,8 +173,10 @@ PY
   local op_cpu op_rss
   op_cpu=$(python3 -c "print(round(($o1 - $o0) / ($to1 - $to0), 2))")
   op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
-  local rss=0 p
-  for p in "${pids[@]}"; do v=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$p/status); ((v > rss)) && rss=$v; done
+  # The largest agent's, in MiB to a tenth (not rounded down: a goal of 30 MiB is read here).
+  local rss p
+  rss=$(for p in "${pids[@]}"; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done |
+    sort -n | tail -1 | awk '{printf "%.1f", $1 / 1024}')
   # Of the RSS, what is the agent's own (anonymous) and what mapped files (its binary, shared
   # libraries).
   awk '/^Rss(Anon|File):/ {printf " %s %.1f MiB", $1, $2 / 1024}' "/proc/${pids[0]}/status" |

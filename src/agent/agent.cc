@@ -661,8 +661,13 @@ void Agent::reconcile() {
   }
   if (skip) {
     // Quiet again after plans: what they built and freed (maps of 10,000 addresses, on this
-    // thread's and the writers' malloc arenas) goes back to the system, not kept for good.
+    // thread's and the writers' malloc arenas) goes back to the system, not kept for good —
+    // after a start or a relist, with the Services' infos first copied together, off the pages
+    // the list's temporaries left (ServiceIndex::compact).
     if (std::exchange(trimPending_, false)) {
+      if (size_t copied = index_.compact(kCompactAfter); copied > 0) {
+        spdlog::debug("event=services_compacted services={}", copied);
+      }
       malloc_trim(0);
       lastTrim_ = Steady::now();
     }

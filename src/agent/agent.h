@@ -287,6 +287,7 @@ class Agent {
   std::string lastPlanInputs_;
   bool trimPending_ = false;  // a plan was computed: trim the heap once quiet (reconcile thread only)
   static constexpr std::chrono::seconds kBusyTrimPeriod{10};
+  static constexpr size_t kCompactAfter = 1000;  // Services' infos made since the last compaction
   Steady::time_point lastTrim_{};  // reconcile thread only
   Steady::time_point passWokenAt_ = Steady::now();  // what woke this pass happened then (reconcile thread only)
   std::set<std::string> wireExcluded_;  // as last logged (reconcile thread only)

@@ -40,7 +40,16 @@ bool ServiceIndex::serviceSeen(const Json& service) {
   auto [it, added] = services_.try_emplace(info.key);
   if (!added && *it->second == info) return false;
   it->second = std::make_shared<const policy::ServiceInfo>(std::move(info));
+  ++madeSinceCompact_;
   return true;
+}
+
+size_t ServiceIndex::compact(size_t threshold) {
+  std::lock_guard lock(mutex_);
+  if (madeSinceCompact_ < threshold) return 0;
+  madeSinceCompact_ = 0;
+  for (auto& [key, info] : services_) info = std::make_shared<const policy::ServiceInfo>(*info);
+  return services_.size();
 }
 
 bool ServiceIndex::serviceGone(const Json& service) {

@@ -40,6 +40,12 @@ class ServiceIndex {
   size_t size() const;
   // The uid of the Service KEY names ("" when not known).
   std::string uidOf(const std::string& key) const;
+  // Once `threshold` infos were made since the last time (a start, a relist), every info is
+  // copied afresh on the calling thread, and how many is returned (0: not yet). The infos made
+  // during a list lie scattered among the list's freed temporaries on the informer thread's
+  // heap, each holding a page; copies made together fill few pages, and the heap trim that
+  // follows gives the others back (docs/benchmarks.md).
+  size_t compact(size_t threshold);
 
  private:
   // Caller holds mutex_.
@@ -48,8 +54,8 @@ class ServiceIndex {
   std::set<std::string> readyNodesOf(const std::string& service) const;
   // Caller holds mutex_. SERVICE's info again with its ready nodes now (a slice changed).
   void refreshReady(const std::string& service);
-  // Caller holds mutex_. Whether a plan may announce SERVICE's addresses: a LoadBalancer of a
-  // class we serve, or one not seen yet.
+  // Caller holds mutex_. Whether a plan may read SERVICE's ready nodes: a Local LoadBalancer of
+  // a class we serve, or one not seen yet.
   bool readsReadyNodes(const std::string& service) const;
 
   const k8s::LoadBalancerClasses classes_;
@@ -58,6 +64,7 @@ class ServiceIndex {
   // Service key -> slice key -> the nodes of its ready endpoints; slice key -> Service key.
   std::map<std::string, std::map<std::string, std::set<std::string>>> ready_;
   std::map<std::string, std::string> sliceOwner_;
+  size_t madeSinceCompact_ = 0;
 };
 
 }  // namespace l2a::agent

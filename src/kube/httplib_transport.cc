@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -372,6 +373,7 @@ void HttplibTransport::unwatch(Watched* watched) {
 // Every quarter of a second: a stream whose caller stopped has its connection shut down, which
 // ends the read it waits in (httplib's stop() is the one call safe from another thread).
 void HttplibTransport::watchdog() {
+  pthread_setname_np(pthread_self(), "kube streams");
   std::unique_lock lock(watchMutex_);
   while (!closing_) {
     for (Watched* w : watched_) {

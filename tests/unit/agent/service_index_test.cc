@@ -138,6 +138,25 @@ TEST(ServiceIndex, ServiceInfoKeepsTheRareFieldsApartAndSharesThem) {
   EXPECT_EQ(a.rare, nullptr) << "emptied, nothing is kept";
 }
 
+// After a start (many infos made), compact() copies every info afresh — equal, but new objects
+// — and then not again until as many more were made.
+TEST(ServiceIndex, CompactCopiesEveryInfoOnceEnoughWereMade) {
+  ServiceIndex index({});
+  for (int i = 0; i < 3; ++i) index.serviceSeen(service("web" + std::to_string(i), "198.18.0." + std::to_string(10 + i)));
+  EXPECT_EQ(index.compact(4), 0u) << "three made, four wanted";
+  index.serviceSeen(service("web3", "198.18.0.13"));
+  auto before = index.services();
+  EXPECT_EQ(index.compact(4), 4u);
+  auto after = index.services();
+  ASSERT_EQ(after.size(), 4u);
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_NE(before[i].get(), after[i].get()) << "not copied: " << after[i]->key;
+    EXPECT_EQ(*before[i], *after[i]) << "copied differently: " << after[i]->key;
+  }
+  EXPECT_EQ(index.compact(4), 0u) << "nothing made since";
+  EXPECT_FALSE(index.serviceSeen(service("web3", "198.18.0.13"))) << "a copy compared unequal to its Service";
+}
+
 TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
   ServiceIndex index({});
   Json bad = service("web", "198.18.0.10");
