@@ -664,10 +664,9 @@ void Agent::reconcile() {
     // thread's and the writers' malloc arenas) goes back to the system, not kept for good —
     // after a start or a relist, with the Services' infos first copied together, off the pages
     // the list's temporaries left (ServiceIndex::compact).
-    if (std::exchange(trimPending_, false)) {
-      if (size_t copied = index_.compact(kCompactAfter); copied > 0) {
-        spdlog::debug("event=services_compacted services={}", copied);
-      }
+    size_t copied = index_.compact(kCompactAfter);
+    if (copied > 0) spdlog::info("event=services_compacted services={}", copied);
+    if (std::exchange(trimPending_, false) || copied > 0) {
       malloc_trim(0);
       lastTrim_ = Steady::now();
     }

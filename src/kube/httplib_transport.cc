@@ -273,6 +273,7 @@ Result<HttpResponse> HttplibTransport::perform(Connection& connection, const Cre
   client.set_read_timeout(std::chrono::milliseconds(onData != nullptr ? idleMs : timeoutMs));
   client.set_keep_alive(onData == nullptr);
   client.set_tcp_nodelay(true);
+  client.set_url_encode(false);  // targets come encoded (the client escapes query values)
 
   httplib::Request req;
   req.method = request.method;
