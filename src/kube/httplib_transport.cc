@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -117,6 +118,18 @@ std::string describe(httplib::Error error) {
   }
 }
 
+// OpenSSL writes to the socket with write(): once the peer (or the watchdog's shutdown) has
+// closed it, a TLS close_notify or a request raises SIGPIPE, whose default ends the process —
+// a stopped watch killed its program. A closed connection is an error to report (EPIPE), so
+// SIGPIPE is ignored, once, unless the program handles it itself (libcurl did the same).
+void ignoreBrokenPipes() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
+  });
+}
+
 bool isAddress(const std::string& host) {
   unsigned char buf[16];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
@@ -126,6 +139,7 @@ bool isAddress(const std::string& host) {
 
 HttplibTransport::HttplibTransport(ClientConfig config, std::chrono::milliseconds requestTimeout)
     : config_(std::move(config)), requestTimeoutMs_(requestTimeout.count()) {
+  ignoreBrokenPipes();
   auto url = parseServer(config_.server);
   if (url) {
     tls_ = url->tls;
