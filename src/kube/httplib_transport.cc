@@ -47,15 +47,6 @@ Result<std::vector<X509*>> readCertificates(const std::string& pem, const char* 
   return certificates;
 }
 
-// The server URL's parts: scheme, host (IPv6 without brackets), port, path prefix.
-struct ServerUrl {
-  bool tls = false;
-  std::string host;
-  int port = 0;
-  std::string hostHeader;
-  std::string pathPrefix;
-};
-
 Result<ServerUrl> parseServer(const std::string& server) {
   ServerUrl url;
   std::string_view rest = server;
@@ -138,18 +129,8 @@ bool isAddress(const std::string& host) {
 }  // namespace
 
 HttplibTransport::HttplibTransport(ClientConfig config, std::chrono::milliseconds requestTimeout)
-    : config_(std::move(config)), requestTimeoutMs_(requestTimeout.count()) {
+    : config_(std::move(config)), server_(parseServer(config_.server)), requestTimeoutMs_(requestTimeout.count()) {
   ignoreBrokenPipes();
-  auto url = parseServer(config_.server);
-  if (url) {
-    tls_ = url->tls;
-    host_ = std::move(url->host);
-    port_ = url->port;
-    hostHeader_ = std::move(url->hostHeader);
-    pathPrefix_ = std::move(url->pathPrefix);
-  } else {
-    serverError_ = url.error().message;
-  }
   if (config_.exec) {
     exec_ = std::make_unique<ExecCredentialSource>(*config_.exec, config_.server, config_.certificateAuthority);
   }
@@ -170,11 +151,12 @@ HttplibTransport::~HttplibTransport() {
 Result<HttplibTransport::Connection> HttplibTransport::open(const Credentials& credentials) const {
   Connection connection;
   connection.certificate = credentials.certificate;
-  if (!tls_) {
-    connection.client = std::make_unique<httplib::ClientImpl>(host_, port_);
+  const ServerUrl& server = *server_;
+  if (!server.tls) {
+    connection.client = std::make_unique<httplib::ClientImpl>(server.host, server.port);
     return connection;
   }
-  auto client = std::make_unique<httplib::SSLClient>(host_, port_);
+  auto client = std::make_unique<httplib::SSLClient>(server.host, server.port);
   SSL_CTX* context = client->ssl_context();
   if (context == nullptr) return fail("tls", fmt::format("cannot make a TLS context: {}", openSslError()));
   // Verification is OpenSSL's (SSL_VERIFY_PEER and the expected name in the context), not
@@ -197,9 +179,11 @@ Result<HttplibTransport::Connection> HttplibTransport::open(const Credentials& c
       SSL_CTX_set_cert_store(context, store);
     }
     X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context);
-    int named = isAddress(host_) ? X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str())
-                                 : X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
-    if (named != 1) return fail("tls", fmt::format("cannot expect the server name '{}': {}", host_, openSslError()));
+    int named = isAddress(server.host) ? X509_VERIFY_PARAM_set1_ip_asc(param, server.host.c_str())
+                                       : X509_VERIFY_PARAM_set1_host(param, server.host.c_str(), 0);
+    if (named != 1) {
+      return fail("tls", fmt::format("cannot expect the server name '{}': {}", server.host, openSslError()));
+    }
   }
   if (!credentials.certificate.empty() || !credentials.key.empty()) {
     auto chain = readCertificates(credentials.certificate, "client certificate");
@@ -291,9 +275,9 @@ Result<HttpResponse> HttplibTransport::perform(Connection& connection, const Cre
 
   httplib::Request req;
   req.method = request.method;
-  req.path = pathPrefix_ + request.target;
+  req.path = server_->pathPrefix + request.target;
   req.headers = {
-      {"Host", hostHeader_},
+      {"Host", server_->hostHeader},
       {"Accept", "application/json"},
       {"Accept-Encoding", "identity"},
       {"Content-Type", request.contentType},
@@ -345,7 +329,7 @@ Result<HttpResponse> HttplibTransport::exchange(const HttpRequest& request,
                                                 const std::function<bool(std::string_view)>* onData,
                                                 const std::function<bool()>* stopped,
                                                 int idleTimeoutSeconds) {
-  if (!serverError_.empty()) return fail("config", serverError_);
+  if (!server_) return fail(server_.error());
   Result<HttpResponse> result = fail("connection", "no attempt");
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto creds = credentials();

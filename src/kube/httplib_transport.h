@@ -26,6 +26,16 @@ class ClientImpl;
 
 namespace l2a::kube {
 
+// A server URL's parts: scheme, host (an IPv6 address without brackets), port, the Host header,
+// and a path prefix (a proxying server's) that goes before every target.
+struct ServerUrl {
+  bool tls = false;
+  std::string host;
+  int port = 0;
+  std::string hostHeader;
+  std::string pathPrefix;
+};
+
 class HttplibTransport : public HttpTransport {
  public:
   // `requestTimeout` bounds connecting and each wait for the server's next bytes (watches take
@@ -77,13 +87,8 @@ class HttplibTransport : public HttpTransport {
   void watchdog();
 
   const ClientConfig config_;
-  // Parsed from config_.server once: a path prefix (a proxying server's) goes before every target.
-  bool tls_ = false;
-  std::string host_;
-  int port_ = 0;
-  std::string hostHeader_;
-  std::string pathPrefix_;
-  std::string serverError_;  // non-empty: the server URL could not be used, every request fails so
+  // Parsed from config_.server once; when it cannot be used, every request fails so.
+  const Result<ServerUrl> server_;
   std::atomic<int64_t> requestTimeoutMs_;
   std::unique_ptr<ExecCredentialSource> exec_;  // when the kubeconfig names a plugin
   std::mutex mutex_;
