@@ -795,11 +795,10 @@ void Agent::reconcile() {
   for (auto& [warning, line] : actions.logs) logs.emplace_back(warning ? spdlog::level::warn : spdlog::level::info, std::move(line));
   for (const std::string& address : actions.reannounce) toReannounce.push_back(*packet::parseIpAddress(address));
   for (const std::string& address : actions.release) {
-    if (auto at = claimedAt_.find(address); at != claimedAt_.end()) {
-      if (now - at->second < std::chrono::seconds(1)) ++status_.givenBackSoon;
-      claimedAt_.erase(at);
+    if (auto note = claimNotes_.find(address); note != claimNotes_.end()) {
+      if (now - note->second.at < std::chrono::seconds(1)) ++status_.givenBackSoon;
+      claimNotes_.erase(note);
     }
-    claimNote_.erase(address);
     ++status_.releases;
     logs.emplace_back(spdlog::level::info, fmt::format("event=released address={} node={}", address, options_.nodeName));
     auto plan = plans.find(address);
@@ -815,11 +814,12 @@ void Agent::reconcile() {
     const auto& selector = selectors[patterns];
     if (!selector || !started.count(address)) continue;
     ++status_.takeovers;
-    claimedAt_[address] = now;
     std::string cause = takeoverCause(view, wireView, address);
     ++status_.takeoversByCause[cause];
     ++passCauses[cause];
-    claimNote_[address] = {common::rfc3339(), cause};
+    claimNotes_[address] = {.at = now,
+                            .since = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()),
+                            .cause = cause};
     std::vector<std::string> macs;
     for (const auto& [name, state] : mine) {
       if (state.first && selector->matches(name)) macs.push_back(name + " " + state.second);
@@ -984,29 +984,32 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
   // Our records: an address we announce and the plan gives us (not one we are handing over:
   // the new owner writes it), one per Service.
   DesiredRecords desired;
-  std::map<std::vector<std::string>, std::vector<std::pair<std::string, std::string>>> interfacesOf;
-  std::map<std::string, std::pair<std::string, std::string>> notes;
+  std::map<std::vector<std::string>, std::shared_ptr<const ClaimInterfaces>> interfacesOf;
+  std::map<std::string, ClaimNote> notes;
   std::map<std::string, std::vector<std::string>> claimed;
   {
     std::lock_guard lock(mutex_);
     claimed = handover_.claimed();
-    notes = claimNote_;
+    notes = claimNotes_;
   }
+  auto thisSecond = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   for (const auto& [address, patterns] : claimed) {
     auto plan = plans.find(address);
     if (plan == plans.end() || plan->second.owner != options_.nodeName) continue;
     auto [known, fresh] = interfacesOf.try_emplace(patterns);
     if (fresh) {
+      ClaimInterfaces up;
       auto selector = k8s::InterfaceSelector::create(patterns);
       for (const auto& [name, state] : mine) {
-        if (state.first && selector && selector->matches(name)) known->second.emplace_back(name, state.second);
+        if (state.first && selector && selector->matches(name)) up.emplace_back(name, state.second);
       }
+      known->second = std::make_shared<const ClaimInterfaces>(std::move(up));
     }
     auto note = notes.find(address);
     auto claim = std::make_shared<const Claim>(Claim{.address = address,
                                                      .interfaces = known->second,
-                                                     .since = note == notes.end() ? common::rfc3339() : note->second.first,
-                                                     .cause = note == notes.end() ? "plan" : note->second.second});
+                                                     .since = note == notes.end() ? thisSecond : note->second.since,
+                                                     .cause = note == notes.end() ? "plan" : note->second.cause});
     for (const std::string& key : plan->second.services) {
       auto service = services.find(key);
       auto slash = key.find('/');
@@ -1253,7 +1256,7 @@ void Agent::shutdown() {
     }
     claimedAhead_.clear();
     handover_.releaseAll();
-    claimNote_.clear();
+    claimNotes_.clear();
     status_.announced.clear();
   }
   for (const auto& [address, handedOver] : released) {

@@ -303,8 +303,14 @@ class Agent {
   Steady::time_point publishedAt_{};
   std::map<std::string, std::string> policyStatusWritten_;
   std::map<std::string, std::string> conflicts_;  // address -> the other MAC, until reconciled
-  std::map<std::string, Steady::time_point> claimedAt_;  // our claims, since when
-  std::map<std::string, std::pair<std::string, std::string>> claimNote_;  // our claims: since (RFC 3339), cause
+  // Our claims taken over (by a plan or ahead of one): since when by our clock (a release
+  // within a second is a false alarm) and by the wall clock (the record's `since`), and why.
+  struct ClaimNote {
+    Steady::time_point at;
+    std::chrono::system_clock::time_point since;
+    std::string cause;
+  };
+  std::map<std::string, ClaimNote> claimNotes_;  // by address
   common::FlatMap<std::string, StoredCondition> withCondition_;  // Services carrying our Announced condition
   Steady::time_point rebalanceWindow_{};  // the second rebalancing pulls are counted in
   double rebalancedInWindow_ = 0;

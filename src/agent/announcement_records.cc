@@ -6,6 +6,7 @@
 #include <cctype>
 #include <functional>
 
+#include "common/timestamps.h"
 #include "k8s/projection.h"
 #include "policy/rendezvous.h"
 
@@ -63,7 +64,8 @@ Json desiredRecord(const std::string& serviceKey, const std::string& uid, const 
   std::string name = slash == std::string::npos ? serviceKey : serviceKey.substr(slash + 1);
   Json interfaces = Json::array();
   std::vector<std::string> names, macs;
-  for (const auto& [interface, mac] : claim.interfaces) {
+  static const ClaimInterfaces kNone;
+  for (const auto& [interface, mac] : claim.interfaces ? *claim.interfaces : kNone) {
     interfaces.push_back({{"name", interface}, {"mac", mac}});
     names.push_back(interface);
     macs.push_back(mac);
@@ -81,7 +83,7 @@ Json desiredRecord(const std::string& serviceKey, const std::string& uid, const 
                 {"interfaces", interfaces},
                 {"interfaceNames", fmt::format("{}", fmt::join(names, ","))},
                 {"macs", fmt::format("{}", fmt::join(macs, ","))},
-                {"since", claim.since},
+                {"since", common::rfc3339(claim.since)},
                 {"cause", claim.cause}}}};
   if (!uid.empty()) {
     object["metadata"]["ownerReferences"] = Json::array(

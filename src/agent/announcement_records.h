@@ -10,6 +10,7 @@
 // Pure: from plans, claims and the objects as cached to the objects and patches to write.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -32,14 +33,23 @@ inline constexpr const char* kAnnouncedCondition = "l2announcer.io/Announced";
 inline constexpr const char* kRecordNodeLabel = "l2announcer.io/node";
 inline constexpr const char* kRecordServiceLabel = "l2announcer.io/service-name";
 
-// One address this node announces: on which interfaces (name, MAC), since when (RFC 3339) and
-// why it came here (a take-over cause, agent.h).
+// The interfaces an address is announced on (name, MAC): one list shared by the claims of the
+// addresses announced on the same ones (thousands at 10,000 Services: a copy each took 80 bytes).
+using ClaimInterfaces = std::vector<std::pair<std::string, std::string>>;
+
+// One address this node announces: on which interfaces, since when (written as RFC 3339, whole
+// seconds) and why it came here (a take-over cause, agent.h).
 struct Claim {
   std::string address;
-  std::vector<std::pair<std::string, std::string>> interfaces;
-  std::string since;
+  std::shared_ptr<const ClaimInterfaces> interfaces;  // null: none
+  std::chrono::system_clock::time_point since;
   std::string cause;
-  bool operator==(const Claim&) const = default;
+  bool operator==(const Claim& o) const {
+    auto none = [](const std::shared_ptr<const ClaimInterfaces>& i) { return !i || i->empty(); };
+    bool sameInterfaces = interfaces == o.interfaces || (none(interfaces) && none(o.interfaces)) ||
+                          (interfaces && o.interfaces && *interfaces == *o.interfaces);
+    return address == o.address && sameInterfaces && since == o.since && cause == o.cause;
+  }
 };
 
 // "<service>-<address>", the address's ':' as '-' (a DNS subdomain name).

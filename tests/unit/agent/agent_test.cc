@@ -659,7 +659,9 @@ TEST(AnnouncementStatus, AFullPassWithNothingNewComparesNothingAndDriftIsStillRe
   std::atomic<bool> stop{false};
   std::thread running([&] { records.run(stop); });
   ASSERT_TRUE(eventually([&] { return records.ready(); }));
-  Claim claim{.address = "198.18.0.10", .interfaces = {{"eth0", "02:00:00:00:00:01"}}, .since = "2026-11-29T07:00:00Z",
+  Claim claim{.address = "198.18.0.10",
+              .interfaces = std::make_shared<const ClaimInterfaces>(ClaimInterfaces{{"eth0", "02:00:00:00:00:01"}}),
+              .since = std::chrono::system_clock::now(),
               .cause = "start"};
   records.setRecords({{"default/web-198.18.0.10", wantRecord("default/web", "", "n1", std::make_shared<const Claim>(claim))}});
   auto interfaces = [&] {
@@ -715,8 +717,9 @@ TEST(AnnouncementStatus, RecordsNoLongerWantedAreNotWrittenWhileWritesWaitForThe
   };
   DesiredRecords many;
   for (int i = 0; i < 40; ++i) {
-    Claim claim{.address = "198.18.1." + std::to_string(i), .interfaces = {{"eth0", "02:00:00:00:00:01"}},
-                .since = "2026-12-07T12:00:00Z", .cause = "wire"};
+    Claim claim{.address = "198.18.1." + std::to_string(i),
+                .interfaces = std::make_shared<const ClaimInterfaces>(ClaimInterfaces{{"eth0", "02:00:00:00:00:01"}}),
+                .since = std::chrono::system_clock::now(), .cause = "wire"};
     many["default/" + recordName("web" + std::to_string(i), claim.address)] =
         wantRecord("default/web" + std::to_string(i), "", "n1", std::make_shared<const Claim>(claim));
   }

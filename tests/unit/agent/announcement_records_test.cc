@@ -7,8 +7,13 @@ namespace {
 
 using Json = nlohmann::json;
 
+using namespace std::chrono;
+
 Claim claimOf(const std::string& address) {
-  return {.address = address, .interfaces = {{"eth0", "02:00:00:00:00:01"}}, .since = "2026-11-28T04:00:00Z", .cause = "wire"};
+  return {.address = address,
+          .interfaces = std::make_shared<const ClaimInterfaces>(ClaimInterfaces{{"eth0", "02:00:00:00:00:01"}}),
+          .since = sys_days{2026y / 11 / 28} + 4h,
+          .cause = "wire"};
 }
 
 // A record as the API server returns it: what we wrote, with a resourceVersion.
@@ -42,6 +47,7 @@ TEST(AnnouncementRecords, TheRecordSaysWhoWhereSinceAndWhyAndBelongsToItsService
   EXPECT_EQ(r["status"]["interfaceNames"], "eth0");
   EXPECT_EQ(r["status"]["macs"], "02:00:00:00:00:01");
   EXPECT_EQ(r["status"]["cause"], "wire");
+  EXPECT_EQ(r["status"]["since"], "2026-11-28T04:00:00Z");
   EXPECT_FALSE(desiredRecord("shop/web", "", "worker-1", claimOf("198.18.0.10"))["metadata"].contains("ownerReferences"));
 }
 
@@ -63,14 +69,14 @@ DesiredRecord want(const std::string& key, const std::string& node, const Claim&
 TEST(AnnouncementRecords, WritesOnlyWhatDiffersAndDeletesOnlyOwnRecordsOnTheirVersion) {
   Json mine = desiredRecord("shop/web", "u", "w1", claimOf("198.18.0.10"));
   Claim later = claimOf("198.18.0.10");
-  later.since = "2026-11-28T05:00:00Z";  // only the time differs: no write
+  later.since += 1h;  // only the time differs: no write
   later.cause = "plan";                  // nor why
   DesiredRecords desired{{"shop/web-198.18.0.10", want("shop/web", "w1", later)}};
   EXPECT_EQ(desired.begin()->second.record("w1"), desiredRecord("shop/web", "u", "w1", later))
       << "what is written is the record as wanted, made again";
   EXPECT_TRUE(recordWrites(desired, heldOf({stored(mine, "5")}, "w1"), "w1").apply.empty());
   Claim moved = claimOf("198.18.0.10");
-  moved.interfaces = {{"eth1", "02:00:00:00:00:02"}};
+  moved.interfaces = std::make_shared<const ClaimInterfaces>(ClaimInterfaces{{"eth1", "02:00:00:00:00:02"}});
   EXPECT_EQ(recordWrites({{"shop/web-198.18.0.10", want("shop/web", "w1", moved)}}, heldOf({stored(mine, "5")}, "w1"), "w1").apply,
             std::vector<std::string>{"shop/web-198.18.0.10"});
   // Each thing that decides a write does: the node (and its label), the Service, the address.
