@@ -48,8 +48,16 @@ size_t ServiceIndex::compact(size_t threshold) {
   std::lock_guard lock(mutex_);
   if (madeSinceCompact_ < threshold) return 0;
   madeSinceCompact_ = 0;
-  for (auto& [key, info] : services_) info = std::make_shared<const policy::ServiceInfo>(*info);
-  return services_.size();
+  // Every copy made before any old info is freed: freed one at a time, each would go to this
+  // thread's malloc cache and be the very block the next copy takes — every info copied into
+  // its predecessor's place, on the informer's heap still (found walking an agent's arenas).
+  std::vector<std::shared_ptr<const policy::ServiceInfo>> old;
+  old.reserve(services_.size());
+  for (auto& [key, info] : services_) {
+    old.push_back(std::move(info));
+    info = std::make_shared<const policy::ServiceInfo>(*old.back());
+  }
+  return old.size();
 }
 
 bool ServiceIndex::serviceGone(const Json& service) {

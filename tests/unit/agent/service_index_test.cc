@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace l2a::agent {
 namespace {
 
@@ -155,6 +157,19 @@ TEST(ServiceIndex, CompactCopiesEveryInfoOnceEnoughWereMade) {
   }
   EXPECT_EQ(index.compact(4), 0u) << "nothing made since";
   EXPECT_FALSE(index.serviceSeen(service("web3", "198.18.0.13"))) << "a copy compared unequal to its Service";
+}
+
+// The copies are new blocks, none where an old info was: freed one by one as it went, each old
+// block was taken straight back (the thread's malloc cache) by the next copy, and nothing moved.
+TEST(ServiceIndex, CompactMovesNoInfoIntoAnotherInfosOldPlace) {
+  ServiceIndex index({});
+  for (int i = 0; i < 50; ++i) index.serviceSeen(service("web" + std::to_string(i), "198.18.0." + std::to_string(i)));
+  std::set<const void*> old;  // addresses only: holding the infos would keep their blocks taken
+  for (const auto& info : index.services()) old.insert(info.get());
+  ASSERT_EQ(index.compact(50), 50u);
+  size_t reused = 0;
+  for (const auto& info : index.services()) reused += old.count(info.get());
+  EXPECT_EQ(reused, 0u) << "copies made where old infos were freed a moment before";
 }
 
 TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
