@@ -50,7 +50,8 @@ size_t ServiceIndex::compact(size_t threshold) {
   madeSinceCompact_ = 0;
   // Every copy made before any old info is freed: freed one at a time, each would go to this
   // thread's malloc cache and be the very block the next copy takes — every info copied into
-  // its predecessor's place, on the informer's heap still (found walking an agent's arenas).
+  // its predecessor's place, on the informer's heap still (found from gdb: after a compaction,
+  // an agent's infos were where the informer had made them).
   std::vector<std::shared_ptr<const policy::ServiceInfo>> old;
   old.reserve(services_.size());
   for (auto& [key, info] : services_) {
