@@ -182,6 +182,17 @@ PY
   awk '/^Rss(Anon|File):/ {printf " %s %.1f MiB", $1, $2 / 1024}' "/proc/${pids[0]}/status" |
     sed 's|^|bench/agents.sh: first agent at rest:|; s|$|\n|' >&2
   [[ -n $SMAPS_OUT ]] && cp "/proc/${pids[0]}/smaps" "$SMAPS_OUT"
+  # Every agent's: RSS / anonymous, by node (the largest is not always the first).
+  local ai
+  for ai in "${!pids[@]}"; do
+    awk -v n="n$((ai + 1))" '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} END {printf "%s %.1f/%.1f\n", n, r / 1024, a / 1024}' \
+      "/proc/${pids[$ai]}/status"
+  done | sort -t' ' -k2 -rn | tr '\n' ' ' | sed 's|^|bench/agents.sh: agents at rest, RSS/anonymous MiB, largest first: |; s|$|\n|' >&2
+  if [[ -n $SMAPS_OUT ]]; then
+    local largest
+    largest=$(for p in "${pids[@]}"; do echo "$(awk '/VmRSS/ {print $2}' "/proc/$p/status") $p"; done | sort -n | tail -1 | cut -d' ' -f2)
+    cp "/proc/$largest/smaps" "$SMAPS_OUT.largest"
+  fi
   if ((PAUSE_SECONDS > 0)); then
     # The first agent stopped (a VM stall, a long GC-like pause) past its Lease, then resumed:
     # the others take its addresses, it comes back, and every address must end up announced

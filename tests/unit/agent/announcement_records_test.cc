@@ -69,8 +69,8 @@ DesiredRecord want(const std::string& key, const std::string& node, const Claim&
 TEST(AnnouncementRecords, WritesOnlyWhatDiffersAndDeletesOnlyOwnRecordsOnTheirVersion) {
   Json mine = desiredRecord("shop/web", "u", "w1", claimOf("198.18.0.10"));
   Claim later = claimOf("198.18.0.10");
-  later.since += 1h;  // only the time differs: no write
-  later.cause = "plan";                  // nor why
+  later.since += 1h;     // only the time differs: no write
+  later.cause = "plan";  // nor why
   DesiredRecords desired{{"shop/web-198.18.0.10", want("shop/web", "w1", later)}};
   EXPECT_EQ(desired.begin()->second.record("w1"), desiredRecord("shop/web", "u", "w1", later))
       << "what is written is the record as wanted, made again";
