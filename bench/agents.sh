@@ -174,9 +174,10 @@ PY
   op_cpu=$(python3 -c "print(round(($o1 - $o0) / ($to1 - $to0), 2))")
   op_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$operator/status")
   # The largest agent's, in MiB to a tenth (not rounded down: a goal of 30 MiB is read here).
-  local rss p
-  rss=$(for p in "${pids[@]}"; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done |
-    sort -n | tail -1 | awk '{printf "%.1f", $1 / 1024}')
+  local rss p largest
+  largest=$(for p in "${pids[@]}"; do echo "$(awk '/VmRSS/ {print $2}' "/proc/$p/status") $p"; done | sort -n | tail -1)
+  rss=$(awk '{printf "%.1f", $1 / 1024}' <<<"$largest")
+  largest=${largest#* }  # its pid
   # Of the RSS, what is the agent's own (anonymous) and what mapped files (its binary, shared
   # libraries).
   awk '/^Rss(Anon|File):/ {printf " %s %.1f MiB", $1, $2 / 1024}' "/proc/${pids[0]}/status" |
@@ -188,11 +189,7 @@ PY
     awk -v n="n$((ai + 1))" '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} END {printf "%s %.1f/%.1f\n", n, r / 1024, a / 1024}' \
       "/proc/${pids[$ai]}/status"
   done | sort -t' ' -k2 -rn | tr '\n' ' ' | sed 's|^|bench/agents.sh: agents at rest, RSS/anonymous MiB, largest first: |; s|$|\n|' >&2
-  if [[ -n $SMAPS_OUT ]]; then
-    local largest
-    largest=$(for p in "${pids[@]}"; do echo "$(awk '/VmRSS/ {print $2}' "/proc/$p/status") $p"; done | sort -n | tail -1 | cut -d' ' -f2)
-    cp "/proc/$largest/smaps" "$SMAPS_OUT.largest"
-  fi
+  [[ -n $SMAPS_OUT ]] && cp "/proc/$largest/smaps" "$SMAPS_OUT.largest"
   if ((PAUSE_SECONDS > 0)); then
     # The first agent stopped (a VM stall, a long GC-like pause) past its Lease, then resumed:
     # the others take its addresses, it comes back, and every address must end up announced
