@@ -324,7 +324,8 @@ void Agent::silenceInterfaces(policy::NodeInfo& node, const wire::WireView& wire
   }
 }
 
-policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, Steady::time_point now) {
+policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, Steady::time_point now,
+                                    std::optional<std::set<std::string>>& changed) {
   std::vector<policy::L2Policy> policies;
   std::vector<ipam::Pool> metallbPools;
   for (const Json& p : metallbPools_->items()) metallbPools.push_back(ipam::parsePool(p, policy::kGroupMetallb));
@@ -340,7 +341,7 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, S
   ViewInputs in{
       .services = {},
       .endpointSlices = {},
-      .serviceInfos = index_.services(),
+      .serviceInfos = index_.servicesAndChanges(changed),
       .policies = std::move(policies),
       .nodes = [this](const auto& visit) { nodes_->forEach(visit); },
       .leaseOf = [this](const std::string& node) { return leases_->get(options_.ns + "/" + kNodeLeasePrefix + node); },
@@ -351,6 +352,7 @@ policy::ClusterView Agent::snapshot(const wire::WireView& wire, bool wireOnly, S
       .classes = options_.classes,
       .avoid = options_.avoid};
   policy::ClusterView view = buildClusterView(std::move(in));
+  view.servicesInKeyOrder = true;  // the index's order, and no Service objects besides
   // Ourselves: live while we renew our Lease within the deadline AND see our own renewals come
   // back through the watch — a view that lags behind the API server must not take anything.
   bool live = !frozenNow();
@@ -678,28 +680,34 @@ void Agent::reconcile() {
   bool wireOnly = frozenAtPlan && wireOnlyPossible(wireView);
   policy::ClusterView view;
   std::map<std::string, std::set<std::string>> recorded;
-  std::map<std::string, policy::AddressPlan> plans;
   Steady::time_point snapshotDone;
   onPlanner([&] {
-    view = snapshot(wireView, wireOnly, passStart);
-    reportProblems(view.problems);
-    for (auto& node : view.nodes) {
-      if (node.name != options_.nodeName) continue;
-      std::map<std::string, bool> up;
-      for (const auto& [name, state] : mine) up[name] = state.first;
-      node.interfaces = up;  // our own state first-hand, not as last published
-      silenceInterfaces(node, wireView);
+    try {
+      std::optional<std::set<std::string>> changedServices;
+      view = snapshot(wireView, wireOnly, passStart, changedServices);
+      reportProblems(view.problems);
+      for (auto& node : view.nodes) {
+        if (node.name != options_.nodeName) continue;
+        std::map<std::string, bool> up;
+        for (const auto& [name, state] : mine) up[name] = state.first;
+        node.interfaces = up;  // our own state first-hand, not as last published
+        silenceInterfaces(node, wireView);
+      }
+      // The records, read once per plan (10,000 of them at scale).
+      if (records_) recorded = records_->holders();
+      view.holders = holders(wireView, recorded);
+      view.rebalance = options_.rebalance;
+      for (const auto& [address, nodes] : recorded) {
+        if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
+      }
+      snapshotDone = Steady::now();
+      plans_.plan(view, changedServices ? &*changedServices : nullptr);
+    } catch (...) {
+      plans_.forget();  // the Services' changes taken may be lost: the next plan plans everything
+      throw;
     }
-    // The records, read once per plan (10,000 of them at scale).
-    if (records_) recorded = records_->holders();
-    view.holders = holders(wireView, recorded);
-    view.rebalance = options_.rebalance;
-    for (const auto& [address, nodes] : recorded) {
-      if (nodes.size() == 1) view.recorded[address] = *nodes.begin();
-    }
-    snapshotDone = Steady::now();
-    plans = policy::planAddresses(view);
   });
+  const std::map<std::string, policy::AddressPlan>& plans = plans_.plans();
   auto planDone = Steady::now();
   // Deciding by the wire, a frozen node may take and give up addresses as if it were live.
   bool frozen = frozenAtPlan && !wireOnly;
@@ -716,6 +724,8 @@ void Agent::reconcile() {
   std::map<std::string, uint64_t> passCauses;  // take-overs of this pass by cause
   std::unique_lock lock(mutex_);
   ++status_.reconciles;
+  status_.plansFull += plans_.lastFull();
+  status_.addressesPlanned += plans_.lastPlanned();
   // Frozen, we cannot vouch for what we announce: the responder keeps asking the LAN whether
   // another node answers for it (an answer comes back as a conflict, and a frozen node never
   // is the rightful owner). Thawed, announce again: clients may have moved meanwhile.
@@ -739,7 +749,7 @@ void Agent::reconcile() {
   for (const auto& [address, plan] : plans) input.owners[address] = plan.owner;
   if (options_.rebalance && !frozen) {
     for (const std::string& address : rebalancePulls(plans, now)) {
-      input.desired[address] = plans[address].interfacePatterns;
+      input.desired[address] = plans.at(address).interfacePatterns;
       input.owners[address] = options_.nodeName;
       ++status_.rebalanced;
     }
@@ -826,7 +836,7 @@ void Agent::reconcile() {
     }
     logs.emplace_back(spdlog::level::info, fmt::format("event=announcing address={} node={} interfaces=\"{}\" cause={}",
                                                        address, options_.nodeName, fmt::join(macs, ","), cause));
-    for (const auto& svc : plans[address].services) {
+    for (const auto& svc : plans.at(address).services) {
       events.emplace_back(svc, "AnnouncementStarted", fmt::format("node {} announces {} on {}", options_.nodeName, address,
                                                      macs.empty() ? std::string("no interface up") : fmt::format("{}", fmt::join(macs, ", "))));
     }
@@ -1025,9 +1035,9 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
   for (const auto& n : view.nodes) {
     if (n.live && (!n.interfaces || !n.interfaces->empty())) live.push_back({n.name, 1.0});
   }
-  std::map<std::string, std::vector<const policy::AddressPlan*>> plansOf;
-  for (const auto& [address, plan] : plans) {
-    for (const std::string& key : plan.services) plansOf[key].push_back(&plan);
+  std::map<std::string, std::vector<const policy::PlannedAddress*>> plansOf;
+  for (const auto& planned : plans) {
+    for (const std::string& key : planned.second.services) plansOf[key].push_back(&planned);
   }
   {
     std::lock_guard lock(mutex_);

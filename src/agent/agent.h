@@ -101,6 +101,8 @@ struct AgentStatus {
   uint64_t releases = 0;
   uint64_t reconciles = 0;
   uint64_t plansSkipped = 0;  // reconciles that found nothing changed since the last plan
+  uint64_t plansFull = 0;     // computed plans that planned every address (a start, a policy changed)
+  uint64_t addressesPlanned = 0;  // addresses planned, in full plans and in those of what changed
   double planSeconds = 0;     // the computed plans' time, snapshot to the responder told
   // The last pass that took addresses over: how many, and the time from the change that woke it
   // (a peer fell silent, a Lease expired, a conflict) to the responder answering for all of them.
@@ -155,7 +157,9 @@ class Agent {
   static void silenceInterfaces(policy::NodeInfo& node, const wire::WireView& wire);
   // Leases are judged at `now`, the pass's start: a Lease the pass's first step found live is
   // live in its plan too.
-  policy::ClusterView snapshot(const wire::WireView& wire, bool wireOnly, Steady::time_point now);
+  // CHANGED: the Services changed since the last snapshot (nullopt: not known).
+  policy::ClusterView snapshot(const wire::WireView& wire, bool wireOnly, Steady::time_point now,
+                               std::optional<std::set<std::string>>& changed);
   // Caller holds mutex_. Whether NODE's Lease, as its last event left it, is live now; keeps
   // nextExpiry_.
   bool nodeLeaseLive(const std::string& node, Steady::time_point now);
@@ -332,6 +336,9 @@ class Agent {
   std::exception_ptr plannerFailure_;
   bool plannerStop_ = false;
   std::thread planner_;
+  // The plans, kept from one pass to the next and planned again only where their inputs changed
+  // (on the planner thread; read by the reconcile thread while it waits for none).
+  policy::Planner plans_;
   std::set<std::string> problems_;  // malformed objects as of the last plan
   std::atomic<bool> shuttingDown_{false};
   std::atomic<bool> lostLease_{false};

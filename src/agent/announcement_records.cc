@@ -135,7 +135,7 @@ std::map<std::string, std::set<std::string>> recordHolders(const std::vector<Jso
   return out;
 }
 
-Json announcedCondition(const std::vector<const policy::AddressPlan*>& plans) {
+Json announcedCondition(const std::vector<const policy::PlannedAddress*>& plans) {
   if (plans.empty()) {
     return {{"type", kAnnouncedCondition},
             {"status", "False"},
@@ -143,11 +143,12 @@ Json announcedCondition(const std::vector<const policy::AddressPlan*>& plans) {
             {"message", "no L2 announcement policy selects an address of this Service"}};
   }
   std::vector<std::string> announced, unowned;
-  for (const policy::AddressPlan* plan : plans) {
-    if (plan->owner.empty()) {
-      unowned.push_back(plan->address);
+  for (const policy::PlannedAddress* planned : plans) {
+    const auto& [address, plan] = *planned;
+    if (plan.owner.empty()) {
+      unowned.push_back(address);
     } else {
-      announced.push_back(fmt::format("{} by {}", plan->address, plan->owner));
+      announced.push_back(fmt::format("{} by {}", address, plan.owner));
     }
   }
   std::sort(announced.begin(), announced.end());

@@ -113,7 +113,7 @@ std::map<std::string, std::set<std::string>> recordHolders(const std::vector<nlo
 
 // The Announced condition for a Service from the plans of its addresses (none: no policy
 // selects any of them): True when every address has an owner, with who announces each.
-nlohmann::json announcedCondition(const std::vector<const policy::AddressPlan*>& plans);
+nlohmann::json announcedCondition(const std::vector<const policy::PlannedAddress*>& plans);
 // What the agent keeps of the Announced condition a Service carries (written once, kept up to
 // date until the Service is gone): enough to tell whether a wanted one says the same, and the
 // lastTransitionTime to keep when its status stays — not the message (10,000 of them).

@@ -41,6 +41,7 @@ bool ServiceIndex::serviceSeen(const Json& service) {
   if (!added && *it->second == info) return false;
   it->second = std::make_shared<const policy::ServiceInfo>(std::move(info));
   ++madeSinceCompact_;
+  changed(it->first);
   return true;
 }
 
@@ -64,7 +65,10 @@ size_t ServiceIndex::compact(size_t threshold) {
 bool ServiceIndex::serviceGone(const Json& service) {
   std::lock_guard lock(mutex_);
   // Keyed as serviceInfoFrom keys it: "namespace/name".
-  return services_.erase(k8s::namespaceOf(service) + "/" + k8s::nameOf(service)) > 0;
+  std::string key = k8s::namespaceOf(service) + "/" + k8s::nameOf(service);
+  if (services_.erase(key) == 0) return false;
+  changed(key);
+  return true;
 }
 
 std::set<std::string> ServiceIndex::readyNodesOf(const std::string& service) const {
@@ -89,6 +93,18 @@ void ServiceIndex::refreshReady(const std::string& service) {
   auto info = std::make_shared<policy::ServiceInfo>(*it->second);
   info->setReadyEndpointNodes(readyNodesOf(service));
   it->second = std::move(info);
+  changed(service);
+}
+
+void ServiceIndex::changed(const std::string& key) {
+  if (changed_) changed_->insert(key);
+}
+
+std::vector<std::shared_ptr<const policy::ServiceInfo>> ServiceIndex::servicesAndChanges(
+    std::optional<std::set<std::string>>& changed) {
+  std::lock_guard lock(mutex_);
+  changed = std::exchange(changed_, std::set<std::string>{});
+  return listed();
 }
 
 bool ServiceIndex::setSlice(const std::string& sliceKey, const std::string& service, std::set<std::string> nodes) {
@@ -131,6 +147,10 @@ bool ServiceIndex::sliceGone(const Json& slice) {
 
 std::vector<std::shared_ptr<const policy::ServiceInfo>> ServiceIndex::services() const {
   std::lock_guard lock(mutex_);
+  return listed();
+}
+
+std::vector<std::shared_ptr<const policy::ServiceInfo>> ServiceIndex::listed() const {
   std::vector<std::shared_ptr<const policy::ServiceInfo>> out;
   out.reserve(services_.size());
   for (const auto& [key, info] : services_) out.push_back(info);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -37,6 +38,9 @@ class ServiceIndex {
   // Every Service in key order, readyEndpointNodes filled in from its slices (shared: a plan
   // holding them keeps what it read, whatever changes meanwhile).
   std::vector<std::shared_ptr<const policy::ServiceInfo>> services() const;
+  // The same, and the keys of the Services added, changed or removed since the last call (what
+  // policy::Planner plans again), taken in one step with them; nullopt the first time.
+  std::vector<std::shared_ptr<const policy::ServiceInfo>> servicesAndChanges(std::optional<std::set<std::string>>& changed);
   size_t size() const;
   // The uid of the Service KEY names ("" when not known).
   std::string uidOf(const std::string& key) const;
@@ -65,6 +69,11 @@ class ServiceIndex {
   std::map<std::string, std::map<std::string, std::set<std::string>>> ready_;
   std::map<std::string, std::string> sliceOwner_;
   size_t madeSinceCompact_ = 0;
+  // Caller holds mutex_. Every info in key order.
+  std::vector<std::shared_ptr<const policy::ServiceInfo>> listed() const;
+  // Caller holds mutex_. KEY's info was made, replaced or erased.
+  void changed(const std::string& key);
+  std::optional<std::set<std::string>> changed_;  // since servicesAndChanges; nullopt before its first call
 };
 
 }  // namespace l2a::agent

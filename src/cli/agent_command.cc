@@ -138,6 +138,12 @@ int runAgent(const AgentCommandOptions& options) {
                       {{"plan", "computed"}});
             w.counter("l2a_reconciles_total", "Reconciles, by whether a plan was computed", static_cast<double>(st.plansSkipped),
                       {{"plan", "unchanged"}});
+            w.counter("l2a_plans_total", "Computed plans, by whether every address was planned or only those whose inputs changed",
+                      static_cast<double>(st.plansFull), {{"scope", "full"}});
+            w.counter("l2a_plans_total", "Computed plans, by whether every address was planned or only those whose inputs changed",
+                      static_cast<double>(st.reconciles - st.plansSkipped - st.plansFull), {{"scope", "changed"}});
+            w.counter("l2a_addresses_planned_total", "Addresses planned, in full plans and in plans of what changed",
+                      static_cast<double>(st.addressesPlanned));
             w.summary("l2a_plan_duration_seconds", "Computed plans: from the snapshot to the responder told",
                       st.planSeconds, st.reconciles - st.plansSkipped);
             w.gauge("l2a_last_takeover_addresses", "Addresses the last pass that took any over took",

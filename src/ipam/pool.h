@@ -21,6 +21,7 @@ struct Range {
   bool overlaps(const Range& o) const {
     return first.v6 == o.first.v6 && first.value <= o.last.value && o.first.value <= last.value;
   }
+  bool operator==(const Range&) const = default;
 };
 
 struct Pool {

@@ -28,6 +28,8 @@ class InterfaceSelector {
 
   bool matches(std::string_view name) const;
   const std::vector<std::string>& patterns() const { return patterns_; }
+  // The same patterns select the same interfaces (the compiled forms are not compared).
+  bool operator==(const InterfaceSelector& o) const { return patterns_ == o.patterns_; }
 
  private:
   std::vector<std::string> patterns_;

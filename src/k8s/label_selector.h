@@ -29,12 +29,14 @@ class LabelSelector {
   bool matches(const Labels& labels) const;
   bool matchesLabel(const LabelLookup& label) const;
   bool selectsEverything() const { return expressions_.empty(); }
+  bool operator==(const LabelSelector&) const = default;
 
  private:
   struct Expression {
     std::string key;
     std::string op;  // In, NotIn, Exists, DoesNotExist
     std::vector<std::string> values;
+    bool operator==(const Expression&) const = default;
   };
   // FIND(key) -> a pointer-like value (null when absent).
   template <class Find>

@@ -1,6 +1,7 @@
 #include "policy/assignment.h"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 
 #include "policy/rendezvous.h"
@@ -109,21 +110,63 @@ ServiceInfo serviceInfoFrom(const nlohmann::json& service, const k8s::LoadBalanc
   }
 }
 
+namespace {
+
+using PolicySet = std::vector<uint32_t>;
+using VerdictCache = std::map<PolicySet, std::shared_ptr<const NodeVerdicts>>;
+
+// What an address's plan came from: the policies (by index in the view) and the Services.
+struct Sources {
+  PolicySet policies;
+  std::vector<const ServiceInfo*> services;
+};
+
+// The addresses POLICY announces of SERVICE: its load-balancer addresses the policy admits, its
+// external IPs, when the policy selects it.
+template <class Visit>
+void forEachAddress(const ServiceInfo& service, const L2Policy& policy, const Visit& visit) {
+  if (!service.handled || !policy.valid() || !service.selectedBy(policy.serviceSelector)) return;
+  if (policy.loadBalancerIPs) {
+    for (const std::string& a : service.loadBalancerIPs) {
+      if (policy.admits(a)) visit(a);
+    }
+  }
+  if (policy.externalIPs) {
+    for (const std::string& a : service.externalIPs()) visit(a);
+  }
+}
+
+// SERVICE under the policy at INDEX announces PLAN's address.
+void addSource(const ClusterView& view, AddressPlan& plan, Sources& sources, const ServiceInfo& service, uint32_t index) {
+  const L2Policy& policy = view.policies[index];
+  addUnique(plan.services, service.key);
+  addUnique(plan.policies, policy.name);
+  if (policy.interfaces.empty()) plan.allInterfaces = true;
+  for (const auto& i : policy.interfaces) addUnique(plan.interfacePatterns, i);
+  if (std::find(sources.policies.begin(), sources.policies.end(), index) == sources.policies.end()) {
+    sources.policies.push_back(index);
+  }
+  if (std::find(sources.services.begin(), sources.services.end(), &service) == sources.services.end()) {
+    sources.services.push_back(&service);
+  }
+}
+
 // The nodes that may announce an address of these policies (with the Services' local endpoints
 // when `localServices` is given), and why each other node may not.
-static std::shared_ptr<const NodeVerdicts> judgeNodes(const ClusterView& view, const std::vector<const L2Policy*>& policies,
-                                                      const std::vector<const ServiceInfo*>* localServices) {
+std::shared_ptr<const NodeVerdicts> judgeNodes(const ClusterView& view, const PolicySet& policies,
+                                               const std::vector<const ServiceInfo*>* localServices) {
   auto out = std::make_shared<NodeVerdicts>();
   for (const NodeInfo& node : view.nodes) {
     bool selected = false, interfaceUp = false;
-    for (const L2Policy* p : policies) {
-      if (!p->nodeSelector.matches(node.labels)) continue;
+    for (uint32_t index : policies) {
+      const L2Policy& p = view.policies[index];
+      if (!p.nodeSelector.matches(node.labels)) continue;
       selected = true;
       if (!node.interfaces) {
         interfaceUp = true;
       } else {
         for (const auto& [name, up] : *node.interfaces) {
-          if (up && p->interfaceSelector.matches(name)) interfaceUp = true;
+          if (up && p.interfaceSelector.matches(name)) interfaceUp = true;
         }
       }
     }
@@ -151,98 +194,268 @@ static std::shared_ptr<const NodeVerdicts> judgeNodes(const ClusterView& view, c
   return out;
 }
 
-std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
+uint64_t mixIn(uint64_t h, std::string_view s) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return (h ^ 0xff) * 0x100000001b3ULL;  // a separator: {"ab"} and {"a", "b"} differ
+}
+
+// A hash of an address's holders and record (0 for neither).
+uint64_t stickinessOf(const std::set<std::string>* holders, const std::string* recorded) {
+  if (!holders && !recorded) return 0;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  if (holders) {
+    for (const std::string& node : *holders) h = mixIn(h, node);
+  }
+  h = mixIn(h, "|");
+  if (recorded) h = mixIn(mixIn(h, "recorded"), *recorded);
+  return h == 0 ? 1 : h;
+}
+
+template <class Map>
+const typename Map::mapped_type* findIn(const Map& map, const std::string& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+// Who may announce ADDRESS, and who owns it: its plan finished from its sources.
+void decide(const ClusterView& view, const std::string& address, AddressPlan& plan, const Sources& sources,
+            VerdictCache& shared) {
+  if (plan.allInterfaces) plan.interfacePatterns.clear();
+  const auto& services = sources.services;
+  bool anyLocal = std::any_of(services.begin(), services.end(), [](const ServiceInfo* s) { return s->local; });
+  // Which nodes may announce depends on the address's policies (and, for Services with
+  // externalTrafficPolicy: Local, on their endpoints): judged once per distinct set of policies
+  // and shared by every address with that set — O(policy sets × nodes), not O(addresses × nodes).
+  if (anyLocal) {
+    plan.nodes = judgeNodes(view, sources.policies, &services);
+  } else {
+    auto& verdicts = shared[sources.policies];
+    if (!verdicts) verdicts = judgeNodes(view, sources.policies, nullptr);
+    plan.nodes = verdicts;
+  }
+  auto [best, second] = chooseOwners(address, plan.nodes->weighted);
+  plan.preferred = best;
+  plan.runnerUp = second;
+  const std::set<std::string>* held = findIn(view.holders, address);
+  const std::string* record = findIn(view.recorded, address);
+  plan.stickiness = stickinessOf(held, record);
+  std::vector<Candidate> holding;  // the holders that are still candidates
+  if (held) {
+    for (const Candidate& c : plan.nodes->weighted) {
+      if (c.weight > 0 && held->count(c.node)) holding.push_back(c);
+    }
+  }
+  // The owner with GONE out of the candidates ("" for none gone): the preferred node, unless
+  // a holder that is still a candidate keeps it (the recorded one first).
+  auto ownerWithout = [&](const std::string& gone) {
+    const std::string& preferred = best == gone && !gone.empty() ? second : best;
+    if (!held || (view.rebalance && held->count(preferred))) return preferred;
+    std::vector<Candidate> left;
+    for (const Candidate& c : holding) {
+      if (c.node != gone) left.push_back(c);
+    }
+    if (record && *record != gone &&
+        std::any_of(left.begin(), left.end(), [&](const Candidate& c) { return c.node == *record; })) {
+      return *record;
+    }
+    return left.empty() ? preferred : chooseOwner(address, left);
+  };
+  plan.owner = ownerWithout("");
+  plan.successor = plan.owner.empty() ? "" : ownerWithout(plan.owner);
+}
+
+// Every address's plan from scratch, the policy sets' verdicts into SHARED.
+std::map<std::string, AddressPlan> planEverything(const ClusterView& view, VerdictCache& shared) {
   // Which policies announce which address (the unit is the address: Services sharing one share
   // its plan).
   std::map<std::string, AddressPlan> plans;
   // Beside each plan (its node in `plans` never moves), the policies and Services it came from:
   // one lookup by address per Service and policy, not three (a plan of 10,000 addresses spent a
   // third of its time comparing address strings and allocating in per-address maps).
-  struct Sources {
-    std::vector<const L2Policy*> policies;
-    std::vector<const ServiceInfo*> services;
-  };
   std::unordered_map<const AddressPlan*, Sources> sourcesOf;
   sourcesOf.reserve(view.services.size());
-  std::vector<const std::string*> addresses;
   for (const auto& shared : view.services) {
     const ServiceInfo& s = *shared;
-    if (!s.handled) continue;
-    for (const L2Policy& p : view.policies) {
-      if (!p.valid() || !s.selectedBy(p.serviceSelector)) continue;
-      addresses.clear();
-      if (p.loadBalancerIPs) {
-        for (const std::string& a : s.loadBalancerIPs) {
-          if (p.admits(a)) addresses.push_back(&a);
-        }
-      }
-      if (p.externalIPs) {
-        for (const std::string& a : s.externalIPs()) addresses.push_back(&a);
-      }
-      for (const std::string* a : addresses) {
-        auto [it, fresh] = plans.try_emplace(*a);
-        AddressPlan& plan = it->second;
-        if (fresh) plan.address = *a;
-        addUnique(plan.services, s.key);
-        addUnique(plan.policies, p.name);
-        if (p.interfaces.empty()) plan.allInterfaces = true;
-        for (const auto& i : p.interfaces) addUnique(plan.interfacePatterns, i);
-        Sources& sources = sourcesOf[&plan];
-        if (std::find(sources.policies.begin(), sources.policies.end(), &p) == sources.policies.end()) {
-          sources.policies.push_back(&p);
-        }
-        if (std::find(sources.services.begin(), sources.services.end(), &s) == sources.services.end()) {
-          sources.services.push_back(&s);
-        }
-      }
+    for (uint32_t index = 0; index < view.policies.size(); ++index) {
+      forEachAddress(s, view.policies[index], [&](const std::string& address) {
+        AddressPlan& plan = plans[address];
+        addSource(view, plan, sourcesOf[&plan], s, index);
+      });
     }
   }
-  // Which nodes may announce depends on the address's policies (and, for Services with
-  // externalTrafficPolicy: Local, on their endpoints): judged once per distinct set of policies
-  // and shared by every address with that set — O(policy sets × nodes), not O(addresses × nodes).
-  std::map<std::vector<const L2Policy*>, std::shared_ptr<const NodeVerdicts>> shared;
-  for (auto& [address, plan] : plans) {
-    if (plan.allInterfaces) plan.interfacePatterns.clear();
-    const Sources& sources = sourcesOf.at(&plan);
-    const auto& policies = sources.policies;
-    const auto& services = sources.services;
-    bool anyLocal = std::any_of(services.begin(), services.end(), [](const ServiceInfo* s) { return s->local; });
-    if (anyLocal) {
-      plan.nodes = judgeNodes(view, policies, &services);
-    } else {
-      auto& verdicts = shared[policies];
-      if (!verdicts) verdicts = judgeNodes(view, policies, nullptr);
-      plan.nodes = verdicts;
-    }
-    auto [best, second] = chooseOwners(address, plan.nodes->weighted);
-    plan.preferred = best;
-    auto held = view.holders.find(address);
-    std::vector<Candidate> holding;  // the holders that are still candidates
-    if (held != view.holders.end()) {
-      for (const Candidate& c : plan.nodes->weighted) {
-        if (c.weight > 0 && held->second.count(c.node)) holding.push_back(c);
-      }
-    }
-    auto record = view.recorded.find(address);
-    // The owner with GONE out of the candidates ("" for none gone): the preferred node, unless
-    // a holder that is still a candidate keeps it (the recorded one first).
-    auto ownerWithout = [&](const std::string& gone) {
-      const std::string& preferred = best == gone && !gone.empty() ? second : best;
-      if (held == view.holders.end() || (view.rebalance && held->second.count(preferred))) return preferred;
-      std::vector<Candidate> left;
-      for (const Candidate& c : holding) {
-        if (c.node != gone) left.push_back(c);
-      }
-      if (record != view.recorded.end() && record->second != gone &&
-          std::any_of(left.begin(), left.end(), [&](const Candidate& c) { return c.node == record->second; })) {
-        return record->second;
-      }
-      return left.empty() ? preferred : chooseOwner(address, left);
-    };
-    plan.owner = ownerWithout("");
-    if (!plan.owner.empty()) plan.successor = ownerWithout(plan.owner);
-  }
+  for (auto& [address, plan] : plans) decide(view, address, plan, sourcesOf.at(&plan), shared);
   return plans;
+}
+
+// The Service keyed KEY in VIEW (sorted by key in ORDER), with its position in the view.
+std::pair<const ServiceInfo*, size_t> findService(const ClusterView& view, const std::vector<uint32_t>& order,
+                                                  const std::string& key) {
+  auto it = std::lower_bound(order.begin(), order.end(), key,
+                             [&](uint32_t i, const std::string& k) { return view.services[i]->key < k; });
+  if (it == order.end() || view.services[*it]->key != key) return {nullptr, 0};
+  return {view.services[*it].get(), *it};
+}
+
+}  // namespace
+
+std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
+  VerdictCache shared;
+  return planEverything(view, shared);
+}
+
+void Planner::planAll(const ClusterView& view) {
+  verdicts_.clear();
+  plans_ = planEverything(view, verdicts_);
+  lastPlanned_ = plans_.size();
+  lastFull_ = true;
+}
+
+const std::map<std::string, AddressPlan>& Planner::plan(const ClusterView& view, const std::set<std::string>* changed) {
+  // Most Services changed (a start, a relist): a full plan is the cheaper.
+  bool full = !std::exchange(valid_, false) || !changed || changed->size() * 2 > view.services.size() || view.policies != policies_ ||
+              view.rebalance != rebalance_;
+  if (full) {
+    planAll(view);
+  } else {
+    std::set<std::string> dirty;
+    // A changed Service's addresses before (as their plans name it), and those whose holders or
+    // record changed; its addresses after below.
+    markChangedInputs(view, *changed, dirty);
+    std::vector<uint32_t> order(view.services.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    if (!view.servicesInKeyOrder) {
+      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return view.services[a]->key < view.services[b]->key; });
+    }
+    // The changed Services' addresses now, with the Services by their place in the view.
+    std::map<std::string, std::vector<std::pair<size_t, const ServiceInfo*>>> announcing;
+    for (const std::string& key : *changed) {
+      auto [now, position] = findService(view, order, key);
+      if (!now) continue;
+      for (const L2Policy& policy : view.policies) {
+        forEachAddress(*now, policy, [&](const std::string& address) {
+          auto& list = announcing[address];
+          if (list.empty() || list.back().second != now) list.emplace_back(position, now);
+          dirty.insert(address);
+        });
+      }
+    }
+    if (view.nodes != nodes_) markNodesChanged(view, dirty);
+    // Each dirty address from scratch: its Services (those its plan had, those changed), in the
+    // view's order, as a full plan meets them.
+    std::vector<std::pair<size_t, const ServiceInfo*>> services;
+    for (const std::string& address : dirty) {
+      services.clear();
+      auto old = plans_.find(address);
+      if (old != plans_.end()) {
+        for (const std::string& key : old->second.services) {
+          if (auto found = findService(view, order, key); found.first) services.emplace_back(found.second, found.first);
+        }
+      }
+      if (auto now = announcing.find(address); now != announcing.end()) {
+        services.insert(services.end(), now->second.begin(), now->second.end());
+      }
+      std::sort(services.begin(), services.end());
+      services.erase(std::unique(services.begin(), services.end()), services.end());
+      AddressPlan plan;
+      Sources sources;
+      for (const auto& [position, info] : services) {
+        for (uint32_t index = 0; index < view.policies.size(); ++index) {
+          forEachAddress(*info, view.policies[index], [&](const std::string& a) {
+            if (a == address) addSource(view, plan, sources, *info, index);
+          });
+        }
+      }
+      if (sources.services.empty()) {
+        if (old != plans_.end()) plans_.erase(old);
+        continue;
+      }
+      decide(view, address, plan, sources, verdicts_);
+      plans_.insert_or_assign(address, std::move(plan));
+    }
+    lastPlanned_ = dirty.size();
+    lastFull_ = false;
+  }
+  policies_ = view.policies;
+  nodes_ = view.nodes;
+  rebalance_ = view.rebalance;
+  valid_ = true;
+  return plans_;
+}
+
+void Planner::markChangedInputs(const ClusterView& view, const std::set<std::string>& changed,
+                                std::set<std::string>& dirty) const {
+  // One walk of the plans (touching 50,000 scattered map nodes costs milliseconds) and, beside
+  // them in address order, of the holders and records: no lookup per address.
+  auto held = view.holders.begin();
+  auto record = view.recorded.begin();
+  for (const auto& [address, plan] : plans_) {
+    while (held != view.holders.end() && held->first < address) ++held;
+    while (record != view.recorded.end() && record->first < address) ++record;
+    const std::set<std::string>* h = held != view.holders.end() && held->first == address ? &held->second : nullptr;
+    const std::string* r = record != view.recorded.end() && record->first == address ? &record->second : nullptr;
+    if (stickinessOf(h, r) != plan.stickiness ||
+        (!changed.empty() && std::any_of(plan.services.begin(), plan.services.end(),
+                                         [&](const std::string& key) { return changed.count(key) > 0; }))) {
+      dirty.insert(address);
+    }
+  }
+}
+
+void Planner::markNodesChanged(const ClusterView& view, std::set<std::string>& dirty) {
+  // Every policy set judged again, and what changed among its candidates — a node that came,
+  // went or changed weight — found once per set, not per address.
+  struct Renewed {
+    std::shared_ptr<const NodeVerdicts> verdicts;
+    std::vector<std::pair<std::string, std::optional<double>>> changes;  // node, its weight now (none: gone)
+    std::unordered_map<std::string, double> weights;                      // when anything changed
+  };
+  std::unordered_map<const NodeVerdicts*, Renewed> renewed;
+  for (auto& [policies, verdicts] : verdicts_) {
+    Renewed r{.verdicts = judgeNodes(view, policies, nullptr), .changes = {}};
+    std::map<std::string, double> before, after;
+    for (const Candidate& c : verdicts->weighted) before[c.node] = c.weight;
+    for (const Candidate& c : r.verdicts->weighted) after[c.node] = c.weight;
+    for (const auto& [node, weight] : before) {
+      auto now = after.find(node);
+      if (now == after.end()) {
+        r.changes.emplace_back(node, std::nullopt);
+      } else if (now->second != weight) {
+        r.changes.emplace_back(node, now->second);
+      }
+    }
+    for (const auto& [node, weight] : after) {
+      if (!before.count(node)) r.changes.emplace_back(node, weight);
+    }
+    if (!r.changes.empty()) r.weights.insert(after.begin(), after.end());
+    const NodeVerdicts* old = verdicts.get();
+    verdicts = r.verdicts;
+    renewed.emplace(old, std::move(r));
+  }
+  for (auto& [address, plan] : plans_) {
+    auto fresh = renewed.find(plan.nodes.get());
+    if (fresh == renewed.end()) {  // judged for its own Services' endpoints (Local): again
+      dirty.insert(address);
+      continue;
+    }
+    // The new verdicts either way (an exclusion's reason may be all that changed); the plan
+    // again only if a changed node was or may become one of its first two by hashing, or holds
+    // it, or owns it or is its successor.
+    plan.nodes = fresh->second.verdicts;
+    const auto& changes = fresh->second.changes;
+    if (changes.empty()) continue;
+    const std::set<std::string>* held = findIn(view.holders, address);
+    double bar = -std::numeric_limits<double>::infinity();  // the second choice's score
+    if (auto w = fresh->second.weights.find(plan.runnerUp); w != fresh->second.weights.end()) {
+      bar = rendezvousScore(address, {plan.runnerUp, w->second});
+    }
+    bool moves = plan.runnerUp.empty();
+    for (const auto& [node, weight] : changes) {
+      if (moves) break;
+      moves = node == plan.owner || node == plan.preferred || node == plan.runnerUp || node == plan.successor ||
+              (held && held->count(node)) || (weight && rendezvousScore(address, {node, *weight}) >= bar);
+    }
+    if (moves) dirty.insert(address);
+  }
 }
 
 }  // namespace l2a::policy

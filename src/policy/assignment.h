@@ -5,6 +5,7 @@
 // `l2a explain` shows it. Pure.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@ struct NodeInfo {
   // Interface name -> carrier, as the node's agent publishes it; nullopt when unknown.
   std::optional<std::map<std::string, bool>> interfaces;
   std::string problem;  // what was malformed in its Node or Lease ("" when nothing)
+  bool operator==(const NodeInfo&) const = default;
 };
 
 struct ServiceInfo {
@@ -78,6 +80,9 @@ struct ServiceInfo {
 struct ClusterView {
   // Shared, not copied: the agent's index hands the same 10,000 to every plan.
   std::vector<std::shared_ptr<const ServiceInfo>> services;
+  // The services are in key order (the agent's index gives them so): Planner finds one by its
+  // key without sorting them first (checking the order alone reads all 50,000: milliseconds).
+  bool servicesInKeyOrder = false;
   std::vector<L2Policy> policies;
   std::vector<NodeInfo> nodes;
   // Objects read but malformed, "kind namespace/name: reason" (a slice, a Lease annotation...):
@@ -116,8 +121,8 @@ struct NodeVerdicts {
   }
 };
 
+// One address's plan (keyed by the address in the plans' map).
 struct AddressPlan {
-  std::string address;
   std::vector<std::string> services;
   std::vector<std::string> policies;
   std::vector<std::string> interfacePatterns;  // union; empty with allInterfaces
@@ -128,11 +133,55 @@ struct AddressPlan {
   // Who owns it if the owner goes (dies, falls silent) and nothing else changes; "" when
   // nobody could. What a node claims at once on its owner's silence, before planning again.
   std::string successor;
+  // Rendezvous hashing's second choice ("" with fewer than two candidates): a node that comes
+  // back, or whose weight changes, changes this plan only if it outranks it (Planner).
+  std::string runnerUp;
+  // A hash of its holders and its record as planned, for Planner to tell that they changed.
+  uint64_t stickiness = 0;
   const std::vector<std::string>& candidates() const { return nodes->candidates; }
   const std::vector<Exclusion>& excluded() const { return nodes->excluded; }
 };
 
 std::map<std::string, AddressPlan> planAddresses(const ClusterView& view);
+using PlannedAddress = std::map<std::string, AddressPlan>::value_type;  // the address and its plan
+
+// Plans kept from one call to the next, each call planning again only the addresses whose
+// inputs changed: those of the Services the caller says changed (before and after); on a node's
+// change (liveness, labels, interfaces, weight, avoided), those it owns, is preferred, second or
+// successor for, or holds, and those it now outranks the second choice of (one score per
+// address, not one per address and node); those whose holders or record changed. Policies or
+// rebalancing changed, or no list of changed Services: everything again. The plans are
+// planAddresses' for the same view (unit tests compare them after random changes).
+class Planner {
+ public:
+  // CHANGED: the keys of the Services added, changed or removed since the last call; null when
+  // not known (every Service planned again).
+  const std::map<std::string, AddressPlan>& plan(const ClusterView& view, const std::set<std::string>* changed);
+  const std::map<std::string, AddressPlan>& plans() const { return plans_; }
+  // The next call plans everything (the changes it would be told of may be lost).
+  void forget() { valid_ = false; }
+  // What the last call did: addresses planned (all of them when full).
+  size_t lastPlanned() const { return lastPlanned_; }
+  bool lastFull() const { return lastFull_; }
+
+ private:
+  using PolicySet = std::vector<uint32_t>;  // indices in the view's policies, in the order met
+  void planAll(const ClusterView& view);
+  // The addresses of the CHANGED Services as planned, and those whose holders or record differ
+  // from what their plan was made with.
+  void markChangedInputs(const ClusterView& view, const std::set<std::string>& changed, std::set<std::string>& dirty) const;
+  // Nodes changed: every policy set judged again, and the addresses the change can move marked.
+  void markNodesChanged(const ClusterView& view, std::set<std::string>& dirty);
+
+  bool valid_ = false;  // false until a plan completes (an exception midway plans all next time)
+  std::map<std::string, AddressPlan> plans_;
+  std::vector<L2Policy> policies_;
+  std::vector<NodeInfo> nodes_;
+  bool rebalance_ = false;
+  std::map<PolicySet, std::shared_ptr<const NodeVerdicts>> verdicts_;
+  size_t lastPlanned_ = 0;
+  bool lastFull_ = false;
+};
 
 // Parses a Service object into what planning needs (labels, class, addresses, policy).
 ServiceInfo serviceInfoFrom(const nlohmann::json& service, const k8s::LoadBalancerClasses& classes = {});

@@ -32,6 +32,7 @@ struct L2Policy {
   bool valid() const { return errors.empty(); }
   // Whether this policy announces `address` (given the Service is selected).
   bool admits(const std::string& address) const;
+  bool operator==(const L2Policy&) const = default;
 };
 
 inline constexpr const char* kGroupMetallb = "metallb.io";

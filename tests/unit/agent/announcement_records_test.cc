@@ -139,11 +139,10 @@ TEST(AnnouncementRecords, HoldersComeFromWellFormedRecordsOnly) {
   EXPECT_EQ(holders["198.18.0.10"], (std::set<std::string>{"w1", "w2"}));
 }
 
-policy::AddressPlan planOf(const std::string& address, const std::string& owner) {
+policy::PlannedAddress planOf(const std::string& address, const std::string& owner) {
   policy::AddressPlan p;
-  p.address = address;
   p.owner = owner;
-  return p;
+  return {address, p};
 }
 
 TEST(AnnouncementRecords, TheConditionSaysWhoAnnouncesEachAddressOrWhichHasNobody) {

@@ -172,6 +172,30 @@ TEST(ServiceIndex, CompactMovesNoInfoIntoAnotherInfosOldPlace) {
   EXPECT_EQ(reused, 0u) << "copies made where old infos were freed a moment before";
 }
 
+// What the planner plans again: the keys of the Services whose info changed since the last
+// snapshot — not those seen again unchanged, not those a compaction copied.
+TEST(ServiceIndex, ASnapshotSaysWhichServicesChangedSinceTheLast) {
+  ServiceIndex index({});
+  std::optional<std::set<std::string>> changed;
+  index.serviceSeen(service("web", "198.18.0.10"));
+  EXPECT_EQ(index.servicesAndChanges(changed).size(), 1u);
+  EXPECT_FALSE(changed.has_value()) << "the first snapshot knows no changes: everything is planned";
+  index.serviceSeen(service("db", "198.18.0.20"));
+  index.serviceSeen(service("web", "198.18.0.10"));  // the same again
+  auto services = index.servicesAndChanges(changed);
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(*changed, std::set<std::string>{"shop/db"});
+  ASSERT_EQ(services.size(), 2u);
+  EXPECT_LT(services[0]->key, services[1]->key) << "in key order, as the planner is told";
+  index.servicesAndChanges(changed);
+  EXPECT_TRUE(changed->empty()) << "taken by the last snapshot";
+  index.sliceSeen(slice("web-a", "web", {{"w1", true}}));  // a Local Service's ready nodes
+  index.serviceGone(service("db", ""));
+  EXPECT_GT(index.compact(1), 0u);
+  index.servicesAndChanges(changed);
+  EXPECT_EQ(*changed, (std::set<std::string>{"shop/db", "shop/web"}));
+}
+
 TEST(ServiceIndex, AMalformedServiceIsKeptWithItsProblemNeverAnException) {
   ServiceIndex index({});
   Json bad = service("web", "198.18.0.10");
