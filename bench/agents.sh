@@ -13,7 +13,9 @@
 #        stretched; REST_SECONDS=35: the window the figures at rest are measured over;
 #        OTHER_SERVICES=N: as many ClusterIP Services besides, as most of a cluster's are;
 #        PAUSE_SECONDS=8: the first agent stopped that long at rest, then resumed — how long until
-#        every address is announced exactly once again)
+#        every address is announced exactly once again; UPDATES_PER_SECOND=1: after the figures at
+#        rest, one Service's labels changed that often for REST_SECONDS — the agents' CPU then, and
+#        what each of their plans planned)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 NODES_LIST=${1:-"3 20"}
@@ -31,6 +33,7 @@ AGENT_ENV=${AGENT_ENV:-}  # VAR=VALUE words for every agent (e.g. LD_PRELOAD=...
 AGENT_ARGS=${AGENT_ARGS:-}  # more flags for every agent (e.g. "--record-qps 1000": to rest sooner)
 OTHER_SERVICES=${OTHER_SERVICES:-0}
 PAUSE_SECONDS=${PAUSE_SECONDS:-0}  # stop the first agent that long at rest (SIGSTOP), then resume it
+UPDATES_PER_SECOND=${UPDATES_PER_SECOND:-0}  # Services changed per second after the figures at rest
 L2A=${L2A:-build/l2a}  # another binary to compare (e.g. the previous build's, copied aside)
 L2A_LAB=${L2A_LAB:-build/l2a-lab}  # the lab API server (a copy aside lets the tree build meanwhile)
 source tests/support/netns_lab.sh
@@ -190,6 +193,46 @@ PY
       "/proc/${pids[$ai]}/status"
   done | sort -t' ' -k2 -rn | tr '\n' ' ' | sed 's|^|bench/agents.sh: agents at rest, RSS/anonymous MiB, largest first: |; s|$|\n|' >&2
   [[ -n $SMAPS_OUT ]] && cp "/proc/$largest/smaps" "$SMAPS_OUT.largest"
+  if ((UPDATES_PER_SECOND > 0)); then
+    # One Service after another gets a new label (what a plan reads: each is a change of one
+    # Service), paced; the agents' CPU over that time against at rest, and from their metrics
+    # what their plans did meanwhile (summed over the agents).
+    plan_metrics() {  # "full changed planned seconds computed", summed over the agents
+      local i
+      for ((i = 1; i <= nodes; i++)); do
+        ip netns exec "$LAB_LAN" curl -s --max-time 5 "http://198.18.0.$((10 + i)):9611/metrics"
+      done | awk '$1 == "l2a_plans_total{scope=\"full\"}" {f += $2} $1 == "l2a_plans_total{scope=\"changed\"}" {c += $2}
+        $1 == "l2a_addresses_planned_total" {a += $2} $1 == "l2a_plan_duration_seconds_sum" {s += $2}
+        $1 == "l2a_plan_duration_seconds_count" {n += $2} END {printf "%d %d %d %.6f %d", f, c, a, s, n}'
+    }
+    local m0 m1 u0 u1 tu0 tu1 updated
+    m0=$(plan_metrics); u0=$(cpu); tu0=$(now)
+    updated=$(ip netns exec "$LAB_LAN" python3 -c '
+import json, sys, time, urllib.request
+rate, seconds, services = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+start, n = time.monotonic(), 0
+while time.monotonic() - start < seconds:
+    body = json.dumps({"metadata": {"labels": {"revision": str(n)}}}).encode()
+    req = urllib.request.Request("http://198.18.0.1:6443/api/v1/namespaces/default/services/s%d" % (n * 7919 % services), data=body,
+                                 headers={"Content-Type": "application/merge-patch+json"}, method="PATCH")
+    urllib.request.urlopen(req).read()
+    n += 1
+    time.sleep(max(0.0, start + n / rate - time.monotonic()))
+print(n)
+' "$UPDATES_PER_SECOND" "${REST_SECONDS:-35}" "$services")
+    sleep 2  # the last change planned
+    u1=$(cpu); tu1=$(now); m1=$(plan_metrics)
+    python3 - "$m0" "$m1" "$updated" "$(python3 -c "print(round(($u1 - $u0) / ($tu1 - $tu0) / $nodes, 2))")" "$nodes" <<'PY' >&2
+import sys
+(f0, c0, a0, s0, n0), (f1, c1, a1, s1, n1) = ([float(x) for x in m.split()] for m in sys.argv[1:3])
+updated, cpu, nodes = int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+plans = n1 - n0
+print(f"bench/agents.sh: {updated} Services changed one at a time: agent CPU {cpu} % each; "
+      f"{int(plans)} plans on {nodes} agents ({int(f1 - f0)} full, {int(c1 - c0)} of what changed), "
+      f"{(a1 - a0) / max(plans, 1):.1f} addresses planned per plan, "
+      f"{(s1 - s0) / max(plans, 1) * 1000:.1f} ms per pass (snapshot to the responder told)")
+PY
+  fi
   if ((PAUSE_SECONDS > 0)); then
     # The first agent stopped (a VM stall, a long GC-like pause) past its Lease, then resumed:
     # the others take its addresses, it comes back, and every address must end up announced

@@ -67,7 +67,7 @@ policy::ClusterView cluster(int nodes, int addresses, bool weighted) {
 
 std::map<std::string, std::string> owners(const std::map<std::string, policy::AddressPlan>& plans) {
   std::map<std::string, std::string> out;
-  for (const auto& [address, plan] : plans) out[address] = plan.owner;
+  for (const auto& [address, plan] : plans) out[address] = plan.owner();
   return out;
 }
 
@@ -97,7 +97,7 @@ void simulate(int nodes, int addresses) {
   policy::ClusterView weightedView = cluster(nodes, addresses, true);
   size_t heavy = 0;
   for (const auto& [address, plan] : policy::planAddresses(weightedView)) {
-    if (std::stoi(plan.owner.substr(5)) % 2 == 1) ++heavy;
+    if (std::stoi(plan.owner().substr(5)) % 2 == 1) ++heavy;
   }
   double idealHeavy = static_cast<double>(addresses) * (2.0 * (nodes / 2)) / (nodes / 2 * 2.0 + (nodes - nodes / 2));
 

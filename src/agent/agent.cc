@@ -611,14 +611,14 @@ void Agent::keepSuccessions(const std::map<std::string, policy::AddressPlan>& pl
   auto next = std::make_shared<Successions>();
   std::map<std::vector<std::string>, uint32_t> sets;
   for (const auto& [address, plan] : plans) {
-    if (plan.successor != options_.nodeName || plan.owner.empty() || plan.owner == options_.nodeName) continue;
-    auto [set, fresh] = sets.try_emplace(plan.interfacePatterns, static_cast<uint32_t>(next->patterns.size()));
+    if (plan.successor() != options_.nodeName || plan.owner().empty() || plan.owner() == options_.nodeName) continue;
+    auto [set, fresh] = sets.try_emplace(plan.interfacePatterns(), static_cast<uint32_t>(next->patterns.size()));
     if (fresh) {
-      next->patterns.push_back(plan.interfacePatterns);
-      auto created = k8s::InterfaceSelector::create(plan.interfacePatterns);
+      next->patterns.push_back(plan.interfacePatterns());
+      auto created = k8s::InterfaceSelector::create(plan.interfacePatterns());
       next->selectors.push_back(created ? std::optional(std::move(*created)) : std::nullopt);
     }
-    next->byOwner[plan.owner].emplace_back(address, set->second);
+    next->byOwner[plan.owner()].emplace_back(address, set->second);
   }
   successions_ = std::move(next);
   allowClaimsAhead();
@@ -707,13 +707,16 @@ void Agent::reconcile() {
       throw;
     }
   });
+  // A full plan's, made among its temporaries on the planner thread: copied here, so that
+  // thread's heap is given back whole at the next trim.
+  if (plans_.lastFull()) plans_.compact();
   const std::map<std::string, policy::AddressPlan>& plans = plans_.plans();
   auto planDone = Steady::now();
   // Deciding by the wire, a frozen node may take and give up addresses as if it were live.
   bool frozen = frozenAtPlan && !wireOnly;
   std::map<std::string, std::vector<std::string>> desired;
   for (const auto& [address, plan] : plans) {
-    if (plan.owner == options_.nodeName && packet::parseIpAddress(address)) desired[address] = plan.interfacePatterns;
+    if (plan.owner() == options_.nodeName && packet::parseIpAddress(address)) desired[address] = plan.interfacePatterns();
   }
 
   // Decided under the lock, done after it: responder calls and log lines wait for nothing.
@@ -746,10 +749,10 @@ void Agent::reconcile() {
                       },
                       .frozen = frozen,
                       .now = now};
-  for (const auto& [address, plan] : plans) input.owners[address] = plan.owner;
+  for (const auto& [address, plan] : plans) input.owners[address] = plan.owner();
   if (options_.rebalance && !frozen) {
     for (const std::string& address : rebalancePulls(plans, now)) {
-      input.desired[address] = plans.at(address).interfacePatterns;
+      input.desired[address] = plans.at(address).interfacePatterns();
       input.owners[address] = options_.nodeName;
       ++status_.rebalanced;
     }
@@ -813,7 +816,7 @@ void Agent::reconcile() {
     logs.emplace_back(spdlog::level::info, fmt::format("event=released address={} node={}", address, options_.nodeName));
     auto plan = plans.find(address);
     if (plan == plans.end()) continue;
-    std::string why = plan->second.owner.empty() ? "no candidate node" : "now announced by " + plan->second.owner;
+    std::string why = plan->second.owner().empty() ? "no candidate node" : "now announced by " + plan->second.owner();
     for (const auto& svc : plan->second.services) {
       events.emplace_back(svc, "AnnouncementStopped",
                           fmt::format("node {} stopped announcing {}: {}", options_.nodeName, address, why));
@@ -853,8 +856,8 @@ void Agent::reconcile() {
   owners.reserve(plans.size());
   status_.kept = 0;
   for (const auto& [address, plan] : plans) {
-    owners.appendOrdered(address, plan.owner);
-    if (plan.owner == options_.nodeName && !plan.preferred.empty() && plan.preferred != plan.owner) ++status_.kept;
+    owners.appendOrdered(address, plan.owner());
+    if (plan.owner() == options_.nodeName && !plan.preferred().empty() && plan.preferred() != plan.owner()) ++status_.kept;
   }
   lastOwner_ = std::make_shared<const AnnouncementStatus::PlannedOwners>(std::move(owners));
   auto plannedOwners = lastOwner_;
@@ -974,7 +977,7 @@ std::vector<std::string> Agent::rebalancePulls(const std::map<std::string, polic
   std::vector<std::string> out;
   rebalancePending_ = false;
   for (const auto& [address, plan] : plans) {
-    if (plan.preferred != options_.nodeName || plan.owner == options_.nodeName || plan.owner.empty()) continue;
+    if (plan.preferred() != options_.nodeName || plan.owner() == options_.nodeName || plan.owner().empty()) continue;
     if (!packet::parseIpAddress(address)) continue;
     if (rebalancedInWindow_ + 1 > options_.rebalanceRate) {
       rebalancePending_ = true;  // more to take back: planned again at the next resync
@@ -1005,7 +1008,7 @@ void Agent::writeRecords(const policy::ClusterView& view, const std::map<std::st
   auto thisSecond = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   for (const auto& [address, patterns] : claimed) {
     auto plan = plans.find(address);
-    if (plan == plans.end() || plan->second.owner != options_.nodeName) continue;
+    if (plan == plans.end() || plan->second.owner() != options_.nodeName) continue;
     auto [known, fresh] = interfacesOf.try_emplace(patterns);
     if (fresh) {
       ClaimInterfaces up;

@@ -324,8 +324,8 @@ class Agent {
   std::set<std::string> lastLeaseLive_;  // nodes Lease-live when we last were (us included)
   std::vector<std::string> leaseDeadHeard_;  // Lease expired, still heard: what we accuse
   AgentStatus status_;
-  // The plans are made on a thread of their own (onPlanner): their temporaries, maps of 10,000
-  // addresses every plan, live in its malloc arena and nowhere else, so what the reconcile
+  // The plans are made on a thread of their own (onPlanner): their temporaries (a full plan's:
+  // maps of 10,000 addresses) live in its malloc arena and nowhere else, so what the reconcile
   // thread keeps is not left between their holes (docs/benchmarks.md: 3 MiB at 10,000
   // Services). The reconcile thread waits for TASK: what it alone touches, the planner touches
   // only meanwhile (the handoff's mutex orders the two). An exception is rethrown to the caller.
@@ -336,8 +336,9 @@ class Agent {
   std::exception_ptr plannerFailure_;
   bool plannerStop_ = false;
   std::thread planner_;
-  // The plans, kept from one pass to the next and planned again only where their inputs changed
-  // (on the planner thread; read by the reconcile thread while it waits for none).
+  // The plans, kept from one pass to the next and planned again only where their inputs changed:
+  // planned on the planner thread; read, and a full plan's copied (Planner::compact), by the
+  // reconcile thread while the planner waits for a task.
   policy::Planner plans_;
   std::set<std::string> problems_;  // malformed objects as of the last plan
   std::atomic<bool> shuttingDown_{false};

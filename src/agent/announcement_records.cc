@@ -145,10 +145,10 @@ Json announcedCondition(const std::vector<const policy::PlannedAddress*>& plans)
   std::vector<std::string> announced, unowned;
   for (const policy::PlannedAddress* planned : plans) {
     const auto& [address, plan] = *planned;
-    if (plan.owner.empty()) {
+    if (plan.owner().empty()) {
       unowned.push_back(address);
     } else {
-      announced.push_back(fmt::format("{} by {}", address, plan.owner));
+      announced.push_back(fmt::format("{} by {}", address, plan.owner()));
     }
   }
   std::sort(announced.begin(), announced.end());

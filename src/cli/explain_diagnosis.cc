@@ -104,11 +104,11 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
       const auto& plan = it->second;
       Json excluded = Json::array();
       for (const auto& e : plan.excluded()) excluded.push_back({{"node", e.node}, {"reason", e.reason}});
-      Json entry{{"address", a}, {"candidates", plan.candidates()}, {"excluded", excluded}, {"owner", plan.owner},
-                 {"interfaces", plan.interfacePatterns.empty() ? Json::array({"<every interface the agent uses>"})
-                                                               : Json(plan.interfacePatterns)}};
-      if (!plan.owner.empty()) {
-        auto lease = leaseOfNode.find(plan.owner);
+      Json entry{{"address", a}, {"candidates", plan.candidates()}, {"excluded", excluded}, {"owner", plan.owner()},
+                 {"interfaces", plan.interfacePatterns().empty() ? Json::array({"<every interface the agent uses>"})
+                                                               : Json(plan.interfacePatterns())}};
+      if (!plan.owner().empty()) {
+        auto lease = leaseOfNode.find(plan.owner());
         if (lease != leaseOfNode.end()) {
           entry["lease"] = {{"renewTime", lease->second.value("/spec/renewTime"_json_pointer, std::string())},
                             {"acquireTime", lease->second.value("/spec/acquireTime"_json_pointer, std::string())}};
@@ -123,11 +123,11 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
           entry["ownerInterfaces"] = macs;
         }
       }
-      if (!plan.owner.empty() && plan.owner != plan.preferred) {
-        entry["kept"] = {{"preferred", plan.preferred},
+      if (!plan.owner().empty() && plan.owner() != plan.preferred()) {
+        entry["kept"] = {{"preferred", plan.preferred()},
                          {"why", fmt::format("{} holds it and may still announce it, so it keeps it (rendezvous hashing "
                                              "prefers {}; agents run with --rebalance take it back)",
-                                             plan.owner, plan.preferred)}};
+                                             plan.owner(), plan.preferred())}};
       }
       for (const Json& record : snapshot.records) {
         if (!record.is_object()) continue;
@@ -145,7 +145,7 @@ Json diagnose(const Json& service, const ExplainSnapshot& snapshot) {
                            {"cause", status.value("cause", Json(""))}};
       }
       addresses.push_back(entry);
-      if (plan.owner.empty() && verdict.empty()) {
+      if (plan.owner().empty() && verdict.empty()) {
         verdict = fmt::format("stops at nodes: no candidate node for {}", a);
       }
     }
@@ -213,7 +213,7 @@ void addWireReport(Json& out, const ExplainSnapshot& snapshot,
         }
         auto wirePlans = policy::planAddresses(wireView);
         auto wp = wirePlans.find(entry["address"].get<std::string>());
-        owner = wp == wirePlans.end() ? "" : wp->second.owner;
+        owner = wp == wirePlans.end() ? "" : wp->second.owner();
         entry["wire"] = {{"heard", heard}, {"accused", Json(std::vector<std::string>(accused.begin(), accused.end()))},
                          {"heldDown", Json(std::vector<std::string>(held.begin(), held.end()))}, {"owner", owner}};
       }

@@ -114,11 +114,14 @@ namespace {
 
 using PolicySet = std::vector<uint32_t>;
 using VerdictCache = std::map<PolicySet, std::shared_ptr<const NodeVerdicts>>;
+using AnnouncerCache = std::map<Announcers, std::shared_ptr<const Announcers>>;
 
-// What an address's plan came from: the policies (by index in the view) and the Services.
+// What an address's plan came from: the policies (by index in the view) and the Services, and
+// what the policies make of it.
 struct Sources {
   PolicySet policies;
   std::vector<const ServiceInfo*> services;
+  Announcers announcers;
 };
 
 // The addresses POLICY announces of SERVICE: its load-balancer addresses the policy admits, its
@@ -140,9 +143,10 @@ void forEachAddress(const ServiceInfo& service, const L2Policy& policy, const Vi
 void addSource(const ClusterView& view, AddressPlan& plan, Sources& sources, const ServiceInfo& service, uint32_t index) {
   const L2Policy& policy = view.policies[index];
   addUnique(plan.services, service.key);
-  addUnique(plan.policies, policy.name);
-  if (policy.interfaces.empty()) plan.allInterfaces = true;
-  for (const auto& i : policy.interfaces) addUnique(plan.interfacePatterns, i);
+  Announcers& announcers = sources.announcers;
+  addUnique(announcers.policies, policy.name);
+  if (policy.interfaces.empty()) announcers.allInterfaces = true;
+  for (const auto& i : policy.interfaces) addUnique(announcers.interfacePatterns, i);
   if (std::find(sources.policies.begin(), sources.policies.end(), index) == sources.policies.end()) {
     sources.policies.push_back(index);
   }
@@ -217,10 +221,16 @@ const typename Map::mapped_type* findIn(const Map& map, const std::string& key) 
   return it == map.end() ? nullptr : &it->second;
 }
 
-// Who may announce ADDRESS, and who owns it: its plan finished from its sources.
-void decide(const ClusterView& view, const std::string& address, AddressPlan& plan, const Sources& sources,
-            VerdictCache& shared) {
-  if (plan.allInterfaces) plan.interfacePatterns.clear();
+void chooseOwners(const ClusterView& view, const std::string& address, AddressPlan& plan);
+
+// Who may announce ADDRESS, and who owns it: its plan finished from its sources (what it
+// shares with other addresses from and into the caches).
+void decide(const ClusterView& view, const std::string& address, AddressPlan& plan, Sources& sources,
+            VerdictCache& verdictCache, AnnouncerCache& announcerCache) {
+  if (sources.announcers.allInterfaces) sources.announcers.interfacePatterns.clear();
+  auto& announcers = announcerCache[sources.announcers];
+  if (!announcers) announcers = std::make_shared<const Announcers>(sources.announcers);
+  plan.announcers = announcers;
   const auto& services = sources.services;
   bool anyLocal = std::any_of(services.begin(), services.end(), [](const ServiceInfo* s) { return s->local; });
   // Which nodes may announce depends on the address's policies (and, for Services with
@@ -229,43 +239,57 @@ void decide(const ClusterView& view, const std::string& address, AddressPlan& pl
   if (anyLocal) {
     plan.nodes = judgeNodes(view, sources.policies, &services);
   } else {
-    auto& verdicts = shared[sources.policies];
+    auto& verdicts = verdictCache[sources.policies];
     if (!verdicts) verdicts = judgeNodes(view, sources.policies, nullptr);
     plan.nodes = verdicts;
   }
-  auto [best, second] = chooseOwners(address, plan.nodes->weighted);
-  plan.preferred = best;
-  plan.runnerUp = second;
+  chooseOwners(view, address, plan);
+}
+
+// Who owns ADDRESS among its plan's candidates, with its holders and record now.
+void chooseOwners(const ClusterView& view, const std::string& address, AddressPlan& plan) {
+  const std::vector<Candidate>& weighted = plan.nodes->weighted;
+  auto at = [](size_t i) { return i == kNoCandidate ? AddressPlan::kNobody : static_cast<uint32_t>(i); };
+  auto [best, second] = rankTwo(address, weighted);
+  plan.preferredAt = at(best);
+  plan.runnerUpAt = at(second);
   const std::set<std::string>* held = findIn(view.holders, address);
   const std::string* record = findIn(view.recorded, address);
   plan.stickiness = stickinessOf(held, record);
-  std::vector<Candidate> holding;  // the holders that are still candidates
+  std::vector<size_t> holding;  // the holders that are still candidates
+  size_t recorded = kNoCandidate;  // the recorded one, if among them
   if (held) {
-    for (const Candidate& c : plan.nodes->weighted) {
-      if (c.weight > 0 && held->count(c.node)) holding.push_back(c);
+    for (size_t i = 0; i < weighted.size(); ++i) {
+      if (weighted[i].weight <= 0 || !held->count(weighted[i].node)) continue;
+      holding.push_back(i);
+      if (record && *record == weighted[i].node) recorded = i;
     }
   }
-  // The owner with GONE out of the candidates ("" for none gone): the preferred node, unless
-  // a holder that is still a candidate keeps it (the recorded one first).
-  auto ownerWithout = [&](const std::string& gone) {
-    const std::string& preferred = best == gone && !gone.empty() ? second : best;
-    if (!held || (view.rebalance && held->count(preferred))) return preferred;
-    std::vector<Candidate> left;
-    for (const Candidate& c : holding) {
-      if (c.node != gone) left.push_back(c);
+  // The owner with GONE out of the candidates (kNoCandidate for none gone): the preferred node,
+  // unless a holder that is still a candidate keeps it (the recorded one first).
+  std::vector<Candidate> left;
+  std::vector<size_t> leftAt;
+  auto ownerWithout = [&](size_t gone) {
+    size_t preferred = best == gone && gone != kNoCandidate ? second : best;
+    if (!held || (view.rebalance && preferred != kNoCandidate && held->count(weighted[preferred].node))) return preferred;
+    if (recorded != kNoCandidate && recorded != gone) return recorded;
+    left.clear();
+    leftAt.clear();
+    for (size_t i : holding) {
+      if (i == gone) continue;
+      left.push_back(weighted[i]);
+      leftAt.push_back(i);
     }
-    if (record && *record != gone &&
-        std::any_of(left.begin(), left.end(), [&](const Candidate& c) { return c.node == *record; })) {
-      return *record;
-    }
-    return left.empty() ? preferred : chooseOwner(address, left);
+    return left.empty() ? preferred : leftAt[rankTwo(address, left).first];
   };
-  plan.owner = ownerWithout("");
-  plan.successor = plan.owner.empty() ? "" : ownerWithout(plan.owner);
+  size_t owner = ownerWithout(kNoCandidate);
+  plan.ownerAt = at(owner);
+  plan.successorAt = owner == kNoCandidate ? AddressPlan::kNobody : at(ownerWithout(owner));
 }
 
-// Every address's plan from scratch, the policy sets' verdicts into SHARED.
-std::map<std::string, AddressPlan> planEverything(const ClusterView& view, VerdictCache& shared) {
+// Every address's plan from scratch, what they share into the caches.
+std::map<std::string, AddressPlan> planEverything(const ClusterView& view, VerdictCache& verdicts,
+                                                  AnnouncerCache& announcers) {
   // Which policies announce which address (the unit is the address: Services sharing one share
   // its plan).
   std::map<std::string, AddressPlan> plans;
@@ -283,7 +307,7 @@ std::map<std::string, AddressPlan> planEverything(const ClusterView& view, Verdi
       });
     }
   }
-  for (auto& [address, plan] : plans) decide(view, address, plan, sourcesOf.at(&plan), shared);
+  for (auto& [address, plan] : plans) decide(view, address, plan, sourcesOf.at(&plan), verdicts, announcers);
   return plans;
 }
 
@@ -299,32 +323,59 @@ std::pair<const ServiceInfo*, size_t> findService(const ClusterView& view, const
 }  // namespace
 
 std::map<std::string, AddressPlan> planAddresses(const ClusterView& view) {
-  VerdictCache shared;
-  return planEverything(view, shared);
+  VerdictCache verdicts;
+  AnnouncerCache announcers;
+  return planEverything(view, verdicts, announcers);
+}
+
+const std::string& AddressPlan::nameAt(uint32_t at) const {
+  static const std::string kNone;
+  return at < nodes->weighted.size() ? nodes->weighted[at].node : kNone;
+}
+
+AddressPlan AddressPlan::ownedBy(const std::string& owner) {
+  AddressPlan plan;
+  if (owner.empty()) return plan;
+  auto nodes = std::make_shared<NodeVerdicts>();
+  nodes->candidates = {owner};
+  nodes->weighted = {{owner, 1.0}};
+  plan.nodes = std::move(nodes);
+  plan.ownerAt = plan.preferredAt = 0;
+  return plan;
+}
+
+void Planner::compact() {
+  std::map<std::string, AddressPlan> copies(plans_);
+  plans_.swap(copies);
 }
 
 void Planner::planAll(const ClusterView& view) {
   verdicts_.clear();
-  plans_ = planEverything(view, verdicts_);
+  announcers_.clear();
+  plans_ = planEverything(view, verdicts_, announcers_);
   lastPlanned_ = plans_.size();
   lastFull_ = true;
 }
 
 const std::map<std::string, AddressPlan>& Planner::plan(const ClusterView& view, const std::set<std::string>* changed) {
+  bool policiesChanged = view.policies != policies_, nodesChanged = view.nodes != nodes_;
   // Most Services changed (a start, a relist): a full plan is the cheaper.
-  bool full = !std::exchange(valid_, false) || !changed || changed->size() * 2 > view.services.size() || view.policies != policies_ ||
-              view.rebalance != rebalance_;
+  bool full = !std::exchange(valid_, false) || !changed || changed->size() * 2 > view.services.size() ||
+              policiesChanged || view.rebalance != rebalance_;
   if (full) {
     planAll(view);
   } else {
+    // Planned again from their Services: a changed Service's addresses before (as their plans
+    // name it) and after (below); only their owners chosen again: those whose holders or record
+    // changed, those a node's change may move.
     std::set<std::string> dirty;
-    // A changed Service's addresses before (as their plans name it), and those whose holders or
-    // record changed; its addresses after below.
-    markChangedInputs(view, *changed, dirty);
+    std::vector<PlannedAddress*> owners;
+    markChangedInputs(view, *changed, dirty, owners);
     std::vector<uint32_t> order(view.services.size());
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
     if (!view.servicesInKeyOrder) {
-      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return view.services[a]->key < view.services[b]->key; });
+      std::sort(order.begin(), order.end(),
+                [&](uint32_t a, uint32_t b) { return view.services[a]->key < view.services[b]->key; });
     }
     // The changed Services' addresses now, with the Services by their place in the view.
     std::map<std::string, std::vector<std::pair<size_t, const ServiceInfo*>>> announcing;
@@ -339,7 +390,15 @@ const std::map<std::string, AddressPlan>& Planner::plan(const ClusterView& view,
         });
       }
     }
-    if (view.nodes != nodes_) markNodesChanged(view, dirty);
+    if (nodesChanged) markNodesChanged(view, dirty, owners);
+    std::sort(owners.begin(), owners.end());
+    owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
+    size_t planned = 0;
+    for (PlannedAddress* p : owners) {
+      if (dirty.count(p->first)) continue;
+      chooseOwners(view, p->first, p->second);
+      ++planned;
+    }
     // Each dirty address from scratch: its Services (those its plan had, those changed), in the
     // view's order, as a full plan meets them.
     std::vector<std::pair<size_t, const ServiceInfo*>> services;
@@ -369,92 +428,126 @@ const std::map<std::string, AddressPlan>& Planner::plan(const ClusterView& view,
         if (old != plans_.end()) plans_.erase(old);
         continue;
       }
-      decide(view, address, plan, sources, verdicts_);
+      decide(view, address, plan, sources, verdicts_, announcers_);
       plans_.insert_or_assign(address, std::move(plan));
     }
-    lastPlanned_ = dirty.size();
+    lastPlanned_ = planned + dirty.size();
     lastFull_ = false;
   }
-  policies_ = view.policies;
-  nodes_ = view.nodes;
+  if (policiesChanged) policies_ = view.policies;
+  if (nodesChanged) nodes_ = view.nodes;
   rebalance_ = view.rebalance;
   valid_ = true;
   return plans_;
 }
 
 void Planner::markChangedInputs(const ClusterView& view, const std::set<std::string>& changed,
-                                std::set<std::string>& dirty) const {
+                                std::set<std::string>& dirty, std::vector<PlannedAddress*>& owners) {
   // One walk of the plans (touching 50,000 scattered map nodes costs milliseconds) and, beside
   // them in address order, of the holders and records: no lookup per address.
   auto held = view.holders.begin();
   auto record = view.recorded.begin();
-  for (const auto& [address, plan] : plans_) {
+  for (auto& planned : plans_) {
+    const auto& [address, plan] = planned;
     while (held != view.holders.end() && held->first < address) ++held;
     while (record != view.recorded.end() && record->first < address) ++record;
     const std::set<std::string>* h = held != view.holders.end() && held->first == address ? &held->second : nullptr;
     const std::string* r = record != view.recorded.end() && record->first == address ? &record->second : nullptr;
-    if (stickinessOf(h, r) != plan.stickiness ||
-        (!changed.empty() && std::any_of(plan.services.begin(), plan.services.end(),
-                                         [&](const std::string& key) { return changed.count(key) > 0; }))) {
+    if (!changed.empty() && std::any_of(plan.services.begin(), plan.services.end(),
+                                        [&](const std::string& key) { return changed.count(key) > 0; })) {
       dirty.insert(address);
+    } else if (stickinessOf(h, r) != plan.stickiness) {
+      owners.push_back(&planned);
     }
   }
 }
 
-void Planner::markNodesChanged(const ClusterView& view, std::set<std::string>& dirty) {
+void Planner::markNodesChanged(const ClusterView& view, std::set<std::string>& dirty,
+                               std::vector<PlannedAddress*>& owners) {
   // Every policy set judged again, and what changed among its candidates — a node that came,
-  // went or changed weight — found once per set, not per address.
+  // went or changed weight — found once per set, not per address; with where each candidate
+  // is in the new list, when any moved (a plan names nodes by position).
   struct Renewed {
     std::shared_ptr<const NodeVerdicts> verdicts;
     std::vector<std::pair<std::string, std::optional<double>>> changes;  // node, its weight now (none: gone)
     std::unordered_map<std::string, double> weights;                      // when anything changed
+    std::vector<uint32_t> moved;  // old position -> new (kNobody: gone); empty when none moved
   };
   std::unordered_map<const NodeVerdicts*, Renewed> renewed;
   for (auto& [policies, verdicts] : verdicts_) {
-    Renewed r{.verdicts = judgeNodes(view, policies, nullptr), .changes = {}};
-    std::map<std::string, double> before, after;
-    for (const Candidate& c : verdicts->weighted) before[c.node] = c.weight;
-    for (const Candidate& c : r.verdicts->weighted) after[c.node] = c.weight;
-    for (const auto& [node, weight] : before) {
-      auto now = after.find(node);
-      if (now == after.end()) {
-        r.changes.emplace_back(node, std::nullopt);
-      } else if (now->second != weight) {
-        r.changes.emplace_back(node, now->second);
+    Renewed r{.verdicts = judgeNodes(view, policies, nullptr), .changes = {}, .weights = {}, .moved = {}};
+    const auto& before = verdicts->weighted;
+    const auto& after = r.verdicts->weighted;
+    std::unordered_map<std::string, std::pair<size_t, double>> now;  // node -> position, weight
+    for (size_t i = 0; i < after.size(); ++i) now[after[i].node] = {i, after[i].weight};
+    bool samePlaces = before.size() == after.size();
+    for (size_t i = 0; i < before.size(); ++i) {
+      auto found = now.find(before[i].node);
+      if (found == now.end()) {
+        r.changes.emplace_back(before[i].node, std::nullopt);
+      } else if (found->second.second != before[i].weight) {
+        r.changes.emplace_back(before[i].node, found->second.second);
+      }
+      samePlaces = samePlaces && found != now.end() && found->second.first == i;
+    }
+    std::unordered_map<std::string, double> was;
+    for (const Candidate& c : before) was[c.node] = c.weight;
+    for (const Candidate& c : after) {
+      if (!was.count(c.node)) r.changes.emplace_back(c.node, c.weight);
+    }
+    if (!r.changes.empty()) {
+      for (const auto& [node, place] : now) r.weights[node] = place.second;
+    }
+    if (!samePlaces) {
+      for (const Candidate& c : before) {
+        auto found = now.find(c.node);
+        r.moved.push_back(found == now.end() ? AddressPlan::kNobody : static_cast<uint32_t>(found->second.first));
       }
     }
-    for (const auto& [node, weight] : after) {
-      if (!before.count(node)) r.changes.emplace_back(node, weight);
-    }
-    if (!r.changes.empty()) r.weights.insert(after.begin(), after.end());
     const NodeVerdicts* old = verdicts.get();
     verdicts = r.verdicts;
     renewed.emplace(old, std::move(r));
   }
-  for (auto& [address, plan] : plans_) {
+  for (auto& planned : plans_) {
+    auto& [address, plan] = planned;
     auto fresh = renewed.find(plan.nodes.get());
     if (fresh == renewed.end()) {  // judged for its own Services' endpoints (Local): again
       dirty.insert(address);
       continue;
     }
-    // The new verdicts either way (an exclusion's reason may be all that changed); the plan
-    // again only if a changed node was or may become one of its first two by hashing, or holds
-    // it, or owns it or is its successor.
-    plan.nodes = fresh->second.verdicts;
-    const auto& changes = fresh->second.changes;
-    if (changes.empty()) continue;
-    const std::set<std::string>* held = findIn(view.holders, address);
-    double bar = -std::numeric_limits<double>::infinity();  // the second choice's score
-    if (auto w = fresh->second.weights.find(plan.runnerUp); w != fresh->second.weights.end()) {
-      bar = rendezvousScore(address, {plan.runnerUp, w->second});
+    const Renewed& r = fresh->second;
+    // Planned again only if a changed node was or may become one of its first two by hashing,
+    // or holds it, or owns it or is its successor (read by the names it has now).
+    if (!r.changes.empty()) {
+      const std::set<std::string>* held = findIn(view.holders, address);
+      const std::string& runnerUp = plan.runnerUp();
+      // The second choice's score now, found only when a node came or changed weight (a node's
+      // death needs no score).
+      std::optional<double> bar;
+      auto outranks = [&](const std::string& node, double weight) {
+        if (!bar) {
+          auto w = r.weights.find(runnerUp);
+          bar = w == r.weights.end() ? -std::numeric_limits<double>::infinity()
+                                     : rendezvousScore(address, {runnerUp, w->second});
+        }
+        return rendezvousScore(address, {node, weight}) >= *bar;
+      };
+      bool moves = plan.runnerUpAt == AddressPlan::kNobody;
+      for (const auto& [node, weight] : r.changes) {
+        if (moves) break;
+        moves = node == plan.owner() || node == plan.preferred() || node == runnerUp || node == plan.successor() ||
+                (held && held->count(node)) || (weight && outranks(node, *weight));
+      }
+      if (moves) owners.push_back(&planned);
     }
-    bool moves = plan.runnerUp.empty();
-    for (const auto& [node, weight] : changes) {
-      if (moves) break;
-      moves = node == plan.owner || node == plan.preferred || node == plan.runnerUp || node == plan.successor ||
-              (held && held->count(node)) || (weight && rendezvousScore(address, {node, *weight}) >= bar);
+    // The new verdicts either way (an exclusion's reason may be all that changed), the nodes it
+    // names where they are now.
+    plan.nodes = r.verdicts;
+    if (!r.moved.empty()) {
+      for (uint32_t* at : {&plan.ownerAt, &plan.preferredAt, &plan.runnerUpAt, &plan.successorAt}) {
+        if (*at != AddressPlan::kNobody) *at = *at < r.moved.size() ? r.moved[*at] : AddressPlan::kNobody;
+      }
     }
-    if (moves) dirty.insert(address);
   }
 }
 

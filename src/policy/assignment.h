@@ -121,25 +121,50 @@ struct NodeVerdicts {
   }
 };
 
-// One address's plan (keyed by the address in the plans' map).
-struct AddressPlan {
-  std::vector<std::string> services;
+// The policies that announce an address and the union of their interface patterns: shared by
+// every address announced alike (10,000 addresses under one policy hold one).
+struct Announcers {
   std::vector<std::string> policies;
   std::vector<std::string> interfacePatterns;  // union; empty with allInterfaces
   bool allInterfaces = false;
+  auto operator<=>(const Announcers&) const = default;
+  static const std::shared_ptr<const Announcers>& none() {
+    static const std::shared_ptr<const Announcers> empty = std::make_shared<Announcers>();
+    return empty;
+  }
+};
+
+// One address's plan (keyed by the address in the plans' map). The agent keeps 10,000 of them
+// from one pass to the next (Planner): the nodes it names are positions in its candidates, and
+// what it shares with other addresses is shared — 16 bytes for four names, 16 for its policies.
+struct AddressPlan {
+  static constexpr uint32_t kNobody = UINT32_MAX;
+  std::vector<std::string> services;
+  std::shared_ptr<const Announcers> announcers = Announcers::none();
   std::shared_ptr<const NodeVerdicts> nodes = NodeVerdicts::none();
-  std::string owner;      // "" when no candidate
-  std::string preferred;  // rendezvous hashing's choice; differs from owner while a holder keeps it
-  // Who owns it if the owner goes (dies, falls silent) and nothing else changes; "" when
-  // nobody could. What a node claims at once on its owner's silence, before planning again.
-  std::string successor;
-  // Rendezvous hashing's second choice ("" with fewer than two candidates): a node that comes
-  // back, or whose weight changes, changes this plan only if it outranks it (Planner).
-  std::string runnerUp;
+  // Positions in nodes->weighted: the owner (kNobody: no candidate); rendezvous hashing's choice
+  // (differs from the owner while a holder keeps it) and second choice (a node that comes back,
+  // or whose weight changes, changes this plan only if it outranks it: Planner); the successor,
+  // who owns it if the owner goes (dies, falls silent) and nothing else changes — what a node
+  // claims at once on its owner's silence, before planning again.
+  uint32_t ownerAt = kNobody, preferredAt = kNobody, runnerUpAt = kNobody, successorAt = kNobody;
   // A hash of its holders and its record as planned, for Planner to tell that they changed.
   uint64_t stickiness = 0;
+
+  const std::string& owner() const { return nameAt(ownerAt); }  // "" when no candidate
+  const std::string& preferred() const { return nameAt(preferredAt); }
+  const std::string& runnerUp() const { return nameAt(runnerUpAt); }
+  const std::string& successor() const { return nameAt(successorAt); }  // "" when nobody could
+  const std::vector<std::string>& policies() const { return announcers->policies; }
+  const std::vector<std::string>& interfacePatterns() const { return announcers->interfacePatterns; }
+  bool allInterfaces() const { return announcers->allInterfaces; }
   const std::vector<std::string>& candidates() const { return nodes->candidates; }
   const std::vector<Exclusion>& excluded() const { return nodes->excluded; }
+  // A plan whose only candidate, OWNER, owns it ("": none), for tools and tests.
+  static AddressPlan ownedBy(const std::string& owner);
+
+ private:
+  const std::string& nameAt(uint32_t at) const;
 };
 
 std::map<std::string, AddressPlan> planAddresses(const ClusterView& view);
@@ -160,6 +185,10 @@ class Planner {
   const std::map<std::string, AddressPlan>& plans() const { return plans_; }
   // The next call plans everything (the changes it would be told of may be lost).
   void forget() { valid_ = false; }
+  // The plans copied afresh by the calling thread, every copy made before any old one is freed:
+  // a full plan's are made among its temporaries, and kept there they would pin that thread's
+  // heap (docs/benchmarks.md); copied on another thread, that heap can be given back whole.
+  void compact();
   // What the last call did: addresses planned (all of them when full).
   size_t lastPlanned() const { return lastPlanned_; }
   bool lastFull() const { return lastFull_; }
@@ -167,11 +196,14 @@ class Planner {
  private:
   using PolicySet = std::vector<uint32_t>;  // indices in the view's policies, in the order met
   void planAll(const ClusterView& view);
-  // The addresses of the CHANGED Services as planned, and those whose holders or record differ
-  // from what their plan was made with.
-  void markChangedInputs(const ClusterView& view, const std::set<std::string>& changed, std::set<std::string>& dirty) const;
-  // Nodes changed: every policy set judged again, and the addresses the change can move marked.
-  void markNodesChanged(const ClusterView& view, std::set<std::string>& dirty);
+  // Into DIRTY (planned again from their Services) the addresses of the CHANGED Services as
+  // planned; into OWNERS (their owners chosen again) those whose holders or record differ from
+  // what their plan was made with.
+  void markChangedInputs(const ClusterView& view, const std::set<std::string>& changed, std::set<std::string>& dirty,
+                         std::vector<PlannedAddress*>& owners);
+  // Nodes changed: every policy set judged again; into OWNERS the addresses the change can move,
+  // into DIRTY those judged for their own Services' endpoints (Local).
+  void markNodesChanged(const ClusterView& view, std::set<std::string>& dirty, std::vector<PlannedAddress*>& owners);
 
   bool valid_ = false;  // false until a plan completes (an exception midway plans all next time)
   std::map<std::string, AddressPlan> plans_;
@@ -179,6 +211,7 @@ class Planner {
   std::vector<NodeInfo> nodes_;
   bool rebalance_ = false;
   std::map<PolicySet, std::shared_ptr<const NodeVerdicts>> verdicts_;
+  std::map<Announcers, std::shared_ptr<const Announcers>> announcers_;
   size_t lastPlanned_ = 0;
   bool lastFull_ = false;
 };

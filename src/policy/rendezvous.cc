@@ -35,20 +35,21 @@ double rendezvousScore(std::string_view key, const Candidate& candidate) {
   return -candidate.weight / std::log(u);
 }
 
-std::pair<std::string, std::string> chooseOwners(std::string_view key, const std::vector<Candidate>& candidates) {
-  std::pair<std::string, std::string> out;
+std::pair<size_t, size_t> rankTwo(std::string_view key, const std::vector<Candidate>& candidates) {
+  std::pair<size_t, size_t> out{kNoCandidate, kNoCandidate};
   double scores[2] = {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
   // Ranked by score, ties by name; a weight of 0 still ranks (last), as the only candidate left.
-  auto above = [](double s, const std::string& node, double than, const std::string& thanNode) {
-    return thanNode.empty() || s > than || (s == than && node < thanNode);
+  auto above = [&](double s, const std::string& node, double than, size_t thanAt) {
+    return thanAt == kNoCandidate || s > than || (s == than && node < candidates[thanAt].node);
   };
-  for (const Candidate& c : candidates) {
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Candidate& c = candidates[i];
     double s = rendezvousScore(key, c);
     if (above(s, c.node, scores[0], out.first)) {
-      out.second = std::exchange(out.first, c.node);
+      out.second = std::exchange(out.first, i);
       scores[1] = std::exchange(scores[0], s);
     } else if (above(s, c.node, scores[1], out.second)) {
-      out.second = c.node;
+      out.second = i;
       scores[1] = s;
     }
   }
@@ -56,7 +57,8 @@ std::pair<std::string, std::string> chooseOwners(std::string_view key, const std
 }
 
 std::string chooseOwner(std::string_view key, const std::vector<Candidate>& candidates) {
-  return chooseOwners(key, candidates).first;
+  size_t best = rankTwo(key, candidates).first;
+  return best == kNoCandidate ? "" : candidates[best].node;
 }
 
 }  // namespace l2a::policy

@@ -140,9 +140,7 @@ TEST(AnnouncementRecords, HoldersComeFromWellFormedRecordsOnly) {
 }
 
 policy::PlannedAddress planOf(const std::string& address, const std::string& owner) {
-  policy::AddressPlan p;
-  p.owner = owner;
-  return {address, p};
+  return {address, policy::AddressPlan::ownedBy(owner)};
 }
 
 TEST(AnnouncementRecords, TheConditionSaysWhoAnnouncesEachAddressOrWhichHasNobody) {

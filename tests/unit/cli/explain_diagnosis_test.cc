@@ -97,7 +97,7 @@ TEST(ExplainDiagnosis, AnnouncedNamesTheOwnerItsLeaseAndItsMacs) {
   EXPECT_TRUE(r["ok"].get<bool>());
   EXPECT_EQ(verdictOf(r), "announced");
   std::string owner = r["addresses"][0]["owner"];
-  EXPECT_EQ(owner, s.plans.at("198.18.0.1").owner);
+  EXPECT_EQ(owner, s.plans.at("198.18.0.1").owner());
   EXPECT_EQ(r["addresses"][0]["lease"]["renewTime"], "2026-11-28T00:00:00.000000Z");
   EXPECT_EQ(r["addresses"][0]["ownerInterfaces"][0]["mac"], owner == "w1" ? "02:00:00:00:00:01" : "02:00:00:00:00:02");
 }
@@ -106,7 +106,7 @@ TEST(ExplainDiagnosis, AnnouncedNamesTheOwnerItsLeaseAndItsMacs) {
 TEST(ExplainDiagnosis, TheWireAgreesOrNot) {
   Json svc = service();
   auto s = snapshotOf(svc, {kAll});
-  std::string owner = s.plans.at("198.18.0.1").owner;
+  std::string owner = s.plans.at("198.18.0.1").owner();
   std::string ownerMac = owner == "w1" ? "02:00:00:00:00:01" : "02:00:00:00:00:02";
   std::string otherMac = owner == "w1" ? "02:00:00:00:00:02" : "02:00:00:00:00:01";
   auto withAnswers = [&](std::vector<std::string> macs) {

@@ -30,13 +30,13 @@ std::string describe(const std::map<std::string, AddressPlan>& plans) {
     return s;
   };
   for (const auto& [address, p] : plans) {
-    out += address + " services=" + list(p.services) + " policies=" + list(p.policies) +
-           " patterns=" + list(p.interfacePatterns) + (p.allInterfaces ? " all" : "") + " candidates=";
+    out += address + " services=" + list(p.services) + " policies=" + list(p.policies()) +
+           " patterns=" + list(p.interfacePatterns()) + (p.allInterfaces() ? " all" : "") + " candidates=";
     for (const auto& c : p.nodes->weighted) out += c.node + "/" + std::to_string(c.weight) + ",";
     out += " excluded=";
     for (const auto& e : p.excluded()) out += e.node + ":" + e.reason + ",";
-    out += " owner=" + p.owner + " preferred=" + p.preferred + " successor=" + p.successor +
-           " runnerUp=" + p.runnerUp + " stickiness=" + std::to_string(p.stickiness) + "\n";
+    out += " owner=" + p.owner() + " preferred=" + p.preferred() + " successor=" + p.successor() +
+           " runnerUp=" + p.runnerUp() + " stickiness=" + std::to_string(p.stickiness) + "\n";
   }
   return out;
 }
@@ -233,7 +233,7 @@ TEST(Planner, PlansAgainOnlyWhatAChangeTouches) {
 
   // A node dies: what it owned, was second for or next after — about 2 × 2,000 / 20 — not all.
   size_t owned = 0;
-  for (const auto& [address, plan] : large.planner.plans()) owned += plan.owner == "node-3";
+  for (const auto& [address, plan] : large.planner.plans()) owned += plan.owner() == "node-3";
   large.view.nodes[3].live = false;
   large.planner.plan(large.view, &none);
   EXPECT_GE(large.planner.lastPlanned(), owned);
