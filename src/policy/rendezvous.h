@@ -22,9 +22,9 @@ uint64_t stableHash(std::string_view key, std::string_view node);
 double rendezvousScore(std::string_view key, const Candidate& candidate);
 // The candidate with the highest score ("" when none).
 std::string chooseOwner(std::string_view key, const std::vector<Candidate>& candidates);
-// The positions of the two highest-scored candidates, in order (npos where there are fewer):
-// the second is who owns the key once the first is gone, at the cost of one pass.
-std::pair<size_t, size_t> rankTwo(std::string_view key, const std::vector<Candidate>& candidates);
 inline constexpr size_t kNoCandidate = static_cast<size_t>(-1);
+// The positions of the two highest-scored candidates, in order (kNoCandidate where there are
+// fewer): the second is who owns the key once the first is gone, at the cost of one pass.
+std::pair<size_t, size_t> rankTwo(std::string_view key, const std::vector<Candidate>& candidates);
 
 }  // namespace l2a::policy
