@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "policy/rendezvous.h"
 
@@ -470,15 +471,15 @@ void Planner::markNodesChanged(const ClusterView& view, std::set<std::string>& d
   struct Renewed {
     std::shared_ptr<const NodeVerdicts> verdicts;
     std::vector<std::pair<std::string, std::optional<double>>> changes;  // node, its weight now (none: gone)
-    std::unordered_map<std::string, double> weights;                      // when anything changed
+    std::unordered_map<std::string, std::pair<size_t, double>> now;      // node -> position, weight now
     std::vector<uint32_t> moved;  // old position -> new (kNobody: gone); empty when none moved
   };
   std::unordered_map<const NodeVerdicts*, Renewed> renewed;
   for (auto& [policies, verdicts] : verdicts_) {
-    Renewed r{.verdicts = judgeNodes(view, policies, nullptr), .changes = {}, .weights = {}, .moved = {}};
+    Renewed r{.verdicts = judgeNodes(view, policies, nullptr), .changes = {}, .now = {}, .moved = {}};
     const auto& before = verdicts->weighted;
     const auto& after = r.verdicts->weighted;
-    std::unordered_map<std::string, std::pair<size_t, double>> now;  // node -> position, weight
+    auto& now = r.now;
     for (size_t i = 0; i < after.size(); ++i) now[after[i].node] = {i, after[i].weight};
     bool samePlaces = before.size() == after.size();
     for (size_t i = 0; i < before.size(); ++i) {
@@ -490,13 +491,10 @@ void Planner::markNodesChanged(const ClusterView& view, std::set<std::string>& d
       }
       samePlaces = samePlaces && found != now.end() && found->second.first == i;
     }
-    std::unordered_map<std::string, double> was;
-    for (const Candidate& c : before) was[c.node] = c.weight;
+    std::unordered_set<std::string> had;
+    for (const Candidate& c : before) had.insert(c.node);
     for (const Candidate& c : after) {
-      if (!was.count(c.node)) r.changes.emplace_back(c.node, c.weight);
-    }
-    if (!r.changes.empty()) {
-      for (const auto& [node, place] : now) r.weights[node] = place.second;
+      if (!had.count(c.node)) r.changes.emplace_back(c.node, c.weight);
     }
     if (!samePlaces) {
       for (const Candidate& c : before) {
@@ -526,9 +524,9 @@ void Planner::markNodesChanged(const ClusterView& view, std::set<std::string>& d
       std::optional<double> bar;
       auto outranks = [&](const std::string& node, double weight) {
         if (!bar) {
-          auto w = r.weights.find(runnerUp);
-          bar = w == r.weights.end() ? -std::numeric_limits<double>::infinity()
-                                     : rendezvousScore(address, {runnerUp, w->second});
+          auto w = r.now.find(runnerUp);
+          bar = w == r.now.end() ? -std::numeric_limits<double>::infinity()
+                                 : rendezvousScore(address, {runnerUp, w->second.second});
         }
         return rendezvousScore(address, {node, weight}) >= *bar;
       };
